@@ -1,0 +1,20 @@
+/* libfut: futures with asynchronous destructors, on libev.
+ *
+ * The umbrella header. The API lives in:
+ *   <fut/future.h>  the future protocol, drop glue, wakers, allocator
+ *   <fut/rt.h>      runtime, tasks, join handles, nested loops, stats
+ *   <fut/time.h>    sleep and deadlines
+ *   <fut/io.h>      fd readiness
+ *
+ * Errors are negative errno values throughout; fut_strerror() explains
+ * them. See docs/DESIGN.md in the source tree for the architecture.
+ */
+#ifndef FUT_H
+#define FUT_H
+
+#include "fut/future.h"
+#include "fut/rt.h"
+#include "fut/time.h"
+#include "fut/io.h"
+
+#endif

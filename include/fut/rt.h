@@ -1,0 +1,172 @@
+/* libfut: the runtime, tasks, join handles and nested loops.
+ *
+ * A runtime drives tasks on one libev loop, on one thread: the thread that
+ * created it. Every function here must be called on that thread, except
+ * waking and dropping wakers (<fut/future.h>).
+ *
+ * How it sits on libev: library watchers (timers, io, the cross-thread
+ * ev_async) only push tasks on the run queue; an ev_check watcher drains
+ * the queue after each loop iteration, and an ev_idle watcher keeps the
+ * loop from blocking while the queue is not empty. The drain is
+ * re-entrant, which is what nested loops build on.
+ */
+#ifndef FUT_RT_H
+#define FUT_RT_H
+
+#include <stdint.h>
+
+#include "future.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ev_loop;
+struct fut_task;
+
+/* Creates a runtime. loop == NULL: the runtime creates and owns a loop
+ * on the epoll backend (falling back to libev's default backend when
+ * epoll is unavailable). loop != NULL: the caller's loop is borrowed;
+ * libfut's watchers live beside the caller's, the caller may run the loop
+ * with ev_run() itself (tasks make progress inside it), and the loop
+ * outlives the runtime. While any task is alive the runtime holds a
+ * reference on the loop (ev_ref), so ev_run(loop, 0) returns only once
+ * every task finished and the caller's own watchers are done.
+ *
+ * The runtime becomes the thread's default runtime (used by fut_drop()
+ * outside any loop) if the thread has none.
+ *
+ * Returns 0 and *out, or -EINVAL (out NULL), -ENOMEM, -EIO (libev could
+ * not create a loop). */
+FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop);
+
+/* Frees a runtime: a synchronous, graceful destructor. Every live task is
+ * cancelled and its asynchronous drop driven to completion (the loop runs
+ * meanwhile), then the runtime's watchers are stopped and its memory
+ * freed; an owned loop is destroyed, a borrowed one is left with none of
+ * libfut's watchers. Join handles and wakers that outlive the runtime stay
+ * valid to poll and drop (every task has finished), but must not be woken
+ * from another thread concurrently with this call.
+ *
+ * Returns 0; -EBUSY (nothing is freed) when called from inside the
+ * runtime (a poll, a nested loop, a libev callback of this loop); NULL
+ * is a no-op returning 0. */
+FUT_API int fut_rt_free(fut_rt *rt);
+
+/* The loop the runtime runs on. */
+FUT_API struct ev_loop *fut_rt_loop(fut_rt *rt);
+
+/* The thread's current runtime: the one running on this thread right
+ * now (inside fut_block_on(), a nested loop, a libev callback of
+ * libfut), else the thread's default runtime (the one created while the
+ * thread had none, until it is freed); NULL when none. */
+FUT_API fut_rt *fut_rt_current(void);
+
+/* The loop's notion of now (ev_now()), in seconds. */
+FUT_API double fut_now(fut_rt *rt);
+
+/* Runs the loop until f is READY: the outermost synchronous entry point.
+ * The other tasks run meanwhile. f is polled directly, not as a task, and
+ * is not dropped: drop it (fut_drop()) when done with it. Called from
+ * inside the runtime it behaves as fut_nested_loop().
+ *
+ * Returns 0 and stores f's output in *out (out may be NULL), or
+ *   -EINVAL  rt or f NULL;
+ *   -EPERM   called on another thread than the runtime's, or while the
+ *            runtime is being freed;
+ *   -ELOOP   the nested-loop depth limit is reached (f was not polled). */
+FUT_API int fut_block_on(fut_rt *rt, fut *f, ssize_t *out);
+
+/* Drives f to completion from synchronous code that may already be inside
+ * the runtime: a drop slot, a poll that must block. The tasks whose poll is
+ * on the call stack right now are frozen: they are not polled
+ * re-entrantly, and a wake aimed at one is kept and delivered when its
+ * poll returns. Every other ready task keeps being polled, timers and I/O
+ * keep firing.
+ *
+ * Nested loops nest. An inner loop returns only when its own future is
+ * done, even if an outer one's finished first; the outer then returns as
+ * soon as the inner did (the time spent so is in the stats). The depth is
+ * bounded (fut_rt_set_max_depth(); default FUT_DEFAULT_MAX_DEPTH); past it
+ * the call fails with -ELOOP instead of overflowing the stack.
+ *
+ * Same returns as fut_block_on(). */
+FUT_API int fut_nested_loop(fut_rt *rt, fut *f, ssize_t *out);
+
+/* Each nested level costs a few hundred bytes of stack (libev's ev_run
+ * frame, libfut's, and whatever the futures' own frames take); 64 levels
+ * stay far within a thread's usual stack. */
+#define FUT_DEFAULT_MAX_DEPTH 64
+
+/* Sets the nested-loop depth limit, 1 to 4096 (1: fut_block_on() only, no
+ * nesting). Returns 0 or -EINVAL. */
+FUT_API int fut_rt_set_max_depth(fut_rt *rt, unsigned depth);
+
+/* --- tasks --------------------------------------------------------------- */
+
+/* A join handle: a future whose output is the task's output (or
+ * -ECANCELED when the task was cancelled before its future completed). It
+ * becomes READY once the task finished, including the asynchronous drop of
+ * its future. Dropping the handle detaches the task, which keeps running.
+ * Embeddable; initialised by fut_spawn(). */
+typedef struct fut_join {
+    fut base;
+    struct fut_task *task; /* private */
+} fut_join;
+
+/* Spawns a task running a copy of the future f, which is size bytes long
+ * (sizeof the caller's future struct): the task takes it by value, so f is
+ * copied before its first poll and the caller's copy must then be
+ * forgotten, not dropped. One allocation for the task and its future.
+ * When the future is READY, or the task is cancelled, the task
+ * asynchronously drops its future (poll_drop until READY, or drop), then
+ * finishes.
+ *
+ * join may be NULL (detached task). Returns 0, or
+ *   -EINVAL     rt or f NULL, size < sizeof(fut);
+ *   -ENOMEM     (nothing was spawned, f is still the caller's);
+ *   -ESHUTDOWN  the runtime is being freed. */
+FUT_API int fut_spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join);
+
+/* Spawns a future held in a variable: FUT_SPAWN(rt, &s, &j) where s is the
+ * caller's future struct. */
+#define FUT_SPAWN(rt, fp, join) fut_spawn((rt), (const fut *)(fp), sizeof *(fp), (join))
+
+/* Cancels the joined task: it stops polling its future and drops it
+ * asynchronously; the join handle then completes with -ECANCELED once the
+ * teardown is done. A no-op when the task already finished. Returns 0, or
+ * -EINVAL when join is NULL or detached. */
+FUT_API int fut_join_cancel(fut_join *join);
+
+/* 1 when the joined task has finished (the join will be READY). */
+FUT_API int fut_join_finished(const fut_join *join);
+
+/* --- stats --------------------------------------------------------------- */
+
+struct fut_rt_stats {
+    uint64_t tasks_spawned;     /* since creation */
+    uint64_t tasks_alive;       /* spawned and not finished */
+    uint64_t tasks_tearing_down;/* teardown in progress right now */
+    uint64_t polls;             /* task polls */
+    uint64_t wakes;             /* wakes that scheduled a task */
+    uint64_t remote_wakes;      /* of which from another thread */
+    uint64_t frozen_wakes;      /* wakes kept for a task whose poll was on the stack */
+    uint64_t async_drops;       /* teardowns that went through poll_drop */
+    uint64_t drains;            /* run-queue drains */
+    uint64_t nested_loops;      /* fut_nested_loop() runs (depth >= 2) */
+    uint64_t nested_depth;      /* loops on the stack now (fut_block_on is 1) */
+    uint64_t nested_depth_max;  /* deepest seen */
+    uint64_t nested_blocked;    /* loops whose future was done but waited for an inner one */
+    double nested_blocked_seconds; /* time they spent waiting so */
+};
+
+/* Fills *st with up to size bytes of the runtime's counters (pass
+ * sizeof *st: older callers keep working as the struct grows). Returns 0
+ * or -EINVAL. */
+FUT_API int fut_rt_stats(const fut_rt *rt, struct fut_rt_stats *st, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,52 @@
+/* The allocation hook every allocation of the library goes through. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+static void *default_alloc(void *ud, size_t size)
+{
+    (void)ud;
+    return malloc(size);
+}
+
+static void default_free(void *ud, void *p, size_t size)
+{
+    (void)ud;
+    (void)size;
+    free(p);
+}
+
+static struct fut_allocator allocator = {default_alloc, default_free, NULL};
+/* Blocks outstanding from the current allocator: switching allocators
+ * under live memory would hand a block to the wrong free. */
+static _Atomic long outstanding;
+
+void *fut__alloc(size_t size)
+{
+    void *p = allocator.alloc(allocator.ud, size);
+    if (p)
+        atomic_fetch_add_explicit(&outstanding, 1, memory_order_relaxed);
+    return p;
+}
+
+void fut__free(void *p, size_t size)
+{
+    if (!p)
+        return;
+    allocator.free(allocator.ud, p, size);
+    atomic_fetch_sub_explicit(&outstanding, 1, memory_order_relaxed);
+}
+
+FUT_API int fut_set_allocator(const struct fut_allocator *a)
+{
+    if (a && (!a->alloc || !a->free))
+        return -EINVAL;
+    if (atomic_load(&outstanding) != 0)
+        return -EBUSY;
+    if (a)
+        allocator = *a;
+    else
+        allocator = (struct fut_allocator){default_alloc, default_free, NULL};
+    return 0;
+}

@@ -1,0 +1,84 @@
+/* Diagnostics, version and error strings. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static fut_diag_fn diag_fn;
+static void *diag_ud;
+
+FUT_API void fut_set_diag_handler(fut_diag_fn fn, void *ud)
+{
+    diag_fn = fn;
+    diag_ud = ud;
+}
+
+void fut__diag(const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (diag_fn) {
+        diag_fn(msg, diag_ud);
+        return;
+    }
+    fprintf(stderr, "libfut: %s\n", msg);
+    abort();
+}
+
+const char *fut__name(const fut *f)
+{
+    if (!f || !f->vt)
+        return "(null)";
+    return f->vt->name ? f->vt->name : "(unnamed future)";
+}
+
+FUT_API int fut_debug_checks(void)
+{
+#ifdef NDEBUG
+    return 0;
+#else
+    return 1;
+#endif
+}
+
+FUT_API const char *fut_version(void)
+{
+    return PACKAGE_VERSION;
+}
+
+FUT_API const char *fut_strerror(int err)
+{
+    switch (err) {
+    case 0:
+        return "success";
+    case -ELOOP:
+        return "nested loop depth limit reached";
+    case -ENXIO:
+        return "no current runtime on this thread";
+    case -EALREADY:
+        return "future already dropped";
+    case -ESHUTDOWN:
+        return "runtime is being freed";
+    case -EPERM:
+        return "runtime belongs to another thread";
+    case -EBUSY:
+        return "resource busy (runtime in use, or memory outstanding)";
+    case -ECANCELED:
+        return "cancelled";
+    case -ETIMEDOUT:
+        return "timed out";
+    }
+    if (err < 0) {
+        const char *s = strerrordesc_np(-err);
+        if (s)
+            return s;
+    }
+    return "unknown error";
+}

@@ -1,0 +1,149 @@
+/* Drop glue: polling children with the protocol checks, asynchronous and
+ * synchronous drop, the async dropper, yield. */
+#include "internal.h"
+
+#include <errno.h>
+
+/* Slots past the author's vtable size read as NULL. */
+#define SLOT(vt, slot) \
+    ((vt)->size >= offsetof(struct fut_vtable, slot) + sizeof((vt)->slot) ? (vt)->slot : NULL)
+
+FUT_API fut_waker *fut_cx_waker(fut_cx *cx)
+{
+    cx->arranged = 1;
+    return cx->waker;
+}
+
+FUT_API fut_rt *fut_cx_rt(fut_cx *cx)
+{
+    return cx->rt;
+}
+
+FUT_API fut_status fut_poll(fut *f, fut_cx *cx)
+{
+#ifndef NDEBUG
+    if (fut__unlikely(f->state & (FUT__F_READY | FUT__F_DROPPED | FUT__F_DROPPING))) {
+        fut__diag("%s polled after %s", fut__name(f),
+                  f->state & FUT__F_READY ? "it returned READY" : "its drop started");
+        f->out = -EINVAL;
+        return FUT_READY;
+    }
+    unsigned outer = cx->arranged;
+    cx->arranged = 0;
+    fut_status st = f->vt->poll(f, cx);
+    if (st == FUT_READY)
+        f->state |= FUT__F_READY;
+    else if (fut__unlikely(!cx->arranged))
+        fut__diag("%s returned PENDING without arranging a wake-up", fut__name(f));
+    cx->arranged |= outer;
+    return st;
+#else
+    return f->vt->poll(f, cx);
+#endif
+}
+
+FUT_API fut_status fut_poll_drop(fut *f, fut_cx *cx)
+{
+    if (fut__unlikely(f->state & FUT__F_DROPPED)) {
+        fut__diag("double drop of %s", fut__name(f));
+        return FUT_READY;
+    }
+    fut_status (*pd)(fut *, fut_cx *) = SLOT(f->vt, poll_drop);
+    if (pd) {
+#ifndef NDEBUG
+        unsigned outer = cx->arranged;
+        cx->arranged = 0;
+#endif
+        fut_status st = pd(f, cx);
+        if (st == FUT_PENDING) {
+            f->state |= FUT__F_DROPPING;
+#ifndef NDEBUG
+            if (fut__unlikely(!cx->arranged))
+                fut__diag("%s: poll_drop returned PENDING without arranging a wake-up",
+                          fut__name(f));
+            cx->arranged |= outer;
+#endif
+            return FUT_PENDING;
+        }
+#ifndef NDEBUG
+        cx->arranged = outer;
+#endif
+    } else {
+        void (*drop)(fut *) = SLOT(f->vt, drop);
+        if (drop)
+            drop(f);
+    }
+    f->state |= FUT__F_DROPPED;
+    return FUT_READY;
+}
+
+FUT_API int fut_drop(fut *f)
+{
+    if (!f)
+        return 0;
+    if (fut__unlikely(f->state & FUT__F_DROPPED)) {
+        fut__diag("double drop of %s", fut__name(f));
+        return -EALREADY;
+    }
+    void (*drop)(fut *) = SLOT(f->vt, drop);
+    if (drop || !SLOT(f->vt, poll_drop)) {
+        if (drop)
+            drop(f);
+        f->state |= FUT__F_DROPPED;
+        return 0;
+    }
+    fut_rt *rt = fut_rt_current();
+    if (!rt)
+        return -ENXIO;
+    return fut__run_frame(rt, f, true, NULL);
+}
+
+/* --- the async dropper ---------------------------------------------------- */
+
+static fut_status dropper_poll(fut *self, fut_cx *cx)
+{
+    fut_dropper *d = (fut_dropper *)self;
+    if (d->target && fut_poll_drop(d->target, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    d->target = NULL;
+    return fut_ready(self, 0);
+}
+
+static const struct fut_vtable dropper_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "fut_dropper",
+    .poll = dropper_poll,
+    .poll_drop = dropper_poll,
+};
+
+FUT_API fut *fut_drop_async(fut_dropper *d, fut *target)
+{
+    fut_init(&d->base, &dropper_vt);
+    d->target = target;
+    return &d->base;
+}
+
+/* --- yield ------------------------------------------------------------------- */
+
+static fut_status yield_poll(fut *self, fut_cx *cx)
+{
+    fut_yield *y = (fut_yield *)self;
+    if (y->yielded)
+        return fut_ready(self, 0);
+    y->yielded = 1;
+    fut_waker_wake(fut_cx_waker(cx));
+    return FUT_PENDING;
+}
+
+static const struct fut_vtable yield_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "fut_yield",
+    .poll = yield_poll,
+};
+
+FUT_API fut *fut_yield_init(fut_yield *y)
+{
+    fut_init(&y->base, &yield_vt);
+    y->yielded = 0;
+    return &y->base;
+}

@@ -1,0 +1,179 @@
+/* libfut internals shared between files. Never installed. */
+#ifndef FUT_INTERNAL_H
+#define FUT_INTERNAL_H
+
+#include "config.h"
+
+#include <ev.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fut.h"
+#include "list.h"
+
+#define fut__likely(x) __builtin_expect(!!(x), 1)
+#define fut__unlikely(x) __builtin_expect(!!(x), 0)
+
+_Static_assert(sizeof(ev_timer) <= sizeof(fut__watcher), "ev_timer must fit fut__watcher");
+_Static_assert(sizeof(ev_io) <= sizeof(fut__watcher), "ev_io must fit fut__watcher");
+_Static_assert(_Alignof(ev_timer) <= _Alignof(fut__watcher), "ev_timer alignment");
+
+/* --- struct fut state bits (the base's private `state`) ---------------- */
+#define FUT__F_READY 0x1u   /* poll returned READY */
+#define FUT__F_DROPPED 0x2u /* teardown complete */
+#define FUT__F_DROPPING 0x4u /* teardown started (poll_drop returned PENDING) */
+
+/* --- allocation ---------------------------------------------------------- */
+void *fut__alloc(size_t size);
+void fut__free(void *p, size_t size);
+
+/* --- diagnostics ---------------------------------------------------------- */
+void fut__diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *fut__name(const fut *f);
+
+/* --- wakers ---------------------------------------------------------------
+ * A waker is the common head of a task and of a nested-loop frame.
+ *
+ * state bits:
+ *   NOTIFIED  woken and either queued, or running and to be re-queued when
+ *             its poll returns. Set by whoever enqueues; a wake that finds
+ *             it set does nothing more.
+ *   RUNNING   its poll is on the call stack (the task is frozen).
+ *   DONE      finished; wakes are ignored.
+ * Transitions on the loop thread use atomics because remote wakers race
+ * with them. */
+#define FUT__W_NOTIFIED 0x1u
+#define FUT__W_RUNNING 0x2u
+#define FUT__W_DONE 0x4u
+#define FUT__W_CANCELLED 0x8u
+#define FUT__W_TEARDOWN 0x10u  /* the task's future is being dropped */
+#define FUT__W_DROPWAIT 0x20u  /* ... and its poll_drop returned PENDING */
+#define FUT__W_REMOTE 0x40u    /* a frame on the cross-thread stack */
+
+enum fut__waker_kind { FUT__KIND_TASK, FUT__KIND_FRAME };
+
+struct fut_waker {
+    _Atomic unsigned state;
+    _Atomic unsigned refs;
+    unsigned kind;
+    fut_rt *rt;
+    struct fut_waker *next;        /* run queue */
+    struct fut_waker *remote_next; /* cross-thread stack */
+};
+
+/* The context a poll receives. Lives on the stack of whoever polls. */
+struct fut_cx {
+    fut_waker *waker;
+    fut_rt *rt;
+    unsigned arranged; /* a wake-up was arranged during this poll */
+};
+
+static inline void fut__cx_init(fut_cx *cx, fut_rt *rt, fut_waker *w)
+{
+    cx->waker = w;
+    cx->rt = rt;
+    cx->arranged = 0;
+}
+
+/* Keeps the waker of the latest poll in *slot: a future may be polled by
+ * another task than last time. */
+static inline void fut__keep_waker(fut_waker **slot, fut_cx *cx)
+{
+    fut_waker *w = fut_cx_waker(cx);
+    if (*slot != w) {
+        fut_waker_drop(*slot);
+        *slot = fut_waker_clone(w);
+    }
+}
+
+/* --- tasks ------------------------------------------------------------------ */
+struct fut_task {
+    struct fut_waker w; /* first: a task is its waker */
+    fut__list live;     /* rt->tasks */
+    fut_waker *joiner;  /* the join handle's waker */
+    ssize_t result;
+    size_t size;        /* of the future below */
+    _Alignas(max_align_t) unsigned char fut[];
+};
+
+/* A nested loop (fut_block_on, fut_nested_loop). The runtime keeps one
+ * per possible depth in one block, allocated up front so that a sync drop
+ * never allocates; the block is counted, because a frame's waker may be
+ * cloned and outlive the loop that lent it (even the runtime). */
+struct fut__frame {
+    struct fut_waker w; /* woken when its future should be polled again */
+    struct fut__frames *block;
+    fut *f;
+    bool drop;    /* drives f's teardown instead of f */
+    bool done;    /* f is READY (or torn down) */
+    bool blocked; /* ... while an inner loop was running */
+    double done_at;
+};
+
+struct fut__frames {
+    _Atomic unsigned refs; /* the runtime's, plus one per waker clone */
+    unsigned n;
+    struct fut__frame v[];
+};
+
+int fut__frames_new(fut_rt *rt, unsigned n);
+void fut__frames_release(struct fut__frames *fs);
+int fut__run_frame(fut_rt *rt, fut *f, bool drop, ssize_t *out);
+void fut__task_cancel(struct fut_task *t);
+
+/* --- runtime ------------------------------------------------------------------ */
+struct fut_rt {
+    struct ev_loop *loop;
+    bool owns_loop;
+    bool closing;
+    pthread_t thread;
+
+    /* run queue: FIFO of wakers with NOTIFIED set */
+    fut_waker *head, *tail;
+    unsigned drain_budget;
+
+    ev_prepare prepare; /* drains the run queue before the loop blocks */
+    ev_idle idle;     /* keeps the loop from blocking while work is queued */
+    ev_async async;   /* cross-thread wakes */
+    _Atomic(fut_waker *) remote;
+    unsigned keepalive; /* reasons to hold an ev_ref on the loop */
+
+    fut__list tasks;  /* live tasks */
+    unsigned depth;   /* callbacks/polls of this runtime on the stack */
+    struct fut__frames *frames;
+    unsigned frame_depth; /* frames in use: frames->v[0 .. frame_depth-1] */
+    bool frame_woken;     /* a frame was woken on this thread */
+
+    struct fut_rt_stats st;
+};
+
+void fut__enqueue(fut_rt *rt, fut_waker *w);
+void fut__drain(fut_rt *rt);
+void fut__run_task(struct fut_task *t);
+void fut__task_release(struct fut_task *t);
+void fut__keepalive(fut_rt *rt, int delta);
+void fut__take_remote(fut_rt *rt);
+bool fut__on_thread(const fut_rt *rt);
+
+/* The thread's current runtime. */
+extern __thread fut_rt *fut__current;
+
+/* Enter/leave the runtime from a libev callback or an entry point: makes
+ * it current and counts the depth. */
+static inline fut_rt *fut__enter(fut_rt *rt)
+{
+    fut_rt *prev = fut__current;
+    fut__current = rt;
+    rt->depth++;
+    return prev;
+}
+
+static inline void fut__leave(fut_rt *rt, fut_rt *prev)
+{
+    rt->depth--;
+    fut__current = prev;
+}
+
+#endif

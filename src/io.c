@@ -1,0 +1,122 @@
+/* fd readiness on ev_io, with an optional deadline on ev_timer. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+
+#define I_ARMED 0x1u
+#define I_TIMEDOUT 0x2u
+
+static ev_io *io_of(fut_io *f)
+{
+    return (ev_io *)(void *)&f->io;
+}
+
+static ev_timer *timer_of(fut_io *f)
+{
+    return (ev_timer *)(void *)&f->timer;
+}
+
+static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    fut_io *f = w->data;
+    /* Level-triggered: stop now, or libev reports it every iteration until
+     * the task gets to run. */
+    ev_io_stop(loop, w);
+    f->revents |= (revents & EV_READ ? FUT_READABLE : 0) | (revents & EV_WRITE ? FUT_WRITABLE : 0);
+    fut_waker_wake(f->waker);
+}
+
+static void io_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    fut_io *f = w->data;
+    f->flags |= I_TIMEDOUT;
+    fut_waker_wake(f->waker);
+}
+
+static void io_release(fut_io *f)
+{
+    if (f->flags & I_ARMED) {
+        if (ev_is_active(io_of(f)))
+            ev_io_stop(f->rt->loop, io_of(f));
+        if (ev_is_active(timer_of(f)))
+            ev_timer_stop(f->rt->loop, timer_of(f));
+    }
+    fut_waker_drop(f->waker);
+    f->waker = NULL;
+}
+
+static fut_status io_poll(fut *self, fut_cx *cx)
+{
+    fut_io *f = (fut_io *)self;
+    if (!(f->flags & I_ARMED)) {
+        if (f->fd < 0 || !(f->events & (FUT_READABLE | FUT_WRITABLE)))
+            return fut_ready(self, -EINVAL);
+        /* libev aborts the process when epoll_ctl reports EBADF. */
+        if (fcntl(f->fd, F_GETFD) == -1)
+            return fut_ready(self, -errno);
+        f->rt = fut_cx_rt(cx);
+        ev_io_init(io_of(f), io_cb, f->fd,
+                   (f->events & FUT_READABLE ? EV_READ : 0) |
+                       (f->events & FUT_WRITABLE ? EV_WRITE : 0));
+        io_of(f)->data = f;
+        ev_timer_init(timer_of(f), io_timeout_cb, f->timeout, 0.);
+        timer_of(f)->data = f;
+        ev_io_start(f->rt->loop, io_of(f));
+        if (f->timeout >= 0)
+            ev_timer_start(f->rt->loop, timer_of(f));
+        f->flags |= I_ARMED;
+    } else if (f->revents || (f->flags & I_TIMEDOUT)) {
+        int r = f->revents ? f->revents : -ETIMEDOUT;
+        io_release(f);
+        return fut_ready(self, r);
+    }
+    fut__keep_waker(&f->waker, cx);
+    return FUT_PENDING;
+}
+
+static void io_drop(fut *self)
+{
+    io_release((fut_io *)self);
+}
+
+static const struct fut_vtable io_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "fut_io",
+    .poll = io_poll,
+    .drop = io_drop,
+};
+
+FUT_API fut *fut_io_init(fut_io *f, int fd, int events)
+{
+    fut_init(&f->base, &io_vt);
+    f->fd = fd;
+    f->events = events;
+    f->timeout = -1;
+    f->rt = NULL;
+    f->waker = NULL;
+    f->revents = 0;
+    f->flags = 0;
+    return &f->base;
+}
+
+FUT_API fut *fut_readable_init(fut_io *f, int fd)
+{
+    return fut_io_init(f, fd, FUT_READABLE);
+}
+
+FUT_API fut *fut_writable_init(fut_io *f, int fd)
+{
+    return fut_io_init(f, fd, FUT_WRITABLE);
+}
+
+FUT_API int fut_io_set_timeout(fut_io *f, double seconds)
+{
+    if (!f || isnan(seconds) || seconds < 0 || (f->flags & I_ARMED))
+        return -EINVAL;
+    f->timeout = seconds;
+    return 0;
+}

@@ -1,0 +1,45 @@
+/* Intrusive circular doubly-linked list, after Linux's list.h. */
+#ifndef FUT_LIST_H
+#define FUT_LIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct fut__list {
+    struct fut__list *prev, *next;
+} fut__list;
+
+#define fut__container_of(ptr, type, member) \
+    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+static inline void fut__list_init(fut__list *l)
+{
+    l->prev = l->next = l;
+}
+
+static inline bool fut__list_empty(const fut__list *l)
+{
+    return l->next == l;
+}
+
+static inline void fut__list_add_tail(fut__list *l, fut__list *n)
+{
+    n->prev = l->prev;
+    n->next = l;
+    l->prev->next = n;
+    l->prev = n;
+}
+
+static inline void fut__list_del(fut__list *n)
+{
+    n->prev->next = n->next;
+    n->next->prev = n->prev;
+    n->prev = n->next = n;
+}
+
+/* Survives removal of the current node while walking. */
+#define fut__list_each_safe(pos, tmp, head) \
+    for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head); \
+         (pos) = (tmp), (tmp) = (pos)->next)
+
+#endif

@@ -1,0 +1,175 @@
+/* The runtime: loop ownership, the watchers that drive the run queue,
+ * shutdown and stats. */
+#include "internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+__thread fut_rt *fut__current;
+/* The first live runtime created on this thread: the fallback current
+ * runtime for sync drops made outside any loop. */
+static __thread fut_rt *thread_default;
+
+/* Tasks per drain before the loop polls for I/O again: fairness between a
+ * task that keeps waking itself and the fds and timers. */
+#define DRAIN_BUDGET 128
+
+bool fut__on_thread(const fut_rt *rt)
+{
+    return pthread_equal(rt->thread, pthread_self());
+}
+
+void fut__keepalive(fut_rt *rt, int delta)
+{
+    /* libfut's own watchers do not keep the loop alive; live tasks and
+     * running nested loops do, through one loop reference. */
+    if (delta > 0) {
+        if (rt->keepalive++ == 0)
+            ev_ref(rt->loop);
+    } else if (--rt->keepalive == 0) {
+        ev_unref(rt->loop);
+    }
+}
+
+static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    fut_rt *rt = w->data;
+    fut_rt *prev = fut__enter(rt);
+    fut__drain(rt);
+    fut__leave(rt, prev);
+}
+
+static void idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    /* Only there to keep ev_run from blocking; the prepare watcher drains. */
+    (void)loop;
+    (void)w;
+    (void)revents;
+}
+
+static void async_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    fut_rt *rt = w->data;
+    fut__take_remote(rt);
+}
+
+FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    fut_rt *rt = fut__alloc(sizeof *rt);
+    if (!rt)
+        return -ENOMEM;
+    memset(rt, 0, sizeof *rt);
+    rt->thread = pthread_self();
+    rt->drain_budget = DRAIN_BUDGET;
+    fut__list_init(&rt->tasks);
+    atomic_init(&rt->remote, NULL);
+    int err = fut__frames_new(rt, FUT_DEFAULT_MAX_DEPTH);
+    if (err) {
+        fut__free(rt, sizeof *rt);
+        return err;
+    }
+    if (!loop) {
+        loop = ev_loop_new(EVBACKEND_EPOLL);
+        if (!loop)
+            loop = ev_loop_new(EVFLAG_AUTO);
+        if (!loop) {
+            fut__frames_release(rt->frames);
+            fut__free(rt, sizeof *rt);
+            return -EIO;
+        }
+        rt->owns_loop = true;
+    }
+    rt->loop = loop;
+
+    ev_prepare_init(&rt->prepare, prepare_cb);
+    rt->prepare.data = rt;
+    ev_prepare_start(loop, &rt->prepare);
+    ev_unref(loop);
+    ev_idle_init(&rt->idle, idle_cb);
+    rt->idle.data = rt;
+    ev_async_init(&rt->async, async_cb);
+    rt->async.data = rt;
+    ev_async_start(loop, &rt->async);
+    ev_unref(loop);
+
+    if (!thread_default)
+        thread_default = rt;
+    *out = rt;
+    return 0;
+}
+
+FUT_API int fut_rt_free(fut_rt *rt)
+{
+    if (!rt)
+        return 0;
+    if (rt->depth > 0 || !fut__on_thread(rt))
+        return -EBUSY;
+    rt->closing = true;
+
+    /* Cancel every live task and run the loop until each finished its
+     * teardown. Teardowns may themselves run nested loops. */
+    fut_rt *prev = fut__enter(rt);
+    fut__list *pos, *tmp;
+    fut__list_each_safe(pos, tmp, &rt->tasks)
+        fut__task_cancel(fut__container_of(pos, struct fut_task, live));
+    while (!fut__list_empty(&rt->tasks)) {
+        fut__drain(rt);
+        if (fut__list_empty(&rt->tasks))
+            break;
+        if (!rt->head)
+            ev_run(rt->loop, EVRUN_ONCE);
+    }
+    fut__take_remote(rt);
+    fut__leave(rt, prev);
+
+    if (ev_is_active(&rt->idle))
+        ev_idle_stop(rt->loop, &rt->idle);
+    ev_ref(rt->loop); /* the references given back at start */
+    ev_prepare_stop(rt->loop, &rt->prepare);
+    ev_ref(rt->loop);
+    ev_async_stop(rt->loop, &rt->async);
+    if (rt->owns_loop)
+        ev_loop_destroy(rt->loop);
+
+    for (unsigned i = 0; i < rt->frames->n; i++)
+        atomic_fetch_or(&rt->frames->v[i].w.state, FUT__W_DONE);
+    fut__frames_release(rt->frames);
+    if (fut__current == rt)
+        fut__current = NULL;
+    if (thread_default == rt)
+        thread_default = NULL;
+    fut__free(rt, sizeof *rt);
+    return 0;
+}
+
+FUT_API struct ev_loop *fut_rt_loop(fut_rt *rt)
+{
+    return rt ? rt->loop : NULL;
+}
+
+FUT_API fut_rt *fut_rt_current(void)
+{
+    return fut__current ? fut__current : thread_default;
+}
+
+FUT_API double fut_now(fut_rt *rt)
+{
+    return ev_now(rt->loop);
+}
+
+FUT_API int fut_rt_stats(const fut_rt *rt, struct fut_rt_stats *st, size_t size)
+{
+    if (!rt || !st)
+        return -EINVAL;
+    struct fut_rt_stats s = rt->st;
+    s.nested_depth = rt->frame_depth;
+    memcpy(st, &s, size < sizeof s ? size : sizeof s);
+    return 0;
+}

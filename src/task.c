@@ -1,0 +1,308 @@
+/* Tasks, wakers, join handles and the run queue. */
+#include "internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* --- wakers ------------------------------------------------------------------ */
+
+FUT_API fut_waker *fut_waker_clone(fut_waker *w)
+{
+    if (w->kind == FUT__KIND_TASK)
+        atomic_fetch_add_explicit(&w->refs, 1, memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(&((struct fut__frame *)w)->block->refs, 1,
+                                  memory_order_relaxed);
+    return w;
+}
+
+static void task_free(struct fut_task *t)
+{
+    fut__free(t, sizeof *t + t->size);
+}
+
+void fut__task_release(struct fut_task *t)
+{
+    if (atomic_fetch_sub_explicit(&t->w.refs, 1, memory_order_acq_rel) == 1)
+        task_free(t);
+}
+
+FUT_API void fut_waker_drop(fut_waker *w)
+{
+    if (!w)
+        return;
+    if (w->kind == FUT__KIND_TASK)
+        fut__task_release((struct fut_task *)w);
+    else
+        fut__frames_release(((struct fut__frame *)w)->block);
+}
+
+static void remote_push(fut_rt *rt, fut_waker *w)
+{
+    fut_waker *old = atomic_load_explicit(&rt->remote, memory_order_relaxed);
+    do
+        w->remote_next = old;
+    while (!atomic_compare_exchange_weak_explicit(&rt->remote, &old, w, memory_order_release,
+                                                  memory_order_relaxed));
+    /* Only the push onto an empty stack signals: the loop takes the whole
+     * stack at once, and ev_async_send coalesces anyway. */
+    if (!old)
+        ev_async_send(rt->loop, &rt->async);
+}
+
+void fut__enqueue(fut_rt *rt, fut_waker *w)
+{
+    w->next = NULL;
+    if (rt->tail)
+        rt->tail->next = w;
+    else
+        rt->head = w;
+    rt->tail = w;
+}
+
+static void frame_woken_here(fut_rt *rt)
+{
+    /* The nested loop may be about to block in ev_run: the idle watcher
+     * makes that iteration poll without waiting. */
+    rt->frame_woken = true;
+    if (!ev_is_active(&rt->idle))
+        ev_idle_start(rt->loop, &rt->idle);
+}
+
+FUT_API void fut_waker_wake(fut_waker *w)
+{
+    unsigned old = atomic_fetch_or_explicit(&w->state, FUT__W_NOTIFIED, memory_order_acq_rel);
+    if (old & (FUT__W_NOTIFIED | FUT__W_DONE))
+        return;
+    fut_rt *rt = w->rt;
+    bool here = fut__on_thread(rt);
+    if (w->kind == FUT__KIND_FRAME) {
+        if (here)
+            frame_woken_here(rt);
+        else if (!(atomic_fetch_or_explicit(&w->state, FUT__W_REMOTE, memory_order_acq_rel) &
+                   FUT__W_REMOTE))
+            remote_push(rt, w);
+        return;
+    }
+    if (old & FUT__W_RUNNING) {
+        /* Frozen: the poll on the stack re-queues it when it returns. */
+        if (here)
+            rt->st.frozen_wakes++;
+        return;
+    }
+    if (here) {
+        rt->st.wakes++;
+        fut__enqueue(rt, w);
+    } else {
+        /* The stack holds its own reference: the waker's owner may drop
+         * the last one before the loop thread gets to it. */
+        atomic_fetch_add_explicit(&w->refs, 1, memory_order_relaxed);
+        remote_push(rt, w);
+    }
+}
+
+void fut__take_remote(fut_rt *rt)
+{
+    if (!atomic_load_explicit(&rt->remote, memory_order_relaxed))
+        return;
+    fut_waker *w = atomic_exchange_explicit(&rt->remote, NULL, memory_order_acquire);
+    fut_waker *rev = NULL;
+    while (w) { /* LIFO to FIFO */
+        fut_waker *n = w->remote_next;
+        w->remote_next = rev;
+        rev = w;
+        w = n;
+    }
+    for (w = rev; w; w = rev) {
+        rev = w->remote_next;
+        if (w->kind == FUT__KIND_FRAME) {
+            atomic_fetch_and_explicit(&w->state, ~FUT__W_REMOTE, memory_order_acq_rel);
+            frame_woken_here(rt);
+            continue;
+        }
+        struct fut_task *t = (struct fut_task *)w;
+        rt->st.wakes++;
+        rt->st.remote_wakes++;
+        unsigned s = atomic_load_explicit(&w->state, memory_order_acquire);
+        if (!(s & FUT__W_DONE)) {
+            if (s & FUT__W_RUNNING)
+                rt->st.frozen_wakes++; /* re-queued when its poll returns */
+            else
+                fut__enqueue(rt, w);
+        }
+        fut__task_release(t);
+    }
+}
+
+/* --- running tasks -------------------------------------------------------------- */
+
+static void task_finish(fut_rt *rt, struct fut_task *t)
+{
+    atomic_fetch_or_explicit(&t->w.state, FUT__W_DONE, memory_order_acq_rel);
+    atomic_fetch_and_explicit(&t->w.state, ~(FUT__W_RUNNING | FUT__W_NOTIFIED),
+                              memory_order_acq_rel);
+    fut__list_del(&t->live);
+    rt->st.tasks_alive--;
+    rt->st.tasks_tearing_down--;
+    fut__keepalive(rt, -1);
+    if (t->joiner) {
+        fut_waker *j = t->joiner;
+        t->joiner = NULL;
+        fut_waker_wake(j);
+        fut_waker_drop(j);
+    }
+    fut__task_release(t); /* the runtime's reference */
+}
+
+void fut__run_task(struct fut_task *t)
+{
+    fut_rt *rt = t->w.rt;
+    /* Queued means NOTIFIED and not RUNNING: one add flips both. */
+    unsigned s = atomic_fetch_add_explicit(&t->w.state, FUT__W_RUNNING - FUT__W_NOTIFIED,
+                                           memory_order_acq_rel);
+    fut *f = (fut *)(void *)t->fut;
+    fut_cx cx;
+    fut__cx_init(&cx, rt, &t->w);
+    rt->st.polls++;
+
+    if (!(s & FUT__W_TEARDOWN)) {
+        bool done;
+        if (s & FUT__W_CANCELLED) {
+            t->result = -ECANCELED;
+            done = true;
+        } else {
+            done = fut_poll(f, &cx) == FUT_READY;
+            if (done)
+                t->result = f->out;
+        }
+        if (done) {
+            atomic_fetch_or_explicit(&t->w.state, FUT__W_TEARDOWN, memory_order_relaxed);
+            s |= FUT__W_TEARDOWN;
+            rt->st.tasks_tearing_down++;
+        }
+    }
+    if (s & FUT__W_TEARDOWN) {
+        if (fut_poll_drop(f, &cx) == FUT_READY) {
+            task_finish(rt, t);
+            return;
+        }
+        if (!(s & FUT__W_DROPWAIT)) {
+            atomic_fetch_or_explicit(&t->w.state, FUT__W_DROPWAIT, memory_order_relaxed);
+            rt->st.async_drops++;
+        }
+    }
+    unsigned old = atomic_fetch_and_explicit(&t->w.state, ~FUT__W_RUNNING, memory_order_acq_rel);
+    if (old & FUT__W_NOTIFIED)
+        fut__enqueue(rt, &t->w);
+}
+
+void fut__drain(fut_rt *rt)
+{
+    fut__take_remote(rt);
+    rt->st.drains++;
+    unsigned budget = rt->drain_budget;
+    fut_waker *w;
+    while ((w = rt->head)) {
+        if (!budget--)
+            break;
+        rt->head = w->next;
+        if (!rt->head)
+            rt->tail = NULL;
+        fut__run_task((struct fut_task *)w);
+    }
+    /* Work left (the budget ran out) or a nested loop to resume: the next
+     * iteration must not block. */
+    if (rt->head || rt->frame_woken) {
+        if (!ev_is_active(&rt->idle))
+            ev_idle_start(rt->loop, &rt->idle);
+    } else if (ev_is_active(&rt->idle)) {
+        ev_idle_stop(rt->loop, &rt->idle);
+    }
+}
+
+/* --- spawn and join ----------------------------------------------------------------- */
+
+static fut_status join_poll(fut *self, fut_cx *cx)
+{
+    fut_join *j = (fut_join *)self;
+    struct fut_task *t = j->task;
+    if (!t)
+        return fut_ready(self, -EINVAL);
+    if (atomic_load_explicit(&t->w.state, memory_order_acquire) & FUT__W_DONE)
+        return fut_ready(self, t->result);
+    fut__keep_waker(&t->joiner, cx);
+    return FUT_PENDING;
+}
+
+static void join_drop(fut *self)
+{
+    fut_join *j = (fut_join *)self;
+    struct fut_task *t = j->task;
+    if (!t)
+        return;
+    j->task = NULL;
+    if (t->joiner) {
+        fut_waker_drop(t->joiner);
+        t->joiner = NULL;
+    }
+    fut__task_release(t);
+}
+
+static const struct fut_vtable join_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "fut_join",
+    .poll = join_poll,
+    .drop = join_drop,
+};
+
+FUT_API int fut_spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join)
+{
+    if (!rt || !f || size < sizeof(fut))
+        return -EINVAL;
+    if (rt->closing)
+        return -ESHUTDOWN;
+    struct fut_task *t = fut__alloc(sizeof *t + size);
+    if (!t)
+        return -ENOMEM;
+    atomic_init(&t->w.state, FUT__W_NOTIFIED);
+    atomic_init(&t->w.refs, join ? 2 : 1);
+    t->w.kind = FUT__KIND_TASK;
+    t->w.rt = rt;
+    t->w.remote_next = NULL;
+    t->joiner = NULL;
+    t->result = 0;
+    t->size = size;
+    memcpy(t->fut, f, size);
+    fut__list_add_tail(&rt->tasks, &t->live);
+    rt->st.tasks_spawned++;
+    rt->st.tasks_alive++;
+    fut__keepalive(rt, 1);
+    fut__enqueue(rt, &t->w);
+    if (join) {
+        fut_init(&join->base, &join_vt);
+        join->task = t;
+    }
+    return 0;
+}
+
+void fut__task_cancel(struct fut_task *t)
+{
+    unsigned s = atomic_fetch_or_explicit(&t->w.state, FUT__W_CANCELLED, memory_order_acq_rel);
+    if (!(s & (FUT__W_DONE | FUT__W_CANCELLED | FUT__W_TEARDOWN)))
+        fut_waker_wake(&t->w);
+}
+
+FUT_API int fut_join_cancel(fut_join *join)
+{
+    if (!join || !join->task)
+        return -EINVAL;
+    fut__task_cancel(join->task);
+    return 0;
+}
+
+FUT_API int fut_join_finished(const fut_join *join)
+{
+    if (!join || !join->task)
+        return 0;
+    return !!(atomic_load_explicit(&join->task->w.state, memory_order_acquire) & FUT__W_DONE);
+}

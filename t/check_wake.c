@@ -1,0 +1,4 @@
+#include "helpers.h"
+START_TEST(placeholder_wake) { ck_assert(1); }
+END_TEST
+int main(void) { Suite *s = suite_create("wake"); TCase *tc = tcase_create("core"); tcase_add_test(tc, placeholder_wake); suite_add_tcase(s, tc); return th_run(s); }

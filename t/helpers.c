@@ -1,0 +1,235 @@
+#include "helpers.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct th_alloc_stats th_alloc;
+
+static void *count_alloc(void *ud, size_t size)
+{
+    (void)ud;
+    th_alloc.total++;
+    if (th_alloc.fail_at && th_alloc.total == th_alloc.fail_at) {
+        th_alloc.failed++;
+        return NULL;
+    }
+    void *p = malloc(size);
+    if (p) {
+        th_alloc.live++;
+        th_alloc.live_bytes += (long)size;
+    }
+    return p;
+}
+
+static void count_free(void *ud, void *p, size_t size)
+{
+    (void)ud;
+    th_alloc.live--;
+    th_alloc.live_bytes -= (long)size;
+    free(p);
+}
+
+void th_alloc_install(void)
+{
+    static const struct fut_allocator a = {count_alloc, count_free, NULL};
+    memset(&th_alloc, 0, sizeof th_alloc);
+    ck_assert_int_eq(fut_set_allocator(&a), 0);
+}
+
+void th_alloc_uninstall(void)
+{
+    ck_assert_msg(th_alloc.live == 0, "%ld blocks (%ld bytes) leaked", th_alloc.live,
+                  th_alloc.live_bytes);
+    ck_assert_int_eq(fut_set_allocator(NULL), 0);
+}
+
+int th_diag_count;
+char th_diag_last[256];
+
+static void diag_catch(const char *msg, void *ud)
+{
+    (void)ud;
+    th_diag_count++;
+    snprintf(th_diag_last, sizeof th_diag_last, "%s", msg);
+}
+
+void th_diag_catch(void)
+{
+    th_diag_count = 0;
+    th_diag_last[0] = 0;
+    fut_set_diag_handler(diag_catch, NULL);
+}
+
+void th_setup(void)
+{
+    th_alloc_install();
+    th_diag_catch();
+}
+
+void th_teardown(void)
+{
+    ck_assert_msg(th_diag_count == 0, "unexpected diagnostic: %s", th_diag_last);
+    th_alloc_uninstall();
+    fut_set_diag_handler(NULL, NULL);
+}
+
+/* --- th_slow ----------------------------------------------------------------- */
+
+static fut_status slow_poll(fut *self, fut_cx *cx)
+{
+    struct th_slow *s = (struct th_slow *)self;
+    ck_assert_msg(!s->in_poll, "th_slow polled re-entrantly");
+    if (s->polls)
+        (*s->polls)++;
+    if (s->run_delay == 0)
+        return fut_ready(self, s->value);
+    if (!s->sleeping) {
+        fut_sleep_init(&s->sleep, s->run_delay < 0 ? 1e9 : s->run_delay);
+        s->sleeping = 1;
+    }
+    s->in_poll = 1;
+    fut_status st = fut_poll(&s->sleep.base, cx);
+    s->in_poll = 0;
+    if (st == FUT_PENDING)
+        return FUT_PENDING;
+    fut_drop(&s->sleep.base);
+    s->sleeping = 0;
+    return fut_ready(self, s->value);
+}
+
+static fut_status slow_poll_drop(fut *self, fut_cx *cx)
+{
+    struct th_slow *s = (struct th_slow *)self;
+    if (s->drop_steps)
+        (*s->drop_steps)++;
+    if (s->sleeping) { /* cancel the run wait */
+        fut_drop(&s->sleep.base);
+        s->sleeping = 0;
+    }
+    for (;;) {
+        if (s->waiting) {
+            fut *w = s->turn_delay > 0 ? &s->dsleep.base : &s->yield.base;
+            if (fut_poll(w, cx) == FUT_PENDING)
+                return FUT_PENDING;
+            fut_drop(w);
+            s->waiting = 0;
+        }
+        if (s->turn >= s->turns) {
+            if (s->dropped)
+                (*s->dropped)++;
+            return FUT_READY;
+        }
+        s->turn++;
+        if (s->turn_delay > 0)
+            fut_sleep_init(&s->dsleep, s->turn_delay);
+        else
+            fut_yield_init(&s->yield);
+        s->waiting = 1;
+    }
+}
+
+static const struct fut_vtable slow_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "th_slow",
+    .poll = slow_poll,
+    .poll_drop = slow_poll_drop,
+};
+
+void th_slow_init(struct th_slow *s, double run_delay, int value, int turns, double turn_delay,
+                  int *polls, int *drop_steps, int *dropped)
+{
+    memset(s, 0, sizeof *s);
+    fut_init(&s->base, &slow_vt);
+    s->run_delay = run_delay;
+    s->value = value;
+    s->turns = turns;
+    s->turn_delay = turn_delay;
+    s->polls = polls;
+    s->drop_steps = drop_steps;
+    s->dropped = dropped;
+}
+
+/* --- th_ticker ---------------------------------------------------------------- */
+
+static fut_status ticker_poll(fut *self, fut_cx *cx)
+{
+    struct th_ticker *t = (struct th_ticker *)self;
+    for (;;) {
+        if (t->done >= t->n)
+            return fut_ready(self, t->n);
+        if (!t->armed) {
+            fut_sleep_init(&t->sleep, t->period);
+            t->armed = 1;
+        }
+        if (fut_poll(&t->sleep.base, cx) == FUT_PENDING)
+            return FUT_PENDING;
+        fut_drop(&t->sleep.base);
+        t->armed = 0;
+        t->done++;
+        if (t->counter)
+            (*t->counter)++;
+    }
+}
+
+static void ticker_drop(fut *self)
+{
+    struct th_ticker *t = (struct th_ticker *)self;
+    if (t->armed)
+        fut_drop(&t->sleep.base);
+    t->armed = 0;
+}
+
+static const struct fut_vtable ticker_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "th_ticker",
+    .poll = ticker_poll,
+    .drop = ticker_drop,
+};
+
+void th_ticker_init(struct th_ticker *t, double period, int n, int *counter)
+{
+    memset(t, 0, sizeof *t);
+    fut_init(&t->base, &ticker_vt);
+    t->period = period;
+    t->n = n;
+    t->counter = counter;
+}
+
+/* --- th_fn --------------------------------------------------------------------- */
+
+static fut_status fn_poll(fut *self, fut_cx *cx)
+{
+    struct th_fn *f = (struct th_fn *)self;
+    if (f->in_poll)
+        f->reentered++;
+    f->in_poll++;
+    fut_status st = f->fn(f, cx);
+    f->in_poll--;
+    f->step++;
+    return st;
+}
+
+static const struct fut_vtable fn_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "th_fn",
+    .poll = fn_poll,
+};
+
+void th_fn_init(struct th_fn *f, th_fn_cb fn, void *ud)
+{
+    memset(f, 0, sizeof *f);
+    fut_init(&f->base, &fn_vt);
+    f->fn = fn;
+    f->ud = ud;
+}
+
+int th_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
