@@ -82,6 +82,20 @@ static void poll_frame(fut_rt *rt, struct fut__frame *fr, bool inner)
     }
 }
 
+/* A frame that was woken and can be polled now: the loop must not block.
+ * (frame_woken is only a hint for the drain: an inner loop clears it even
+ * when the woken frame was on the stack and could not be polled.) */
+static bool frames_pending(const fut_rt *rt, unsigned top)
+{
+    for (unsigned i = 0; i <= top; i++) {
+        const struct fut__frame *fr = &rt->frames->v[i];
+        unsigned s = atomic_load_explicit(&fr->w.state, memory_order_acquire);
+        if (!fr->done && (s & FUT__W_NOTIFIED) && !(s & FUT__W_RUNNING))
+            return true;
+    }
+    return false;
+}
+
 /* Polls the frames, innermost first, down to the outermost. */
 static void poll_frames(fut_rt *rt, unsigned top)
 {
@@ -119,7 +133,7 @@ int fut__run_frame(fut_rt *rt, fut *f, bool drop, ssize_t *out)
             fut__drain(rt);
             if (fr->done)
                 break;
-            if (!rt->frame_woken)
+            if (!frames_pending(rt, top))
                 ev_run(rt->loop, EVRUN_ONCE);
             fut__take_remote(rt);
             poll_frames(rt, top);
