@@ -1,4 +1,281 @@
+/* Tasks and join handles (DESIGN §4): spawn, join, detach, cancel. */
 #include "helpers.h"
-START_TEST(placeholder_task) { ck_assert(1); }
+
+#include <errno.h>
+#include <string.h>
+
+static fut_rt *rt;
+
+static void setup(void)
+{
+    th_setup();
+    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
+}
+
+static void teardown(void)
+{
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+    th_teardown();
+}
+
+/* READY at once with its value; logs its id when polled. */
+struct val {
+    fut base;
+    int v;
+    char *log;
+    int *pos;
+};
+
+static fut_status val_poll(fut *self, fut_cx *cx)
+{
+    struct val *v = (struct val *)self;
+    (void)cx;
+    if (v->log)
+        v->log[(*v->pos)++] = (char)('0' + v->v);
+    return fut_ready(self, v->v);
+}
+
+static const struct fut_vtable val_vt = {sizeof(struct fut_vtable), "val", val_poll, NULL, NULL};
+
+static void val_init(struct val *v, int x, char *log, int *pos)
+{
+    fut_init(&v->base, &val_vt);
+    v->v = x;
+    v->log = log;
+    v->pos = pos;
+}
+
+START_TEST(spawn_join_returns_output)
+{
+    struct val v;
+    val_init(&v, 7, NULL, NULL);
+    fut_join j;
+    ck_assert_int_eq(FUT_SPAWN(rt, &v, &j), 0);
+    ck_assert(!fut_join_finished(&j));
+    ssize_t out = 0;
+    ck_assert_int_eq(fut_block_on(rt, &j.base, &out), 0);
+    ck_assert_int_eq(out, 7);
+    ck_assert(fut_join_finished(&j));
+    ck_assert_int_eq(fut_drop(&j.base), 0);
+    struct fut_rt_stats st;
+    ck_assert_int_eq(fut_rt_stats(rt, &st, sizeof st), 0);
+    ck_assert_uint_eq(st.tasks_spawned, 1);
+    ck_assert_uint_eq(st.tasks_alive, 0);
+    ck_assert_uint_ge(st.polls, 1);
+}
 END_TEST
-int main(void) { Suite *s = suite_create("task"); TCase *tc = tcase_create("core"); tcase_add_test(tc, placeholder_task); suite_add_tcase(s, tc); return th_run(s); }
+
+START_TEST(spawn_bad_input)
+{
+    struct val v;
+    val_init(&v, 1, NULL, NULL);
+    fut_join j;
+    ck_assert_int_eq(fut_spawn(NULL, &v.base, sizeof v, &j), -EINVAL);
+    ck_assert_int_eq(fut_spawn(rt, NULL, sizeof v, &j), -EINVAL);
+    ck_assert_int_eq(fut_spawn(rt, &v.base, sizeof(fut) - 1, &j), -EINVAL);
+    ck_assert_int_eq(fut_join_cancel(NULL), -EINVAL);
+    ck_assert_int_eq(fut_join_finished(NULL), 0);
+    ck_assert_int_eq(fut_rt_stats(NULL, NULL, 0), -EINVAL);
+}
+END_TEST
+
+START_TEST(tasks_run_in_spawn_order)
+{
+    char log[8] = {0};
+    int pos = 0;
+    struct val v[5];
+    fut_join j[5];
+    for (int i = 0; i < 5; i++) {
+        val_init(&v[i], i, log, &pos);
+        ck_assert_int_eq(FUT_SPAWN(rt, &v[i], &j[i]), 0);
+    }
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(fut_block_on(rt, &j[i].base, NULL), 0);
+        fut_drop(&j[i].base);
+    }
+    ck_assert_str_eq(log, "01234");
+}
+END_TEST
+
+START_TEST(detached_task_runs)
+{
+    int ticks = 0;
+    struct th_ticker tk;
+    th_ticker_init(&tk, 0.001, 3, &ticks);
+    ck_assert_int_eq(FUT_SPAWN(rt, &tk, NULL), 0);
+    fut_sleep s;
+    ck_assert_int_eq(fut_block_on(rt, fut_sleep_init(&s, 0.05), NULL), 0);
+    fut_drop(&s.base);
+    ck_assert_int_eq(ticks, 3);
+    struct fut_rt_stats st;
+    fut_rt_stats(rt, &st, sizeof st);
+    ck_assert_uint_eq(st.tasks_alive, 0);
+}
+END_TEST
+
+START_TEST(dropping_join_detaches)
+{
+    int ticks = 0;
+    struct th_ticker tk;
+    th_ticker_init(&tk, 0.001, 3, &ticks);
+    fut_join j;
+    ck_assert_int_eq(FUT_SPAWN(rt, &tk, &j), 0);
+    fut_yield y;
+    ck_assert_int_eq(fut_block_on(rt, fut_yield_init(&y), NULL), 0); /* polled, waiting */
+    fut_drop(&y.base);
+    ck_assert_int_eq(fut_drop(&j.base), 0);
+    fut_sleep s;
+    ck_assert_int_eq(fut_block_on(rt, fut_sleep_init(&s, 0.05), NULL), 0);
+    fut_drop(&s.base);
+    ck_assert_int_eq(ticks, 3); /* it kept running */
+}
+END_TEST
+
+START_TEST(cancel_after_completion_keeps_result)
+{
+    struct val v;
+    val_init(&v, 4, NULL, NULL);
+    fut_join j;
+    ck_assert_int_eq(FUT_SPAWN(rt, &v, &j), 0);
+    fut_yield y;
+    ck_assert_int_eq(fut_block_on(rt, fut_yield_init(&y), NULL), 0);
+    fut_drop(&y.base);
+    ck_assert(fut_join_finished(&j));
+    ck_assert_int_eq(fut_join_cancel(&j), 0);
+    ssize_t out;
+    ck_assert_int_eq(fut_block_on(rt, &j.base, &out), 0);
+    ck_assert_int_eq(out, 4);
+    fut_drop(&j.base);
+}
+END_TEST
+
+/* A join handle polled by another task: the waiting task is woken when
+ * the joined one finishes. */
+struct joiner {
+    fut base;
+    fut_join *j;
+};
+
+static fut_status joiner_poll(fut *self, fut_cx *cx)
+{
+    struct joiner *jr = (struct joiner *)self;
+    if (fut_poll(&jr->j->base, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    return fut_ready(self, jr->j->base.out + 100);
+}
+
+static void joiner_drop(fut *self)
+{
+    fut_drop(&((struct joiner *)self)->j->base);
+}
+
+static const struct fut_vtable joiner_vt = {sizeof(struct fut_vtable), "joiner", joiner_poll, NULL,
+                                            joiner_drop};
+
+START_TEST(join_from_another_task)
+{
+    struct th_slow s;
+    th_slow_init(&s, 0.01, 5, 0, 0, NULL, NULL, NULL);
+    fut_join inner, outer;
+    ck_assert_int_eq(FUT_SPAWN(rt, &s, &inner), 0);
+    struct joiner jr = {.j = &inner};
+    fut_init(&jr.base, &joiner_vt);
+    ck_assert_int_eq(FUT_SPAWN(rt, &jr, &outer), 0);
+    ssize_t out;
+    ck_assert_int_eq(fut_block_on(rt, &outer.base, &out), 0);
+    ck_assert_int_eq(out, 105);
+    fut_drop(&outer.base);
+}
+END_TEST
+
+/* A task that spawns tasks. */
+struct spawner {
+    fut base;
+    int n;
+    fut_join j[4];
+    int done[4];
+    int spawned;
+    struct val v[4];
+};
+
+static fut_status spawner_poll(fut *self, fut_cx *cx)
+{
+    struct spawner *sp = (struct spawner *)self;
+    if (!sp->spawned) {
+        for (int i = 0; i < sp->n; i++) {
+            val_init(&sp->v[i], i + 1, NULL, NULL);
+            ck_assert_int_eq(FUT_SPAWN(fut_cx_rt(cx), &sp->v[i], &sp->j[i]), 0);
+        }
+        sp->spawned = 1;
+    }
+    ssize_t sum = 0;
+    int pending = 0;
+    for (int i = 0; i < sp->n; i++) {
+        if (!sp->done[i] && fut_poll(&sp->j[i].base, cx) == FUT_READY)
+            sp->done[i] = 1;
+        if (sp->done[i])
+            sum += fut_out(&sp->j[i].base);
+        else
+            pending = 1;
+    }
+    return pending ? FUT_PENDING : fut_ready(self, sum);
+}
+
+static void spawner_drop(fut *self)
+{
+    struct spawner *sp = (struct spawner *)self;
+    if (sp->spawned)
+        for (int i = 0; i < sp->n; i++)
+            fut_drop(&sp->j[i].base);
+}
+
+static const struct fut_vtable spawner_vt = {sizeof(struct fut_vtable), "spawner", spawner_poll,
+                                             NULL, spawner_drop};
+
+START_TEST(task_spawns_tasks)
+{
+    struct spawner sp = {.n = 4};
+    fut_init(&sp.base, &spawner_vt);
+    fut_join j;
+    ck_assert_int_eq(FUT_SPAWN(rt, &sp, &j), 0);
+    ssize_t out;
+    ck_assert_int_eq(fut_block_on(rt, &j.base, &out), 0);
+    ck_assert_int_eq(out, 10);
+    fut_drop(&j.base);
+    struct fut_rt_stats st;
+    fut_rt_stats(rt, &st, sizeof st);
+    ck_assert_uint_eq(st.tasks_spawned, 5);
+    ck_assert_uint_eq(st.tasks_alive, 0);
+}
+END_TEST
+
+/* Stats accept a shorter struct from an older caller. */
+START_TEST(stats_short_struct)
+{
+    struct val v;
+    val_init(&v, 1, NULL, NULL);
+    ck_assert_int_eq(FUT_SPAWN(rt, &v, NULL), 0);
+    uint64_t first[2] = {99, 99};
+    ck_assert_int_eq(fut_rt_stats(rt, (struct fut_rt_stats *)(void *)first, sizeof first[0]), 0);
+    ck_assert_uint_eq(first[0], 1); /* tasks_spawned */
+    ck_assert_uint_eq(first[1], 99); /* untouched */
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("task");
+    TCase *tc = tcase_create("task");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, spawn_join_returns_output);
+    tcase_add_test(tc, spawn_bad_input);
+    tcase_add_test(tc, tasks_run_in_spawn_order);
+    tcase_add_test(tc, detached_task_runs);
+    tcase_add_test(tc, dropping_join_detaches);
+    tcase_add_test(tc, cancel_after_completion_keeps_result);
+    tcase_add_test(tc, join_from_another_task);
+    tcase_add_test(tc, task_spawns_tasks);
+    tcase_add_test(tc, stats_short_struct);
+    suite_add_tcase(s, tc);
+    return th_run(s);
+}
