@@ -111,6 +111,10 @@ int fut__run_frame(fut_rt *rt, fut *f, bool drop, ssize_t *out)
     unsigned top = rt->frame_depth;
     if (top >= rt->frames->n)
         return -ELOOP;
+    /* Entered from plain code, the loop's clock is as old as its last
+     * iteration: a deadline armed by the first poll must count from now. */
+    if (rt->depth == 0)
+        ev_now_update(rt->loop);
     struct fut__frame *fr = &rt->frames->v[top];
     fr->f = f;
     fr->drop = drop;
