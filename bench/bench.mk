@@ -3,7 +3,8 @@
 # builds those on request).
 #
 #   make bench                        the timing table (bench/run.sh)
-#   make bench BENCH_ARGS=--smoke     every workload at tiny N, a few seconds
+#   make bench-smoke                  every workload at tiny N, a few seconds
+#                                     (bench/run.sh --smoke; CI runs it)
 #   make bench-callgrind              instructions per op (bench/callgrind.sh)
 #   make bench-build                  only build them
 #
@@ -70,7 +71,7 @@ EXTRA_DIST += bench/bench.mk bench/run.sh bench/callgrind.sh bench/bench.h \
 # neither EXTRA_PROGRAMS nor CLEANFILES; should it start to, turn these two
 # `=` into `+=`: automake wants the `=` first.) bench/callgrind.sh keeps its
 # raw profiles in bench/out/ (git-ignored; delete it at will).
-CLEANFILES = $(BENCH_PROGS)
+CLEANFILES = $(BENCH_PROGS) bench/out/*
 
 bench_env = BENCH_BIN='$(abs_top_builddir)/bench' VALGRIND='$(VALGRIND)'
 
@@ -79,7 +80,10 @@ bench-build: $(BENCH_PROGS)
 bench: $(BENCH_PROGS)
 	$(bench_env) $(SHELL) $(srcdir)/bench/run.sh $(BENCH_ARGS)
 
+bench-smoke: $(BENCH_PROGS)
+	$(bench_env) $(SHELL) $(srcdir)/bench/run.sh --smoke
+
 bench-callgrind: $(BENCH_PROGS)
 	$(bench_env) $(SHELL) $(srcdir)/bench/callgrind.sh $(BENCH_ARGS)
 
-.PHONY: bench bench-build bench-callgrind
+.PHONY: bench bench-build bench-smoke bench-callgrind

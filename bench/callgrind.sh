@@ -7,10 +7,13 @@
 # of bench/run.sh is the real one, but noisy). Cache effects (a large M in
 # B4) show only in run.sh.
 #
-#   bench/callgrind.sh [--quick] [FILTER...]
+#   bench/callgrind.sh [--quick] [--profile] [FILTER...]
 #
-#   --quick   smaller N and the B4 backgrounds 1e3 and 1e5 only.
-#   FILTER    only the rows whose workload name contains one of these words.
+#   --quick    smaller N and fewer B4 backgrounds.
+#   --profile  after each row, where the marginal instructions of the libfut
+#              program go: Ir/op per function (self cost, the same
+#              differencing applied function by function), the top 25.
+#   FILTER     only the rows whose workload name contains one of these words.
 #
 # Environment: BENCH_BIN (directory of the built programs, default: this
 # script's), VALGRIND (default: valgrind), BENCH_OUT (where the raw
@@ -23,12 +26,14 @@ bin=${BENCH_BIN:-$here}
 vg=${VALGRIND:-valgrind}
 out=${BENCH_OUT:-$bin/out}
 quick=0
+profile=0
 filters=
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) quick=1 ;;
     --smoke) quick=1 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --profile) profile=1 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     -*) echo "callgrind.sh: unknown option $1" >&2; exit 2 ;;
     *) filters="$filters $1" ;;
     esac
@@ -109,6 +114,34 @@ marginal() {
     awk -v a="$a" -v b="$b" -v n="$3" 'BEGIN { printf "%.1f", (b - a) / n }'
 }
 
+# Self Ir per function of one profile: "Ir<TAB>file:function".
+functions() {
+    ${CALLGRIND_ANNOTATE:-callgrind_annotate} --auto=no --threshold=100 "$1" 2>/dev/null | awk '
+        /file:function/ { go = 1; next }
+        go && /^ *[0-9][0-9,]* / {
+            ir = $1; gsub(",", "", ir); line = $0
+            sub(/^ *[0-9][0-9,]* +/, "", line)
+            sub(/^\( *[0-9.]+%\) +/, "", line)
+            sub(/ \[[^]]*\]$/, "", line)
+            print ir "\t" line
+        }'
+}
+
+# Per-function marginal Ir/op between the N and 2N profiles of a program.
+profile_of() {
+    n2=$(awk -v n="$3" 'BEGIN { printf "%d", 2 * n }')
+    functions "$out/$1.$2.$3.$4.out" >"$out/fn.a"
+    functions "$out/$1.$2.$n2.$4.out" >"$out/fn.b"
+    awk -F '\t' -v n="$3" '
+        FNR == NR { a[$2] += $1; next }
+        { b[$2] += $1 }
+        END {
+            for (k in b) { d = (b[k] - a[k]) / n; if (d >= 0.5 || d <= -0.5) printf "%10.1f  %s\n", d, k }
+            for (k in a) if (!(k in b) && a[k] / n >= 0.5) printf "%10.1f  %s\n", -a[k] / n, k
+        }' "$out/fn.a" "$out/fn.b" | sort -rn | head -n 25 | sed 's/^/    /'
+    rm -f "$out/fn.a" "$out/fn.b"
+}
+
 echo "# libfut instructions per op (callgrind, marginal: (Ir(2N) - Ir(N)) / N)"
 echo "# git: $(cd "$here" && git describe --always --dirty 2>/dev/null || echo '?'), $($vg --version)"
 echo
@@ -125,6 +158,10 @@ echo "$rows" | while read -r name prog mode n m; do
     ratio=$(awk -v a="$fi" -v b="$ei" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
     printf '%-22s %8s %8s %12s %12s %8s\n' "$name" "$n" "$m" "$fi" "$ei" "$ratio"
     echo "$name $m $fi $ei" >>"$results"
+    if [ $profile = 1 ]; then
+        echo "    -- $prog $mode: Ir/op by function (self)"
+        profile_of "$prog" "$mode" "$n" "$m"
+    fi
 done
 
 # The difference the drop target is stated in: a READY-at-once poll_drop
