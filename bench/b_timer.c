@@ -10,9 +10,10 @@
  * Modes (where the new timer lands in the heap):
  *   early  1 s: before every background timer, it climbs to the root of
  *          the heap (log4 M levels), the worst case;
- *   mid    1500 s: amid the background, a random position (an O(1)
- *          climb on average, but the heap nodes it touches are scattered
- *          over the whole heap: cache misses grow with M);
+ *   mid    uniform in [1000 s, 2000 s) like the background, a new draw
+ *          each iteration: a random position in the heap (an O(1) climb
+ *          on average, but the heap nodes it touches are scattered over
+ *          the whole heap: cache misses grow with M);
  *   late   1e6 s: after every background timer (the usual fixed timeout
  *          pattern: the newest deadline is the latest), no climb.
  * ns/op is per insert+cancel. Twin: b_timer_ev.c.
@@ -27,7 +28,8 @@
 struct driver {
     fut base;
     long n;
-    double seconds;
+    double lo, span; /* timeouts uniform in [lo, lo + span) */
+    uint64_t seed;
 };
 
 static fut_status driver_poll(fut *self, fut_cx *cx)
@@ -35,7 +37,7 @@ static fut_status driver_poll(fut *self, fut_cx *cx)
     struct driver *d = (struct driver *)self;
     for (long i = 0; i < d->n; i++) {
         fut_sleep s;
-        fut_sleep_init(&s, d->seconds);
+        fut_sleep_init(&s, d->lo + d->span * bench_rand01(&d->seed));
         BENCH_CHECK(fut_poll(&s.base, cx) == FUT_PENDING);
         BENCH_CHECK(fut_drop(&s.base) == 0);
     }
@@ -59,11 +61,11 @@ static void never_cb(struct ev_loop *loop, ev_timer *w, int revents)
 int main(int argc, char **argv)
 {
     struct bench_args a = bench_parse(argc, argv, MODES, 0);
-    double seconds;
+    double seconds, span = 0.;
     if (bench_mode_is(&a, "early"))
         seconds = 1.0;
     else if (bench_mode_is(&a, "mid"))
-        seconds = 1500.0;
+        seconds = 1000.0, span = 1000.0;
     else if (bench_mode_is(&a, "late"))
         seconds = 1e6;
     else
@@ -83,7 +85,7 @@ int main(int argc, char **argv)
     for (long i = 0; i < a.m; i++)
         ev_unref(loop);
 
-    struct driver d = {.n = a.n, .seconds = seconds};
+    struct driver d = {.n = a.n, .lo = seconds, .span = span, .seed = 0x2545F4914F6CDD1DULL};
     fut_init(&d.base, &driver_vt);
     fut_join j;
 

@@ -62,7 +62,7 @@ bench_b_mem_ev_SOURCES = bench/b_mem_ev.c bench/bench.h
 bench_b_mem_ev_CFLAGS = $(bench_cflags)
 bench_b_mem_ev_LDADD = $(EV_LIBS)
 
-EXTRA_DIST += bench/bench.mk bench/run.sh bench/callgrind.sh bench/bench.h \
+EXTRA_DIST += bench/README.md bench/bench.mk bench/run.sh bench/callgrind.sh bench/bench.h \
 	bench/b_spawn.c bench/b_spawn_ev.c bench/b_wake.c bench/b_wake_ev.c \
 	bench/b_timer.c bench/b_timer_ev.c bench/b_drop.c bench/b_drop_ev.c \
 	bench/b_mem.c bench/b_mem_ev.c
