@@ -107,6 +107,7 @@ struct fut__frame {
     struct fut__frames *block;
     fut *f;
     bool drop;    /* drives f's teardown instead of f */
+    bool running; /* f's poll is on the stack (only the loop thread reads it) */
     bool done;    /* f is READY (or torn down) */
     bool blocked; /* ... while an inner loop was running */
     double done_at;
@@ -141,15 +142,20 @@ struct fut_rt {
     unsigned keepalive; /* reasons to hold an ev_ref on the loop */
 
     fut__list tasks;  /* live tasks */
+    fut__list io_unchecked; /* fut_io registered since the last prepare */
     unsigned depth;   /* callbacks/polls of this runtime on the stack */
     struct fut__frames *frames;
     unsigned frame_depth; /* frames in use: frames->v[0 .. frame_depth-1] */
     bool frame_woken;     /* a frame was woken on this thread */
+    /* ev_now() may be old: the runtime was left for plain code since the
+     * loop last updated its clock. Refreshed by fut__fresh_now(). */
+    bool now_stale;
 
     struct fut_rt_stats st;
 };
 
 void fut__enqueue(fut_rt *rt, fut_waker *w);
+void fut__io_check_fds(fut_rt *rt);
 void fut__drain(fut_rt *rt);
 void fut__run_task(struct fut_task *t);
 void fut__task_release(struct fut_task *t);
@@ -157,8 +163,20 @@ void fut__keepalive(fut_rt *rt, int delta);
 void fut__take_remote(fut_rt *rt);
 bool fut__on_thread(const fut_rt *rt);
 
-/* The thread's current runtime. */
-extern __thread fut_rt *fut__current;
+/* The thread's current runtime. initial-exec: a plain %fs access instead
+ * of a call to __tls_get_addr on every enter/leave. */
+extern __thread fut_rt *fut__current __attribute__((tls_model("initial-exec")));
+
+/* The loop's time, refreshed first when plain code ran since the loop
+ * last updated it: for arming deadlines. */
+static inline double fut__fresh_now(fut_rt *rt)
+{
+    if (fut__unlikely(rt->now_stale)) {
+        ev_now_update(rt->loop);
+        rt->now_stale = false;
+    }
+    return ev_now(rt->loop);
+}
 
 /* Enter/leave the runtime from a libev callback or an entry point: makes
  * it current and counts the depth. */

@@ -7,6 +7,7 @@
 
 #define I_ARMED 0x1u
 #define I_TIMEDOUT 0x2u
+#define I_BADF 0x4u
 
 static ev_io *io_of(fut_io *f)
 {
@@ -37,9 +38,24 @@ static void io_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
     fut_waker_wake(f->waker);
 }
 
+void fut__io_check_fds(fut_rt *rt)
+{
+    fut__list *pos, *tmp;
+    fut__list_each_safe(pos, tmp, &rt->io_unchecked) {
+        fut_io *f = fut__container_of(pos, fut_io, unchecked);
+        fut__list_del(pos);
+        if (fcntl(f->fd, F_GETFD) == -1 && errno == EBADF) {
+            ev_io_stop(rt->loop, io_of(f));
+            f->flags |= I_BADF;
+            fut_waker_wake(f->waker);
+        }
+    }
+}
+
 static void io_release(fut_io *f)
 {
     if (f->flags & I_ARMED) {
+        fut__list_del(&f->unchecked);
         if (ev_is_active(io_of(f)))
             ev_io_stop(f->rt->loop, io_of(f));
         if (ev_is_active(timer_of(f)))
@@ -55,7 +71,9 @@ static fut_status io_poll(fut *self, fut_cx *cx)
     if (!(f->flags & I_ARMED)) {
         if (f->fd < 0 || !(f->events & (FUT_READABLE | FUT_WRITABLE)))
             return fut_ready(self, -EINVAL);
-        /* libev aborts the process when epoll_ctl reports EBADF. */
+        /* A bad fd gets its error now, and never reaches libev (which
+         * would size its fd table to it, then abort in epoll_ctl). The
+         * prepare watcher checks again right before libev registers it. */
         if (fcntl(f->fd, F_GETFD) == -1)
             return fut_ready(self, -errno);
         f->rt = fut_cx_rt(cx);
@@ -66,11 +84,14 @@ static fut_status io_poll(fut *self, fut_cx *cx)
         ev_timer_init(timer_of(f), io_timeout_cb, f->timeout, 0.);
         timer_of(f)->data = f;
         ev_io_start(f->rt->loop, io_of(f));
-        if (f->timeout >= 0)
+        fut__list_add_tail(&f->rt->io_unchecked, &f->unchecked);
+        if (f->timeout >= 0) {
+            fut__fresh_now(f->rt); /* the deadline counts from now */
             ev_timer_start(f->rt->loop, timer_of(f));
+        }
         f->flags |= I_ARMED;
-    } else if (f->revents || (f->flags & I_TIMEDOUT)) {
-        int r = f->revents ? f->revents : -ETIMEDOUT;
+    } else if (f->revents || (f->flags & (I_TIMEDOUT | I_BADF))) {
+        int r = f->revents ? f->revents : f->flags & I_BADF ? -EBADF : -ETIMEDOUT;
         io_release(f);
         return fut_ready(self, r);
     }
@@ -100,6 +121,7 @@ FUT_API fut *fut_io_init(fut_io *f, int fd, int events)
     f->waker = NULL;
     f->revents = 0;
     f->flags = 0;
+    /* unchecked is linked when armed: a future may move until then */
     return &f->base;
 }
 

@@ -5,9 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef struct fut__list {
-    struct fut__list *prev, *next;
-} fut__list;
+/* struct fut__list is defined in <fut/future.h>: public futures embed it. */
+#include "fut/future.h"
 
 #define fut__container_of(ptr, type, member) \
     ((type *)(void *)((char *)(ptr) - offsetof(type, member)))

@@ -61,24 +61,29 @@ FUT_API int fut_rt_set_max_depth(fut_rt *rt, unsigned depth)
     return fut__frames_new(rt, depth);
 }
 
+/* Polls a frame's future once. */
+static void poll_frame_now(fut_rt *rt, struct fut__frame *fr)
+{
+    fut_cx cx;
+    fut__cx_init(&cx, rt, &fr->w);
+    fr->running = true;
+    fut_status st = fr->drop ? fut_poll_drop(fr->f, &cx) : fut_poll(fr->f, &cx);
+    fr->running = false;
+    if (st == FUT_READY)
+        fr->done = true;
+}
+
 /* Polls one frame's future if it was woken and is not on the stack. */
 static void poll_frame(fut_rt *rt, struct fut__frame *fr, bool inner)
 {
-    unsigned s = atomic_load_explicit(&fr->w.state, memory_order_acquire);
-    if (fr->done || !(s & FUT__W_NOTIFIED) || (s & FUT__W_RUNNING))
+    if (fr->done || fr->running ||
+        !(atomic_load_explicit(&fr->w.state, memory_order_acquire) & FUT__W_NOTIFIED))
         return;
-    atomic_fetch_add_explicit(&fr->w.state, FUT__W_RUNNING - FUT__W_NOTIFIED,
-                              memory_order_acq_rel);
-    fut_cx cx;
-    fut__cx_init(&cx, rt, &fr->w);
-    fut_status st = fr->drop ? fut_poll_drop(fr->f, &cx) : fut_poll(fr->f, &cx);
-    atomic_fetch_and_explicit(&fr->w.state, ~FUT__W_RUNNING, memory_order_acq_rel);
-    if (st == FUT_READY) {
-        fr->done = true;
-        if (!inner) {
-            fr->blocked = true;
-            fr->done_at = ev_time();
-        }
+    atomic_fetch_and_explicit(&fr->w.state, ~FUT__W_NOTIFIED, memory_order_acq_rel);
+    poll_frame_now(rt, fr);
+    if (fr->done && !inner) {
+        fr->blocked = true;
+        fr->done_at = ev_time();
     }
 }
 
@@ -89,8 +94,8 @@ static bool frames_pending(const fut_rt *rt, unsigned top)
 {
     for (unsigned i = 0; i <= top; i++) {
         const struct fut__frame *fr = &rt->frames->v[i];
-        unsigned s = atomic_load_explicit(&fr->w.state, memory_order_acquire);
-        if (!fr->done && (s & FUT__W_NOTIFIED) && !(s & FUT__W_RUNNING))
+        if (!fr->done && !fr->running &&
+            (atomic_load_explicit(&fr->w.state, memory_order_acquire) & FUT__W_NOTIFIED))
             return true;
     }
     return false;
@@ -104,55 +109,60 @@ static void poll_frames(fut_rt *rt, unsigned top)
         poll_frame(rt, &rt->frames->v[i], i == top);
 }
 
+/* The loop proper, once the first poll was PENDING. A wake that came in
+ * before (even a stale one from the slot's last use) only costs a
+ * spurious poll: NOTIFIED is consumed before the loop ever blocks. */
+static __attribute__((noinline)) void frame_loop(fut_rt *rt, struct fut__frame *fr, unsigned top)
+{
+    if (top > 0)
+        rt->st.nested_loops++;
+    fut__keepalive(rt, 1);
+    for (;;) {
+        fut__drain(rt);
+        if (fr->done)
+            break;
+        if (!frames_pending(rt, top)) {
+            ev_run(rt->loop, EVRUN_ONCE);
+            rt->now_stale = false;
+        }
+        fut__take_remote(rt);
+        poll_frames(rt, top);
+        if (fr->done)
+            break;
+    }
+    fut__keepalive(rt, -1);
+    if (fr->blocked) {
+        rt->st.nested_blocked++;
+        rt->st.nested_blocked_seconds += ev_time() - fr->done_at;
+    }
+}
+
+/* Runs f (or f's teardown) to completion in the next frame. The first
+ * poll comes before any loop iteration: a future READY at once (most
+ * drops) costs one call. The caller checked the thread. */
 int fut__run_frame(fut_rt *rt, fut *f, bool drop, ssize_t *out)
 {
-    if (!fut__on_thread(rt))
-        return -EPERM;
     unsigned top = rt->frame_depth;
-    if (top >= rt->frames->n)
+    if (fut__unlikely(top >= rt->frames->n))
         return -ELOOP;
-    /* Entered from plain code, the loop's clock is as old as its last
-     * iteration: a deadline armed by the first poll must count from now. */
-    if (rt->depth == 0)
-        ev_now_update(rt->loop);
     struct fut__frame *fr = &rt->frames->v[top];
     fr->f = f;
     fr->drop = drop;
     fr->done = fr->blocked = false;
     rt->frame_depth = top + 1;
-    fut_rt *prev = fut__enter(rt);
-    if (rt->frame_depth > rt->st.nested_depth_max)
+    if (fut__unlikely(rt->frame_depth > rt->st.nested_depth_max))
         rt->st.nested_depth_max = rt->frame_depth;
-    if (top > 0)
-        rt->st.nested_loops++;
-
-    /* The first poll needs no loop: a future that is READY at once (most
-     * drops) costs one call. A stale wake from the slot's last use would
-     * only cause a spurious poll. */
-    atomic_fetch_or_explicit(&fr->w.state, FUT__W_NOTIFIED, memory_order_relaxed);
-    poll_frame(rt, fr, true);
-    if (!fr->done) {
-        fut__keepalive(rt, 1);
-        for (;;) {
-            fut__drain(rt);
-            if (fr->done)
-                break;
-            if (!frames_pending(rt, top))
-                ev_run(rt->loop, EVRUN_ONCE);
-            fut__take_remote(rt);
-            poll_frames(rt, top);
-            if (fr->done)
-                break;
-        }
-        fut__keepalive(rt, -1);
-    }
-    if (fr->blocked) {
-        rt->st.nested_blocked++;
-        rt->st.nested_blocked_seconds += ev_time() - fr->done_at;
-    }
-    fr->f = NULL;
+    fut_rt *prev = fut__enter(rt);
+    poll_frame_now(rt, fr);
+    if (!fr->done)
+        frame_loop(rt, fr, top);
     rt->frame_depth = top;
     fut__leave(rt, prev);
+    if (top == 0) /* no loop left to resume: no reason to keep the idle watcher */
+        rt->frame_woken = false;
+    /* Back to plain code: the clock goes stale from here. */
+    if (rt->depth == 0)
+        rt->now_stale = true;
     if (out)
         *out = drop ? 0 : f->out;
     return 0;
@@ -162,6 +172,8 @@ FUT_API int fut_nested_loop(fut_rt *rt, fut *f, ssize_t *out)
 {
     if (!rt || !f)
         return -EINVAL;
+    if (!fut__on_thread(rt))
+        return -EPERM;
     return fut__run_frame(rt, f, false, out);
 }
 

@@ -5,10 +5,10 @@
 #include <errno.h>
 #include <string.h>
 
-__thread fut_rt *fut__current;
+__thread fut_rt *fut__current __attribute__((tls_model("initial-exec")));
 /* The first live runtime created on this thread: the fallback current
  * runtime for sync drops made outside any loop. */
-static __thread fut_rt *thread_default;
+static __thread fut_rt *thread_default __attribute__((tls_model("initial-exec")));
 
 /* Tasks per drain before the loop polls for I/O again: fairness between a
  * task that keeps waking itself and the fds and timers. */
@@ -38,6 +38,10 @@ static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     fut_rt *rt = w->data;
     fut_rt *prev = fut__enter(rt);
     fut__drain(rt);
+    /* libev registers new io watchers right after the prepare watchers:
+     * the last moment to catch a closed fd before libev aborts on it. */
+    if (!fut__list_empty(&rt->io_unchecked))
+        fut__io_check_fds(rt);
     fut__leave(rt, prev);
 }
 
@@ -68,7 +72,9 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop)
     memset(rt, 0, sizeof *rt);
     rt->thread = pthread_self();
     rt->drain_budget = DRAIN_BUDGET;
+    rt->now_stale = true;
     fut__list_init(&rt->tasks);
+    fut__list_init(&rt->io_unchecked);
     atomic_init(&rt->remote, NULL);
     int err = fut__frames_new(rt, FUT_DEFAULT_MAX_DEPTH);
     if (err) {

@@ -60,8 +60,13 @@ void fut__enqueue(fut_rt *rt, fut_waker *w)
     rt->tail = w;
 }
 
-static void frame_woken_here(fut_rt *rt)
+static void frame_woken_here(fut_rt *rt, fut_waker *w)
 {
+    /* A stale wake (the frame's loop has returned; a clone outlived it)
+     * only leaves NOTIFIED set: a spurious poll at the slot's next use. */
+    struct fut__frame *fr = (struct fut__frame *)w;
+    if (fr->block != rt->frames || (unsigned)(fr - fr->block->v) >= rt->frame_depth)
+        return;
     /* The nested loop may be about to block in ev_run: the idle watcher
      * makes that iteration poll without waiting. */
     rt->frame_woken = true;
@@ -78,7 +83,7 @@ FUT_API void fut_waker_wake(fut_waker *w)
     bool here = fut__on_thread(rt);
     if (w->kind == FUT__KIND_FRAME) {
         if (here)
-            frame_woken_here(rt);
+            frame_woken_here(rt, w);
         else if (!(atomic_fetch_or_explicit(&w->state, FUT__W_REMOTE, memory_order_acq_rel) &
                    FUT__W_REMOTE))
             remote_push(rt, w);
@@ -117,7 +122,7 @@ void fut__take_remote(fut_rt *rt)
         rev = w->remote_next;
         if (w->kind == FUT__KIND_FRAME) {
             atomic_fetch_and_explicit(&w->state, ~FUT__W_REMOTE, memory_order_acq_rel);
-            frame_woken_here(rt);
+            frame_woken_here(rt, w);
             continue;
         }
         struct fut_task *t = (struct fut_task *)w;

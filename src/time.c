@@ -41,7 +41,7 @@ static fut_status sleep_poll(fut *self, fut_cx *cx)
         if (isnan(s->at))
             return fut_ready(self, -EINVAL);
         s->rt = fut_cx_rt(cx);
-        double now = ev_now(s->rt->loop);
+        double now = fut__fresh_now(s->rt);
         double after = s->flags & S_RELATIVE ? s->at : s->at - now;
         if (!(after > 0))
             return fut_ready(self, 0);

@@ -192,6 +192,11 @@ typedef union fut__watcher {
     unsigned char bytes[64];
 } fut__watcher;
 
+/* An intrusive list link inside a public future. Private. */
+typedef struct fut__list {
+    struct fut__list *prev, *next;
+} fut__list;
+
 /* --- diagnostics -------------------------------------------------------- */
 
 /* Receives protocol violations found by the debug checks: a message naming

@@ -26,8 +26,13 @@ extern "C" {
 #define FUT_WRITABLE 0x02
 
 /* Output: the readiness seen (FUT_READABLE and/or FUT_WRITABLE, > 0), or
- *   -EBADF      the fd is not open (checked before registering with libev,
- *               which would abort the process on it);
+ *   -EBADF      the fd is not open: checked at the first poll, and again
+ *               from libfut's prepare watcher right before libev registers
+ *               the fd with epoll at the next loop iteration (libev aborts
+ *               the process when epoll_ctl reports EBADF), so an fd closed
+ *               in between gives -EBADF too. Closing it from another thread,
+ *               or from a prepare watcher of yours that runs after
+ *               libfut's, remains unsafe.
  *   -EINVAL     no events asked for, or a negative fd;
  *   -ETIMEDOUT  the deadline set with fut_io_set_timeout() passed first.
  * Cancellable at any point; it has only a sync drop, which never blocks.
@@ -41,6 +46,7 @@ typedef struct fut_io {
     fut_waker *waker;    /* private */
     int revents;         /* private */
     unsigned char flags; /* private */
+    fut__list unchecked; /* private: awaiting the fd check before libev registers it */
     fut__watcher io;     /* private: the ev_io */
     fut__watcher timer;  /* private: the deadline's ev_timer */
 } fut_io;
