@@ -77,6 +77,41 @@ FUT_API fut_status fut_poll_drop(fut *f, fut_cx *cx)
     return FUT_READY;
 }
 
+/* fut_drop of a future that has only poll_drop. Out of line, so that the
+ * plain drop keeps a lean prologue. The first poll_drop is made inline on
+ * the next frame's waker: a teardown READY at once never sets up a loop.
+ * rt is this thread's (current or default): no thread check. */
+static __attribute__((noinline)) int drop_with_poll_drop(fut *f,
+                                                         fut_status (*pd)(fut *, fut_cx *))
+{
+    fut_rt *rt = fut__rt_current();
+    if (!rt)
+        return -ENXIO;
+    unsigned top = rt->frame_depth;
+    if (fut__unlikely(top >= rt->frames->n))
+        return -ELOOP;
+    struct fut__frame *fr = &rt->frames->v[top];
+    fut_cx cx;
+    fut__cx_init(&cx, rt, &fr->w);
+    fr->running = true;
+    /* The frame in use is what marks us as inside the runtime here
+     * (fut_rt_free refuses while frame_depth > 0). */
+    rt->frame_depth = top + 1;
+    fut_status st = pd(f, &cx);
+    rt->frame_depth = top;
+    fr->running = false;
+    if (fut__likely(st == FUT_READY)) {
+        f->state |= FUT__F_DROPPED;
+        return 0;
+    }
+#ifndef NDEBUG
+    if (fut__unlikely(!cx.arranged))
+        fut__diag("%s: poll_drop returned PENDING without arranging a wake-up", fut__name(f));
+#endif
+    f->state |= FUT__F_DROPPING;
+    return fut__run_frame_pending(rt, f);
+}
+
 FUT_API int fut_drop(fut *f)
 {
     if (!f)
@@ -86,16 +121,14 @@ FUT_API int fut_drop(fut *f)
         return -EALREADY;
     }
     void (*drop)(fut *) = SLOT(f->vt, drop);
-    if (drop || !SLOT(f->vt, poll_drop)) {
+    fut_status (*pd)(fut *, fut_cx *) = SLOT(f->vt, poll_drop);
+    if (drop || !pd) {
         if (drop)
             drop(f);
         f->state |= FUT__F_DROPPED;
         return 0;
     }
-    fut_rt *rt = fut_rt_current();
-    if (!rt)
-        return -ENXIO;
-    return fut__run_frame(rt, f, true, NULL);
+    return drop_with_poll_drop(f, pd);
 }
 
 /* --- the async dropper ---------------------------------------------------- */

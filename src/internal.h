@@ -121,7 +121,7 @@ struct fut__frames {
 
 int fut__frames_new(fut_rt *rt, unsigned n);
 void fut__frames_release(struct fut__frames *fs);
-int fut__run_frame(fut_rt *rt, fut *f, bool drop, ssize_t *out);
+int fut__run_frame_pending(fut_rt *rt, fut *f);
 void fut__task_cancel(struct fut_task *t);
 
 /* --- runtime ------------------------------------------------------------------ */
@@ -166,6 +166,13 @@ bool fut__on_thread(const fut_rt *rt);
 /* The thread's current runtime. initial-exec: a plain %fs access instead
  * of a call to __tls_get_addr on every enter/leave. */
 extern __thread fut_rt *fut__current __attribute__((tls_model("initial-exec")));
+/* The runtime created on this thread while it had none (until freed). */
+extern __thread fut_rt *fut__thread_default __attribute__((tls_model("initial-exec")));
+
+static inline fut_rt *fut__rt_current(void)
+{
+    return fut__current ? fut__current : fut__thread_default;
+}
 
 /* The loop's time, refreshed first when plain code ran since the loop
  * last updated it: for arming deadlines. */

@@ -137,14 +137,14 @@ static __attribute__((noinline)) void frame_loop(fut_rt *rt, struct fut__frame *
     }
 }
 
-/* Runs f (or f's teardown) to completion in the next frame. The first
- * poll comes before any loop iteration: a future READY at once (most
- * drops) costs one call. The caller checked the thread. */
-int fut__run_frame(fut_rt *rt, fut *f, bool drop, ssize_t *out)
+/* Runs f (or f's teardown) to completion in the frame at the current
+ * depth. The first poll comes before any loop iteration, so a future READY
+ * at once (most drops) costs one call; `polled` says the caller made that
+ * poll already (fut_drop's fast path) and it was PENDING. The caller
+ * checked the thread and the depth limit. */
+static void frame_run(fut_rt *rt, fut *f, bool drop, bool polled)
 {
     unsigned top = rt->frame_depth;
-    if (fut__unlikely(top >= rt->frames->n))
-        return -ELOOP;
     struct fut__frame *fr = &rt->frames->v[top];
     fr->f = f;
     fr->drop = drop;
@@ -153,7 +153,8 @@ int fut__run_frame(fut_rt *rt, fut *f, bool drop, ssize_t *out)
     if (fut__unlikely(rt->frame_depth > rt->st.nested_depth_max))
         rt->st.nested_depth_max = rt->frame_depth;
     fut_rt *prev = fut__enter(rt);
-    poll_frame_now(rt, fr);
+    if (!polled)
+        poll_frame_now(rt, fr);
     if (!fr->done)
         frame_loop(rt, fr, top);
     rt->frame_depth = top;
@@ -163,8 +164,13 @@ int fut__run_frame(fut_rt *rt, fut *f, bool drop, ssize_t *out)
     /* Back to plain code: the clock goes stale from here. */
     if (rt->depth == 0)
         rt->now_stale = true;
-    if (out)
-        *out = drop ? 0 : f->out;
+}
+
+/* fut_drop's slow path: the teardown's first poll_drop, made by fut_drop
+ * on the waker of the frame at the current depth, was PENDING. */
+int fut__run_frame_pending(fut_rt *rt, fut *f)
+{
+    frame_run(rt, f, true, true);
     return 0;
 }
 
@@ -174,7 +180,12 @@ FUT_API int fut_nested_loop(fut_rt *rt, fut *f, ssize_t *out)
         return -EINVAL;
     if (!fut__on_thread(rt))
         return -EPERM;
-    return fut__run_frame(rt, f, false, out);
+    if (rt->frame_depth >= rt->frames->n)
+        return -ELOOP;
+    frame_run(rt, f, false, false);
+    if (out)
+        *out = f->out;
+    return 0;
 }
 
 FUT_API int fut_block_on(fut_rt *rt, fut *f, ssize_t *out)

@@ -8,7 +8,7 @@
 __thread fut_rt *fut__current __attribute__((tls_model("initial-exec")));
 /* The first live runtime created on this thread: the fallback current
  * runtime for sync drops made outside any loop. */
-static __thread fut_rt *thread_default __attribute__((tls_model("initial-exec")));
+__thread fut_rt *fut__thread_default __attribute__((tls_model("initial-exec")));
 
 /* Tasks per drain before the loop polls for I/O again: fairness between a
  * task that keeps waking itself and the fds and timers. */
@@ -105,8 +105,8 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop)
     ev_async_start(loop, &rt->async);
     ev_unref(loop);
 
-    if (!thread_default)
-        thread_default = rt;
+    if (!fut__thread_default)
+        fut__thread_default = rt;
     *out = rt;
     return 0;
 }
@@ -115,7 +115,7 @@ FUT_API int fut_rt_free(fut_rt *rt)
 {
     if (!rt)
         return 0;
-    if (rt->depth > 0 || !fut__on_thread(rt))
+    if (rt->depth > 0 || rt->frame_depth > 0 || !fut__on_thread(rt))
         return -EBUSY;
     rt->closing = true;
 
@@ -149,8 +149,8 @@ FUT_API int fut_rt_free(fut_rt *rt)
     fut__frames_release(rt->frames);
     if (fut__current == rt)
         fut__current = NULL;
-    if (thread_default == rt)
-        thread_default = NULL;
+    if (fut__thread_default == rt)
+        fut__thread_default = NULL;
     fut__free(rt, sizeof *rt);
     return 0;
 }
@@ -162,7 +162,7 @@ FUT_API struct ev_loop *fut_rt_loop(fut_rt *rt)
 
 FUT_API fut_rt *fut_rt_current(void)
 {
-    return fut__current ? fut__current : thread_default;
+    return fut__rt_current();
 }
 
 FUT_API double fut_now(fut_rt *rt)

@@ -150,6 +150,34 @@ START_TEST(free_inside_runtime_is_busy)
 }
 END_TEST
 
+/* Also from inside a poll_drop run by fut_drop from plain code (its fast
+ * path, before any loop exists). */
+struct free_in_pd {
+    fut base;
+    int err;
+};
+
+static fut_status free_in_pd_poll_drop(fut *self, fut_cx *cx)
+{
+    ((struct free_in_pd *)self)->err = fut_rt_free(fut_cx_rt(cx));
+    return FUT_READY;
+}
+
+static const struct fut_vtable free_in_pd_vt = {sizeof(struct fut_vtable), "free_in_pd", NULL,
+                                                free_in_pd_poll_drop, NULL};
+
+START_TEST(free_inside_sync_drop_is_busy)
+{
+    fut_rt *rt;
+    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
+    struct free_in_pd f = {.err = 1};
+    fut_init(&f.base, &free_in_pd_vt);
+    ck_assert_int_eq(fut_drop(&f.base), 0);
+    ck_assert_int_eq(f.err, -EBUSY);
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+}
+END_TEST
+
 /* A teardown that spawns while the runtime is being freed is refused. */
 struct spawn_in_drop {
     fut base;
@@ -245,6 +273,7 @@ int main(void)
     tcase_add_test(tc, free_drives_teardowns);
     tcase_add_test(tc, free_drops_unpolled_tasks);
     tcase_add_test(tc, free_inside_runtime_is_busy);
+    tcase_add_test(tc, free_inside_sync_drop_is_busy);
     tcase_add_test(tc, spawn_during_free_refused);
     tcase_add_test(tc, free_from_other_thread_refused);
     tcase_add_test(tc, current_runtime);
