@@ -159,9 +159,20 @@ void fut__io_check_fds(fut_rt *rt);
 void fut__drain(fut_rt *rt);
 void fut__run_task(struct fut_task *t);
 void fut__task_release(struct fut_task *t);
-void fut__keepalive(fut_rt *rt, int delta);
 void fut__take_remote(fut_rt *rt);
 bool fut__on_thread(const fut_rt *rt);
+
+/* libfut's own watchers do not keep the loop alive; live tasks and
+ * running nested loops do, through one loop reference. */
+static inline void fut__keepalive(fut_rt *rt, int delta)
+{
+    if (delta > 0) {
+        if (rt->keepalive++ == 0)
+            ev_ref(rt->loop);
+    } else if (--rt->keepalive == 0) {
+        ev_unref(rt->loop);
+    }
+}
 
 /* The thread's current runtime. initial-exec: a plain %fs access instead
  * of a call to __tls_get_addr on every enter/leave. */

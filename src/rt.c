@@ -19,18 +19,6 @@ bool fut__on_thread(const fut_rt *rt)
     return pthread_equal(rt->thread, pthread_self());
 }
 
-void fut__keepalive(fut_rt *rt, int delta)
-{
-    /* libfut's own watchers do not keep the loop alive; live tasks and
-     * running nested loops do, through one loop reference. */
-    if (delta > 0) {
-        if (rt->keepalive++ == 0)
-            ev_ref(rt->loop);
-    } else if (--rt->keepalive == 0) {
-        ev_unref(rt->loop);
-    }
-}
-
 static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     (void)loop;
