@@ -38,18 +38,37 @@ static void io_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
     fut_waker_wake(f->waker);
 }
 
+/* 0 when epoll can watch fd, else the negative errno. An O_PATH
+ * descriptor is open (F_GETFD accepts it) but epoll_ctl rejects it with
+ * EBADF, on which libev aborts: it is as unusable as a closed one. */
+static int fd_usable(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl == -1)
+        return -errno;
+#ifdef O_PATH
+    if (fl & O_PATH)
+        return -EBADF;
+#endif
+    return 0;
+}
+
 void fut__io_check_fds(fut_rt *rt)
 {
     fut__list *pos, *tmp;
     fut__list_each_safe(pos, tmp, &rt->io_unchecked) {
         fut_io *f = fut__container_of(pos, fut_io, unchecked);
         fut__list_del(pos);
-        if (fcntl(f->fd, F_GETFD) == -1 && errno == EBADF) {
+        if (fd_usable(f->fd) == -EBADF) {
             ev_io_stop(rt->loop, io_of(f));
             f->flags |= I_BADF;
             fut_waker_wake(f->waker);
         }
     }
+    /* This iteration's drain has already run: a task woken above must not
+     * wait for the loop to block and wake up for something else. */
+    if (rt->head && !ev_is_active(&rt->idle))
+        ev_idle_start(rt->loop, &rt->idle);
 }
 
 static void io_release(fut_io *f)
@@ -74,8 +93,9 @@ static fut_status io_poll(fut *self, fut_cx *cx)
         /* A bad fd gets its error now, and never reaches libev (which
          * would size its fd table to it, then abort in epoll_ctl). The
          * prepare watcher checks again right before libev registers it. */
-        if (fcntl(f->fd, F_GETFD) == -1)
-            return fut_ready(self, -errno);
+        int err = fd_usable(f->fd);
+        if (err)
+            return fut_ready(self, err);
         f->rt = fut_cx_rt(cx);
         ev_io_init(io_of(f), io_cb, f->fd,
                    (f->events & FUT_READABLE ? EV_READ : 0) |
