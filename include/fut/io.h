@@ -32,7 +32,10 @@ extern "C" {
  *               the process when epoll_ctl reports EBADF), so an fd closed
  *               in between gives -EBADF too. Closing it from another thread,
  *               or from a prepare watcher of yours that runs after
- *               libfut's, remains unsafe.
+ *               libfut's, remains unsafe. An O_PATH descriptor, which
+ *               epoll cannot watch, also gives -EBADF. An epoll fd that
+ *               would form a loop (the runtime's own backend fd) makes
+ *               libev abort: do not watch those.
  *   -EINVAL     no events asked for, or a negative fd;
  *   -ETIMEDOUT  the deadline set with fut_io_set_timeout() passed first.
  * Cancellable at any point; it has only a sync drop, which never blocks.

@@ -150,7 +150,9 @@ struct fut_rt_stats {
     uint64_t polls;             /* task polls */
     uint64_t wakes;             /* wakes that scheduled a task */
     uint64_t remote_wakes;      /* of which from another thread */
-    uint64_t frozen_wakes;      /* wakes kept for a task whose poll was on the stack */
+    uint64_t frozen_wakes;      /* wakes kept for a task whose poll was on the stack
+                                   (those from the loop's thread; a remote one
+                                   meeting a running task is delivered uncounted) */
     uint64_t async_drops;       /* teardowns that went through poll_drop */
     uint64_t drains;            /* run-queue drains */
     uint64_t nested_loops;      /* fut_nested_loop() runs (depth >= 2) */
