@@ -4,7 +4,8 @@
  *   <fut/future.h>  the future protocol, drop glue, wakers, allocator
  *   <fut/rt.h>      runtime, tasks, join handles, nested loops, stats
  *   <fut/time.h>    sleep and deadlines
- *   <fut/io.h>      fd readiness
+ *   <fut/io.h>      fd readiness, one-shot
+ *   <fut/fd.h>      registered fds: cached readiness, read and write
  *
  * Errors are negative errno values throughout; fut_strerror() explains
  * them. See docs/DESIGN.md in the source tree for the architecture.
@@ -16,5 +17,6 @@
 #include "fut/rt.h"
 #include "fut/time.h"
 #include "fut/io.h"
+#include "fut/fd.h"
 
 #endif

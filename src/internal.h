@@ -143,6 +143,8 @@ struct fut_rt {
 
     fut__list tasks;  /* live tasks */
     fut__list io_unchecked; /* fut_io registered since the last prepare */
+    fut__list fd_unchecked; /* fut_fd registered for the first time since then */
+    fut__list fds;          /* open fut_fd handles */
     unsigned depth;   /* callbacks/polls of this runtime on the stack */
     struct fut__frames *frames;
     unsigned frame_depth; /* frames in use: frames->v[0 .. frame_depth-1] */
@@ -155,7 +157,12 @@ struct fut_rt {
 };
 
 void fut__enqueue(fut_rt *rt, fut_waker *w);
-void fut__io_check_fds(fut_rt *rt);
+/* fds registered with libev since the last prepare: checked right before
+ * libev hands them to epoll_ctl (which aborts the process on EBADF). */
+void fut__check_fds(fut_rt *rt);
+int fut__fd_usable(int fd);
+void fut__fd_check(fut_fd *h);
+void fut__fd_close(fut_fd *h);
 void fut__drain(fut_rt *rt);
 void fut__run_task(struct fut_task *t);
 void fut__task_release(struct fut_task *t);

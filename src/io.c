@@ -41,7 +41,7 @@ static void io_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 /* 0 when epoll can watch fd, else the negative errno. An O_PATH
  * descriptor is open (F_GETFD accepts it) but epoll_ctl rejects it with
  * EBADF, on which libev aborts: it is as unusable as a closed one. */
-static int fd_usable(int fd)
+int fut__fd_usable(int fd)
 {
     int fl = fcntl(fd, F_GETFL);
     if (fl == -1)
@@ -53,13 +53,17 @@ static int fd_usable(int fd)
     return 0;
 }
 
-void fut__io_check_fds(fut_rt *rt)
+void fut__check_fds(fut_rt *rt)
 {
     fut__list *pos, *tmp;
+    fut__list_each_safe(pos, tmp, &rt->fd_unchecked) {
+        fut__list_del(pos);
+        fut__fd_check(fut__container_of(pos, fut_fd, unchecked));
+    }
     fut__list_each_safe(pos, tmp, &rt->io_unchecked) {
         fut_io *f = fut__container_of(pos, fut_io, unchecked);
         fut__list_del(pos);
-        if (fd_usable(f->fd) == -EBADF) {
+        if (fut__fd_usable(f->fd) == -EBADF) {
             ev_io_stop(rt->loop, io_of(f));
             f->flags |= I_BADF;
             fut_waker_wake(f->waker);
@@ -93,7 +97,7 @@ static fut_status io_poll(fut *self, fut_cx *cx)
         /* A bad fd gets its error now, and never reaches libev (which
          * would size its fd table to it, then abort in epoll_ctl). The
          * prepare watcher checks again right before libev registers it. */
-        int err = fd_usable(f->fd);
+        int err = fut__fd_usable(f->fd);
         if (err)
             return fut_ready(self, err);
         f->rt = fut_cx_rt(cx);

@@ -28,8 +28,8 @@ static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     fut__drain(rt);
     /* libev registers new io watchers right after the prepare watchers:
      * the last moment to catch a closed fd before libev aborts on it. */
-    if (!fut__list_empty(&rt->io_unchecked))
-        fut__io_check_fds(rt);
+    if (!fut__list_empty(&rt->io_unchecked) || !fut__list_empty(&rt->fd_unchecked))
+        fut__check_fds(rt);
     fut__leave(rt, prev);
 }
 
@@ -63,6 +63,8 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop)
     rt->now_stale = true;
     fut__list_init(&rt->tasks);
     fut__list_init(&rt->io_unchecked);
+    fut__list_init(&rt->fd_unchecked);
+    fut__list_init(&rt->fds);
     atomic_init(&rt->remote, NULL);
     int err = fut__frames_new(rt, FUT_DEFAULT_MAX_DEPTH);
     if (err) {
@@ -122,6 +124,8 @@ FUT_API int fut_rt_free(fut_rt *rt)
     }
     fut__take_remote(rt);
     fut__leave(rt, prev);
+    fut__list_each_safe(pos, tmp, &rt->fds)
+        fut__fd_close(fut__container_of(pos, fut_fd, open));
 
     if (ev_is_active(&rt->idle))
         ev_idle_stop(rt->loop, &rt->idle);

@@ -1,0 +1,291 @@
+/* Registered fds: one persistent ev_io per fd, readiness cached between
+ * waits (see <fut/fd.h>). */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#define H_OPEN 0x1
+#define H_CHECKED 0x2 /* passed the check right before its first registration */
+#define H_BAD 0x4
+
+#define BOTH (FUT_READABLE | FUT_WRITABLE)
+
+static ev_io *io_of(fut_fd *h)
+{
+    return (ev_io *)(void *)&h->io;
+}
+
+static int ev_events(int events)
+{
+    return (events & FUT_READABLE ? EV_READ : 0) | (events & FUT_WRITABLE ? EV_WRITE : 0);
+}
+
+/* Watches exactly the directions someone waits for and the cache does not
+ * already have. Stop and start within one loop iteration cost nothing:
+ * libev compares the mask when it next talks to the kernel. */
+static void update(fut_fd *h)
+{
+    int want = 0;
+    if (h->rwaker && !(h->ready & FUT_READABLE))
+        want |= FUT_READABLE;
+    if (h->wwaker && !(h->ready & FUT_WRITABLE))
+        want |= FUT_WRITABLE;
+    if (want == h->want || (h->flags & H_BAD))
+        return;
+    ev_io *w = io_of(h);
+    if (ev_is_active(w))
+        ev_io_stop(h->rt->loop, w);
+    if (want) {
+        ev_io_set(w, h->fd, ev_events(want));
+        ev_io_start(h->rt->loop, w);
+        if (!(h->flags & H_CHECKED) && fut__list_empty(&h->unchecked))
+            fut__list_add_tail(&h->rt->fd_unchecked, &h->unchecked);
+    }
+    h->want = want;
+}
+
+static void wake_slot(fut_waker *w)
+{
+    if (w)
+        fut_waker_wake(w);
+}
+
+static void fd_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    fut_fd *h = w->data;
+    int r = (revents & EV_READ ? FUT_READABLE : 0) | (revents & EV_WRITE ? FUT_WRITABLE : 0);
+    if (revents & EV_ERROR) { /* libev gave up on the fd */
+        h->flags |= H_BAD;
+        h->want = 0;
+        r = BOTH;
+    }
+    h->ready |= r;
+    if (r & FUT_READABLE)
+        wake_slot(h->rwaker);
+    if (r & FUT_WRITABLE)
+        wake_slot(h->wwaker);
+    update(h);
+}
+
+/* Called from the prepare watcher, right before libev registers the fd. */
+void fut__fd_check(fut_fd *h)
+{
+    h->flags |= H_CHECKED;
+    if (fut__fd_usable(h->fd) != -EBADF)
+        return;
+    if (ev_is_active(io_of(h)))
+        ev_io_stop(h->rt->loop, io_of(h));
+    h->flags |= H_BAD;
+    h->want = 0;
+    wake_slot(h->rwaker);
+    wake_slot(h->wwaker);
+}
+
+FUT_API int fut_fd_open(fut_rt *rt, fut_fd *h, int fd)
+{
+    if (!rt || !h || fd < 0)
+        return -EINVAL;
+    int err = fut__fd_usable(fd);
+    if (err)
+        return err;
+    int fl = fcntl(fd, F_GETFL);
+    if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+        return -errno;
+    h->fd = fd;
+    h->ready = BOTH;
+    h->want = 0;
+    h->flags = H_OPEN;
+    h->rt = rt;
+    h->rwaker = h->wwaker = NULL;
+    fut__list_init(&h->unchecked);
+    fut__list_add_tail(&rt->fds, &h->open);
+    ev_io_init(io_of(h), fd_cb, fd, 0);
+    io_of(h)->data = h;
+    return 0;
+}
+
+/* Also used by fut_rt_free() on handles left open. */
+void fut__fd_close(fut_fd *h)
+{
+    if (ev_is_active(io_of(h)))
+        ev_io_stop(h->rt->loop, io_of(h));
+    fut__list_del(&h->unchecked);
+    fut__list_del(&h->open);
+    fut_waker *r = h->rwaker, *w = h->wwaker;
+    h->rwaker = h->wwaker = NULL;
+    /* Waits still on it (a bug of the caller, or rt_free) see -EBADF. */
+    h->flags = H_BAD;
+    h->want = 0;
+    if (r) {
+        fut_waker_wake(r);
+        fut_waker_drop(r);
+    }
+    if (w) {
+        fut_waker_wake(w);
+        fut_waker_drop(w);
+    }
+}
+
+FUT_API void fut_fd_close(fut_fd *h)
+{
+    if (h && (h->flags & H_OPEN))
+        fut__fd_close(h);
+}
+
+FUT_API void fut_fd_clear(fut_fd *h, int events)
+{
+    h->ready &= ~events;
+}
+
+/* --- waiting ------------------------------------------------------------------ */
+
+/* Takes the slots for `events` with this poll's waker; a different waker
+ * already there is woken so that it polls again (it takes its turn). */
+static void take_slots(fut_fd *h, int events, fut_waker **mine, fut_cx *cx)
+{
+    fut_waker *w = fut_cx_waker(cx);
+    fut_waker **slots[2] = {events & FUT_READABLE ? &h->rwaker : NULL,
+                            events & FUT_WRITABLE ? &h->wwaker : NULL};
+    for (int i = 0; i < 2; i++) {
+        fut_waker **slot = slots[i];
+        if (!slot || *slot == w)
+            continue;
+        fut_waker *old = *slot;
+        *slot = fut_waker_clone(w);
+        if (old) {
+            fut_waker_wake(old);
+            fut_waker_drop(old);
+        }
+    }
+    if (*mine != w) {
+        fut_waker_drop(*mine);
+        *mine = fut_waker_clone(w);
+    }
+    update(h);
+}
+
+/* Gives back the slots this future holds (those still holding its waker). */
+static void give_slots(fut_fd *h, int events, fut_waker **mine)
+{
+    if (!*mine)
+        return;
+    if ((events & FUT_READABLE) && h->rwaker == *mine) {
+        fut_waker_drop(h->rwaker);
+        h->rwaker = NULL;
+    }
+    if ((events & FUT_WRITABLE) && h->wwaker == *mine) {
+        fut_waker_drop(h->wwaker);
+        h->wwaker = NULL;
+    }
+    fut_waker_drop(*mine);
+    *mine = NULL;
+    if (h->flags & H_OPEN)
+        update(h);
+}
+
+static fut_status wait_poll(fut *self, fut_cx *cx)
+{
+    fut_fd_wait *fw = (fut_fd_wait *)self;
+    fut_fd *h = fw->h;
+    int r = h->ready & fw->events;
+    if (!(fw->events & BOTH) || (h->flags & H_BAD) || r) {
+        give_slots(h, fw->events, &fw->waker);
+        return fut_ready(self, !(fw->events & BOTH) ? -EINVAL : (h->flags & H_BAD) ? -EBADF : r);
+    }
+    take_slots(h, fw->events, &fw->waker, cx);
+    return FUT_PENDING;
+}
+
+static void wait_drop(fut *self)
+{
+    fut_fd_wait *fw = (fut_fd_wait *)self;
+    give_slots(fw->h, fw->events, &fw->waker);
+}
+
+static const struct fut_vtable wait_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "fut_fd_wait",
+    .poll = wait_poll,
+    .drop = wait_drop,
+};
+
+FUT_API fut *fut_fd_wait_init(fut_fd_wait *w, fut_fd *h, int events)
+{
+    fut_init(&w->base, &wait_vt);
+    w->h = h;
+    w->events = events;
+    w->waker = NULL;
+    return &w->base;
+}
+
+/* --- read and write ------------------------------------------------------------- */
+
+static fut_status rw_poll(fut *self, fut_cx *cx)
+{
+    fut_fd_io *op = (fut_fd_io *)self;
+    fut_fd *h = op->h;
+    int dir = op->write ? FUT_WRITABLE : FUT_READABLE;
+    for (;;) {
+        if (h->flags & H_BAD) {
+            give_slots(h, dir, &op->waker);
+            return fut_ready(self, -EBADF);
+        }
+        if (!(h->ready & dir)) {
+            take_slots(h, dir, &op->waker, cx);
+            return FUT_PENDING;
+        }
+        ssize_t n = op->write ? write(h->fd, op->buf, op->len) : read(h->fd, op->buf, op->len);
+        if (n >= 0) {
+            /* Short: the kernel's buffer was drained (read) or filled
+             * (write); the next call would fail with EAGAIN. */
+            if (n > 0 && (size_t)n < op->len)
+                h->ready &= ~dir;
+            give_slots(h, dir, &op->waker);
+            return fut_ready(self, n);
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            h->ready &= ~dir;
+        else if (errno != EINTR) {
+            int err = errno;
+            give_slots(h, dir, &op->waker);
+            return fut_ready(self, -err);
+        }
+    }
+}
+
+static void rw_drop(fut *self)
+{
+    fut_fd_io *op = (fut_fd_io *)self;
+    give_slots(op->h, op->write ? FUT_WRITABLE : FUT_READABLE, &op->waker);
+}
+
+static const struct fut_vtable rw_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "fut_fd_io",
+    .poll = rw_poll,
+    .drop = rw_drop,
+};
+
+static fut *rw_init(fut_fd_io *op, fut_fd *h, void *buf, size_t len, int write)
+{
+    fut_init(&op->base, &rw_vt);
+    op->h = h;
+    op->buf = buf;
+    op->len = len;
+    op->write = write;
+    op->waker = NULL;
+    return &op->base;
+}
+
+FUT_API fut *fut_fd_read_init(fut_fd_io *op, fut_fd *h, void *buf, size_t len)
+{
+    return rw_init(op, h, buf, len, 0);
+}
+
+FUT_API fut *fut_fd_write_init(fut_fd_io *op, fut_fd *h, const void *buf, size_t len)
+{
+    return rw_init(op, h, (void *)buf, len, 1);
+}
