@@ -6,16 +6,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-static void setup(void)
-{
-    th_setup();
-}
-
-static void teardown(void)
-{
-    th_teardown();
-}
-
 START_TEST(set_allocator_rules)
 {
     struct fut_allocator bad = {NULL, NULL, NULL};
@@ -153,14 +143,11 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("alloc");
-    TCase *tc = tcase_create("alloc");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 20);
+    TCase *tc = th_tcase(s, "alloc", 20);
     tcase_add_test(tc, set_allocator_rules);
     tcase_add_test(tc, every_allocation_failing_in_turn);
     tcase_add_test(tc, failed_spawn_is_clean);
     tcase_add_test(tc, failed_depth_change_keeps_limit);
     tcase_add_test(tc, no_allocation_after_spawn);
-    suite_add_tcase(s, tc);
     return th_run(s);
 }

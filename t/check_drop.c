@@ -6,20 +6,6 @@
 #include <pthread.h>
 #include <string.h>
 
-static fut_rt *rt;
-
-static void setup(void)
-{
-    th_setup();
-    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
-}
-
-static void teardown(void)
-{
-    ck_assert_int_eq(fut_rt_free(rt), 0);
-    th_teardown();
-}
-
 /* A future with configurable slots that counts calls. */
 struct counted {
     fut base;
@@ -104,9 +90,9 @@ START_TEST(sync_drop_poll_drop_ready_at_once)
     struct counted c;
     counted_init(&c, &vt_async);
     struct fut_rt_stats before, after;
-    fut_rt_stats(rt, &before, sizeof before);
+    fut_rt_stats(th_rt, &before, sizeof before);
     ck_assert_int_eq(fut_drop(&c.base), 0);
-    fut_rt_stats(rt, &after, sizeof after);
+    fut_rt_stats(th_rt, &after, sizeof after);
     ck_assert_int_eq(c.poll_drops, 1);
     /* READY at once: no loop iteration, no drain. */
     ck_assert_uint_eq(after.drains, before.drains);
@@ -169,7 +155,7 @@ START_TEST(drop_async_completes_teardown)
     th_slow_init(&s, -1, 0, 3, 0.002, NULL, &steps, &dropped);
     fut_dropper d;
     ssize_t out = -1;
-    ck_assert_int_eq(fut_block_on(rt, fut_drop_async(&d, &s.base), &out), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, fut_drop_async(&d, &s.base), &out), 0);
     ck_assert_int_eq(out, 0);
     ck_assert_int_eq(dropped, 1);
     ck_assert_int_eq(steps, 4);
@@ -190,14 +176,14 @@ START_TEST(drop_async_dropped_half_way)
     fut_join j;
     /* The task polls the dropper once or more, then is cancelled: its
      * async drop of the dropper finishes the target's teardown. */
-    ck_assert_int_eq(FUT_SPAWN(rt, &holder.d, &j), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &holder.d, &j), 0);
     fut_yield y;
-    ck_assert_int_eq(fut_block_on(rt, fut_yield_init(&y), NULL), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, fut_yield_init(&y), NULL), 0);
     fut_drop(&y.base);
     ck_assert_int_eq(steps, 1); /* teardown started, pending */
     ck_assert_int_eq(fut_join_cancel(&j), 0);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(rt, &j.base, &out), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &j.base, &out), 0);
     ck_assert_int_eq(out, -ECANCELED);
     ck_assert_int_eq(dropped, 1);
     fut_drop(&j.base);
@@ -233,21 +219,21 @@ START_TEST(cancelled_task_async_drops_its_future)
     struct th_slow s;
     th_slow_init(&s, -1, 0, 3, 0.005, &polls, &steps, &dropped);
     fut_join j;
-    ck_assert_int_eq(FUT_SPAWN(rt, &s, &j), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &s, &j), 0);
     fut_yield y;
-    ck_assert_int_eq(fut_block_on(rt, fut_yield_init(&y), NULL), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, fut_yield_init(&y), NULL), 0);
     ck_assert_int_eq(polls, 1);
     ck_assert_int_eq(fut_join_cancel(&j), 0);
     struct observe o = {.j = &j, .dropped = &dropped};
     fut_init(&o.base, &observe_vt);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(rt, &o.base, &out), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &o.base, &out), 0);
     ck_assert_int_eq(out, -ECANCELED);
     ck_assert_int_eq(o.dropped_when_joined, 1);
     ck_assert_int_eq(steps, 4);
     ck_assert_int_eq(polls, 1); /* never polled after the cancel */
     struct fut_rt_stats st;
-    fut_rt_stats(rt, &st, sizeof st);
+    fut_rt_stats(th_rt, &st, sizeof st);
     ck_assert_uint_eq(st.async_drops, 1);
     ck_assert_uint_eq(st.tasks_tearing_down, 0);
     fut_drop(&j.base);
@@ -262,11 +248,11 @@ START_TEST(completed_task_drops_its_future)
     struct th_slow s;
     th_slow_init(&s, 0.001, 42, 2, 0.002, NULL, &steps, &dropped);
     fut_join j;
-    ck_assert_int_eq(FUT_SPAWN(rt, &s, &j), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &s, &j), 0);
     struct observe o = {.j = &j, .dropped = &dropped};
     fut_init(&o.base, &observe_vt);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(rt, &o.base, &out), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &o.base, &out), 0);
     ck_assert_int_eq(out, 42);
     ck_assert_int_eq(o.dropped_when_joined, 1);
     fut_drop(&j.base);
@@ -280,11 +266,11 @@ START_TEST(cancel_before_first_poll)
     struct th_slow s;
     th_slow_init(&s, -1, 0, 1, 0.001, &polls, NULL, &dropped);
     fut_join j;
-    ck_assert_int_eq(FUT_SPAWN(rt, &s, &j), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &s, &j), 0);
     ck_assert_int_eq(fut_join_cancel(&j), 0);
     ck_assert_int_eq(fut_join_cancel(&j), 0); /* idempotent */
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(rt, &j.base, &out), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &j.base, &out), 0);
     ck_assert_int_eq(out, -ECANCELED);
     ck_assert_int_eq(polls, 0);
     ck_assert_int_eq(dropped, 1);
@@ -303,19 +289,19 @@ START_TEST(exactly_once_on_every_path)
     th_slow_init(&s[2], -1, 0, 2, 0.001, &polls[2], NULL, &dropped[2]);    /* at rt_free */
     fut_join j[3];
     for (int i = 0; i < 3; i++)
-        ck_assert_int_eq(FUT_SPAWN(rt, &s[i], &j[i]), 0);
-    ck_assert_int_eq(fut_block_on(rt, &j[0].base, NULL), 0);
+        ck_assert_int_eq(FUT_SPAWN(th_rt, &s[i], &j[i]), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &j[0].base, NULL), 0);
     fut_join_cancel(&j[1]);
-    ck_assert_int_eq(fut_block_on(rt, &j[1].base, NULL), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &j[1].base, NULL), 0);
     ck_assert_int_eq(dropped[0], 1);
     ck_assert_int_eq(dropped[1], 1);
     ck_assert_int_eq(dropped[2], 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
+    ck_assert_int_eq(fut_rt_free(th_rt), 0);
     ck_assert_int_eq(dropped[2], 1);
     ck_assert(fut_join_finished(&j[2]));
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(fut_drop(&j[i].base), 0);
-    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0); /* for teardown */
+    ck_assert_int_eq(fut_rt_new(&th_rt, NULL), 0); /* for teardown */
 }
 END_TEST
 
@@ -323,7 +309,7 @@ int main(void)
 {
     Suite *s = suite_create("drop");
     TCase *tc = tcase_create("drop");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, th_rt_setup, th_rt_teardown);
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, sync_drop_uses_drop_slot);
     tcase_add_test(tc, short_vtable_slots_read_as_null);

@@ -11,20 +11,6 @@
 #include <errno.h>
 #include <string.h>
 
-static fut_rt *rt;
-
-static void setup(void)
-{
-    th_setup();
-    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
-}
-
-static void teardown(void)
-{
-    ck_assert_int_eq(fut_rt_free(rt), 0);
-    th_teardown();
-}
-
 /* Returns PENDING without asking for the waker: a hang in the making. */
 struct lazy {
     fut base;
@@ -101,13 +87,13 @@ START_TEST(pending_without_wake_is_reported)
     /* Spawned as a task; the check names the vtable. Our diag catcher
      * swallows it; the task then hangs, so cancel it. */
     fut_join j;
-    ck_assert_int_eq(FUT_SPAWN(rt, &l, &j), 0);
-    ck_assert_int_eq(fut_block_on(rt, fut_yield_init(&y), NULL), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &l, &j), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, fut_yield_init(&y), NULL), 0);
     ck_assert_int_eq(th_diag_count, 1);
     ck_assert_str_eq(th_diag_last, "lazy_fut returned PENDING without arranging a wake-up");
     th_diag_count = 0;
     fut_join_cancel(&j);
-    ck_assert_int_eq(fut_block_on(rt, &j.base, NULL), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &j.base, NULL), 0);
     fut_drop(&j.base);
 }
 END_TEST
@@ -121,7 +107,7 @@ START_TEST(poll_after_ready_is_reported)
     struct twice t = {.child = &o.base, .mode = 0};
     fut_init(&t.base, &twice_vt);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(rt, &t.base, &out), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &t.base, &out), 0);
     ck_assert_int_eq(o.polls, 1); /* the second poll never reached the slot */
     ck_assert_int_eq(out, -EINVAL);
     ck_assert_int_eq(th_diag_count, 1);
@@ -140,7 +126,7 @@ START_TEST(poll_after_drop_is_reported)
     struct twice t = {.child = &o.base, .mode = 1};
     fut_init(&t.base, &twice_vt);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(rt, &t.base, &out), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &t.base, &out), 0);
     ck_assert_int_eq(o.polls, 0);
     ck_assert_int_eq(o.drops, 1);
     ck_assert_int_eq(out, -EINVAL);
@@ -156,7 +142,7 @@ START_TEST(double_async_drop_is_reported)
     fut_init(&o.base, &once_vt);
     struct twice t = {.child = &o.base, .mode = 2};
     fut_init(&t.base, &twice_vt);
-    ck_assert_int_eq(fut_block_on(rt, &t.base, NULL), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &t.base, NULL), 0);
     ck_assert_int_eq(o.drops, 1);
     ck_assert_int_eq(th_diag_count, 1);
     ck_assert_str_eq(th_diag_last, "double drop of once_fut");
@@ -181,12 +167,12 @@ START_TEST(output_and_ready)
     fut_init(&o.base, &once_vt);
     ck_assert_int_eq(fut_out(&o.base), 0);
     ssize_t out = 0;
-    ck_assert_int_eq(fut_block_on(rt, &o.base, &out), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &o.base, &out), 0);
     ck_assert_int_eq(out, 3);
     ck_assert_int_eq(fut_out(&o.base), 3);
     fut_drop(&o.base);
     ck_assert_int_eq(fut_block_on(NULL, &o.base, NULL), -EINVAL);
-    ck_assert_int_eq(fut_block_on(rt, NULL, NULL), -EINVAL);
+    ck_assert_int_eq(fut_block_on(th_rt, NULL, NULL), -EINVAL);
 }
 END_TEST
 
@@ -231,10 +217,10 @@ START_TEST(yield_interleaves_tasks)
     fut_init(&a.base, &yielder_vt);
     fut_init(&b.base, &yielder_vt);
     fut_join ja, jb;
-    ck_assert_int_eq(FUT_SPAWN(rt, &a, &ja), 0);
-    ck_assert_int_eq(FUT_SPAWN(rt, &b, &jb), 0);
-    ck_assert_int_eq(fut_block_on(rt, &ja.base, NULL), 0);
-    ck_assert_int_eq(fut_block_on(rt, &jb.base, NULL), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &a, &ja), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &b, &jb), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &ja.base, NULL), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &jb.base, NULL), 0);
     ck_assert_str_eq(log, "ababab");
     fut_drop(&ja.base);
     fut_drop(&jb.base);
@@ -256,7 +242,7 @@ int main(void)
 {
     Suite *s = suite_create("future");
     TCase *tc = tcase_create("protocol");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, th_rt_setup, th_rt_teardown);
     tcase_add_test(tc, pending_without_wake_is_reported);
     tcase_add_test(tc, poll_after_ready_is_reported);
     tcase_add_test(tc, poll_after_drop_is_reported);

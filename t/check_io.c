@@ -13,48 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 /* --- local helpers ---------------------------------------------------------- */
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static fut_rt *new_rt(void)
-{
-    fut_rt *rt = NULL;
-    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
-    ck_assert_ptr_nonnull(rt);
-    return rt;
-}
-
-static ssize_t block(fut_rt *rt, fut *f)
-{
-    ssize_t out = -99999;
-    ck_assert_int_eq(fut_block_on(rt, f, &out), 0);
-    return out;
-}
-
-/* Nonzero while the loop has an active watcher that keeps it alive (a
- * started io or timer watcher, a live task). Runs one non-blocking
- * iteration. */
-static int loop_busy(fut_rt *rt)
-{
-    return ev_run(fut_rt_loop(rt), EVRUN_NOWAIT);
-}
-
-static struct fut_rt_stats stats(fut_rt *rt)
-{
-    struct fut_rt_stats st;
-    memset(&st, 0, sizeof st);
-    ck_assert_int_eq(fut_rt_stats(rt, &st, sizeof st), 0);
-    return st;
-}
 
 static void make_pipe(int p[2])
 {
@@ -78,39 +39,8 @@ static void run_for(fut_rt *rt, double seconds)
 {
     fut_sleep s;
     fut_sleep_init(&s, seconds);
-    ck_assert_int_eq(block(rt, &s.base), 0);
+    ck_assert_int_eq(th_block(rt, &s.base), 0);
     ck_assert_int_eq(fut_drop(&s.base), 0);
-}
-
-/* Polls a child once: READY with the child's output if the child was
- * READY; `st` records the child's status. A PENDING child stays armed. */
-struct once {
-    fut base;
-    fut *child;
-    int polled;
-    fut_status st;
-};
-
-static fut_status once_poll(fut *self, fut_cx *cx)
-{
-    struct once *o = (struct once *)self;
-    o->st = fut_poll(o->child, cx);
-    o->polled++;
-    return fut_ready(self, o->st == FUT_READY ? o->child->out : 0);
-}
-
-static const struct fut_vtable once_vt = {
-    .size = sizeof(struct fut_vtable), .name = "once", .poll = once_poll};
-
-static fut_status poll_once(fut_rt *rt, fut *child, ssize_t *out)
-{
-    struct once o = {.child = child};
-    fut_init(&o.base, &once_vt);
-    ssize_t r = block(rt, &o.base);
-    ck_assert_int_eq(o.polled, 1);
-    if (out)
-        *out = r;
-    return o.st;
 }
 
 /* A task body waiting on one fd: fut_io_init(fd, events), with a deadline
@@ -248,7 +178,7 @@ static void do_close_pipe(void *arg)
 
 START_TEST(readable_after_write_from_task)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     int p[2];
     make_pipe(p);
     struct writer_arg wa = {.fd = p[1]};
@@ -259,19 +189,19 @@ START_TEST(readable_after_write_from_task)
     ck_assert_int_eq(FUT_SPAWN(rt, &w, &jr), 0);
     spawn_after(rt, 0.02, do_write, &wa, &jw);
 
-    ck_assert_int_eq(block(rt, &jr.base), FUT_READABLE);
+    ck_assert_int_eq(th_block(rt, &jr.base), FUT_READABLE);
     ck_assert_int_eq(res.out, FUT_READABLE);
     ck_assert_int_eq(res.flag_at_ready, 1); /* not before the write */
     ck_assert_int_eq(res.polls, 2);         /* armed, then woken once */
-    ck_assert_int_eq(block(rt, &jw.base), 0);
+    ck_assert_int_eq(th_block(rt, &jw.base), 0);
     ck_assert_int_eq(fut_drop(&jr.base), 0);
     ck_assert_int_eq(fut_drop(&jw.base), 0);
-    ck_assert_int_eq(loop_busy(rt), 0); /* the io watcher was stopped */
+    ck_assert_int_eq(th_loop_busy(rt), 0); /* the io watcher was stopped */
 
     /* Data already there: readable without any other task. */
     fut_io io;
     ck_assert_ptr_eq(fut_readable_init(&io, p[0]), &io.base);
-    ck_assert_int_eq(block(rt, &io.base), FUT_READABLE);
+    ck_assert_int_eq(th_block(rt, &io.base), FUT_READABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
     close(p[0]);
     close(p[1]);
@@ -289,7 +219,7 @@ static void timer_write_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 START_TEST(readable_after_write_from_timer)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     int p[2];
     make_pipe(p);
     struct writer_arg wa = {.fd = p[1]};
@@ -299,10 +229,10 @@ START_TEST(readable_after_write_from_timer)
     ev_timer_start(fut_rt_loop(rt), &t);
     fut_io io;
     fut_readable_init(&io, p[0]);
-    ck_assert_int_eq(block(rt, &io.base), FUT_READABLE);
+    ck_assert_int_eq(th_block(rt, &io.base), FUT_READABLE);
     ck_assert_int_eq(wa.written, 1);
     ck_assert_int_eq(fut_drop(&io.base), 0);
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
     close(p[0]);
     close(p[1]);
     ck_assert_int_eq(fut_rt_free(rt), 0);
@@ -311,21 +241,21 @@ END_TEST
 
 START_TEST(writable_fresh_pipe)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     int p[2];
     make_pipe(p);
     fut_io io;
     ck_assert_ptr_eq(fut_writable_init(&io, p[1]), &io.base);
-    double t0 = mono();
-    ck_assert_int_eq(block(rt, &io.base), FUT_WRITABLE);
-    ck_assert_double_lt(mono() - t0, 5.0);
+    double t0 = th_mono();
+    ck_assert_int_eq(th_block(rt, &io.base), FUT_WRITABLE);
+    ck_assert_double_lt(th_mono() - t0, 5.0);
     ck_assert_int_eq(fut_drop(&io.base), 0);
 
     /* Asking for both on the write end reports only what is ready. */
     fut_io_init(&io, p[1], FUT_READABLE | FUT_WRITABLE);
-    ck_assert_int_eq(block(rt, &io.base), FUT_WRITABLE);
+    ck_assert_int_eq(th_block(rt, &io.base), FUT_WRITABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
     close(p[0]);
     close(p[1]);
     ck_assert_int_eq(fut_rt_free(rt), 0);
@@ -335,23 +265,23 @@ END_TEST
 /* Hang-ups are readiness of the kind asked for, never another kind. */
 START_TEST(peer_closed_reports_asked_events)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     int p[2];
     make_pipe(p);
     close(p[1]); /* EOF on the read end */
     fut_io io;
     fut_readable_init(&io, p[0]);
-    ck_assert_int_eq(block(rt, &io.base), FUT_READABLE);
+    ck_assert_int_eq(th_block(rt, &io.base), FUT_READABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
     close(p[0]);
 
     make_pipe(p);
     close(p[0]); /* EPIPE on the write end */
     fut_writable_init(&io, p[1]);
-    ck_assert_int_eq(block(rt, &io.base), FUT_WRITABLE);
+    ck_assert_int_eq(th_block(rt, &io.base), FUT_WRITABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
     close(p[1]);
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
     ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
@@ -360,17 +290,17 @@ END_TEST
  * ready, and the future must say so rather than hang or abort. */
 START_TEST(regular_file_is_ready)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     char path[] = "/tmp/check_io_XXXXXX";
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     unlink(path);
     fut_io io;
     fut_readable_init(&io, fd);
-    ck_assert_int_eq(block(rt, &io.base), FUT_READABLE);
+    ck_assert_int_eq(th_block(rt, &io.base), FUT_READABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
     fut_writable_init(&io, fd);
-    ck_assert_int_eq(block(rt, &io.base), FUT_WRITABLE);
+    ck_assert_int_eq(th_block(rt, &io.base), FUT_WRITABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
     close(fd);
     ck_assert_int_eq(fut_rt_free(rt), 0);
@@ -380,7 +310,7 @@ END_TEST
 /* Two futures on the same fd: both see the readiness. */
 START_TEST(two_readers_same_fd)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     int p[2];
     make_pipe(p);
     struct writer_arg wa = {.fd = p[1]};
@@ -392,15 +322,15 @@ START_TEST(two_readers_same_fd)
     ck_assert_int_eq(FUT_SPAWN(rt, &w1, &j1), 0);
     ck_assert_int_eq(FUT_SPAWN(rt, &w2, &j2), 0);
     spawn_after(rt, 0.02, do_write, &wa, &jw);
-    ck_assert_int_eq(block(rt, &j1.base), FUT_READABLE);
-    ck_assert_int_eq(block(rt, &j2.base), FUT_READABLE);
+    ck_assert_int_eq(th_block(rt, &j1.base), FUT_READABLE);
+    ck_assert_int_eq(th_block(rt, &j2.base), FUT_READABLE);
     ck_assert_int_eq(r1.flag_at_ready, 1);
     ck_assert_int_eq(r2.flag_at_ready, 1);
-    ck_assert_int_eq(block(rt, &jw.base), 0);
+    ck_assert_int_eq(th_block(rt, &jw.base), 0);
     fut_drop(&j1.base);
     fut_drop(&j2.base);
     fut_drop(&jw.base);
-    ck_assert_int_eq(loop_busy(rt), 0); /* w2's deadline timer stopped too */
+    ck_assert_int_eq(th_loop_busy(rt), 0); /* w2's deadline timer stopped too */
     close(p[0]);
     close(p[1]);
     ck_assert_int_eq(fut_rt_free(rt), 0);
@@ -410,7 +340,7 @@ END_TEST
 /* Both events on a socketpair: exactly what is ready is reported. */
 START_TEST(socketpair_both_events)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     int sv[2];
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     set_nonblock(sv[0]);
@@ -420,13 +350,13 @@ START_TEST(socketpair_both_events)
 
     /* Fresh: writable, not readable. */
     ck_assert_ptr_eq(fut_io_init(&io, sv[0], both), &io.base);
-    ck_assert_int_eq(block(rt, &io.base), FUT_WRITABLE);
+    ck_assert_int_eq(th_block(rt, &io.base), FUT_WRITABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
 
     /* Data from the peer: readable and writable. */
     put_byte(sv[1]);
     fut_io_init(&io, sv[0], both);
-    ck_assert_int_eq(block(rt, &io.base), both);
+    ck_assert_int_eq(th_block(rt, &io.base), both);
     ck_assert_int_eq(fut_drop(&io.base), 0);
     char c;
     ck_assert_int_eq(read(sv[0], &c, 1), 1);
@@ -445,7 +375,7 @@ START_TEST(socketpair_both_events)
     ck_assert_uint_gt(filled, 0);
     fut_io_init(&io, sv[0], both);
     ck_assert_int_eq(fut_io_set_timeout(&io, 0.05), 0);
-    ck_assert_int_eq(block(rt, &io.base), -ETIMEDOUT);
+    ck_assert_int_eq(th_block(rt, &io.base), -ETIMEDOUT);
     ck_assert_int_eq(fut_drop(&io.base), 0);
 
     struct writer_arg wa = {.fd = sv[1]};
@@ -455,9 +385,9 @@ START_TEST(socketpair_both_events)
     fut_join jr, jw;
     ck_assert_int_eq(FUT_SPAWN(rt, &w, &jr), 0);
     spawn_after(rt, 0.02, do_write, &wa, &jw);
-    ck_assert_int_eq(block(rt, &jr.base), FUT_READABLE);
+    ck_assert_int_eq(th_block(rt, &jr.base), FUT_READABLE);
     ck_assert_int_eq(res.flag_at_ready, 1);
-    ck_assert_int_eq(block(rt, &jw.base), 0);
+    ck_assert_int_eq(th_block(rt, &jw.base), 0);
     fut_drop(&jr.base);
     fut_drop(&jw.base);
     ck_assert_int_eq(read(sv[0], &c, 1), 1);
@@ -470,10 +400,10 @@ START_TEST(socketpair_both_events)
         drained += (size_t)n;
     }
     fut_io_init(&io, sv[0], both);
-    ck_assert_int_eq(block(rt, &io.base), FUT_WRITABLE);
+    ck_assert_int_eq(th_block(rt, &io.base), FUT_WRITABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
 
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
     close(sv[0]);
     close(sv[1]);
     ck_assert_int_eq(fut_rt_free(rt), 0);
@@ -487,16 +417,16 @@ static void expect_at_first_poll(fut_rt *rt, int fd, int events, ssize_t want)
     fut_io io;
     ck_assert_ptr_eq(fut_io_init(&io, fd, events), &io.base);
     ssize_t out = 0;
-    ck_assert_msg(poll_once(rt, &io.base, &out) == FUT_READY, "fd %d events %#x was PENDING", fd,
+    ck_assert_msg(th_poll_once(rt, &io.base, &out) == FUT_READY, "fd %d events %#x was PENDING", fd,
                   events);
     ck_assert_msg(out == want, "fd %d events %#x: %zd, expected %zd", fd, events, out, want);
     ck_assert_int_eq(fut_drop(&io.base), 0);
-    ck_assert_int_eq(loop_busy(rt), 0); /* nothing was registered */
+    ck_assert_int_eq(th_loop_busy(rt), 0); /* nothing was registered */
 }
 
 START_TEST(closed_fd_is_ebadf)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     int p[2];
     make_pipe(p);
     close(p[0]);
@@ -513,13 +443,13 @@ START_TEST(closed_fd_is_ebadf)
     fut_join j;
     fut_readable_init(&io, p[0]);
     ck_assert_int_eq(FUT_SPAWN(rt, &io, &j), 0);
-    ck_assert_int_eq(block(rt, &j.base), -EBADF);
+    ck_assert_int_eq(th_block(rt, &j.base), -EBADF);
     ck_assert_int_eq(fut_drop(&j.base), 0);
     fut_writable_init(&io, p[1]);
     ck_assert_int_eq(FUT_SPAWN(rt, &io, &j), 0);
-    ck_assert_int_eq(block(rt, &j.base), -EBADF);
+    ck_assert_int_eq(th_block(rt, &j.base), -EBADF);
     ck_assert_int_eq(fut_drop(&j.base), 0);
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
     ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
@@ -532,7 +462,7 @@ START_TEST(o_path_fd_is_ebadf)
 #ifndef O_PATH
     ck_abort_msg("O_PATH is not defined");
 #else
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     int dir = open("/", O_PATH | O_CLOEXEC);
     ck_assert_int_ge(dir, 0);
     char path[] = "/tmp/check_io_XXXXXX";
@@ -554,7 +484,7 @@ END_TEST
 
 START_TEST(bad_fd_or_events_is_einval)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     int p[2];
     make_pipe(p);
     expect_at_first_poll(rt, -1, FUT_READABLE, -EINVAL);
@@ -568,13 +498,13 @@ START_TEST(bad_fd_or_events_is_einval)
     fut_readable_init(&io, -1);
     ck_assert_int_eq(fut_io_set_timeout(&io, 5.0), 0);
     ssize_t out = 0;
-    ck_assert(poll_once(rt, &io.base, &out) == FUT_READY);
+    ck_assert(th_poll_once(rt, &io.base, &out) == FUT_READY);
     ck_assert_int_eq(out, -EINVAL);
     ck_assert_int_eq(fut_drop(&io.base), 0);
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
     /* The pipe itself was not disturbed. */
     fut_writable_init(&io, p[1]);
-    ck_assert_int_eq(block(rt, &io.base), FUT_WRITABLE);
+    ck_assert_int_eq(th_block(rt, &io.base), FUT_WRITABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
     close(p[0]);
     close(p[1]);
@@ -586,34 +516,34 @@ END_TEST
 
 START_TEST(timeout_on_silent_pipe)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     int p[2];
     make_pipe(p);
     fut_io io;
     fut_readable_init(&io, p[0]);
     ck_assert_int_eq(fut_io_set_timeout(&io, 0.05), 0);
-    double t0 = mono();
+    double t0 = th_mono();
     ev_now_update(fut_rt_loop(rt));
-    ck_assert_int_eq(block(rt, &io.base), -ETIMEDOUT);
-    double elapsed = mono() - t0;
+    ck_assert_int_eq(th_block(rt, &io.base), -ETIMEDOUT);
+    double elapsed = th_mono() - t0;
     ck_assert_msg(elapsed >= 0.05 - 1e-4, "timed out after %.4f s", elapsed);
     ck_assert_msg(elapsed < 5.0, "timed out after %.3f s", elapsed);
     ck_assert_int_eq(fut_drop(&io.base), 0);
-    ck_assert_int_eq(loop_busy(rt), 0); /* io watcher stopped with the timer */
+    ck_assert_int_eq(th_loop_busy(rt), 0); /* io watcher stopped with the timer */
 
     /* A zero deadline: times out, does not hang. */
     fut_readable_init(&io, p[0]);
     ck_assert_int_eq(fut_io_set_timeout(&io, 0), 0);
-    ck_assert_int_eq(block(rt, &io.base), -ETIMEDOUT);
+    ck_assert_int_eq(th_block(rt, &io.base), -ETIMEDOUT);
     ck_assert_int_eq(fut_drop(&io.base), 0);
 
     /* After a timeout the fd is still usable by a new future. */
     put_byte(p[1]);
     fut_readable_init(&io, p[0]);
     ck_assert_int_eq(fut_io_set_timeout(&io, 5.0), 0);
-    ck_assert_int_eq(block(rt, &io.base), FUT_READABLE);
+    ck_assert_int_eq(th_block(rt, &io.base), FUT_READABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
-    ck_assert_int_eq(loop_busy(rt), 0); /* the 5 s deadline was stopped */
+    ck_assert_int_eq(th_loop_busy(rt), 0); /* the 5 s deadline was stopped */
     close(p[0]);
     close(p[1]);
     ck_assert_int_eq(fut_rt_free(rt), 0);
@@ -622,7 +552,7 @@ END_TEST
 
 START_TEST(set_timeout_bad_input)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     int p[2];
     make_pipe(p);
     fut_io io;
@@ -636,7 +566,7 @@ START_TEST(set_timeout_bad_input)
     /* The rejected values left no deadline behind: with data present the
      * future is readable, not timed out. */
     put_byte(p[1]);
-    ck_assert_int_eq(block(rt, &io.base), FUT_READABLE);
+    ck_assert_int_eq(th_block(rt, &io.base), FUT_READABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
     char c;
     ck_assert_int_eq(read(p[0], &c, 1), 1);
@@ -644,14 +574,14 @@ START_TEST(set_timeout_bad_input)
     /* After the first poll: -EINVAL, and the future keeps waiting without
      * a deadline. */
     fut_readable_init(&io, p[0]);
-    ck_assert(poll_once(rt, &io.base, NULL) == FUT_PENDING);
+    ck_assert(th_poll_once(rt, &io.base, NULL) == FUT_PENDING);
     ck_assert_int_eq(fut_io_set_timeout(&io, 0.01), -EINVAL);
     ck_assert_int_eq(fut_io_set_timeout(&io, NAN), -EINVAL);
     run_for(rt, 0.05);
     put_byte(p[1]);
-    ck_assert_int_eq(block(rt, &io.base), FUT_READABLE);
+    ck_assert_int_eq(th_block(rt, &io.base), FUT_READABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
     close(p[0]);
     close(p[1]);
     ck_assert_int_eq(fut_rt_free(rt), 0);
@@ -663,7 +593,7 @@ END_TEST
  * future with -ETIMEDOUT instead of a hang. */
 START_TEST(closed_behind_back_times_out)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     int p[2];
     make_pipe(p);
     int fd = p[0];
@@ -673,14 +603,14 @@ START_TEST(closed_behind_back_times_out)
     fut_join jr, jc;
     ck_assert_int_eq(FUT_SPAWN(rt, &w, &jr), 0);
     spawn_after(rt, 0.03, do_close_pipe, p, &jc);
-    double t0 = mono();
-    ck_assert_int_eq(block(rt, &jr.base), -ETIMEDOUT);
-    ck_assert_double_lt(mono() - t0, 10.0);
+    double t0 = th_mono();
+    ck_assert_int_eq(th_block(rt, &jr.base), -ETIMEDOUT);
+    ck_assert_double_lt(th_mono() - t0, 10.0);
     ck_assert_int_eq(p[0], -1); /* closed while the future was pending */
-    ck_assert_int_eq(block(rt, &jc.base), 0);
+    ck_assert_int_eq(th_block(rt, &jc.base), 0);
     fut_drop(&jr.base);
     fut_drop(&jc.base);
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
 
     /* The fd number is reused by a new pipe: watching it works. */
     int q[2];
@@ -689,7 +619,7 @@ START_TEST(closed_behind_back_times_out)
     fut_io io;
     fut_readable_init(&io, q[0]);
     ck_assert_int_eq(fut_io_set_timeout(&io, 5.0), 0);
-    ck_assert_int_eq(block(rt, &io.base), FUT_READABLE);
+    ck_assert_int_eq(th_block(rt, &io.base), FUT_READABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
     close(q[0]);
     close(q[1]);
@@ -703,7 +633,7 @@ END_TEST
  * readable and the loop runs: nothing may fire into the freed task. */
 START_TEST(cancel_task_while_pending)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     long live = th_alloc.live;
     int p[2];
     make_pipe(p);
@@ -717,18 +647,18 @@ START_TEST(cancel_task_while_pending)
     ck_assert(!fut_join_finished(&j));
 
     ck_assert_int_eq(fut_join_cancel(&j), 0);
-    ck_assert_int_eq(block(rt, &j.base), -ECANCELED);
+    ck_assert_int_eq(th_block(rt, &j.base), -ECANCELED);
     ck_assert_int_eq(res.polls, 1);
     ck_assert_int_eq(res.done, 0);
     ck_assert_int_eq(fut_drop(&j.base), 0);
     ck_assert_int_eq(th_alloc.live, live);
-    ck_assert_int_eq(loop_busy(rt), 0); /* io watcher and deadline stopped */
+    ck_assert_int_eq(th_loop_busy(rt), 0); /* io watcher and deadline stopped */
 
-    struct fut_rt_stats before = stats(rt);
+    struct fut_rt_stats before = th_stats(rt);
     put_byte(p[1]);
     run_for(rt, 0.03);
-    ck_assert_int_eq(loop_busy(rt), 0);
-    struct fut_rt_stats after = stats(rt);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
+    struct fut_rt_stats after = th_stats(rt);
     ck_assert_int_eq(after.polls, before.polls);
     ck_assert_int_eq(after.wakes, before.wakes);
     ck_assert_int_eq(after.tasks_alive, 0);
@@ -742,24 +672,24 @@ END_TEST
  * frame), then overwritten: a watcher left in libev would now be garbage. */
 START_TEST(drop_while_pending)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     int p[2];
     make_pipe(p);
     fut_io *io = malloc(sizeof *io);
     ck_assert_ptr_nonnull(io);
     fut_readable_init(io, p[0]);
     ck_assert_int_eq(fut_io_set_timeout(io, 0.02), 0);
-    ck_assert(poll_once(rt, &io->base, NULL) == FUT_PENDING);
+    ck_assert(th_poll_once(rt, &io->base, NULL) == FUT_PENDING);
     run_for(rt, 0.005);
-    ck_assert_int_ne(loop_busy(rt), 0);
+    ck_assert_int_ne(th_loop_busy(rt), 0);
     ck_assert_int_eq(fut_drop(&io->base), 0);
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
     memset(io, 0x5a, sizeof *io);
     free(io);
 
     put_byte(p[1]);
     run_for(rt, 0.05); /* past the dropped future's deadline too */
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
     close(p[0]);
     close(p[1]);
     ck_assert_int_eq(fut_rt_free(rt), 0);
@@ -769,7 +699,7 @@ END_TEST
 /* A task cancelled by fut_rt_free() while waiting on a silent pipe. */
 START_TEST(cancel_by_rt_free)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     int p[2];
     make_pipe(p);
     struct io_result res;
@@ -809,7 +739,7 @@ static void cancel_on_ready_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 START_TEST(cancel_after_ready_before_poll)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     int p[2];
     make_pipe(p);
     struct io_result res;
@@ -821,12 +751,12 @@ START_TEST(cancel_after_ready_before_poll)
     ev_io_init(&a.w, cancel_on_ready_cb, p[0], EV_READ);
     ev_io_start(fut_rt_loop(rt), &a.w);
     put_byte(p[1]);
-    ck_assert_int_eq(block(rt, &j.base), -ECANCELED);
+    ck_assert_int_eq(th_block(rt, &j.base), -ECANCELED);
     ck_assert_int_eq(a.fired, 1);
     ck_assert_int_eq(res.polls, 1);
     ck_assert_int_eq(res.done, 0);
     ck_assert_int_eq(fut_drop(&j.base), 0);
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
     close(p[0]);
     close(p[1]);
     ck_assert_int_eq(fut_rt_free(rt), 0);
@@ -888,26 +818,26 @@ static ssize_t run_closer(fut_rt *rt, double timeout, int as_task)
     if (as_task) {
         fut_join j;
         ck_assert_int_eq(FUT_SPAWN(rt, &c, &j), 0);
-        out = block(rt, &j.base);
+        out = th_block(rt, &j.base);
         ck_assert_int_eq(fut_drop(&j.base), 0);
     } else {
-        out = block(rt, &c.base);
+        out = th_block(rt, &c.base);
         ck_assert_int_eq(fut_drop(&c.base), 0);
     }
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
     return out;
 }
 
 START_TEST(closed_before_registration)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     ck_assert_int_eq(run_closer(rt, 0.1, 0), -EBADF);
     ck_assert_int_eq(run_closer(rt, -1, 0), -EBADF); /* no deadline: no hang either */
     /* From a task: its wake comes after the iteration's drain, and must
      * still be acted on at once, not when the 5 s deadline fires. */
-    double t0 = mono();
+    double t0 = th_mono();
     ck_assert_int_eq(run_closer(rt, 5.0, 1), -EBADF);
-    ck_assert_double_lt(mono() - t0, 2.5);
+    ck_assert_double_lt(th_mono() - t0, 2.5);
     ck_assert_int_eq(run_closer(rt, -1, 1), -EBADF);
     ck_assert_int_eq(fut_rt_free(rt), 0);
 }
@@ -916,9 +846,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("io");
-    TCase *tc = tcase_create("ready");
-    tcase_add_checked_fixture(tc, th_setup, th_teardown);
-    tcase_set_timeout(tc, 30);
+    TCase *tc = th_tcase(s, "ready", 30);
     tcase_add_test(tc, readable_after_write_from_task);
     tcase_add_test(tc, readable_after_write_from_timer);
     tcase_add_test(tc, writable_fresh_pipe);
@@ -926,39 +854,26 @@ int main(void)
     tcase_add_test(tc, regular_file_is_ready);
     tcase_add_test(tc, two_readers_same_fd);
     tcase_add_test(tc, socketpair_both_events);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("bad");
-    tcase_add_checked_fixture(tc, th_setup, th_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = th_tcase(s, "bad", 30);
     tcase_add_test(tc, closed_fd_is_ebadf);
     tcase_add_test(tc, bad_fd_or_events_is_einval);
     tcase_add_test(tc, o_path_fd_is_ebadf);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("deadline");
-    tcase_add_checked_fixture(tc, th_setup, th_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = th_tcase(s, "deadline", 30);
     tcase_add_test(tc, timeout_on_silent_pipe);
     tcase_add_test(tc, set_timeout_bad_input);
     tcase_add_test(tc, closed_behind_back_times_out);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("cancel");
-    tcase_add_checked_fixture(tc, th_setup, th_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = th_tcase(s, "cancel", 30);
     tcase_add_test(tc, cancel_task_while_pending);
     tcase_add_test(tc, drop_while_pending);
     tcase_add_test(tc, cancel_by_rt_free);
     tcase_add_test(tc, cancel_after_ready_before_poll);
-    suite_add_tcase(s, tc);
 
     /* Last: a regression here aborts the process (libev's assertion),
      * which without fork mode (valgrind) ends the run. */
-    tc = tcase_create("closed_early");
-    tcase_add_checked_fixture(tc, th_setup, th_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = th_tcase(s, "closed_early", 30);
     tcase_add_test(tc, closed_before_registration);
-    suite_add_tcase(s, tc);
     return th_run(s);
 }

@@ -3,33 +3,11 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <time.h>
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static fut_rt *rt;
-
-static void setup(void)
-{
-    th_setup();
-    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
-}
-
-static void teardown(void)
-{
-    ck_assert_int_eq(fut_rt_free(rt), 0);
-    th_teardown();
-}
 
 static void join_all(fut_join *j, int n, ssize_t *outs)
 {
     for (int i = 0; i < n; i++) {
-        ck_assert_int_eq(fut_block_on(rt, &j[i].base, &outs[i]), 0);
+        ck_assert_int_eq(fut_block_on(th_rt, &j[i].base, &outs[i]), 0);
         ck_assert_int_eq(fut_drop(&j[i].base), 0);
     }
 }
@@ -41,18 +19,18 @@ START_TEST(nested_in_plain_code)
     struct th_ticker tk;
     th_ticker_init(&tk, 0.002, 1000, &ticks);
     fut_join j;
-    ck_assert_int_eq(FUT_SPAWN(rt, &tk, &j), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &tk, &j), 0);
 
     fut_sleep s;
     ssize_t out = -1;
-    double t0 = mono();
-    ck_assert_int_eq(fut_nested_loop(rt, fut_sleep_init(&s, 0.03), &out), 0);
+    double t0 = th_mono();
+    ck_assert_int_eq(fut_nested_loop(th_rt, fut_sleep_init(&s, 0.03), &out), 0);
     ck_assert_int_eq(out, 0);
-    ck_assert(mono() - t0 >= 0.025);
+    ck_assert(th_mono() - t0 >= 0.025);
     ck_assert_int_gt(ticks, 2); /* the ticker ran meanwhile */
     fut_drop(&s.base);
     fut_join_cancel(&j);
-    ck_assert_int_eq(fut_block_on(rt, &j.base, &out), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &j.base, &out), 0);
     ck_assert_int_eq(out, -ECANCELED);
     fut_drop(&j.base);
 }
@@ -90,8 +68,8 @@ static void nested_in_task(double sleep, int nticks, int expect_sibling_done)
     struct nest_in_task n = {.sleep = sleep, .ticks = &ticks, .sibling = &j[1]};
     struct th_fn a;
     th_fn_init(&a, nest_in_task_fn, &n);
-    ck_assert_int_eq(FUT_SPAWN(rt, &a, &j[0]), 0);
-    ck_assert_int_eq(FUT_SPAWN(rt, &tk, &j[1]), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &a, &j[0]), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &tk, &j[1]), 0);
     ssize_t outs[2];
     join_all(j, 2, outs);
     ck_assert_int_eq(n.err, 0);
@@ -125,7 +103,7 @@ static fut_status rec_fn(struct th_fn *f, fut_cx *cx)
     struct rec *r = f->ud;
     fut_sleep s;
     r->err = fut_nested_loop(fut_cx_rt(cx), fut_sleep_init(&s, r->sleep), NULL);
-    r->returned_at = mono();
+    r->returned_at = th_mono();
     fut_drop(&s.base);
     return fut_ready(&f->base, 0);
 }
@@ -139,9 +117,9 @@ START_TEST(nested_outer_finishes_first)
     fut_join j[2];
     /* A runs first and starts the outer nested loop; B runs inside it and
      * starts the inner one. */
-    ck_assert_int_eq(FUT_SPAWN(rt, &a, &j[0]), 0);
-    ck_assert_int_eq(FUT_SPAWN(rt, &b, &j[1]), 0);
-    double t0 = mono();
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &a, &j[0]), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &b, &j[1]), 0);
+    double t0 = th_mono();
     ssize_t outs[2];
     join_all(j, 2, outs);
     ck_assert_int_eq(outer.err, 0);
@@ -152,7 +130,7 @@ START_TEST(nested_outer_finishes_first)
     ck_assert(outer.returned_at - t0 >= 0.07);
 
     struct fut_rt_stats st;
-    ck_assert_int_eq(fut_rt_stats(rt, &st, sizeof st), 0);
+    ck_assert_int_eq(fut_rt_stats(th_rt, &st, sizeof st), 0);
     ck_assert_int_eq(st.nested_depth_max, 3); /* block_on + outer + inner */
     ck_assert_int_eq(st.nested_depth, 0);
     ck_assert_int_eq(st.nested_blocked, 1);
@@ -202,14 +180,14 @@ START_TEST(wake_of_frozen_task_is_kept)
     th_fn_init(&a, frozen_a, &z);
     th_fn_init(&b, frozen_b, &z);
     fut_join j[2];
-    ck_assert_int_eq(FUT_SPAWN(rt, &a, &j[0]), 0);
-    ck_assert_int_eq(FUT_SPAWN(rt, &b, &j[1]), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &a, &j[0]), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &b, &j[1]), 0);
     ssize_t outs[2];
     join_all(j, 2, outs);
     ck_assert_int_eq(outs[0], 1); /* polled exactly once more, after the wake */
     ck_assert_int_eq(z.woke, 1);
     struct fut_rt_stats st;
-    fut_rt_stats(rt, &st, sizeof st);
+    fut_rt_stats(th_rt, &st, sizeof st);
     ck_assert_uint_ge(st.frozen_wakes, 1);
 }
 END_TEST
@@ -257,8 +235,8 @@ START_TEST(frozen_task_never_reentered)
     th_fn_init(&a, reent_a, &r);
     th_fn_init(&b, reent_b, &r);
     fut_join j[2];
-    ck_assert_int_eq(FUT_SPAWN(rt, &a, &j[0]), 0);
-    ck_assert_int_eq(FUT_SPAWN(rt, &b, &j[1]), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &a, &j[0]), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &b, &j[1]), 0);
     ssize_t outs[2];
     join_all(j, 2, outs);
     ck_assert_int_eq(outs[0], 0); /* re-entries seen by the task's copy */
@@ -305,7 +283,7 @@ START_TEST(wake_of_frozen_frame_is_kept)
     th_fn_init(&f, frozen_frame_fn, &z);
     ssize_t out = -1;
     /* No timer, no fd: only the kept wake can finish this. */
-    ck_assert_int_eq(fut_block_on(rt, &f.base, &out), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &f.base, &out), 0);
     ck_assert_int_eq(out, 1);
     ck_assert_int_eq(f.reentered, 0);
 }
@@ -338,11 +316,11 @@ static fut_status deep_fn(struct th_fn *f, fut_cx *cx)
 
 START_TEST(depth_limit_is_an_error)
 {
-    struct deep d = {.rt = rt};
-    ck_assert_int_eq(fut_rt_set_max_depth(rt, 4), 0);
+    struct deep d = {.rt = th_rt};
+    ck_assert_int_eq(fut_rt_set_max_depth(th_rt, 4), 0);
     struct th_fn top;
     th_fn_init(&top, deep_fn, &d);
-    ck_assert_int_eq(fut_block_on(rt, &top.base, NULL), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &top.base, NULL), 0);
     /* block_on is level 1; nested loops 2..4; the 5th is refused. */
     ck_assert_int_eq(d.err, -ELOOP);
     ck_assert_int_eq(d.err_at, 4);
@@ -370,14 +348,14 @@ START_TEST(sync_drop_past_limit_refused)
     int drop_steps = 0, dropped = 0;
     struct th_slow s;
     th_slow_init(&s, -1, 0, 1, 0.001, NULL, &drop_steps, &dropped);
-    ck_assert_int_eq(fut_rt_set_max_depth(rt, 1), 0);
+    ck_assert_int_eq(fut_rt_set_max_depth(th_rt, 1), 0);
     struct drop_at_limit d = {&s, 0};
     struct th_fn f;
     th_fn_init(&f, drop_at_limit_fn, &d);
-    ck_assert_int_eq(fut_block_on(rt, &f.base, NULL), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &f.base, NULL), 0);
     ck_assert_int_eq(d.err, -ELOOP);
     ck_assert_int_eq(drop_steps, 0); /* untouched */
-    ck_assert_int_eq(fut_rt_set_max_depth(rt, 4), 0);
+    ck_assert_int_eq(fut_rt_set_max_depth(th_rt, 4), 0);
     ck_assert_int_eq(fut_drop(&s.base), 0);
     ck_assert_int_eq(dropped, 1);
 }
@@ -386,10 +364,10 @@ END_TEST
 START_TEST(max_depth_bad_input)
 {
     ck_assert_int_eq(fut_rt_set_max_depth(NULL, 4), -EINVAL);
-    ck_assert_int_eq(fut_rt_set_max_depth(rt, 0), -EINVAL);
-    ck_assert_int_eq(fut_rt_set_max_depth(rt, 5000), -EINVAL);
+    ck_assert_int_eq(fut_rt_set_max_depth(th_rt, 0), -EINVAL);
+    ck_assert_int_eq(fut_rt_set_max_depth(th_rt, 5000), -EINVAL);
     ck_assert_int_eq(fut_nested_loop(NULL, NULL, NULL), -EINVAL);
-    ck_assert_int_eq(fut_nested_loop(rt, NULL, NULL), -EINVAL);
+    ck_assert_int_eq(fut_nested_loop(th_rt, NULL, NULL), -EINVAL);
 }
 END_TEST
 
@@ -404,7 +382,7 @@ START_TEST(max_depth_busy_inside_loop)
     struct th_fn f;
     th_fn_init(&f, set_depth_inside, NULL);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(rt, &f.base, &out), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &f.base, &out), 0);
     ck_assert_int_eq(out, -EBUSY);
 }
 END_TEST
@@ -447,7 +425,7 @@ START_TEST(sync_drop_multi_turn_teardown_from_plain_code)
     struct th_ticker tk;
     th_ticker_init(&tk, 0.002, 1000, &ticks);
     fut_join j;
-    ck_assert_int_eq(FUT_SPAWN(rt, &tk, &j), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &tk, &j), 0);
     struct th_slow s;
     th_slow_init(&s, -1, 0, 3, 0.01, &polls, &drop_steps, &dropped);
     int before = ticks;
@@ -456,7 +434,7 @@ START_TEST(sync_drop_multi_turn_teardown_from_plain_code)
     ck_assert_int_eq(drop_steps, 4); /* READY on the 4th step: 3 turns */
     ck_assert_int_gt(ticks - before, 3);
     fut_join_cancel(&j);
-    ck_assert_int_eq(fut_block_on(rt, &j.base, NULL), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &j.base, NULL), 0);
     fut_drop(&j.base);
 }
 END_TEST
@@ -488,15 +466,15 @@ START_TEST(sync_drop_multi_turn_teardown_inside_task)
     struct th_fn f;
     th_fn_init(&f, drop_in_task_fn, &d);
     fut_join j[2];
-    ck_assert_int_eq(FUT_SPAWN(rt, &tk, &j[0]), 0);
-    ck_assert_int_eq(FUT_SPAWN(rt, &f, &j[1]), 0);
-    ck_assert_int_eq(fut_block_on(rt, &j[1].base, NULL), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &tk, &j[0]), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &f, &j[1]), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &j[1].base, NULL), 0);
     ck_assert_int_eq(d.err, 0);
     ck_assert_int_eq(dropped, 1);
     ck_assert_int_gt(d.after - d.before, 3);
     fut_drop(&j[1].base);
     fut_join_cancel(&j[0]);
-    ck_assert_int_eq(fut_block_on(rt, &j[0].base, NULL), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &j[0].base, NULL), 0);
     fut_drop(&j[0].base);
 }
 END_TEST
@@ -518,7 +496,7 @@ static void *other_thread(void *arg)
 
 START_TEST(loop_from_other_thread_refused)
 {
-    struct other o = {.rt = rt};
+    struct other o = {.rt = th_rt};
     pthread_t th;
     ck_assert_int_eq(pthread_create(&th, NULL, other_thread, &o), 0);
     pthread_join(th, NULL);
@@ -531,7 +509,7 @@ int main(void)
 {
     Suite *s = suite_create("nested");
     TCase *tc = tcase_create("nested");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, th_rt_setup, th_rt_teardown);
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, nested_in_plain_code);
     tcase_add_test(tc, nested_in_task_sibling_finishes_first);

@@ -7,16 +7,6 @@
 #include <stdint.h>
 #include <string.h>
 
-static void setup(void)
-{
-    th_setup();
-}
-
-static void teardown(void)
-{
-    th_teardown();
-}
-
 START_TEST(owned_loop_is_epoll)
 {
     fut_rt *rt;
@@ -264,9 +254,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("rt");
-    TCase *tc = tcase_create("rt");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 20);
+    TCase *tc = th_tcase(s, "rt", 20);
     tcase_add_test(tc, owned_loop_is_epoll);
     tcase_add_test(tc, borrowed_loop_coexists);
     tcase_add_test(tc, borrowed_loop_not_kept_alive_idle);
@@ -277,6 +265,5 @@ int main(void)
     tcase_add_test(tc, spawn_during_free_refused);
     tcase_add_test(tc, free_from_other_thread_refused);
     tcase_add_test(tc, current_runtime);
-    suite_add_tcase(s, tc);
     return th_run(s);
 }

@@ -4,20 +4,6 @@
 #include <errno.h>
 #include <string.h>
 
-static fut_rt *rt;
-
-static void setup(void)
-{
-    th_setup();
-    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
-}
-
-static void teardown(void)
-{
-    ck_assert_int_eq(fut_rt_free(rt), 0);
-    th_teardown();
-}
-
 /* READY at once with its value; logs its id when polled. */
 struct val {
     fut base;
@@ -50,15 +36,15 @@ START_TEST(spawn_join_returns_output)
     struct val v;
     val_init(&v, 7, NULL, NULL);
     fut_join j;
-    ck_assert_int_eq(FUT_SPAWN(rt, &v, &j), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &v, &j), 0);
     ck_assert(!fut_join_finished(&j));
     ssize_t out = 0;
-    ck_assert_int_eq(fut_block_on(rt, &j.base, &out), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &j.base, &out), 0);
     ck_assert_int_eq(out, 7);
     ck_assert(fut_join_finished(&j));
     ck_assert_int_eq(fut_drop(&j.base), 0);
     struct fut_rt_stats st;
-    ck_assert_int_eq(fut_rt_stats(rt, &st, sizeof st), 0);
+    ck_assert_int_eq(fut_rt_stats(th_rt, &st, sizeof st), 0);
     ck_assert_uint_eq(st.tasks_spawned, 1);
     ck_assert_uint_eq(st.tasks_alive, 0);
     ck_assert_uint_ge(st.polls, 1);
@@ -71,8 +57,8 @@ START_TEST(spawn_bad_input)
     val_init(&v, 1, NULL, NULL);
     fut_join j;
     ck_assert_int_eq(fut_spawn(NULL, &v.base, sizeof v, &j), -EINVAL);
-    ck_assert_int_eq(fut_spawn(rt, NULL, sizeof v, &j), -EINVAL);
-    ck_assert_int_eq(fut_spawn(rt, &v.base, sizeof(fut) - 1, &j), -EINVAL);
+    ck_assert_int_eq(fut_spawn(th_rt, NULL, sizeof v, &j), -EINVAL);
+    ck_assert_int_eq(fut_spawn(th_rt, &v.base, sizeof(fut) - 1, &j), -EINVAL);
     ck_assert_int_eq(fut_join_cancel(NULL), -EINVAL);
     ck_assert_int_eq(fut_join_finished(NULL), 0);
     ck_assert_int_eq(fut_rt_stats(NULL, NULL, 0), -EINVAL);
@@ -87,10 +73,10 @@ START_TEST(tasks_run_in_spawn_order)
     fut_join j[5];
     for (int i = 0; i < 5; i++) {
         val_init(&v[i], i, log, &pos);
-        ck_assert_int_eq(FUT_SPAWN(rt, &v[i], &j[i]), 0);
+        ck_assert_int_eq(FUT_SPAWN(th_rt, &v[i], &j[i]), 0);
     }
     for (int i = 0; i < 5; i++) {
-        ck_assert_int_eq(fut_block_on(rt, &j[i].base, NULL), 0);
+        ck_assert_int_eq(fut_block_on(th_rt, &j[i].base, NULL), 0);
         fut_drop(&j[i].base);
     }
     ck_assert_str_eq(log, "01234");
@@ -102,13 +88,13 @@ START_TEST(detached_task_runs)
     int ticks = 0;
     struct th_ticker tk;
     th_ticker_init(&tk, 0.001, 3, &ticks);
-    ck_assert_int_eq(FUT_SPAWN(rt, &tk, NULL), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &tk, NULL), 0);
     fut_sleep s;
-    ck_assert_int_eq(fut_block_on(rt, fut_sleep_init(&s, 0.05), NULL), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, fut_sleep_init(&s, 0.05), NULL), 0);
     fut_drop(&s.base);
     ck_assert_int_eq(ticks, 3);
     struct fut_rt_stats st;
-    fut_rt_stats(rt, &st, sizeof st);
+    fut_rt_stats(th_rt, &st, sizeof st);
     ck_assert_uint_eq(st.tasks_alive, 0);
 }
 END_TEST
@@ -119,13 +105,13 @@ START_TEST(dropping_join_detaches)
     struct th_ticker tk;
     th_ticker_init(&tk, 0.001, 3, &ticks);
     fut_join j;
-    ck_assert_int_eq(FUT_SPAWN(rt, &tk, &j), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &tk, &j), 0);
     fut_yield y;
-    ck_assert_int_eq(fut_block_on(rt, fut_yield_init(&y), NULL), 0); /* polled, waiting */
+    ck_assert_int_eq(fut_block_on(th_rt, fut_yield_init(&y), NULL), 0); /* polled, waiting */
     fut_drop(&y.base);
     ck_assert_int_eq(fut_drop(&j.base), 0);
     fut_sleep s;
-    ck_assert_int_eq(fut_block_on(rt, fut_sleep_init(&s, 0.05), NULL), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, fut_sleep_init(&s, 0.05), NULL), 0);
     fut_drop(&s.base);
     ck_assert_int_eq(ticks, 3); /* it kept running */
 }
@@ -136,14 +122,14 @@ START_TEST(cancel_after_completion_keeps_result)
     struct val v;
     val_init(&v, 4, NULL, NULL);
     fut_join j;
-    ck_assert_int_eq(FUT_SPAWN(rt, &v, &j), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &v, &j), 0);
     fut_yield y;
-    ck_assert_int_eq(fut_block_on(rt, fut_yield_init(&y), NULL), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, fut_yield_init(&y), NULL), 0);
     fut_drop(&y.base);
     ck_assert(fut_join_finished(&j));
     ck_assert_int_eq(fut_join_cancel(&j), 0);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(rt, &j.base, &out), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &j.base, &out), 0);
     ck_assert_int_eq(out, 4);
     fut_drop(&j.base);
 }
@@ -177,12 +163,12 @@ START_TEST(join_from_another_task)
     struct th_slow s;
     th_slow_init(&s, 0.01, 5, 0, 0, NULL, NULL, NULL);
     fut_join inner, outer;
-    ck_assert_int_eq(FUT_SPAWN(rt, &s, &inner), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &s, &inner), 0);
     struct joiner jr = {.j = &inner};
     fut_init(&jr.base, &joiner_vt);
-    ck_assert_int_eq(FUT_SPAWN(rt, &jr, &outer), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &jr, &outer), 0);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(rt, &outer.base, &out), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &outer.base, &out), 0);
     ck_assert_int_eq(out, 105);
     fut_drop(&outer.base);
 }
@@ -237,13 +223,13 @@ START_TEST(task_spawns_tasks)
     struct spawner sp = {.n = 4};
     fut_init(&sp.base, &spawner_vt);
     fut_join j;
-    ck_assert_int_eq(FUT_SPAWN(rt, &sp, &j), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &sp, &j), 0);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(rt, &j.base, &out), 0);
+    ck_assert_int_eq(fut_block_on(th_rt, &j.base, &out), 0);
     ck_assert_int_eq(out, 10);
     fut_drop(&j.base);
     struct fut_rt_stats st;
-    fut_rt_stats(rt, &st, sizeof st);
+    fut_rt_stats(th_rt, &st, sizeof st);
     ck_assert_uint_eq(st.tasks_spawned, 5);
     ck_assert_uint_eq(st.tasks_alive, 0);
 }
@@ -254,9 +240,9 @@ START_TEST(stats_short_struct)
 {
     struct val v;
     val_init(&v, 1, NULL, NULL);
-    ck_assert_int_eq(FUT_SPAWN(rt, &v, NULL), 0);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &v, NULL), 0);
     uint64_t first[2] = {99, 99};
-    ck_assert_int_eq(fut_rt_stats(rt, (struct fut_rt_stats *)(void *)first, sizeof first[0]), 0);
+    ck_assert_int_eq(fut_rt_stats(th_rt, (struct fut_rt_stats *)(void *)first, sizeof first[0]), 0);
     ck_assert_uint_eq(first[0], 1); /* tasks_spawned */
     ck_assert_uint_eq(first[1], 99); /* untouched */
 }
@@ -266,7 +252,7 @@ int main(void)
 {
     Suite *s = suite_create("task");
     TCase *tc = tcase_create("task");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, th_rt_setup, th_rt_teardown);
     tcase_add_test(tc, spawn_join_returns_output);
     tcase_add_test(tc, spawn_bad_input);
     tcase_add_test(tc, tasks_run_in_spawn_order);

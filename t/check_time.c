@@ -6,86 +6,8 @@
 #include <ev.h>
 #include <math.h>
 #include <string.h>
-#include <time.h>
 
 /* --- local helpers ---------------------------------------------------------- */
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void pause_for(double seconds)
-{
-    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
-static fut_rt *new_rt(void)
-{
-    fut_rt *rt = NULL;
-    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
-    ck_assert_ptr_nonnull(rt);
-    return rt;
-}
-
-static ssize_t block(fut_rt *rt, fut *f)
-{
-    ssize_t out = -99999;
-    ck_assert_int_eq(fut_block_on(rt, f, &out), 0);
-    return out;
-}
-
-/* Nonzero while the loop has an active watcher that keeps it alive (a
- * started timer, a live task): libfut's own watchers do not count. Runs
- * one non-blocking iteration. */
-static int loop_busy(fut_rt *rt)
-{
-    return ev_run(fut_rt_loop(rt), EVRUN_NOWAIT);
-}
-
-static struct fut_rt_stats stats(fut_rt *rt)
-{
-    struct fut_rt_stats st;
-    memset(&st, 0, sizeof st);
-    ck_assert_int_eq(fut_rt_stats(rt, &st, sizeof st), 0);
-    return st;
-}
-
-/* Polls a child once and is READY with the child's output when the child
- * was READY; `st` records what the child returned. A PENDING child is left
- * armed for the test to drop. */
-struct once {
-    fut base;
-    fut *child;
-    int polled;
-    fut_status st;
-};
-
-static fut_status once_poll(fut *self, fut_cx *cx)
-{
-    struct once *o = (struct once *)self;
-    o->st = fut_poll(o->child, cx);
-    o->polled++;
-    return fut_ready(self, o->st == FUT_READY ? o->child->out : 0);
-}
-
-static const struct fut_vtable once_vt = {
-    .size = sizeof(struct fut_vtable), .name = "once", .poll = once_poll};
-
-static fut_status poll_once(fut_rt *rt, fut *child, ssize_t *out)
-{
-    struct once o = {.child = child};
-    fut_init(&o.base, &once_vt);
-    ssize_t r = block(rt, &o.base);
-    ck_assert_int_eq(o.polled, 1);
-    if (out)
-        *out = r;
-    return o.st;
-}
 
 /* A task body: sleeps `d` seconds, then appends its id to order[]. */
 struct sleeper {
@@ -139,23 +61,23 @@ static void sleeper_init(struct sleeper *t, double d, int id, int *order, int *n
 
 START_TEST(sleep_takes_its_time)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     const double d = 0.05;
     /* Taken before the loop's clock is refreshed: the timer is armed at or
      * after t0, so it cannot expire before t0 + d. */
-    double t0 = mono();
+    double t0 = th_mono();
     ev_now_update(fut_rt_loop(rt));
     double now0 = fut_now(rt);
     fut_sleep s;
     ck_assert_ptr_eq(fut_sleep_init(&s, d), &s.base);
-    ck_assert_int_eq(block(rt, &s.base), 0);
-    double elapsed = mono() - t0;
+    ck_assert_int_eq(th_block(rt, &s.base), 0);
+    double elapsed = th_mono() - t0;
     ck_assert_msg(elapsed >= d - 1e-4, "a %.3f s sleep completed after %.4f s", d, elapsed);
     ck_assert_msg(elapsed < 5.0, "a %.3f s sleep took %.3f s", d, elapsed);
     ck_assert_msg(fut_now(rt) - now0 >= d - 1e-4, "loop time advanced only %.4f s",
                   fut_now(rt) - now0);
     ck_assert_int_eq(fut_drop(&s.base), 0);
-    ck_assert_int_eq(loop_busy(rt), 0); /* the timer is gone */
+    ck_assert_int_eq(th_loop_busy(rt), 0); /* the timer is gone */
     ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
@@ -164,25 +86,25 @@ END_TEST
  * sat idle before fut_block_on() (its cached time is then stale). */
 START_TEST(sleep_counts_from_first_poll_after_idle)
 {
-    fut_rt *rt = new_rt();
-    pause_for(0.25); /* the program does something else for a while */
+    fut_rt *rt = th_new_rt();
+    th_pause_for(0.25); /* the program does something else for a while */
     const double d = 0.1;
     fut_sleep s;
     fut_sleep_init(&s, d);
-    double t0 = mono();
-    ck_assert_int_eq(block(rt, &s.base), 0);
-    double elapsed = mono() - t0;
+    double t0 = th_mono();
+    ck_assert_int_eq(th_block(rt, &s.base), 0);
+    double elapsed = th_mono() - t0;
     ck_assert_int_eq(fut_drop(&s.base), 0);
 
     /* The same through a task spawned after an idle period. */
-    pause_for(0.25);
+    th_pause_for(0.25);
     fut_sleep s2;
     fut_sleep_init(&s2, d);
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(rt, &s2, &j), 0);
-    double t1 = mono();
-    ck_assert_int_eq(block(rt, &j.base), 0);
-    double elapsed2 = mono() - t1;
+    double t1 = th_mono();
+    ck_assert_int_eq(th_block(rt, &j.base), 0);
+    double elapsed2 = th_mono() - t1;
     ck_assert_int_eq(fut_drop(&j.base), 0);
     ck_assert_int_eq(fut_rt_free(rt), 0);
 
@@ -196,14 +118,14 @@ END_TEST
 
 START_TEST(sleep_until_future)
 {
-    fut_rt *rt = new_rt();
-    double t0 = mono();
+    fut_rt *rt = th_new_rt();
+    double t0 = th_mono();
     ev_now_update(fut_rt_loop(rt));
     double at = fut_now(rt) + 0.05;
     fut_sleep s;
     ck_assert_ptr_eq(fut_sleep_until_init(&s, at), &s.base);
-    ck_assert_int_eq(block(rt, &s.base), 0);
-    double elapsed = mono() - t0;
+    ck_assert_int_eq(th_block(rt, &s.base), 0);
+    double elapsed = th_mono() - t0;
     ck_assert_msg(fut_now(rt) >= at - 1e-3, "woke at %.4f, before the deadline %.4f", fut_now(rt),
                   at);
     ck_assert_msg(elapsed >= 0.05 - 1e-3, "completed after %.4f s", elapsed);
@@ -217,17 +139,17 @@ END_TEST
  * at the first poll, no timer started. */
 START_TEST(sleep_nonpositive_ready_at_once)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     const double durations[] = {0.0, -0.0, -1e-9, -1.0, -INFINITY};
     for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
         fut_sleep s;
         fut_sleep_init(&s, durations[i]);
         ssize_t out = -1;
-        ck_assert_msg(poll_once(rt, &s.base, &out) == FUT_READY, "sleep(%g) was PENDING",
+        ck_assert_msg(th_poll_once(rt, &s.base, &out) == FUT_READY, "sleep(%g) was PENDING",
                       durations[i]);
         ck_assert_int_eq(out, 0);
         ck_assert_int_eq(fut_drop(&s.base), 0);
-        ck_assert_int_eq(loop_busy(rt), 0);
+        ck_assert_int_eq(th_loop_busy(rt), 0);
     }
     ev_now_update(fut_rt_loop(rt));
     const double ats[] = {fut_now(rt), fut_now(rt) - 1.0, 0.0, -1e9, -INFINITY};
@@ -235,11 +157,11 @@ START_TEST(sleep_nonpositive_ready_at_once)
         fut_sleep s;
         fut_sleep_until_init(&s, ats[i]);
         ssize_t out = -1;
-        ck_assert_msg(poll_once(rt, &s.base, &out) == FUT_READY, "sleep_until(%f) was PENDING",
+        ck_assert_msg(th_poll_once(rt, &s.base, &out) == FUT_READY, "sleep_until(%f) was PENDING",
                       ats[i]);
         ck_assert_int_eq(out, 0);
         ck_assert_int_eq(fut_drop(&s.base), 0);
-        ck_assert_int_eq(loop_busy(rt), 0);
+        ck_assert_int_eq(th_loop_busy(rt), 0);
     }
     ck_assert_int_eq(fut_rt_free(rt), 0);
 }
@@ -247,16 +169,16 @@ END_TEST
 
 START_TEST(sleep_nan_is_einval)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     fut_sleep s;
     ssize_t out = 0;
     fut_sleep_init(&s, NAN);
-    ck_assert(poll_once(rt, &s.base, &out) == FUT_READY);
+    ck_assert(th_poll_once(rt, &s.base, &out) == FUT_READY);
     ck_assert_int_eq(out, -EINVAL);
     ck_assert_int_eq(fut_drop(&s.base), 0);
 
     fut_sleep_until_init(&s, NAN);
-    ck_assert(poll_once(rt, &s.base, &out) == FUT_READY);
+    ck_assert(th_poll_once(rt, &s.base, &out) == FUT_READY);
     ck_assert_int_eq(out, -EINVAL);
     ck_assert_int_eq(fut_drop(&s.base), 0);
 
@@ -264,9 +186,9 @@ START_TEST(sleep_nan_is_einval)
     fut_sleep_init(&s, -NAN);
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(rt, &s, &j), 0);
-    ck_assert_int_eq(block(rt, &j.base), -EINVAL);
+    ck_assert_int_eq(th_block(rt, &j.base), -EINVAL);
     ck_assert_int_eq(fut_drop(&j.base), 0);
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
     ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
@@ -275,21 +197,21 @@ END_TEST
  * nor disturbs the loop, and dropping it stops it. */
 START_TEST(sleep_infinite_pending_then_dropped)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     fut_sleep inf, big;
     fut_sleep_init(&inf, INFINITY);
     fut_sleep_init(&big, 1e300);
-    ck_assert(poll_once(rt, &inf.base, NULL) == FUT_PENDING);
-    ck_assert(poll_once(rt, &big.base, NULL) == FUT_PENDING);
+    ck_assert(th_poll_once(rt, &inf.base, NULL) == FUT_PENDING);
+    ck_assert(th_poll_once(rt, &big.base, NULL) == FUT_PENDING);
     fut_sleep shortest;
     fut_sleep_init(&shortest, 0.01);
-    double t0 = mono();
-    ck_assert_int_eq(block(rt, &shortest.base), 0);
-    ck_assert_double_lt(mono() - t0, 5.0);
+    double t0 = th_mono();
+    ck_assert_int_eq(th_block(rt, &shortest.base), 0);
+    ck_assert_double_lt(th_mono() - t0, 5.0);
     ck_assert_int_eq(fut_drop(&shortest.base), 0);
     ck_assert_int_eq(fut_drop(&inf.base), 0);
     ck_assert_int_eq(fut_drop(&big.base), 0);
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
     ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
@@ -298,25 +220,25 @@ END_TEST
 
 START_TEST(sleep_dropped_before_first_poll)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     long total = th_alloc.total;
     fut_sleep s;
     fut_sleep_init(&s, 10.0);
     ck_assert_int_eq(fut_drop(&s.base), 0);
     ck_assert_int_eq(th_alloc.total, total); /* a sleep allocates nothing */
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
 
     /* A task cancelled before its first poll: the sleep is never armed. */
     fut_sleep_init(&s, 10.0);
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(rt, &s, &j), 0);
     ck_assert_int_eq(fut_join_cancel(&j), 0);
-    double t0 = mono();
-    ck_assert_int_eq(block(rt, &j.base), -ECANCELED);
-    ck_assert_double_lt(mono() - t0, 5.0);
-    ck_assert_int_eq(stats(rt).tasks_alive, 0);
+    double t0 = th_mono();
+    ck_assert_int_eq(th_block(rt, &j.base), -ECANCELED);
+    ck_assert_double_lt(th_mono() - t0, 5.0);
+    ck_assert_int_eq(th_stats(rt).tasks_alive, 0);
     ck_assert_int_eq(fut_drop(&j.base), 0);
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
     ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
@@ -327,35 +249,35 @@ END_TEST
  * past its deadline (ASan/valgrind), and it would keep the loop busy. */
 START_TEST(sleep_cancelled_while_pending)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     long live = th_alloc.live;
     fut_sleep s;
     fut_sleep_init(&s, 0.03);
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(rt, &s, &j), 0);
     fut_yield y;
-    ck_assert_int_eq(block(rt, fut_yield_init(&y)), 0); /* the task armed its timer */
+    ck_assert_int_eq(th_block(rt, fut_yield_init(&y)), 0); /* the task armed its timer */
     ck_assert_int_eq(fut_drop(&y.base), 0);
-    ck_assert_int_eq(stats(rt).polls, 1);
+    ck_assert_int_eq(th_stats(rt).polls, 1);
     ck_assert(!fut_join_finished(&j));
-    ck_assert_int_ne(loop_busy(rt), 0);
+    ck_assert_int_ne(th_loop_busy(rt), 0);
 
     ck_assert_int_eq(fut_join_cancel(&j), 0);
-    ck_assert_int_eq(block(rt, &j.base), -ECANCELED);
+    ck_assert_int_eq(th_block(rt, &j.base), -ECANCELED);
     ck_assert_int_eq(fut_drop(&j.base), 0);
     ck_assert_int_eq(th_alloc.live, live); /* the task is freed */
-    ck_assert_int_eq(loop_busy(rt), 0);    /* and its timer stopped */
+    ck_assert_int_eq(th_loop_busy(rt), 0); /* and its timer stopped */
 
     /* Run the loop well past the cancelled deadline. */
-    uint64_t polls = stats(rt).polls;
+    uint64_t polls = th_stats(rt).polls;
     fut_sleep later;
     fut_sleep_init(&later, 0.08);
-    double t0 = mono();
+    double t0 = th_mono();
     ev_now_update(fut_rt_loop(rt));
-    ck_assert_int_eq(block(rt, &later.base), 0);
-    ck_assert_double_ge(mono() - t0, 0.08 - 1e-4);
+    ck_assert_int_eq(th_block(rt, &later.base), 0);
+    ck_assert_double_ge(th_mono() - t0, 0.08 - 1e-4);
     ck_assert_int_eq(fut_drop(&later.base), 0);
-    ck_assert_int_eq(stats(rt).polls, polls);
+    ck_assert_int_eq(th_stats(rt).polls, polls);
     ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
@@ -364,7 +286,7 @@ END_TEST
  * for the deadline, and the join handle survives the runtime. */
 START_TEST(sleep_cancelled_by_rt_free)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     fut_sleep s;
     fut_sleep_init(&s, 30.0);
     fut_join j;
@@ -372,12 +294,12 @@ START_TEST(sleep_cancelled_by_rt_free)
     fut_sleep_init(&s, 30.0);
     ck_assert_int_eq(FUT_SPAWN(rt, &s, NULL), 0); /* detached */
     fut_yield y;
-    ck_assert_int_eq(block(rt, fut_yield_init(&y)), 0);
+    ck_assert_int_eq(th_block(rt, fut_yield_init(&y)), 0);
     ck_assert_int_eq(fut_drop(&y.base), 0);
-    ck_assert_int_eq(stats(rt).polls, 2);
-    double t0 = mono();
+    ck_assert_int_eq(th_stats(rt).polls, 2);
+    double t0 = th_mono();
     ck_assert_int_eq(fut_rt_free(rt), 0);
-    ck_assert_double_lt(mono() - t0, 5.0);
+    ck_assert_double_lt(th_mono() - t0, 5.0);
     ck_assert_int_eq(fut_join_finished(&j), 1);
     ck_assert_int_eq(fut_drop(&j.base), 0);
 }
@@ -386,17 +308,17 @@ END_TEST
 /* A sleep dropped from plain code while armed (polled once from a frame). */
 START_TEST(sleep_dropped_while_pending)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     fut_sleep s;
     fut_sleep_init(&s, 0.02);
-    ck_assert(poll_once(rt, &s.base, NULL) == FUT_PENDING);
-    ck_assert_int_ne(loop_busy(rt), 0);
+    ck_assert(th_poll_once(rt, &s.base, NULL) == FUT_PENDING);
+    ck_assert_int_ne(th_loop_busy(rt), 0);
     ck_assert_int_eq(fut_drop(&s.base), 0);
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
     memset(&s, 0xa5, sizeof s); /* a timer still linked would now be garbage */
     fut_sleep later;
     fut_sleep_init(&later, 0.05);
-    ck_assert_int_eq(block(rt, &later.base), 0);
+    ck_assert_int_eq(th_block(rt, &later.base), 0);
     ck_assert_int_eq(fut_drop(&later.base), 0);
     ck_assert_int_eq(fut_rt_free(rt), 0);
 }
@@ -404,12 +326,12 @@ END_TEST
 
 START_TEST(sleep_dropped_after_ready)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     fut_sleep s;
     fut_sleep_init(&s, 0.001);
-    ck_assert_int_eq(block(rt, &s.base), 0);
+    ck_assert_int_eq(th_block(rt, &s.base), 0);
     ck_assert_int_eq(fut_drop(&s.base), 0);
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
     /* A second drop is a reported protocol error, not a crash. */
     ck_assert_int_eq(fut_drop(&s.base), -EALREADY);
     ck_assert_int_eq(th_diag_count, 1);
@@ -420,10 +342,10 @@ START_TEST(sleep_dropped_after_ready)
     fut_sleep_init(&s, 0.001);
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(rt, &s, &j), 0);
-    ck_assert_int_eq(block(rt, &j.base), 0);
+    ck_assert_int_eq(th_block(rt, &j.base), 0);
     ck_assert_int_eq(fut_drop(&j.base), 0);
     ck_assert_int_eq(fut_join_cancel(&j), -EINVAL); /* dropped handle */
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
     ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
@@ -433,7 +355,7 @@ END_TEST
 START_TEST(sleeps_complete_in_deadline_order)
 {
     enum { N = 16 };
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     int order[N], n = 0;
     fut_join j[N];
     /* Spawned in a scrambled order; task i sleeps (i + 1) * 4 ms. */
@@ -444,7 +366,7 @@ START_TEST(sleeps_complete_in_deadline_order)
         ck_assert_int_eq(FUT_SPAWN(rt, &t, &j[k]), 0);
     }
     for (int k = 0; k < N; k++) {
-        ck_assert_int_eq(block(rt, &j[k].base), (k * 7 + 3) % N);
+        ck_assert_int_eq(th_block(rt, &j[k].base), (k * 7 + 3) % N);
         ck_assert_int_eq(fut_drop(&j[k].base), 0);
     }
     ck_assert_int_eq(n, N);
@@ -469,7 +391,7 @@ struct nester {
 struct nester_result {
     int rc;
     ssize_t out;
-    double end; /* mono() when the nested loop returned */
+    double end; /* th_mono() when the nested loop returned */
     int ticks_during;
     int polls;
 };
@@ -491,7 +413,7 @@ static fut_status nester_poll(fut *self, fut_cx *cx)
     }
     fut_rt *rt = fut_cx_rt(cx);
     t->res->rc = fut_nested_loop(rt, &t->s.base, &t->res->out);
-    t->res->end = mono();
+    t->res->end = th_mono();
     t->res->ticks_during = *t->ticks - t->ticks_before;
     ck_assert_int_eq(fut_drop(&t->s.base), 0);
     t->step = 2;
@@ -512,7 +434,7 @@ static const struct fut_vtable nester_vt = {.size = sizeof(struct fut_vtable),
 
 static void nested_sleep_case(int switch_waker)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     int ticks = 0;
     struct th_ticker tk;
     th_ticker_init(&tk, 0.005, 3, &ticks);
@@ -529,11 +451,11 @@ static void nested_sleep_case(int switch_waker)
     n.switch_waker = switch_waker;
     n.ticks = &ticks;
     n.res = &res;
-    double t0 = mono();
+    double t0 = th_mono();
     ev_now_update(fut_rt_loop(rt));
     ck_assert_int_eq(FUT_SPAWN(rt, &n, &jn), 0);
 
-    ck_assert_int_eq(block(rt, &jn.base), 5);
+    ck_assert_int_eq(th_block(rt, &jn.base), 5);
     ck_assert_int_eq(res.rc, 0);
     ck_assert_int_eq(res.out, 0);
     ck_assert_int_eq(res.polls, switch_waker ? 2 : 1);
@@ -542,14 +464,14 @@ static void nested_sleep_case(int switch_waker)
     ck_assert_msg(res.end - t0 < 10.0, "nested sleep took %.3f s", res.end - t0);
     /* The other task kept running while the nested loop waited. */
     ck_assert_int_ge(res.ticks_during, 1);
-    ck_assert_int_eq(block(rt, &jt.base), 3);
+    ck_assert_int_eq(th_block(rt, &jt.base), 3);
     ck_assert_int_eq(ticks, 3);
     ck_assert_int_eq(fut_drop(&jn.base), 0);
     ck_assert_int_eq(fut_drop(&jt.base), 0);
-    struct fut_rt_stats st = stats(rt);
+    struct fut_rt_stats st = th_stats(rt);
     ck_assert_int_ge(st.nested_loops, 1);
     ck_assert_int_ge(st.nested_depth_max, 2);
-    ck_assert_int_eq(loop_busy(rt), 0);
+    ck_assert_int_eq(th_loop_busy(rt), 0);
     ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 
@@ -571,33 +493,24 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("time");
-    TCase *tc = tcase_create("sleep");
-    tcase_add_checked_fixture(tc, th_setup, th_teardown);
-    tcase_set_timeout(tc, 30);
+    TCase *tc = th_tcase(s, "sleep", 30);
     tcase_add_test(tc, sleep_takes_its_time);
     tcase_add_test(tc, sleep_counts_from_first_poll_after_idle);
     tcase_add_test(tc, sleep_until_future);
     tcase_add_test(tc, sleep_nonpositive_ready_at_once);
     tcase_add_test(tc, sleep_nan_is_einval);
     tcase_add_test(tc, sleep_infinite_pending_then_dropped);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("cancel");
-    tcase_add_checked_fixture(tc, th_setup, th_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = th_tcase(s, "cancel", 30);
     tcase_add_test(tc, sleep_dropped_before_first_poll);
     tcase_add_test(tc, sleep_cancelled_while_pending);
     tcase_add_test(tc, sleep_cancelled_by_rt_free);
     tcase_add_test(tc, sleep_dropped_while_pending);
     tcase_add_test(tc, sleep_dropped_after_ready);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("order");
-    tcase_add_checked_fixture(tc, th_setup, th_teardown);
-    tcase_set_timeout(tc, 30);
+    tc = th_tcase(s, "order", 30);
     tcase_add_test(tc, sleeps_complete_in_deadline_order);
     tcase_add_test(tc, sleep_in_nested_loop);
     tcase_add_test(tc, sleep_armed_by_task_then_nested);
-    suite_add_tcase(s, tc);
     return th_run(s);
 }

@@ -13,41 +13,11 @@
 
 /* --- local helpers ---------------------------------------------------------- */
 
-static fut_rt *new_rt(void)
-{
-    fut_rt *rt = NULL;
-    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
-    ck_assert_ptr_nonnull(rt);
-    return rt;
-}
-
-static ssize_t block(fut_rt *rt, fut *f)
-{
-    ssize_t out = -99999;
-    ck_assert_int_eq(fut_block_on(rt, f, &out), 0);
-    return out;
-}
-
-static struct fut_rt_stats stats(fut_rt *rt)
-{
-    struct fut_rt_stats st;
-    memset(&st, 0, sizeof st);
-    ck_assert_int_eq(fut_rt_stats(rt, &st, sizeof st), 0);
-    return st;
-}
-
-static void pause_for(double seconds)
-{
-    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
 /* Lets the other ready tasks run: one yield under fut_block_on. */
 static void turn(fut_rt *rt)
 {
     fut_yield y;
-    ck_assert_int_eq(block(rt, fut_yield_init(&y)), 0);
+    ck_assert_int_eq(th_block(rt, fut_yield_init(&y)), 0);
     ck_assert_int_eq(fut_drop(&y.base), 0);
 }
 
@@ -118,10 +88,10 @@ static void *x_thread(void *p)
             sl->failed = -1;
             return NULL;
         }
-        pause_for(0.001);
+        th_pause_for(0.001);
     }
     if (sh->delay > 0)
-        pause_for(sh->delay);
+        th_pause_for(sh->delay);
     for (int r = 0; r < sh->rounds; r++) {
         atomic_store(&sl->flag, 1);
         fut_waker_wake(w);
@@ -215,7 +185,7 @@ static void xshared_finish(struct xshared *sh, pthread_t *th)
 /* nthreads threads wake ntasks tasks `rounds` times each. */
 static void cross_thread_case(int nthreads, int ntasks, int rounds, double delay)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     struct xshared sh;
     xshared_init(&sh, nthreads, ntasks, rounds, delay);
     fut_join j[MAX_THREADS];
@@ -233,7 +203,7 @@ static void cross_thread_case(int nthreads, int ntasks, int rounds, double delay
     }
     ssize_t got[MAX_THREADS];
     for (int m = 0; m < ntasks; m++)
-        got[m] = block(rt, &j[m].base);
+        got[m] = th_block(rt, &j[m].base);
     xshared_finish(&sh, th);
 
     for (int m = 0; m < ntasks; m++) {
@@ -248,7 +218,7 @@ static void cross_thread_case(int nthreads, int ntasks, int rounds, double delay
                       sh.slot[k].failed);
         ck_assert_int_eq(sh.slot[k].seen, rounds);
     }
-    struct fut_rt_stats st = stats(rt);
+    struct fut_rt_stats st = th_stats(rt);
     ck_assert_int_gt(st.remote_wakes, 0);
     ck_assert_int_le(st.remote_wakes, (uint64_t)nthreads * rounds);
     ck_assert_int_eq(st.tasks_alive, 0);
@@ -292,7 +262,7 @@ END_TEST
  * is the loop frame's, not a task's. */
 START_TEST(wake_frame_from_thread)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     struct xshared sh;
     xshared_init(&sh, 2, 1, 500, 0);
     struct xtask t;
@@ -301,7 +271,7 @@ START_TEST(wake_frame_from_thread)
     struct xarg args[2] = {{&sh, 0}, {&sh, 1}};
     th[0] = start_thread(x_thread, &args[0]);
     th[1] = start_thread(x_thread, &args[1]);
-    ssize_t got = block(rt, &t.base);
+    ssize_t got = th_block(rt, &t.base);
     xshared_finish(&sh, th);
     ck_assert_msg(got == 1000, "got %zd: a wake was lost", got);
     ck_assert_int_eq(sh.slot[0].failed, 0);
@@ -363,16 +333,16 @@ static void *wake_n_thread(void *p)
 
 START_TEST(wake_finished_task)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     fut_waker *c[1] = {NULL};
     int polls = 0;
     struct keeper k;
     keeper_init(&k, c, 1, &polls);
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(rt, &k, &j), 0);
-    ck_assert_int_eq(block(rt, &j.base), 7);
+    ck_assert_int_eq(th_block(rt, &j.base), 7);
     ck_assert_int_eq(polls, 1);
-    struct fut_rt_stats st1 = stats(rt);
+    struct fut_rt_stats st1 = th_stats(rt);
 
     /* On the loop's thread, outside and inside the loop. */
     fut_waker_wake(c[0]);
@@ -382,7 +352,7 @@ START_TEST(wake_finished_task)
     struct wake_n_arg a = {c[0], 1000, 0};
     join_thread(start_thread(wake_n_thread, &a));
     turn(rt);
-    struct fut_rt_stats st2 = stats(rt);
+    struct fut_rt_stats st2 = th_stats(rt);
     ck_assert_int_eq(polls, 1);
     ck_assert_int_eq(st2.polls, st1.polls);
     ck_assert_int_eq(st2.wakes, st1.wakes);
@@ -417,7 +387,7 @@ static void *hammer_thread(void *p)
     for (int i = 0; !(w = atomic_load(&h->w)); i++) {
         if (i > 20000)
             return NULL;
-        pause_for(0.001);
+        th_pause_for(0.001);
     }
     for (int i = 0; i < 200000 && !atomic_load(&h->go); i++)
         fut_waker_wake(w);
@@ -445,7 +415,7 @@ static fut_status hammered_poll(struct th_fn *f, fut_cx *cx)
 
 START_TEST(wake_race_with_finish)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     struct hammer_shared h;
     memset(&h, 0, sizeof h);
     struct th_fn f;
@@ -453,7 +423,7 @@ START_TEST(wake_race_with_finish)
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(rt, &f, &j), 0);
     pthread_t t = start_thread(hammer_thread, &h);
-    ssize_t got = block(rt, &j.base);
+    ssize_t got = th_block(rt, &j.base);
     ck_assert_int_ge(got, 1);
     ck_assert_int_eq(got, h.polls);
     join_thread(t);
@@ -461,7 +431,7 @@ START_TEST(wake_race_with_finish)
     ck_assert_int_eq(h.polls, got); /* never polled after READY */
     turn(rt);
     ck_assert_int_eq(h.polls, got);
-    struct fut_rt_stats st = stats(rt);
+    struct fut_rt_stats st = th_stats(rt);
     ck_assert_int_gt(st.remote_wakes, 0);
     ck_assert_int_eq(st.tasks_alive, 0);
     ck_assert_int_eq(fut_drop(&j.base), 0);
@@ -484,14 +454,14 @@ static fut_status self_waker_poll(struct th_fn *f, fut_cx *cx)
 
 START_TEST(self_wake_is_frozen)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     struct th_fn f;
     th_fn_init(&f, self_waker_poll, NULL);
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(rt, &f, &j), 0);
-    struct fut_rt_stats st0 = stats(rt);
-    ck_assert_int_eq(block(rt, &j.base), 1); /* READY at its second poll */
-    struct fut_rt_stats st1 = stats(rt);
+    struct fut_rt_stats st0 = th_stats(rt);
+    ck_assert_int_eq(th_block(rt, &j.base), 1); /* READY at its second poll */
+    struct fut_rt_stats st1 = th_stats(rt);
     ck_assert_int_eq(st1.polls - st0.polls, 2);
     ck_assert_int_eq(st1.frozen_wakes - st0.frozen_wakes, 1);
     ck_assert_int_eq(fut_drop(&j.base), 0);
@@ -573,7 +543,7 @@ static fut_status task_b_poll(struct th_fn *f, fut_cx *cx)
 
 START_TEST(wake_during_nested_loop_is_frozen)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     struct nshared sh;
     memset(&sh, 0, sizeof sh);
     struct th_fn a, b;
@@ -582,10 +552,10 @@ START_TEST(wake_during_nested_loop_is_frozen)
     fut_join ja, jb;
     ck_assert_int_eq(FUT_SPAWN(rt, &a, &ja), 0);
     ck_assert_int_eq(FUT_SPAWN(rt, &b, &jb), 0);
-    struct fut_rt_stats st0 = stats(rt);
-    ck_assert_int_eq(block(rt, &ja.base), 2);
-    ck_assert_int_eq(block(rt, &jb.base), 0);
-    struct fut_rt_stats st1 = stats(rt);
+    struct fut_rt_stats st0 = th_stats(rt);
+    ck_assert_int_eq(th_block(rt, &ja.base), 2);
+    ck_assert_int_eq(th_block(rt, &jb.base), 0);
+    struct fut_rt_stats st1 = th_stats(rt);
     ck_assert_int_eq(sh.nested_rc, 0);
     ck_assert_int_eq(sh.a_polls, 2);
     ck_assert_int_eq(sh.a_reentered, 0);
@@ -605,14 +575,14 @@ static void *remote_b_thread(void *p)
     for (int i = 0; !(a = atomic_exchange(&sh->a_x, NULL)); i++) {
         if (i > 20000)
             return NULL;
-        pause_for(0.001);
+        th_pause_for(0.001);
     }
     for (int i = 0; !(g = atomic_load(&sh->gate)); i++) {
         if (i > 20000)
             break;
-        pause_for(0.001);
+        th_pause_for(0.001);
     }
-    pause_for(0.01);
+    th_pause_for(0.01);
     fut_waker_wake(a); /* A is in its nested loop: frozen */
     fut_waker_drop(a);
     atomic_store(&sh->released, 1);
@@ -623,7 +593,7 @@ static void *remote_b_thread(void *p)
 
 START_TEST(remote_wake_during_nested_loop_is_kept)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     struct nshared sh;
     memset(&sh, 0, sizeof sh);
     struct th_fn a;
@@ -631,7 +601,7 @@ START_TEST(remote_wake_during_nested_loop_is_kept)
     fut_join ja;
     ck_assert_int_eq(FUT_SPAWN(rt, &a, &ja), 0);
     pthread_t t = start_thread(remote_b_thread, &sh);
-    ck_assert_int_eq(block(rt, &ja.base), 2);
+    ck_assert_int_eq(th_block(rt, &ja.base), 2);
     join_thread(t);
     ck_assert_int_eq(sh.nested_rc, 0);
     ck_assert_int_eq(sh.a_polls, 2);
@@ -688,7 +658,7 @@ static const struct fut_vtable pp_vt = {
 
 START_TEST(no_allocation_on_wake_and_poll)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     struct pingpong pp;
     memset(&pp, 0, sizeof pp);
     pp.target = 10000;
@@ -699,15 +669,15 @@ START_TEST(no_allocation_on_wake_and_poll)
         ck_assert_int_eq(FUT_SPAWN(rt, &t, &j[me]), 0);
     }
     long total = th_alloc.total;
-    struct fut_rt_stats st0 = stats(rt);
-    ssize_t p0 = block(rt, &j[0].base);
-    ssize_t p1 = block(rt, &j[1].base);
+    struct fut_rt_stats st0 = th_stats(rt);
+    ssize_t p0 = th_block(rt, &j[0].base);
+    ssize_t p1 = th_block(rt, &j[1].base);
     ck_assert_int_eq(th_alloc.total, total);
     ck_assert_int_eq(pp.hops, 10000);
     /* Each hop is one wake and one poll of the other task. */
     ck_assert_int_ge(p0 + p1, 10000);
     ck_assert_int_le(p0 + p1, 10004);
-    struct fut_rt_stats st1 = stats(rt);
+    struct fut_rt_stats st1 = th_stats(rt);
     ck_assert_int_ge(st1.wakes - st0.wakes, 9999);
     ck_assert_ptr_null(pp.w[0]);
     ck_assert_ptr_null(pp.w[1]);
@@ -722,7 +692,7 @@ END_TEST
 
 START_TEST(task_freed_at_last_clone)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     long live0 = th_alloc.live;
     fut_waker *c[3] = {NULL};
     int polls = 0;
@@ -731,7 +701,7 @@ START_TEST(task_freed_at_last_clone)
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(rt, &k, &j), 0);
     ck_assert_int_eq(th_alloc.live, live0 + 1);
-    ck_assert_int_eq(block(rt, &j.base), 7);
+    ck_assert_int_eq(th_block(rt, &j.base), 7);
     ck_assert_int_eq(th_alloc.live, live0 + 1);
     ck_assert_int_eq(fut_drop(&j.base), 0);
     ck_assert_int_eq(th_alloc.live, live0 + 1);
@@ -750,7 +720,7 @@ START_TEST(task_freed_at_last_clone)
     keeper_init(&k, c, 1, &polls);
     ck_assert_int_eq(FUT_SPAWN(rt, &k, NULL), 0);
     turn(rt);
-    ck_assert_int_eq(stats(rt).tasks_alive, 0);
+    ck_assert_int_eq(th_stats(rt).tasks_alive, 0);
     ck_assert_int_eq(th_alloc.live, live0 + 1);
     fut_waker_drop(c[0]);
     ck_assert_int_eq(th_alloc.live, live0);
@@ -770,20 +740,20 @@ static fut_status frame_keeper_poll(struct th_fn *f, fut_cx *cx)
 
 START_TEST(clones_outlive_runtime)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     fut_waker *c[2] = {NULL};
     int polls = 0;
     struct keeper k;
     keeper_init(&k, c, 2, &polls);
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(rt, &k, &j), 0);
-    ck_assert_int_eq(block(rt, &j.base), 7);
+    ck_assert_int_eq(th_block(rt, &j.base), 7);
     ck_assert_int_eq(fut_drop(&j.base), 0);
 
     fut_waker *fc = NULL; /* a clone of fut_block_on's frame waker */
     struct th_fn f;
     th_fn_init(&f, frame_keeper_poll, &fc);
-    ck_assert_int_eq(block(rt, &f.base), 0);
+    ck_assert_int_eq(th_block(rt, &f.base), 0);
     ck_assert_ptr_nonnull(fc);
     ck_assert_int_eq(fut_drop(&f.base), 0);
 
@@ -812,19 +782,19 @@ END_TEST
  * on, and a stale wake of it does not disturb a later fut_block_on. */
 START_TEST(frame_clone_stale_wake)
 {
-    fut_rt *rt = new_rt();
+    fut_rt *rt = th_new_rt();
     long live0 = th_alloc.live;
     fut_waker *fc = NULL;
     struct th_fn f;
     th_fn_init(&f, frame_keeper_poll, &fc);
-    ck_assert_int_eq(block(rt, &f.base), 0);
+    ck_assert_int_eq(th_block(rt, &f.base), 0);
     ck_assert_int_eq(fut_drop(&f.base), 0);
     fut_waker_wake(fc); /* the frame's loop is over */
     int polls = 0;
     fut_waker *c[1] = {NULL};
     struct keeper k;
     keeper_init(&k, c, 1, &polls);
-    ck_assert_int_eq(block(rt, &k.base), 7);
+    ck_assert_int_eq(th_block(rt, &k.base), 7);
     ck_assert_int_eq(polls, 1);
     ck_assert_int_eq(fut_drop(&k.base), 0);
     fut_waker_drop(c[0]);
@@ -848,7 +818,7 @@ START_TEST(stale_frame_wake_lets_borrowed_loop_return)
     fut_waker *fc = NULL;
     struct th_fn f;
     th_fn_init(&f, frame_keeper_poll, &fc);
-    ck_assert_int_eq(block(rt, &f.base), 0);
+    ck_assert_int_eq(th_block(rt, &f.base), 0);
     ck_assert_int_eq(fut_drop(&f.base), 0);
     ck_assert_int_eq(ev_run(loop, EVRUN_NOWAIT), 0); /* nothing to do */
 
@@ -874,7 +844,7 @@ START_TEST(stale_frame_wake_lets_borrowed_loop_return)
     ck_assert_int_eq(FUT_SPAWN(rt, &k, &j), 0);
     ev_run(loop, 0);
     ck_assert_int_eq(fut_join_finished(&j), 1);
-    ck_assert_int_eq(block(rt, &j.base), 7);
+    ck_assert_int_eq(th_block(rt, &j.base), 7);
     ck_assert_int_eq(fut_drop(&j.base), 0);
     fut_waker_drop(c[0]);
     fut_waker_drop(fc);
@@ -886,40 +856,28 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("wake");
-    TCase *tc = tcase_create("threads");
-    tcase_add_checked_fixture(tc, th_setup, th_teardown);
-    tcase_set_timeout(tc, 120);
+    TCase *tc = th_tcase(s, "threads", 120);
     tcase_add_test(tc, wake_from_thread);
     tcase_add_test(tc, wake_from_thread_rounds);
     tcase_add_test(tc, many_threads_many_tasks);
     tcase_add_test(tc, many_threads_one_task);
     tcase_add_test(tc, many_threads_three_tasks);
     tcase_add_test(tc, wake_frame_from_thread);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("finished");
-    tcase_add_checked_fixture(tc, th_setup, th_teardown);
-    tcase_set_timeout(tc, 60);
+    tc = th_tcase(s, "finished", 60);
     tcase_add_test(tc, wake_finished_task);
     tcase_add_test(tc, wake_race_with_finish);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("frozen");
-    tcase_add_checked_fixture(tc, th_setup, th_teardown);
-    tcase_set_timeout(tc, 60);
+    tc = th_tcase(s, "frozen", 60);
     tcase_add_test(tc, self_wake_is_frozen);
     tcase_add_test(tc, wake_during_nested_loop_is_frozen);
     tcase_add_test(tc, remote_wake_during_nested_loop_is_kept);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("refs");
-    tcase_add_checked_fixture(tc, th_setup, th_teardown);
-    tcase_set_timeout(tc, 60);
+    tc = th_tcase(s, "refs", 60);
     tcase_add_test(tc, no_allocation_on_wake_and_poll);
     tcase_add_test(tc, task_freed_at_last_clone);
     tcase_add_test(tc, clones_outlive_runtime);
     tcase_add_test(tc, frame_clone_stale_wake);
     tcase_add_test(tc, stale_frame_wake_lets_borrowed_loop_return);
-    suite_add_tcase(s, tc);
     return th_run(s);
 }

@@ -1,9 +1,11 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <ev.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct th_alloc_stats th_alloc;
 
@@ -73,6 +75,98 @@ void th_teardown(void)
     ck_assert_msg(th_diag_count == 0, "unexpected diagnostic: %s", th_diag_last);
     th_alloc_uninstall();
     fut_set_diag_handler(NULL, NULL);
+}
+
+fut_rt *th_rt;
+
+void th_rt_setup(void)
+{
+    th_setup();
+    ck_assert_int_eq(fut_rt_new(&th_rt, NULL), 0);
+}
+
+void th_rt_teardown(void)
+{
+    ck_assert_int_eq(fut_rt_free(th_rt), 0);
+    th_teardown();
+}
+
+/* --- runtimes and loops ------------------------------------------------------ */
+
+fut_rt *th_new_rt(void)
+{
+    fut_rt *rt = NULL;
+    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
+    ck_assert_ptr_nonnull(rt);
+    return rt;
+}
+
+ssize_t th_block(fut_rt *rt, fut *f)
+{
+    ssize_t out = -99999;
+    ck_assert_int_eq(fut_block_on(rt, f, &out), 0);
+    return out;
+}
+
+/* th_poll_once's future: polls its child once and is READY with the
+ * child's output when the child was READY; `st` records the child's
+ * status. */
+struct th_once {
+    fut base;
+    fut *child;
+    int polled;
+    fut_status st;
+};
+
+static fut_status once_poll(fut *self, fut_cx *cx)
+{
+    struct th_once *o = (struct th_once *)self;
+    o->st = fut_poll(o->child, cx);
+    o->polled++;
+    return fut_ready(self, o->st == FUT_READY ? o->child->out : 0);
+}
+
+static const struct fut_vtable once_vt = {
+    .size = sizeof(struct fut_vtable), .name = "th_once", .poll = once_poll};
+
+fut_status th_poll_once(fut_rt *rt, fut *child, ssize_t *out)
+{
+    struct th_once o = {.child = child};
+    fut_init(&o.base, &once_vt);
+    ssize_t r = th_block(rt, &o.base);
+    ck_assert_int_eq(o.polled, 1);
+    if (out)
+        *out = r;
+    return o.st;
+}
+
+int th_loop_busy(fut_rt *rt)
+{
+    return ev_run(fut_rt_loop(rt), EVRUN_NOWAIT);
+}
+
+struct fut_rt_stats th_stats(fut_rt *rt)
+{
+    struct fut_rt_stats st;
+    memset(&st, 0, sizeof st);
+    ck_assert_int_eq(fut_rt_stats(rt, &st, sizeof st), 0);
+    return st;
+}
+
+/* --- clocks ------------------------------------------------------------------- */
+
+double th_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void th_pause_for(double seconds)
+{
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
 }
 
 /* --- th_slow ----------------------------------------------------------------- */
@@ -223,6 +317,15 @@ void th_fn_init(struct th_fn *f, th_fn_cb fn, void *ud)
     fut_init(&f->base, &fn_vt);
     f->fn = fn;
     f->ud = ud;
+}
+
+TCase *th_tcase(Suite *s, const char *name, double timeout)
+{
+    TCase *tc = tcase_create(name);
+    tcase_add_checked_fixture(tc, th_setup, th_teardown);
+    tcase_set_timeout(tc, timeout);
+    suite_add_tcase(s, tc);
+    return tc;
 }
 
 int th_run(Suite *s)

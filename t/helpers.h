@@ -1,5 +1,6 @@
 /* Shared test helpers: a counting allocator that can fail on demand, a
- * diagnostic catcher, and small futures with scripted behaviour. */
+ * diagnostic catcher, fixtures, runtime and clock shorthands, and small
+ * futures with scripted behaviour. */
 #ifndef T_HELPERS_H
 #define T_HELPERS_H
 
@@ -27,6 +28,42 @@ void th_diag_catch(void);
 /* Fixture: allocator + diag catcher; teardown asserts no leaks. */
 void th_setup(void);
 void th_teardown(void);
+
+/* Fixture for suites sharing one runtime per test: th_setup(), then a new
+ * runtime in th_rt; teardown frees th_rt (asserting success), then
+ * th_teardown(). */
+extern fut_rt *th_rt;
+void th_rt_setup(void);
+void th_rt_teardown(void);
+
+/* --- runtimes and loops ----------------------------------------------------- */
+
+/* A new runtime with its own loop; asserts it was made. */
+fut_rt *th_new_rt(void);
+
+/* fut_block_on(rt, f), asserting it returned 0; returns f's output. */
+ssize_t th_block(fut_rt *rt, fut *f);
+
+/* Polls `child` once, from a future run by fut_block_on(rt), and returns
+ * the child's status; a READY child's output goes to *out (0 when PENDING;
+ * out may be NULL). A PENDING child is left armed for the caller to drop. */
+fut_status th_poll_once(fut_rt *rt, fut *child, ssize_t *out);
+
+/* Nonzero while rt's loop has an active watcher that keeps it alive (a
+ * started io or timer watcher, a live task): libfut's own watchers do not
+ * count. Runs one non-blocking loop iteration. */
+int th_loop_busy(fut_rt *rt);
+
+/* rt's statistics; asserts fut_rt_stats() succeeded. */
+struct fut_rt_stats th_stats(fut_rt *rt);
+
+/* --- clocks ----------------------------------------------------------------- */
+
+/* CLOCK_MONOTONIC, in seconds. */
+double th_mono(void);
+
+/* Sleeps the calling thread for `seconds` (no loop runs meanwhile). */
+void th_pause_for(double seconds);
 
 /* --- scripted futures ------------------------------------------------------- */
 
@@ -77,6 +114,12 @@ struct th_fn {
     int reentered;
 };
 void th_fn_init(struct th_fn *f, th_fn_cb fn, void *ud);
+
+/* --- suites ----------------------------------------------------------------- */
+
+/* A test case `name` added to s, with the th_setup/th_teardown fixture and
+ * a timeout of `timeout` seconds. */
+TCase *th_tcase(Suite *s, const char *name, double timeout);
 
 /* Runs a suite with TAP output; returns the process exit status. */
 int th_run(Suite *s);
