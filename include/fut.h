@@ -6,6 +6,7 @@
  *   <fut/time.h>    sleep and deadlines
  *   <fut/io.h>      fd readiness, one-shot
  *   <fut/fd.h>      registered fds: cached readiness, read and write
+ *   <fut/scope.h>   scopes, drop budgets, the orphanage, shutdown
  *
  * Errors are negative errno values throughout; fut_strerror() explains
  * them. See docs/DESIGN.md in the source tree for the architecture.
@@ -18,5 +19,6 @@
 #include "fut/time.h"
 #include "fut/io.h"
 #include "fut/fd.h"
+#include "fut/scope.h"
 
 #endif

@@ -195,6 +195,10 @@ static fut_status wait_poll(fut *self, fut_cx *cx)
         give_slots(h, fw->events, &fw->waker);
         return fut_ready(self, !(fw->events & BOTH) ? -EINVAL : (h->flags & H_BAD) ? -EBADF : r);
     }
+    if (fut_cx_cancelled(cx)) {
+        give_slots(h, fw->events, &fw->waker);
+        return fut_ready(self, -ECANCELED);
+    }
     take_slots(h, fw->events, &fw->waker, cx);
     return FUT_PENDING;
 }
@@ -234,6 +238,10 @@ static fut_status rw_poll(fut *self, fut_cx *cx)
             return fut_ready(self, -EBADF);
         }
         if (!(h->ready & dir)) {
+            if (fut_cx_cancelled(cx)) {
+                give_slots(h, dir, &op->waker);
+                return fut_ready(self, -ECANCELED);
+            }
             take_slots(h, dir, &op->waker, cx);
             return FUT_PENDING;
         }

@@ -19,6 +19,29 @@ FUT_API fut_rt *fut_cx_rt(fut_cx *cx)
     return cx->rt;
 }
 
+FUT_API int fut_cx_cancelled(fut_cx *cx)
+{
+    return cx->task && !(cx->flags & FUT__CX_SHIELD) &&
+           (atomic_load_explicit(&cx->task->w.state, memory_order_acquire) & FUT__W_CANCELLED);
+}
+
+FUT_API int fut_cx_escalated(fut_cx *cx)
+{
+    return !!(cx->flags & FUT__CX_ESCALATED);
+}
+
+FUT_API void fut_cx_report(fut_cx *cx, int err)
+{
+    if (err >= 0)
+        return;
+    cx->rt->st.teardown_errors++;
+    struct fut_task *t = cx->task;
+    if (t && (cx->flags & FUT__CX_SHIELD)) {
+        if (!t->terrs++)
+            t->terr = err;
+    }
+}
+
 FUT_API fut_status fut_poll(fut *f, fut_cx *cx)
 {
 #ifndef NDEBUG
@@ -77,6 +100,20 @@ FUT_API fut_status fut_poll_drop(fut *f, fut_cx *cx)
     return FUT_READY;
 }
 
+/* The hard path of an escalated teardown: the sync drop, when the future
+ * has one. Returns false when it has none. */
+bool fut__drop_hard(fut *f)
+{
+    void (*drop)(fut *) = SLOT(f->vt, drop);
+    if (!drop)
+        return false;
+    if (!(f->state & FUT__F_DROPPED)) {
+        drop(f);
+        f->state |= FUT__F_DROPPED;
+    }
+    return true;
+}
+
 /* fut_drop of a future that has only poll_drop. Out of line, so that the
  * plain drop keeps a lean prologue. The first poll_drop is made inline on
  * the next frame's waker: a teardown READY at once never sets up a loop.
@@ -93,12 +130,17 @@ static __attribute__((noinline)) int drop_with_poll_drop(fut *f,
     struct fut__frame *fr = &rt->frames->v[top];
     fut_cx cx;
     fut__cx_init(&cx, rt, &fr->w);
+    /* A teardown: shielded from its task's cancellation. */
+    unsigned outer_flags = rt->ctx_flags;
+    cx.task = rt->ctx_task;
+    cx.flags = rt->ctx_flags = outer_flags | FUT__CX_SHIELD;
     fr->running = true;
     /* The frame in use is what marks us as inside the runtime here
      * (fut_rt_free refuses while frame_depth > 0). */
     rt->frame_depth = top + 1;
     fut_status st = pd(f, &cx);
     rt->frame_depth = top;
+    rt->ctx_flags = outer_flags;
     fr->running = false;
     if (fut__likely(st == FUT_READY)) {
         f->state |= FUT__F_DROPPED;

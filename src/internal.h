@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "fut.h"
 #include "list.h"
@@ -51,6 +52,7 @@ const char *fut__name(const fut *f);
 #define FUT__W_TEARDOWN 0x10u  /* the task's future is being dropped */
 #define FUT__W_DROPWAIT 0x20u  /* ... and its poll_drop returned PENDING */
 #define FUT__W_REMOTE 0x40u    /* a frame on the cross-thread stack */
+#define FUT__W_ESCALATED 0x80u /* its teardown ran past the budget */
 
 enum fut__waker_kind { FUT__KIND_TASK, FUT__KIND_FRAME };
 
@@ -63,10 +65,16 @@ struct fut_waker {
     struct fut_waker *remote_next; /* cross-thread stack */
 };
 
+/* fut_cx flags */
+#define FUT__CX_SHIELD 0x1u    /* a teardown: cancellation is not visible */
+#define FUT__CX_ESCALATED 0x2u /* a teardown past its budget */
+
 /* The context a poll receives. Lives on the stack of whoever polls. */
 struct fut_cx {
     fut_waker *waker;
     fut_rt *rt;
+    struct fut_task *task; /* whose cancellation applies (NULL: none) */
+    unsigned flags;
     unsigned arranged; /* a wake-up was arranged during this poll */
 };
 
@@ -74,6 +82,8 @@ static inline void fut__cx_init(fut_cx *cx, fut_rt *rt, fut_waker *w)
 {
     cx->waker = w;
     cx->rt = rt;
+    cx->task = NULL;
+    cx->flags = 0;
     cx->arranged = 0;
 }
 
@@ -92,9 +102,14 @@ static inline void fut__keep_waker(fut_waker **slot, fut_cx *cx)
 struct fut_task {
     struct fut_waker w; /* first: a task is its waker */
     fut__list live;     /* rt->tasks */
+    fut__list tdown;    /* rt->teardowns, while its poll_drop is pending */
     fut_waker *joiner;  /* the join handle's waker */
+    struct fut_scope *scope; /* the scope it was spawned into, or NULL */
     ssize_t result;
-    size_t size;        /* of the future below */
+    double deadline;    /* when its pending teardown escalates */
+    int terr;           /* first error its teardown reported */
+    uint32_t terrs;     /* how many it reported */
+    uint32_t size;      /* of the future below */
     _Alignas(max_align_t) unsigned char fut[];
 };
 
@@ -111,6 +126,8 @@ struct fut__frame {
     bool done;    /* f is READY (or torn down) */
     bool blocked; /* ... while an inner loop was running */
     double done_at;
+    struct fut_task *owner; /* the task whose poll started it, or NULL */
+    unsigned cxflags;       /* passed to its future's polls */
 };
 
 struct fut__frames {
@@ -123,6 +140,15 @@ int fut__frames_new(fut_rt *rt, unsigned n);
 void fut__frames_release(struct fut__frames *fs);
 int fut__run_frame_pending(fut_rt *rt, fut *f);
 void fut__task_cancel(struct fut_task *t);
+int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut_scope *scope);
+void fut__wake_frames(fut_rt *rt);
+bool fut__drop_hard(fut *f);
+/* Teardown budgets (scope.c) */
+void fut__teardown_wait(fut_rt *rt, struct fut_task *t);
+void fut__teardown_done(fut_rt *rt, struct fut_task *t);
+void fut__budget_rearm(fut_rt *rt);
+void fut__scope_child_done(struct fut_scope *s, struct fut_task *t, unsigned state);
+void fut__budget_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 /* --- runtime ------------------------------------------------------------------ */
 struct fut_rt {
@@ -146,6 +172,16 @@ struct fut_rt {
     fut__list fd_unchecked; /* fut_fd registered for the first time since then */
     fut__list fds;          /* open fut_fd handles */
     unsigned depth;   /* callbacks/polls of this runtime on the stack */
+    /* What the poll on the stack runs for: nested loops started inside it
+     * inherit its task (for cancellation) and its flags (shield). */
+    struct fut_task *ctx_task;
+    unsigned ctx_flags;
+    double drop_budget;     /* seconds; default for teardowns */
+    double force_deadline;  /* shutdown: every teardown escalates by then */
+    fut__list teardowns;    /* tasks whose poll_drop is pending */
+    ev_timer budget_timer;  /* fires at the earliest teardown deadline */
+    fut_waker *shutdown_waker; /* woken when the last task finished */
+
     struct fut__frames *frames;
     unsigned frame_depth; /* frames in use: frames->v[0 .. frame_depth-1] */
     bool frame_woken;     /* a frame was woken on this thread */

@@ -119,6 +119,11 @@ static fut_status io_poll(fut *self, fut_cx *cx)
         io_release(f);
         return fut_ready(self, r);
     }
+    if (fut_cx_cancelled(cx)) {
+        io_release(f);
+        f->flags &= ~I_ARMED;
+        return fut_ready(self, -ECANCELED);
+    }
     fut__keep_waker(&f->waker, cx);
     return FUT_PENDING;
 }

@@ -66,9 +66,17 @@ static void poll_frame_now(fut_rt *rt, struct fut__frame *fr)
 {
     fut_cx cx;
     fut__cx_init(&cx, rt, &fr->w);
+    cx.task = fr->owner;
+    cx.flags = fr->cxflags;
+    struct fut_task *outer_task = rt->ctx_task;
+    unsigned outer_flags = rt->ctx_flags;
+    rt->ctx_task = fr->owner;
+    rt->ctx_flags = fr->cxflags;
     fr->running = true;
     fut_status st = fr->drop ? fut_poll_drop(fr->f, &cx) : fut_poll(fr->f, &cx);
     fr->running = false;
+    rt->ctx_task = outer_task;
+    rt->ctx_flags = outer_flags;
     if (st == FUT_READY)
         fr->done = true;
 }
@@ -149,6 +157,10 @@ static void frame_run(fut_rt *rt, fut *f, bool drop, bool polled)
     fr->f = f;
     fr->drop = drop;
     fr->done = fr->blocked = false;
+    /* It runs for whatever poll started it: cancellation of that task
+     * reaches its waits; a teardown's loop is shielded. */
+    fr->owner = rt->ctx_task;
+    fr->cxflags = rt->ctx_flags | (drop ? FUT__CX_SHIELD : 0);
     rt->frame_depth = top + 1;
     if (fut__unlikely(rt->frame_depth > rt->st.nested_depth_max))
         rt->st.nested_depth_max = rt->frame_depth;
@@ -164,6 +176,14 @@ static void frame_run(fut_rt *rt, fut *f, bool drop, bool polled)
     /* Back to plain code: the clock goes stale from here. */
     if (rt->depth == 0)
         rt->now_stale = true;
+}
+
+/* A task whose poll is on the stack was cancelled: the loops above it
+ * re-poll their futures, whose waits then see it. */
+void fut__wake_frames(fut_rt *rt)
+{
+    for (unsigned i = 0; i < rt->frame_depth; i++)
+        fut_waker_wake(&rt->frames->v[i].w);
 }
 
 /* fut_drop's slow path: the teardown's first poll_drop, made by fut_drop

@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 __thread fut_rt *fut__current __attribute__((tls_model("initial-exec")));
@@ -61,6 +62,9 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop)
     rt->thread = pthread_self();
     rt->drain_budget = DRAIN_BUDGET;
     rt->now_stale = true;
+    rt->drop_budget = FUT_DEFAULT_DROP_BUDGET;
+    rt->force_deadline = INFINITY;
+    fut__list_init(&rt->teardowns);
     fut__list_init(&rt->tasks);
     fut__list_init(&rt->io_unchecked);
     fut__list_init(&rt->fd_unchecked);
@@ -90,6 +94,8 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop)
     ev_unref(loop);
     ev_idle_init(&rt->idle, idle_cb);
     rt->idle.data = rt;
+    ev_timer_init(&rt->budget_timer, fut__budget_cb, 0., 0.);
+    rt->budget_timer.data = rt;
     ev_async_init(&rt->async, async_cb);
     rt->async.data = rt;
     ev_async_start(loop, &rt->async);
@@ -107,23 +113,16 @@ FUT_API int fut_rt_free(fut_rt *rt)
         return 0;
     if (rt->depth > 0 || rt->frame_depth > 0 || !fut__on_thread(rt))
         return -EBUSY;
-    rt->closing = true;
-
-    /* Cancel every live task and run the loop until each finished its
-     * teardown. Teardowns may themselves run nested loops. */
-    fut_rt *prev = fut__enter(rt);
-    fut__list *pos, *tmp;
-    fut__list_each_safe(pos, tmp, &rt->tasks)
-        fut__task_cancel(fut__container_of(pos, struct fut_task, live));
-    while (!fut__list_empty(&rt->tasks)) {
-        fut__drain(rt);
-        if (fut__list_empty(&rt->tasks))
-            break;
-        if (!rt->head)
-            ev_run(rt->loop, EVRUN_ONCE);
-    }
+    /* A graceful shutdown: every live task (orphans included) is cancelled
+     * and its teardown driven to completion, escalated past the budget.
+     * Teardowns may themselves run nested loops. */
+    fut_shutdown sd;
+    fut_block_on(rt, fut_rt_shutdown(&sd, rt, rt->drop_budget), NULL);
+    fut_drop(&sd.base);
     fut__take_remote(rt);
-    fut__leave(rt, prev);
+    if (ev_is_active(&rt->budget_timer))
+        ev_timer_stop(rt->loop, &rt->budget_timer);
+    fut__list *pos, *tmp;
     fut__list_each_safe(pos, tmp, &rt->fds)
         fut__fd_close(fut__container_of(pos, fut_fd, open));
 

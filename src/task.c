@@ -143,10 +143,12 @@ void fut__take_remote(fut_rt *rt)
 
 static void task_finish(fut_rt *rt, struct fut_task *t)
 {
-    atomic_fetch_or_explicit(&t->w.state, FUT__W_DONE, memory_order_acq_rel);
+    unsigned st = atomic_fetch_or_explicit(&t->w.state, FUT__W_DONE, memory_order_acq_rel);
     atomic_fetch_and_explicit(&t->w.state, ~(FUT__W_RUNNING | FUT__W_NOTIFIED),
                               memory_order_acq_rel);
     fut__list_del(&t->live);
+    if (st & FUT__W_DROPWAIT)
+        fut__teardown_done(rt, t);
     rt->st.tasks_alive--;
     rt->st.tasks_tearing_down--;
     fut__keepalive(rt, -1);
@@ -156,7 +158,32 @@ static void task_finish(fut_rt *rt, struct fut_task *t)
         fut_waker_wake(j);
         fut_waker_drop(j);
     }
+    if (t->scope)
+        fut__scope_child_done(t->scope, t, st);
+    if (rt->st.tasks_alive == 0 && rt->shutdown_waker)
+        fut_waker_wake(rt->shutdown_waker);
     fut__task_release(t); /* the runtime's reference */
+}
+
+/* The task's teardown: poll_drop, or, escalated past its budget, the sync
+ * drop when the future has one. */
+static fut_status task_teardown(fut_rt *rt, struct fut_task *t, fut *f, fut_cx *cx)
+{
+    unsigned s = atomic_load_explicit(&t->w.state, memory_order_acquire);
+    cx->flags = FUT__CX_SHIELD;
+    if (s & FUT__W_ESCALATED) {
+        cx->flags |= FUT__CX_ESCALATED;
+        if (fut__drop_hard(f))
+            return FUT_READY;
+    }
+    rt->ctx_flags = cx->flags;
+    fut_status st = fut_poll_drop(f, cx);
+    if (st == FUT_PENDING && !(s & FUT__W_DROPWAIT)) {
+        atomic_fetch_or_explicit(&t->w.state, FUT__W_DROPWAIT, memory_order_relaxed);
+        rt->st.async_drops++;
+        fut__teardown_wait(rt, t);
+    }
+    return st;
 }
 
 void fut__run_task(struct fut_task *t)
@@ -168,6 +195,11 @@ void fut__run_task(struct fut_task *t)
     fut *f = (fut *)(void *)t->fut;
     fut_cx cx;
     fut__cx_init(&cx, rt, &t->w);
+    cx.task = t;
+    struct fut_task *outer_task = rt->ctx_task;
+    unsigned outer_flags = rt->ctx_flags;
+    rt->ctx_task = t;
+    rt->ctx_flags = 0;
     rt->st.polls++;
 
     if (!(s & FUT__W_TEARDOWN)) {
@@ -186,15 +218,14 @@ void fut__run_task(struct fut_task *t)
             rt->st.tasks_tearing_down++;
         }
     }
-    if (s & FUT__W_TEARDOWN) {
-        if (fut_poll_drop(f, &cx) == FUT_READY) {
-            task_finish(rt, t);
-            return;
-        }
-        if (!(s & FUT__W_DROPWAIT)) {
-            atomic_fetch_or_explicit(&t->w.state, FUT__W_DROPWAIT, memory_order_relaxed);
-            rt->st.async_drops++;
-        }
+    fut_status st = FUT_PENDING;
+    if (s & FUT__W_TEARDOWN)
+        st = task_teardown(rt, t, f, &cx);
+    rt->ctx_task = outer_task;
+    rt->ctx_flags = outer_flags;
+    if (st == FUT_READY) {
+        task_finish(rt, t);
+        return;
     }
     unsigned old = atomic_fetch_and_explicit(&t->w.state, ~FUT__W_RUNNING, memory_order_acq_rel);
     if (old & FUT__W_NOTIFIED)
@@ -235,6 +266,8 @@ static fut_status join_poll(fut *self, fut_cx *cx)
         return fut_ready(self, -EINVAL);
     if (atomic_load_explicit(&t->w.state, memory_order_acquire) & FUT__W_DONE)
         return fut_ready(self, t->result);
+    if (fut_cx_cancelled(cx))
+        return fut_ready(self, -ECANCELED);
     fut__keep_waker(&t->joiner, cx);
     return FUT_PENDING;
 }
@@ -260,9 +293,9 @@ static const struct fut_vtable join_vt = {
     .drop = join_drop,
 };
 
-FUT_API int fut_spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join)
+int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut_scope *scope)
 {
-    if (!rt || !f || size < sizeof(fut))
+    if (!rt || !f || size < sizeof(fut) || size > UINT32_MAX)
         return -EINVAL;
     if (rt->closing)
         return -ESHUTDOWN;
@@ -275,8 +308,12 @@ FUT_API int fut_spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join)
     t->w.rt = rt;
     t->w.remote_next = NULL;
     t->joiner = NULL;
+    t->scope = scope;
     t->result = 0;
-    t->size = size;
+    t->terr = 0;
+    t->terrs = 0;
+    t->size = (uint32_t)size;
+    fut__list_init(&t->tdown);
     memcpy(t->fut, f, size);
     fut__list_add_tail(&rt->tasks, &t->live);
     rt->st.tasks_spawned++;
@@ -290,11 +327,21 @@ FUT_API int fut_spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join)
     return 0;
 }
 
+FUT_API int fut_spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join)
+{
+    return fut__spawn(rt, f, size, join, NULL);
+}
+
 void fut__task_cancel(struct fut_task *t)
 {
     unsigned s = atomic_fetch_or_explicit(&t->w.state, FUT__W_CANCELLED, memory_order_acq_rel);
-    if (!(s & (FUT__W_DONE | FUT__W_CANCELLED | FUT__W_TEARDOWN)))
-        fut_waker_wake(&t->w);
+    if (s & (FUT__W_DONE | FUT__W_CANCELLED | FUT__W_TEARDOWN))
+        return;
+    fut_waker_wake(&t->w);
+    /* Its poll is on the stack: the nested loops above it must re-poll
+     * their futures, whose waits now see the cancellation and return. */
+    if (s & FUT__W_RUNNING)
+        fut__wake_frames(t->w.rt);
 }
 
 FUT_API int fut_join_cancel(fut_join *join)

@@ -51,6 +51,11 @@ static fut_status sleep_poll(fut *self, fut_cx *cx)
         ev_timer_start(s->rt->loop, timer_of(s));
         s->flags |= S_ARMED;
     }
+    if (fut_cx_cancelled(cx)) {
+        sleep_release(s);
+        s->flags = 0; /* disarmed: a drop finds nothing to stop */
+        return fut_ready(self, -ECANCELED);
+    }
     fut__keep_waker(&s->waker, cx);
     return FUT_PENDING;
 }

@@ -158,6 +158,28 @@ FUT_API fut_waker *fut_cx_waker(fut_cx *cx);
 /* The runtime polling this future. Never NULL. */
 FUT_API fut_rt *fut_cx_rt(fut_cx *cx);
 
+/* 1 when the task this poll runs for was cancelled and this is not a
+ * teardown (teardowns are shielded from the cancellation that caused
+ * them). Cancellation is sticky. Library waits (sleep, fd readiness, join
+ * handles, registered fds) polled under a cancelled context complete with
+ * -ECANCELED, so code whose poll is on the stack when its task is
+ * cancelled (a nested loop inside it, a long loop checking this) exits
+ * through its normal error paths. */
+FUT_API int fut_cx_cancelled(fut_cx *cx);
+
+/* 1 in a poll_drop that runs past its drop budget (see <fut/scope.h>):
+ * the teardown has been escalated; release everything now, the hard way
+ * (close instead of flush), and return READY. Futures that have a sync
+ * drop are escalated by calling it instead. */
+FUT_API int fut_cx_escalated(fut_cx *cx);
+
+/* From a poll_drop: reports a teardown error (a flush that failed, a
+ * goodbye that was not acknowledged) as a negative errno. The first error
+ * and the count reach the task's scope (fut_scope_result()) and the
+ * runtime's stats; the teardown still has to complete. Outside a teardown
+ * it is counted in the stats only. */
+FUT_API void fut_cx_report(fut_cx *cx, int err);
+
 /* A new reference to the same waker. Never fails, never allocates. Any
  * thread. */
 FUT_API fut_waker *fut_waker_clone(fut_waker *w);

@@ -160,6 +160,10 @@ struct fut_rt_stats {
     uint64_t nested_depth_max;  /* deepest seen */
     uint64_t nested_blocked;    /* loops whose future was done but waited for an inner one */
     double nested_blocked_seconds; /* time they spent waiting so */
+    uint64_t escalations;       /* teardowns escalated past their drop budget */
+    uint64_t teardown_errors;   /* errors teardowns reported (fut_cx_report) */
+    uint64_t orphans;           /* futures adopted by the orphanage */
+    uint64_t orphans_alive;     /* ... whose teardown is not finished */
 };
 
 /* Fills *st with up to size bytes of the runtime's counters (pass

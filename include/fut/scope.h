@@ -1,0 +1,131 @@
+/* libfut: structured concurrency. Scopes, drop budgets, the orphanage,
+ * graceful shutdown.
+ *
+ * A scope owns the tasks spawned into it and is itself a future: it
+ * completes when all of them finished. Dropping (cancelling) a scope
+ * cancels its children and waits for their asynchronous drops; their
+ * futures' own scopes are dropped with them, so cancellation propagates
+ * down the tree. Errors propagate up: by default the first child that
+ * fails cancels its siblings.
+ *
+ * Teardowns run shielded from the cancellation that caused them, under a
+ * drop budget: a teardown still pending when its budget runs out is
+ * escalated (the future's sync drop is called, or, when it has none, its
+ * poll_drop keeps being polled with fut_cx_escalated() true). Escalations
+ * are counted in the scope and the runtime stats.
+ */
+#ifndef FUT_SCOPE_H
+#define FUT_SCOPE_H
+
+#include "future.h"
+#include "rt.h"
+#include "time.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The drop budget of a runtime when none was set, in seconds. */
+#define FUT_DEFAULT_DROP_BUDGET 10.0
+
+/* Sets the runtime's drop budget: how long a task's asynchronous teardown
+ * may stay pending before it is escalated. INFINITY: never escalate.
+ * Applies to teardowns that start afterwards. Returns 0 or -EINVAL (NaN,
+ * negative). */
+FUT_API int fut_rt_set_drop_budget(fut_rt *rt, double seconds);
+
+/* Scope flags */
+#define FUT_SCOPE_KEEP_GOING 0x1u /* a failing child does not cancel its siblings */
+
+/* Embeddable; fields private. Initialise with fut_scope_init(); the scope
+ * must not move once a child was spawned into it, and must be dropped
+ * (fut_drop() or an owner's async drop) before its memory goes: dropping
+ * it waits for its children. */
+typedef struct fut_scope {
+    fut base;
+    fut_rt *rt;
+    unsigned flags;
+    unsigned alive;           /* children not finished */
+    int cancelled;            /* 0, or why: -ECANCELED, -ETIMEDOUT, a child's error */
+    int first_error;
+    unsigned errors;
+    int teardown_error;
+    unsigned teardown_errors;
+    unsigned escalations;
+    double budget;            /* < 0: the runtime's */
+    double timeout;           /* < 0: none */
+    int armed;
+    fut_waker *waker;
+    fut_sleep deadline;
+} fut_scope;
+
+/* Output of the scope future: 0 when every child succeeded; else the
+ * first child error (a child output < 0 that was not caused by the
+ * scope's own cancellation), -ETIMEDOUT after its deadline, -ECANCELED
+ * after fut_scope_cancel(). Returns &s->base. */
+FUT_API fut *fut_scope_init(fut_scope *s, fut_rt *rt, unsigned flags);
+
+/* Cancels the scope's children `seconds` after the scope's first poll
+ * (its output then is -ETIMEDOUT). Call before the first poll. Returns 0
+ * or -EINVAL. */
+FUT_API int fut_scope_set_timeout(fut_scope *s, double seconds);
+
+/* The drop budget of this scope's children (overrides the runtime's).
+ * Returns 0 or -EINVAL. */
+FUT_API int fut_scope_set_budget(fut_scope *s, double seconds);
+
+/* Spawns a task into the scope, as fut_spawn() does (same ownership
+ * rules and errors), plus -ECANCELED when the scope was cancelled. */
+FUT_API int fut_scope_spawn(fut_scope *s, const fut *f, size_t size, fut_join *join);
+
+#define FUT_SCOPE_SPAWN(s, fp, join) \
+    fut_scope_spawn((s), (const fut *)(fp), sizeof *(fp), (join))
+
+/* Cancels every child (and, through their drops, their own scopes); the
+ * scope then completes once their teardowns did. Idempotent. */
+FUT_API void fut_scope_cancel(fut_scope *s);
+
+struct fut_scope_result {
+    int first_error;          /* first child error, 0 if none */
+    unsigned errors;          /* children that failed */
+    int teardown_error;       /* first error a child's teardown reported */
+    unsigned teardown_errors;
+    unsigned escalations;     /* children whose teardown ran past the budget */
+    unsigned alive;           /* children not finished yet */
+};
+
+FUT_API void fut_scope_result(const fut_scope *s, struct fut_scope_result *r);
+
+/* --- the orphanage ------------------------------------------------------ */
+
+/* Hands f's teardown to the runtime, for owners that cannot await it (a
+ * libev callback, sync code that must not block): the runtime drives f's
+ * poll_drop in the background, under the drop budget, then calls
+ * release(f, ud) (e.g. to free f's memory; may be NULL). f must stay where
+ * it is until then and must not be touched by the caller. fut_rt_free()
+ * drains the orphanage before it returns. Counted in the stats (orphans).
+ * Returns 0, -EINVAL, -ENOMEM (f is still the caller's), -ESHUTDOWN. */
+FUT_API int fut_rt_adopt(fut_rt *rt, fut *f, void (*release)(fut *f, void *ud), void *ud);
+
+/* --- graceful shutdown --------------------------------------------------- */
+
+/* A future that shuts the runtime down: cancels every task, waits for
+ * every teardown, escalating those still pending `budget` seconds after
+ * its first poll (INFINITY: never), and completes (output 0) when no task
+ * is left. fut_rt_free() runs one with the runtime's drop budget. Spawning
+ * after it started fails with -ESHUTDOWN. Embeddable. */
+typedef struct fut_shutdown {
+    fut base;
+    fut_rt *rt;       /* private */
+    double budget;    /* private */
+    int started;      /* private */
+    fut_waker *waker; /* private */
+} fut_shutdown;
+
+FUT_API fut *fut_rt_shutdown(fut_shutdown *s, fut_rt *rt, double budget);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,350 @@
+/* Structured concurrency: teardown budgets and escalation, scopes, the
+ * orphanage, graceful shutdown. */
+#include "internal.h"
+
+#include <errno.h>
+#include <math.h>
+
+/* --- drop budgets ------------------------------------------------------------ */
+
+FUT_API int fut_rt_set_drop_budget(fut_rt *rt, double seconds)
+{
+    if (!rt || isnan(seconds) || seconds < 0)
+        return -EINVAL;
+    rt->drop_budget = seconds;
+    return 0;
+}
+
+static double task_deadline(const fut_rt *rt, const struct fut_task *t)
+{
+    return t->deadline < rt->force_deadline ? t->deadline : rt->force_deadline;
+}
+
+/* Arms the budget timer at the earliest deadline of the pending
+ * teardowns, or stops it when there is none. */
+void fut__budget_rearm(fut_rt *rt)
+{
+    double next = INFINITY;
+    fut__list *pos, *tmp;
+    fut__list_each_safe(pos, tmp, &rt->teardowns) {
+        struct fut_task *t = fut__container_of(pos, struct fut_task, tdown);
+        if (atomic_load_explicit(&t->w.state, memory_order_relaxed) & FUT__W_ESCALATED)
+            continue;
+        double d = task_deadline(rt, t);
+        if (d < next)
+            next = d;
+    }
+    if (ev_is_active(&rt->budget_timer))
+        ev_timer_stop(rt->loop, &rt->budget_timer);
+    if (isfinite(next)) {
+        double after = next - fut__fresh_now(rt);
+        ev_timer_set(&rt->budget_timer, after > 0 ? after : 0., 0.);
+        ev_timer_start(rt->loop, &rt->budget_timer);
+    }
+}
+
+/* A task's poll_drop went PENDING: its budget starts now. */
+void fut__teardown_wait(fut_rt *rt, struct fut_task *t)
+{
+    double budget = t->scope && t->scope->budget >= 0 ? t->scope->budget : rt->drop_budget;
+    t->deadline = fut__fresh_now(rt) + budget;
+    fut__list_add_tail(&rt->teardowns, &t->tdown);
+    double d = task_deadline(rt, t);
+    if (isfinite(d) && (!ev_is_active(&rt->budget_timer) ||
+                        d < ev_now(rt->loop) + ev_timer_remaining(rt->loop, &rt->budget_timer)))
+        fut__budget_rearm(rt);
+}
+
+void fut__teardown_done(fut_rt *rt, struct fut_task *t)
+{
+    fut__list_del(&t->tdown);
+    if (fut__list_empty(&rt->teardowns) && ev_is_active(&rt->budget_timer))
+        ev_timer_stop(rt->loop, &rt->budget_timer);
+}
+
+void fut__budget_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    fut_rt *rt = w->data;
+    double now = ev_now(rt->loop);
+    fut__list *pos, *tmp;
+    fut__list_each_safe(pos, tmp, &rt->teardowns) {
+        struct fut_task *t = fut__container_of(pos, struct fut_task, tdown);
+        if (task_deadline(rt, t) > now)
+            continue;
+        unsigned s = atomic_fetch_or_explicit(&t->w.state, FUT__W_ESCALATED, memory_order_acq_rel);
+        if (s & FUT__W_ESCALATED)
+            continue;
+        rt->st.escalations++;
+        if (t->scope)
+            t->scope->escalations++;
+        fut_waker_wake(&t->w);
+    }
+    fut__budget_rearm(rt);
+}
+
+/* --- scopes ---------------------------------------------------------------------- */
+
+static void scope_cancel(fut_scope *s, int why)
+{
+    if (!s->cancelled)
+        s->cancelled = why;
+    fut__list *pos, *tmp;
+    fut__list_each_safe(pos, tmp, &s->rt->tasks) {
+        struct fut_task *t = fut__container_of(pos, struct fut_task, live);
+        if (t->scope == s)
+            fut__task_cancel(t);
+    }
+    if (s->waker)
+        fut_waker_wake(s->waker);
+}
+
+void fut__scope_child_done(fut_scope *s, struct fut_task *t, unsigned state)
+{
+    s->alive--;
+    if (t->terrs) {
+        if (!s->teardown_errors)
+            s->teardown_error = t->terr;
+        s->teardown_errors += t->terrs;
+    }
+    /* -ECANCELED from a cancelled child is the cancellation, not a failure. */
+    if (t->result < 0 && !(t->result == -ECANCELED && (state & FUT__W_CANCELLED))) {
+        if (!s->errors++)
+            s->first_error = (int)t->result;
+        if (!(s->flags & FUT_SCOPE_KEEP_GOING) && !s->cancelled)
+            scope_cancel(s, (int)t->result);
+    }
+    if (s->alive == 0 && s->waker)
+        fut_waker_wake(s->waker);
+}
+
+static int scope_output(const fut_scope *s)
+{
+    if (s->cancelled == -ETIMEDOUT || s->cancelled == -ECANCELED)
+        return s->cancelled;
+    return s->first_error;
+}
+
+/* armed: 0 deadline not started, 1 running, 2 done */
+static void scope_release(fut_scope *s)
+{
+    if (s->armed == 1) {
+        fut_drop(&s->deadline.base);
+        s->armed = 2;
+    }
+    fut_waker_drop(s->waker);
+    s->waker = NULL;
+}
+
+static fut_status scope_poll(fut *self, fut_cx *cx)
+{
+    fut_scope *s = (fut_scope *)self;
+    if (s->armed == 0 && s->timeout >= 0) {
+        fut_sleep_init(&s->deadline, s->timeout);
+        s->armed = 1;
+    }
+    if (s->armed == 1 && s->alive && fut_poll(&s->deadline.base, cx) == FUT_READY) {
+        int out = (int)fut_out(&s->deadline.base);
+        fut_drop(&s->deadline.base);
+        s->armed = 2;
+        scope_cancel(s, out == -ECANCELED ? -ECANCELED : -ETIMEDOUT);
+    }
+    if (s->alive == 0) {
+        scope_release(s);
+        return fut_ready(self, scope_output(s));
+    }
+    fut__keep_waker(&s->waker, cx);
+    return FUT_PENDING;
+}
+
+static fut_status scope_poll_drop(fut *self, fut_cx *cx)
+{
+    fut_scope *s = (fut_scope *)self;
+    if (s->alive && !s->cancelled)
+        scope_cancel(s, -ECANCELED);
+    if (s->alive == 0) {
+        scope_release(s);
+        return FUT_READY;
+    }
+    fut__keep_waker(&s->waker, cx);
+    return FUT_PENDING;
+}
+
+static const struct fut_vtable scope_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "fut_scope",
+    .poll = scope_poll,
+    .poll_drop = scope_poll_drop,
+};
+
+FUT_API fut *fut_scope_init(fut_scope *s, fut_rt *rt, unsigned flags)
+{
+    fut_init(&s->base, &scope_vt);
+    s->rt = rt;
+    s->flags = flags;
+    s->alive = 0;
+    s->cancelled = 0;
+    s->first_error = 0;
+    s->errors = 0;
+    s->teardown_error = 0;
+    s->teardown_errors = 0;
+    s->escalations = 0;
+    s->budget = -1;
+    s->timeout = -1;
+    s->armed = 0;
+    s->waker = NULL;
+    return &s->base;
+}
+
+FUT_API int fut_scope_set_timeout(fut_scope *s, double seconds)
+{
+    if (!s || isnan(seconds) || seconds < 0 || s->armed)
+        return -EINVAL;
+    s->timeout = seconds;
+    return 0;
+}
+
+FUT_API int fut_scope_set_budget(fut_scope *s, double seconds)
+{
+    if (!s || isnan(seconds) || seconds < 0)
+        return -EINVAL;
+    s->budget = seconds;
+    return 0;
+}
+
+FUT_API int fut_scope_spawn(fut_scope *s, const fut *f, size_t size, fut_join *join)
+{
+    if (!s)
+        return -EINVAL;
+    if (s->cancelled)
+        return -ECANCELED;
+    int err = fut__spawn(s->rt, f, size, join, s);
+    if (!err)
+        s->alive++;
+    return err;
+}
+
+FUT_API void fut_scope_cancel(fut_scope *s)
+{
+    if (s)
+        scope_cancel(s, -ECANCELED);
+}
+
+FUT_API void fut_scope_result(const fut_scope *s, struct fut_scope_result *r)
+{
+    r->first_error = s->first_error;
+    r->errors = s->errors;
+    r->teardown_error = s->teardown_error;
+    r->teardown_errors = s->teardown_errors;
+    r->escalations = s->escalations;
+    r->alive = s->alive;
+}
+
+/* --- the orphanage ------------------------------------------------------------------ */
+
+/* A task future that only tears its target down, shielded, then releases
+ * it. Escalated, it takes the target's hard path when there is one. */
+struct orphan {
+    fut base;
+    fut *target;
+    void (*release)(fut *f, void *ud);
+    void *ud;
+};
+
+static fut_status orphan_step(fut *self, fut_cx *cx)
+{
+    struct orphan *o = (struct orphan *)self;
+    if (o->target) {
+        if (!(fut_cx_escalated(cx) && fut__drop_hard(o->target))) {
+            unsigned flags = cx->flags;
+            cx->flags |= FUT__CX_SHIELD;
+            fut_status st = fut_poll_drop(o->target, cx);
+            cx->flags = flags;
+            if (st == FUT_PENDING)
+                return FUT_PENDING;
+        }
+        fut *t = o->target;
+        o->target = NULL;
+        cx->rt->st.orphans_alive--;
+        if (o->release)
+            o->release(t, o->ud);
+    }
+    return fut_ready(self, 0);
+}
+
+static const struct fut_vtable orphan_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "fut_orphan",
+    .poll = orphan_step,
+    .poll_drop = orphan_step,
+};
+
+FUT_API int fut_rt_adopt(fut_rt *rt, fut *f, void (*release)(fut *f, void *ud), void *ud)
+{
+    if (!rt || !f)
+        return -EINVAL;
+    struct orphan o = {.target = f, .release = release, .ud = ud};
+    fut_init(&o.base, &orphan_vt);
+    int err = fut__spawn(rt, &o.base, sizeof o, NULL, NULL);
+    if (err)
+        return err;
+    rt->st.orphans++;
+    rt->st.orphans_alive++;
+    return 0;
+}
+
+/* --- graceful shutdown ------------------------------------------------------------------ */
+
+static fut_status shutdown_poll(fut *self, fut_cx *cx)
+{
+    fut_shutdown *sd = (fut_shutdown *)self;
+    fut_rt *rt = sd->rt;
+    if (!sd->started) {
+        sd->started = 1;
+        rt->closing = true;
+        double d = fut__fresh_now(rt) + sd->budget;
+        if (d < rt->force_deadline)
+            rt->force_deadline = d;
+        fut__list *pos, *tmp;
+        fut__list_each_safe(pos, tmp, &rt->tasks)
+            fut__task_cancel(fut__container_of(pos, struct fut_task, live));
+        fut__budget_rearm(rt);
+    }
+    if (rt->st.tasks_alive == 0) {
+        if (rt->shutdown_waker == sd->waker)
+            rt->shutdown_waker = NULL;
+        fut_waker_drop(sd->waker);
+        sd->waker = NULL;
+        return fut_ready(self, 0);
+    }
+    fut__keep_waker(&sd->waker, cx);
+    rt->shutdown_waker = sd->waker;
+    return FUT_PENDING;
+}
+
+static void shutdown_drop(fut *self)
+{
+    fut_shutdown *sd = (fut_shutdown *)self;
+    if (sd->rt && sd->rt->shutdown_waker == sd->waker)
+        sd->rt->shutdown_waker = NULL;
+    fut_waker_drop(sd->waker);
+    sd->waker = NULL;
+}
+
+static const struct fut_vtable shutdown_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "fut_shutdown",
+    .poll = shutdown_poll,
+    .drop = shutdown_drop,
+};
+
+FUT_API fut *fut_rt_shutdown(fut_shutdown *s, fut_rt *rt, double budget)
+{
+    fut_init(&s->base, &shutdown_vt);
+    s->rt = rt;
+    s->budget = isnan(budget) || budget < 0 ? 0 : budget;
+    s->started = 0;
+    s->waker = NULL;
+    return &s->base;
+}
