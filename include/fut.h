@@ -7,6 +7,7 @@
  *   <fut/io.h>      fd readiness, one-shot
  *   <fut/fd.h>      registered fds: cached readiness, read and write
  *   <fut/scope.h>   scopes, drop budgets, the orphanage, shutdown
+ *   <fut/combine.h> all, select, timeout
  *
  * Errors are negative errno values throughout; fut_strerror() explains
  * them. See docs/DESIGN.md in the source tree for the architecture.
@@ -20,5 +21,6 @@
 #include "fut/io.h"
 #include "fut/fd.h"
 #include "fut/scope.h"
+#include "fut/combine.h"
 
 #endif

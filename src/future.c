@@ -61,7 +61,10 @@ FUT_API fut_status fut_poll(fut *f, fut_cx *cx)
     cx->arranged |= outer;
     return st;
 #else
-    return f->vt->poll(f, cx);
+    fut_status st = f->vt->poll(f, cx);
+    if (st == FUT_READY)
+        f->state |= FUT__F_READY; /* combinators read it */
+    return st;
 #endif
 }
 

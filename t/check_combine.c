@@ -1,0 +1,298 @@
+/* Combinators (<fut/combine.h>): all, select, timeout, inline and with
+ * branch tasks; losers' teardowns awaited; nesting; bad input; -ENOMEM. */
+#include "helpers.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define rt th_rt
+
+/* Snapshot of a counter taken when a future becomes READY. */
+struct watch {
+    fut base;
+    fut *inner;
+    int *counter;
+    int seen;
+};
+
+static fut_status watch_poll(fut *self, fut_cx *cx)
+{
+    struct watch *w = (struct watch *)self;
+    if (fut_poll(w->inner, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    w->seen = *w->counter;
+    return fut_ready(self, fut_out(w->inner));
+}
+
+static const struct fut_vtable watch_vt = {sizeof(struct fut_vtable), "watch", watch_poll, NULL,
+                                           NULL};
+
+static void watch_init(struct watch *w, fut *inner, int *counter)
+{
+    fut_init(&w->base, &watch_vt);
+    w->inner = inner;
+    w->counter = counter;
+    w->seen = -1;
+}
+
+/* A select whose loser's teardown takes three loop turns: the result
+ * arrives after that teardown, and other tasks ran meanwhile. */
+static void loser_teardown(unsigned flags)
+{
+    int ticks = 0, dropped = 0, steps = 0;
+    struct th_ticker tk;
+    th_ticker_init(&tk, 0.002, 1000, &ticks);
+    fut_join jt;
+    ck_assert_int_eq(FUT_SPAWN(rt, &tk, &jt), 0);
+
+    struct th_slow fast, slow;
+    th_slow_init(&fast, 0.005, 42, 0, 0, NULL, NULL, &dropped);
+    th_slow_init(&slow, -1, 0, 3, 0.005, NULL, &steps, &dropped);
+    fut *kids[2] = {&slow.base, &fast.base};
+    fut_join joins[2];
+    fut_select sel;
+    fut_select_init(&sel, kids, 2, flags, joins);
+    struct watch w;
+    watch_init(&w, &sel.base, &dropped);
+    int ticks_before = ticks;
+    ck_assert_int_eq(th_block(rt, &w.base), 1); /* the fast one won */
+    ck_assert_int_eq(fut_out(&fast.base), 42);
+    ck_assert_int_ge(w.seen, 1);         /* the loser's teardown was complete */
+    ck_assert_int_eq(steps, 4);          /* 3 pending turns, then READY */
+    ck_assert_int_gt(ticks - ticks_before, 2); /* the ticker ran meanwhile */
+    ck_assert_int_eq(fut_drop(&sel.base), 0);
+    ck_assert_int_eq(dropped, 2); /* the winner too, exactly once */
+    fut_join_cancel(&jt);
+    th_block(rt, &jt.base);
+    fut_drop(&jt.base);
+}
+
+START_TEST(select_awaits_loser_teardown_inline)
+{
+    loser_teardown(0);
+}
+END_TEST
+
+START_TEST(select_awaits_loser_teardown_tasks)
+{
+    loser_teardown(FUT_BRANCH_TASKS);
+    ck_assert_uint_ge(th_stats(rt).tasks_spawned, 3);
+}
+END_TEST
+
+/* select inside select */
+START_TEST(select_inside_select)
+{
+    for (unsigned flags = 0; flags <= FUT_BRANCH_TASKS; flags += FUT_BRANCH_TASKS) {
+        int dropped = 0;
+        struct th_slow a, b, c;
+        th_slow_init(&a, -1, 1, 2, 0.002, NULL, NULL, &dropped);
+        th_slow_init(&b, 0.004, 2, 1, 0.002, NULL, NULL, &dropped);
+        th_slow_init(&c, -1, 3, 2, 0.002, NULL, NULL, &dropped);
+        fut *inner_kids[2] = {&a.base, &b.base};
+        fut_join ij[2], oj[2];
+        fut_select inner, outer;
+        fut_select_init(&inner, inner_kids, 2, flags, ij);
+        fut *outer_kids[2] = {&c.base, &inner.base};
+        fut_select_init(&outer, outer_kids, 2, flags, oj);
+        ck_assert_int_eq(th_block(rt, &outer.base), 1);
+        ck_assert_int_eq(fut_out(&inner.base), 1);
+        ck_assert_int_eq(fut_out(&b.base), 2);
+        ck_assert_int_eq(dropped, 2); /* a (inner loser) and c (outer loser) */
+        ck_assert_int_eq(fut_drop(&outer.base), 0);
+        ck_assert_int_eq(dropped, 3);
+    }
+}
+END_TEST
+
+/* A timeout fires while the inner future's poll is blocked in a nested
+ * loop: with branch tasks, the cancellation reaches that loop (its wait
+ * returns -ECANCELED), the inner future unwinds and is torn down, then
+ * the timeout reports -ETIMEDOUT. */
+struct blocked {
+    fut base;
+    int *unwound;
+    int *dropped;
+};
+
+static fut_status blocked_poll(fut *self, fut_cx *cx)
+{
+    struct blocked *b = (struct blocked *)self;
+    fut_sleep s;
+    ssize_t out = 0;
+    ck_assert_int_eq(fut_nested_loop(fut_cx_rt(cx), fut_sleep_init(&s, 30), &out), 0);
+    fut_drop(&s.base);
+    ck_assert_int_eq(out, -ECANCELED);
+    (*b->unwound)++;
+    return fut_ready(self, out);
+}
+
+static void blocked_drop(fut *self)
+{
+    (*((struct blocked *)self)->dropped)++;
+}
+
+static const struct fut_vtable blocked_vt = {sizeof(struct fut_vtable), "blocked", blocked_poll,
+                                             NULL, blocked_drop};
+
+START_TEST(timeout_fires_during_nested_loop)
+{
+    int unwound = 0, dropped = 0;
+    struct blocked b = {.unwound = &unwound, .dropped = &dropped};
+    fut_init(&b.base, &blocked_vt);
+    fut_timeout t;
+    fut_timeout_init(&t, &b.base, 0.02, FUT_BRANCH_TASKS);
+    struct watch w;
+    watch_init(&w, &t.base, &dropped);
+    double t0 = th_mono();
+    ck_assert_int_eq(th_block(rt, &w.base), -ETIMEDOUT);
+    ck_assert(th_mono() - t0 < 5);
+    ck_assert_int_eq(unwound, 1);
+    ck_assert_int_eq(w.seen, 1); /* torn down before -ETIMEDOUT was reported */
+    fut_drop(&t.base);
+    ck_assert_int_eq(dropped, 1);
+}
+END_TEST
+
+START_TEST(timeout_inner_wins_or_times_out)
+{
+    for (unsigned flags = 0; flags <= FUT_BRANCH_TASKS; flags += FUT_BRANCH_TASKS) {
+        int dropped = 0, steps = 0;
+        struct th_slow quick;
+        th_slow_init(&quick, 0.002, 9, 0, 0, NULL, NULL, &dropped);
+        fut_timeout t;
+        ck_assert_int_eq(th_block(rt, fut_timeout_init(&t, &quick.base, 5, flags)), 9);
+        fut_drop(&t.base);
+        ck_assert_int_eq(dropped, 1);
+
+        struct th_slow slow;
+        th_slow_init(&slow, -1, 0, 2, 0.005, NULL, &steps, &dropped);
+        struct watch w;
+        watch_init(&w, fut_timeout_init(&t, &slow.base, 0.01, flags), &dropped);
+        ck_assert_int_eq(th_block(rt, &w.base), -ETIMEDOUT);
+        ck_assert_int_eq(w.seen, 2); /* reported after the teardown */
+        ck_assert_int_eq(steps, 3);
+        fut_drop(&t.base);
+        ck_assert_int_eq(dropped, 2);
+    }
+}
+END_TEST
+
+START_TEST(all_returns_every_status)
+{
+    for (unsigned flags = 0; flags <= FUT_BRANCH_TASKS; flags += FUT_BRANCH_TASKS) {
+        int dropped = 0;
+        struct th_slow k[3];
+        fut *kids[3];
+        for (int i = 0; i < 3; i++) {
+            th_slow_init(&k[i], 0.002 * (3 - i), i == 1 ? -EIO : i, 1, 0.001, NULL, NULL,
+                         &dropped);
+            kids[i] = &k[i].base;
+        }
+        fut_join joins[3];
+        fut_all a;
+        ck_assert_int_eq(th_block(rt, fut_all_init(&a, kids, 3, flags, joins)), 0);
+        ck_assert_int_eq(fut_out(kids[0]), 0);
+        ck_assert_int_eq(fut_out(kids[1]), -EIO);
+        ck_assert_int_eq(fut_out(kids[2]), 2);
+        ck_assert_int_eq(fut_drop(&a.base), 0);
+        ck_assert_int_eq(dropped, 3);
+    }
+}
+END_TEST
+
+/* Dropped half way, a combinator tears down every child exactly once. */
+START_TEST(dropped_half_way)
+{
+    for (unsigned flags = 0; flags <= FUT_BRANCH_TASKS; flags += FUT_BRANCH_TASKS) {
+        int dropped = 0, steps = 0;
+        struct th_slow k[3];
+        fut *kids[3];
+        for (int i = 0; i < 3; i++) {
+            th_slow_init(&k[i], i == 0 ? 0.001 : -1, i, 2, 0.002, NULL, &steps, &dropped);
+            kids[i] = &k[i].base;
+        }
+        fut_join joins[3];
+        fut_all a;
+        fut_all_init(&a, kids, 3, flags, joins);
+        ck_assert_int_eq(th_poll_once(rt, &a.base, NULL), FUT_PENDING);
+        fut_sleep s;
+        th_block(rt, fut_sleep_init(&s, 0.005));
+        fut_drop(&s.base);
+        ck_assert_int_eq(fut_drop(&a.base), 0);
+        ck_assert_int_eq(dropped, 3);
+        ck_assert_uint_eq(th_stats(rt).tasks_alive, 0);
+
+        fut_select sel;
+        dropped = 0;
+        for (int i = 0; i < 3; i++)
+            th_slow_init(&k[i], -1, i, 2, 0.002, NULL, NULL, &dropped);
+        fut_select_init(&sel, kids, 3, flags, joins);
+        ck_assert_int_eq(th_poll_once(rt, &sel.base, NULL), FUT_PENDING);
+        ck_assert_int_eq(fut_drop(&sel.base), 0);
+        ck_assert_int_eq(dropped, 3);
+    }
+}
+END_TEST
+
+START_TEST(bad_input)
+{
+    fut_select sel;
+    ck_assert_int_eq(th_block(rt, fut_select_init(&sel, NULL, 2, 0, NULL)), -EINVAL);
+    fut_drop(&sel.base);
+    int dropped = 0;
+    struct th_slow k;
+    th_slow_init(&k, 0.001, 1, 0, 0, NULL, NULL, &dropped);
+    fut *kids[1] = {&k.base};
+    ck_assert_int_eq(th_block(rt, fut_select_init(&sel, kids, 0, 0, NULL)), -EINVAL);
+    fut_drop(&sel.base);
+    fut_all a; /* tasks without join storage */
+    ck_assert_int_eq(th_block(rt, fut_all_init(&a, kids, 1, FUT_BRANCH_TASKS, NULL)), -EINVAL);
+    fut_drop(&a.base);
+    ck_assert_int_eq(dropped, 0); /* untouched */
+    fut_drop(&k.base);
+}
+END_TEST
+
+/* Branch tasks that cannot be spawned: -ENOMEM, after dropping every
+ * child (those started and those not), nothing leaked. */
+START_TEST(branch_spawn_fails)
+{
+    for (int failing = 1; failing <= 3; failing++) {
+        int dropped = 0;
+        struct th_slow k[3];
+        fut *kids[3];
+        for (int i = 0; i < 3; i++) {
+            th_slow_init(&k[i], -1, i, 1, 0.001, NULL, NULL, &dropped);
+            kids[i] = &k[i].base;
+        }
+        fut_join joins[3];
+        fut_select sel;
+        fut_select_init(&sel, kids, 3, FUT_BRANCH_TASKS, joins);
+        th_alloc.fail_at = th_alloc.total + failing;
+        ck_assert_int_eq(th_block(rt, &sel.base), -ENOMEM);
+        th_alloc.fail_at = 0;
+        ck_assert_int_eq(fut_drop(&sel.base), 0);
+        ck_assert_int_eq(dropped, 3);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("combine");
+    TCase *tc = tcase_create("combine");
+    tcase_add_checked_fixture(tc, th_rt_setup, th_rt_teardown);
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, select_awaits_loser_teardown_inline);
+    tcase_add_test(tc, select_awaits_loser_teardown_tasks);
+    tcase_add_test(tc, select_inside_select);
+    tcase_add_test(tc, timeout_fires_during_nested_loop);
+    tcase_add_test(tc, timeout_inner_wins_or_times_out);
+    tcase_add_test(tc, all_returns_every_status);
+    tcase_add_test(tc, dropped_half_way);
+    tcase_add_test(tc, bad_input);
+    tcase_add_test(tc, branch_spawn_fails);
+    suite_add_tcase(s, tc);
+    return th_run(s);
+}
