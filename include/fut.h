@@ -8,6 +8,7 @@
  *   <fut/fd.h>      registered fds: cached readiness, read and write
  *   <fut/scope.h>   scopes, drop budgets, the orphanage, shutdown
  *   <fut/combine.h> all, select, timeout
+ *   <fut/coro.h>    coroutine macros: futures written top to bottom
  *
  * Errors are negative errno values throughout; fut_strerror() explains
  * them. See docs/DESIGN.md in the source tree for the architecture.
@@ -22,5 +23,6 @@
 #include "fut/fd.h"
 #include "fut/scope.h"
 #include "fut/combine.h"
+#include "fut/coro.h"
 
 #endif
