@@ -7,9 +7,10 @@
  * alive. That is what poll_drop expresses: the read future's teardown
  * asks the device to stop and stays PENDING until it confirms.
  *
- * Part 1 races the read against a 50 ms timeout inside a task; the
- * timeout wins, and the race async-drops the read: that task waits for
- * the device while a ticker task keeps ticking.
+ * Part 1 races the read against a 50 ms timeout (fut_timeout) inside a
+ * task; the timeout wins, and async-drops the read: that task waits for
+ * the device while a ticker task (a coroutine) keeps ticking; the timeout
+ * reports -ETIMEDOUT only once the device let go of the buffer.
  * Part 2 drops the same kind of future from plain C code: fut_drop()
  * blocks through a nested loop, and the ticker still ticks meanwhile.
  */
@@ -135,83 +136,45 @@ static void read_init(struct dev_read *r)
     fut_init(&r->base, &read_vt);
 }
 
-/* --- a hand-written race against a timeout --------------------------------- */
-
-struct race {
-    fut base;
-    struct dev_read read;
-    fut_sleep timeout;
-    int timed_out;
-    int keep_loser; /* leave the loser to the caller instead of dropping it */
-};
-
-static fut_status race_poll(fut *self, fut_cx *cx)
-{
-    struct race *r = (struct race *)self;
-    if (!r->timed_out) {
-        if (fut_poll(&r->read.base, cx) == FUT_READY) {
-            fut_drop(&r->timeout.base);
-            return fut_ready(self, fut_out(&r->read.base));
-        }
-        if (fut_poll(&r->timeout.base, cx) == FUT_PENDING)
-            return FUT_PENDING;
-        r->timed_out = 1;
-        if (r->keep_loser) {
-            say("race: the timeout won; the read is left to the caller, still in flight");
-            return fut_ready(self, -ETIMEDOUT);
-        }
-        say("race: the timeout won; async-dropping the read");
-    }
-    /* The loser's teardown runs here, in the task: the task yields while
-     * it is pending, and every other task keeps running. */
-    if (fut_poll_drop(&r->read.base, cx) == FUT_PENDING)
-        return FUT_PENDING;
-    return fut_ready(self, -ETIMEDOUT);
-}
-
-static const struct fut_vtable race_vt = {
-    .size = sizeof(struct fut_vtable),
-    .name = "race",
-    .poll = race_poll,
-};
-
-/* --- a ticker task ----------------------------------------------------------- */
+/* --- a ticker task, written as a coroutine -------------------------------- */
 
 struct ticker {
     fut base;
+    fut_coro co;
     fut_sleep s;
-    int n, armed;
+    int n;
 };
 
-static fut_status ticker_poll(fut *self, fut_cx *cx)
+static fut_status ticker_body(struct ticker *t, fut_cx *cx)
 {
-    struct ticker *t = (struct ticker *)self;
+    FUT_BEGIN(&t->co);
     for (;;) {
-        if (!t->armed) {
-            fut_sleep_init(&t->s, 0.02);
-            t->armed = 1;
-        }
-        if (fut_poll(&t->s.base, cx) == FUT_PENDING)
-            return FUT_PENDING;
+        FUT_AWAIT(&t->co, cx, fut_sleep_init(&t->s, 0.02));
         fut_drop(&t->s.base);
-        t->armed = 0;
         say("ticker: tick %d", ++t->n);
     }
+    FUT_END(&t->co);
 }
+FUT_CORO_DEFINE(ticker, ticker_body);
 
-static void ticker_drop(fut *self)
-{
-    struct ticker *t = (struct ticker *)self;
-    if (t->armed)
-        fut_drop(&t->s.base);
-}
+/* --- start a read, let it run a while, leave it in flight --------------------- */
 
-static const struct fut_vtable ticker_vt = {
-    .size = sizeof(struct fut_vtable),
-    .name = "ticker",
-    .poll = ticker_poll,
-    .drop = ticker_drop,
+struct kick {
+    fut base;
+    fut_coro co;
+    fut *target;
+    fut_sleep s;
 };
+
+static fut_status kick_body(struct kick *k, fut_cx *cx)
+{
+    FUT_BEGIN(&k->co);
+    (void)fut_poll(k->target, cx); /* started: the device writes into its buffer */
+    FUT_AWAIT(&k->co, cx, fut_sleep_init(&k->s, 0.05));
+    fut_drop(&k->s.base);
+    FUT_END(&k->co);
+}
+FUT_CORO_DEFINE(kick, kick_body);
 
 int main(void)
 {
@@ -222,34 +185,35 @@ int main(void)
     }
     t0 = ev_time();
 
-    struct ticker tk = {0};
-    fut_init(&tk.base, &ticker_vt);
+    struct ticker tk;
+    FUT_CORO_INIT(&tk, ticker);
     fut_join ticker;
     FUT_SPAWN(rt, &tk, &ticker);
 
-    puts("Part 1: a read raced against a 50 ms timeout, in a task");
-    struct race race = {0};
-    fut_init(&race.base, &race_vt);
-    read_init(&race.read);
-    fut_sleep_init(&race.timeout, 0.05);
+    puts("Part 1: a read raced against a 50 ms timeout (fut_timeout), in a task");
+    struct dev_read rd;
+    read_init(&rd);
+    fut_timeout t;
+    fut_timeout_init(&t, &rd.base, 0.05, 0);
     fut_join j;
-    FUT_SPAWN(rt, &race, &j);
+    FUT_SPAWN(rt, &t, &j); /* the task owns copies of both: rd is the timeout's child */
     ssize_t out;
     fut_block_on(rt, &j.base, &out);
-    say("main: race finished: %s", out < 0 ? fut_strerror((int)out) : "read completed");
+    say("main: timeout finished: %s", out < 0 ? fut_strerror((int)out) : "read completed");
     fut_drop(&j.base);
 
-    puts("\nPart 2: the same race, but the read is dropped from plain C code");
-    struct race race2 = {.keep_loser = 1};
-    fut_init(&race2.base, &race_vt);
-    read_init(&race2.read);
-    fut_sleep_init(&race2.timeout, 0.05);
-    fut_block_on(rt, &race2.base, &out);
-    say("main: race returned %s; now fut_drop(read) from sync code", fut_strerror((int)out));
+    puts("\nPart 2: the same read started, then dropped from plain C code");
+    struct dev_read rd2;
+    read_init(&rd2);
+    struct kick k;
+    FUT_CORO_INIT(&k, kick);
+    k.target = &rd2.base;
+    fut_block_on(rt, &k.base, NULL);
+    fut_drop(&k.base);
+    say("main: the read is in flight; fut_drop(read) from sync code");
     double before = ev_time();
-    fut_drop(&race2.read.base); /* blocks through a nested loop; the ticker ticks */
+    fut_drop(&rd2.base); /* blocks through a nested loop; the ticker ticks */
     say("main: fut_drop returned after %.1f ms", (ev_time() - before) * 1e3);
-    fut_drop(&race2.base);
 
     fut_join_cancel(&ticker);
     fut_block_on(rt, &ticker.base, NULL);

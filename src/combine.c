@@ -278,9 +278,21 @@ FUT_API fut *fut_select_init(fut_select *s, fut **children, size_t n, unsigned f
 
 /* --- timeout ---------------------------------------------------------------------------------- */
 
-static fut_status timeout_poll(fut *self, fut_cx *cx)
+/* The pointers into the timeout itself are set when it is polled, not at
+ * init: a future may be moved (into a task by fut_spawn) until then. */
+static fut_timeout *timeout_here(fut *self)
 {
     fut_timeout *t = (fut_timeout *)self;
+    t->kids[1] = &t->sleep.base;
+    t->sel.b.children = t->kids;
+    if (t->sel.b.flags & FUT_BRANCH_TASKS)
+        t->sel.b.joins = t->joins;
+    return t;
+}
+
+static fut_status timeout_poll(fut *self, fut_cx *cx)
+{
+    fut_timeout *t = timeout_here(self);
     if (fut_poll(&t->sel.base, cx) == FUT_PENDING)
         return FUT_PENDING;
     ssize_t w = fut_out(&t->sel.base);
@@ -293,7 +305,7 @@ static fut_status timeout_poll(fut *self, fut_cx *cx)
 
 static fut_status timeout_poll_drop(fut *self, fut_cx *cx)
 {
-    fut_timeout *t = (fut_timeout *)self;
+    fut_timeout *t = timeout_here(self);
     return fut_poll_drop(&t->sel.base, cx);
 }
 

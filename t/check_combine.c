@@ -178,6 +178,24 @@ START_TEST(timeout_inner_wins_or_times_out)
 }
 END_TEST
 
+/* A timeout moved into a task by fut_spawn before its first poll works
+ * on the task's copy (no pointer into the original). */
+START_TEST(timeout_moved_before_first_poll)
+{
+    int dropped = 0, steps = 0;
+    struct th_slow slow;
+    th_slow_init(&slow, -1, 0, 1, 0.002, NULL, &steps, &dropped);
+    fut_timeout t;
+    fut_timeout_init(&t, &slow.base, 0.01, 0);
+    fut_join j;
+    ck_assert_int_eq(FUT_SPAWN(rt, &t, &j), 0);
+    memset(&t, 0xa5, sizeof t); /* the original is gone */
+    ck_assert_int_eq(th_block(rt, &j.base), -ETIMEDOUT);
+    fut_drop(&j.base);
+    ck_assert_int_eq(dropped, 1);
+}
+END_TEST
+
 START_TEST(all_returns_every_status)
 {
     for (unsigned flags = 0; flags <= FUT_BRANCH_TASKS; flags += FUT_BRANCH_TASKS) {
@@ -289,6 +307,7 @@ int main(void)
     tcase_add_test(tc, select_inside_select);
     tcase_add_test(tc, timeout_fires_during_nested_loop);
     tcase_add_test(tc, timeout_inner_wins_or_times_out);
+    tcase_add_test(tc, timeout_moved_before_first_poll);
     tcase_add_test(tc, all_returns_every_status);
     tcase_add_test(tc, dropped_half_way);
     tcase_add_test(tc, bad_input);

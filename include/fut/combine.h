@@ -7,6 +7,10 @@
  * dropped synchronously: a select returns READY only after every loser's
  * poll_drop returned READY, so a loser can say goodbye.
  *
+ * Like any future, a combinator may be moved (into a task by fut_spawn)
+ * until its first poll; its children are referenced by pointer and stay
+ * where they are.
+ *
  * Branch modes. By default children are polled inline, from the
  * combinator's own poll: cheapest, but a child whose poll blocks (a nested
  * loop inside it) freezes its siblings with it. With FUT_BRANCH_TASKS each
