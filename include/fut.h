@@ -9,6 +9,7 @@
  *   <fut/scope.h>   scopes, drop budgets, the orphanage, shutdown
  *   <fut/combine.h> all, select, timeout
  *   <fut/coro.h>    coroutine macros: futures written top to bottom
+ *   <fut/pool.h>    blocking work on a thread pool; file I/O and DNS
  *
  * Errors are negative errno values throughout; fut_strerror() explains
  * them. See docs/DESIGN.md in the source tree for the architecture.
@@ -24,5 +25,6 @@
 #include "fut/scope.h"
 #include "fut/combine.h"
 #include "fut/coro.h"
+#include "fut/pool.h"
 
 #endif

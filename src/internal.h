@@ -149,6 +149,9 @@ void fut__teardown_done(fut_rt *rt, struct fut_task *t);
 void fut__budget_rearm(fut_rt *rt);
 void fut__scope_child_done(struct fut_scope *s, struct fut_task *t, unsigned state);
 void fut__budget_cb(struct ev_loop *loop, ev_timer *w, int revents);
+void fut__pool_free(fut_rt *rt);
+fut_status fut__job_poll(fut_job *j, fut_cx *cx);
+fut_status fut__job_poll_drop(fut_job *j, fut_cx *cx);
 
 /* --- runtime ------------------------------------------------------------------ */
 struct fut_rt {
@@ -181,6 +184,8 @@ struct fut_rt {
     fut__list teardowns;    /* tasks whose poll_drop is pending */
     ev_timer budget_timer;  /* fires at the earliest teardown deadline */
     fut_waker *shutdown_waker; /* woken when the last task finished */
+    struct fut__pool *pool;    /* started at the first job */
+    unsigned pool_max;         /* fut_rt_set_pool_size, 0: default */
 
     struct fut__frames *frames;
     unsigned frame_depth; /* frames in use: frames->v[0 .. frame_depth-1] */

@@ -1,0 +1,161 @@
+/* libfut: blocking work on a thread pool, with cancellation that waits
+ * for the worker to let go.
+ *
+ * Each runtime has one pool, started lazily at the first job: up to
+ * fut_rt_set_pool_size() workers (default: the number of online CPUs),
+ * a FIFO queue, and completions delivered to the loop thread in batches
+ * through one ev_async (sends coalesce, nothing is lost). Workers block
+ * every signal.
+ *
+ * Cancelling a job future (dropping it):
+ *   - queued: the job is removed from the queue and never runs; the
+ *     teardown is READY at once;
+ *   - running: the job's cancel flag is set (a job may poll it with
+ *     fut_job_cancelled() and return early); the teardown stays PENDING
+ *     until the job function returned, so memory the job writes into (a
+ *     buffer the future owns or was lent) stays alive until then; the sync
+ *     drop (fut_drop) blocks until then, through a nested loop;
+ *   - a job that completes after its future was cancelled, or whose
+ *     result was never taken (the future dropped after the job finished
+ *     but before a poll saw it), has its result released with the job's
+ *     release callback: an fd it opened is closed, memory it allocated is
+ *     freed.
+ *
+ * fork(): the child has no workers; jobs in flight at the fork never
+ * complete in the child. A child must not use the parent's runtime; it
+ * may only exit or exec.
+ */
+#ifndef FUT_POOL_H
+#define FUT_POOL_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "future.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct addrinfo;
+typedef struct fut_job fut_job;
+
+/* A job function: runs on a worker thread; returns its result (>= 0 a
+ * value, < 0 a negative errno). It may poll fut_job_cancelled(job). */
+typedef ssize_t (*fut_job_fn)(fut_job *job, void *arg);
+
+/* Releases the result of a job nobody took (see above); called on the
+ * loop thread. May be NULL when the result holds no resource. */
+typedef void (*fut_job_release)(ssize_t result, void *arg);
+
+/* The job future. Output: the job function's result; -ENOMEM when the
+ * pool could not start a worker and none exists; -ECANCELED when it was
+ * polled under a cancelled context before the job started. Embeddable;
+ * no allocation per job. Fields private. */
+struct fut_job {
+    fut base;
+    fut_job_fn fn;
+    void *arg;
+    fut_job_release release;
+    fut_rt *rt;
+    fut_waker *waker;
+    struct fut_job *next;       /* queue / completion links */
+    struct fut_job *prev;
+    int cancel;                 /* set when cancelled while running (atomic access) */
+    int state;                  /* loop thread's view */
+    int taken;                  /* the result was handed out by poll */
+    ssize_t result;
+};
+
+/* Initialises a job future running fn(job, arg) on rt's pool once polled
+ * (the first poll submits it). Returns &job->base. */
+FUT_API fut *fut_job_init(fut_job *job, fut_job_fn fn, void *arg, fut_job_release release);
+
+/* Alias in the shape of spawn_blocking: same as fut_job_init. */
+#define fut_spawn_blocking(job, fn, arg) fut_job_init((job), (fn), (arg), NULL)
+
+/* From the job function, on its worker: 1 once the job's future was
+ * cancelled. Any thread. */
+FUT_API int fut_job_cancelled(const fut_job *job);
+
+/* The most workers rt's pool may run (1 to 1024); fewer than running now
+ * only stops idle ones. Returns 0 or -EINVAL. */
+FUT_API int fut_rt_set_pool_size(fut_rt *rt, unsigned workers);
+
+struct fut_pool_stats {
+    uint64_t submitted;        /* jobs queued */
+    uint64_t completed;        /* jobs whose function returned */
+    uint64_t cancelled_queued; /* removed from the queue, never ran */
+    uint64_t cancelled_running;/* cancel flag set while running */
+    uint64_t released;         /* results released by the release callback */
+    uint64_t batches;          /* completion deliveries (ev_async callbacks) */
+    uint64_t workers;          /* workers started now */
+};
+
+FUT_API int fut_pool_stats(fut_rt *rt, struct fut_pool_stats *st, size_t size);
+
+/* --- file I/O and DNS on the pool -----------------------------------------
+ *
+ * Each is a job future; cancellable by the rules above. Outputs are the
+ * syscall's result or -errno.
+ *
+ * Buffers: fut_file_pread/pwrite use the caller's buffer, which must stay
+ * valid until the future is READY or its drop completed (poll_drop READY,
+ * or fut_drop returned): a cancelled read may still be writing into it
+ * until then, which is exactly what the teardown waits for.
+ * fut_file_pread_owned reads into a buffer the future owns (allocated at
+ * the first poll with the library's allocator, freed at teardown after the
+ * worker let go): read it with fut_file_buf() once READY.
+ */
+typedef struct fut_file_op {
+    fut_job job;          /* first */
+    int fd;               /* private */
+    int flags;            /* private */
+    int mode;             /* private */
+    int owned;            /* private */
+    void *buf;            /* private */
+    size_t len;           /* private */
+    off_t off;            /* private */
+    const char *path;     /* private */
+    struct stat *st;      /* private */
+} fut_file_op;
+
+FUT_API fut *fut_file_pread(fut_file_op *op, int fd, void *buf, size_t len, off_t off);
+FUT_API fut *fut_file_pwrite(fut_file_op *op, int fd, const void *buf, size_t len, off_t off);
+FUT_API fut *fut_file_pread_owned(fut_file_op *op, int fd, size_t len, off_t off);
+/* The owned buffer once READY (NULL before, or for other operations). */
+FUT_API void *fut_file_buf(fut_file_op *op);
+/* Output: the new fd. If the open completes after the future was
+ * cancelled, the fd is closed. path must stay valid until READY or
+ * dropped. */
+FUT_API fut *fut_file_open(fut_file_op *op, const char *path, int flags, int mode);
+FUT_API fut *fut_file_close(fut_file_op *op, int fd);
+FUT_API fut *fut_file_fsync(fut_file_op *op, int fd);
+/* Fills *st (which must stay valid until READY or dropped). */
+FUT_API fut *fut_file_stat(fut_file_op *op, const char *path, struct stat *st);
+
+/* getaddrinfo(3) on the pool. Output: 0 (the list is then in
+ * fut_dns_result(), owned by the future and freed at its teardown unless
+ * taken with fut_dns_take()), or a negative errno: -ENOENT for an unknown
+ * name (EAI_NONAME), -EAGAIN (EAI_AGAIN), -ENOMEM, -EIO otherwise. A
+ * lookup that completes after being cancelled has its list freed. host
+ * and service must stay valid until READY or dropped. */
+typedef struct fut_dns {
+    fut_job job;                  /* first */
+    const char *host;             /* private */
+    const char *service;          /* private */
+    int family, socktype;         /* private */
+    struct addrinfo *res;         /* private */
+} fut_dns;
+
+FUT_API fut *fut_dns_lookup(fut_dns *d, const char *host, const char *service, int family,
+                            int socktype);
+FUT_API struct addrinfo *fut_dns_result(fut_dns *d);
+/* Takes the list out of the future: free it with freeaddrinfo(). */
+FUT_API struct addrinfo *fut_dns_take(fut_dns *d);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,619 @@
+/* The blocking-work pool: workers, a FIFO queue, completions in batches
+ * through one ev_async, cancellation that waits for the worker to let go
+ * (see <fut/pool.h>). File I/O and DNS on top. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { J_IDLE, J_QUEUED, J_RUNNING, J_DONE, J_CANCELLED };
+
+/* A job's state is written by its worker (RUNNING) and by the loop thread
+ * (the rest), hence atomic access; transitions out of QUEUED happen under
+ * the pool's mutex. */
+#define STATE(j) __atomic_load_n(&(j)->state, __ATOMIC_ACQUIRE)
+#define SET_STATE(j, s) __atomic_store_n(&(j)->state, (s), __ATOMIC_RELEASE)
+
+struct worker {
+    pthread_t th;
+    struct worker *next;
+};
+
+struct fut__pool {
+    fut_rt *rt;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    fut_job *qhead, *qtail; /* queued jobs, under mu */
+    unsigned nworkers, idle, max;
+    bool quit;
+    struct worker *workers;
+    fut_job *done;          /* completion stack, atomic access */
+    ev_async async;
+    struct fut_pool_stats st;
+};
+
+/* --- workers ------------------------------------------------------------------ */
+
+static void *worker_main(void *arg)
+{
+    struct fut__pool *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->quit && !p->qhead && p->nworkers <= p->max) {
+            p->idle++;
+            pthread_cond_wait(&p->cv, &p->mu);
+            p->idle--;
+        }
+        if (!p->qhead && (p->quit || p->nworkers > p->max))
+            break;
+        fut_job *j = p->qhead;
+        p->qhead = j->next;
+        if (p->qhead)
+            p->qhead->prev = NULL;
+        else
+            p->qtail = NULL;
+        SET_STATE(j, J_RUNNING);
+        pthread_mutex_unlock(&p->mu);
+
+        j->result = j->fn(j, j->arg);
+
+        /* Hand it to the loop thread; after the push the job is the loop's. */
+        fut_job *old = __atomic_load_n(&p->done, __ATOMIC_RELAXED);
+        do
+            j->next = old;
+        while (!__atomic_compare_exchange_n(&p->done, &old, j, true, __ATOMIC_RELEASE,
+                                            __ATOMIC_RELAXED));
+        if (!old)
+            ev_async_send(p->rt->loop, &p->async);
+        pthread_mutex_lock(&p->mu);
+    }
+    p->nworkers--;
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Under mu. Workers block every signal: they inherit the mask. */
+static int start_worker(struct fut__pool *p)
+{
+    struct worker *w = fut__alloc(sizeof *w);
+    if (!w)
+        return -ENOMEM;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int err = pthread_create(&w->th, NULL, worker_main, p);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err) {
+        fut__free(w, sizeof *w);
+        return -err;
+    }
+    w->next = p->workers;
+    p->workers = w;
+    p->nworkers++;
+    return 0;
+}
+
+/* --- completions on the loop thread ------------------------------------------------ */
+
+static void deliver(struct fut__pool *p, bool wake)
+{
+    fut_job *j = __atomic_exchange_n(&p->done, NULL, __ATOMIC_ACQUIRE);
+    fut_job *rev = NULL;
+    while (j) {
+        fut_job *n = j->next;
+        j->next = rev;
+        rev = j;
+        j = n;
+    }
+    for (j = rev; j; j = rev) {
+        rev = j->next;
+        SET_STATE(j, J_DONE);
+        p->st.completed++;
+        fut__keepalive(p->rt, -1);
+        if (wake && j->waker)
+            fut_waker_wake(j->waker);
+    }
+}
+
+static void pool_async_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct fut__pool *p = w->data;
+    p->st.batches++;
+    deliver(p, true);
+}
+
+static unsigned default_workers(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 1024 ? 1024 : (unsigned)n;
+}
+
+static struct fut__pool *pool_get(fut_rt *rt)
+{
+    if (rt->pool)
+        return rt->pool;
+    struct fut__pool *p = fut__alloc(sizeof *p);
+    if (!p)
+        return NULL;
+    memset(p, 0, sizeof *p);
+    p->rt = rt;
+    p->max = rt->pool_max ? rt->pool_max : default_workers();
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    ev_async_init(&p->async, pool_async_cb);
+    p->async.data = p;
+    ev_async_start(rt->loop, &p->async);
+    ev_unref(rt->loop); /* jobs in flight hold the loop, not the watcher */
+    rt->pool = p;
+    return p;
+}
+
+/* fut_rt_free, after every task was torn down. */
+void fut__pool_free(fut_rt *rt)
+{
+    struct fut__pool *p = rt->pool;
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->quit = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    while (p->workers) {
+        struct worker *w = p->workers;
+        p->workers = w->next;
+        pthread_join(w->th, NULL);
+        fut__free(w, sizeof *w);
+    }
+    deliver(p, false); /* futures still around (not dropped): see the header */
+    ev_ref(rt->loop);
+    ev_async_stop(rt->loop, &p->async);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    rt->pool = NULL;
+    fut__free(p, sizeof *p);
+}
+
+FUT_API int fut_rt_set_pool_size(fut_rt *rt, unsigned workers)
+{
+    if (!rt || workers < 1 || workers > 1024)
+        return -EINVAL;
+    rt->pool_max = workers;
+    struct fut__pool *p = rt->pool;
+    if (p) {
+        pthread_mutex_lock(&p->mu);
+        p->max = workers;
+        pthread_cond_broadcast(&p->cv); /* idle workers past the limit leave */
+        pthread_mutex_unlock(&p->mu);
+    }
+    return 0;
+}
+
+FUT_API int fut_pool_stats(fut_rt *rt, struct fut_pool_stats *st, size_t size)
+{
+    if (!rt || !st)
+        return -EINVAL;
+    struct fut_pool_stats s = {0};
+    struct fut__pool *p = rt->pool;
+    if (p) {
+        pthread_mutex_lock(&p->mu);
+        s = p->st;
+        s.workers = p->nworkers;
+        pthread_mutex_unlock(&p->mu);
+    }
+    memcpy(st, &s, size < sizeof s ? size : sizeof s);
+    return 0;
+}
+
+/* --- the job future ------------------------------------------------------------------------ */
+
+FUT_API int fut_job_cancelled(const fut_job *job)
+{
+    return __atomic_load_n(&job->cancel, __ATOMIC_ACQUIRE);
+}
+
+/* Under mu: unlinks a queued job. */
+static void unqueue(struct fut__pool *p, fut_job *j)
+{
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        p->qhead = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    else
+        p->qtail = j->prev;
+    j->next = j->prev = NULL;
+}
+
+static int submit(fut_job *j, fut_cx *cx)
+{
+    fut_rt *rt = fut_cx_rt(cx);
+    struct fut__pool *p = pool_get(rt);
+    if (!p)
+        return -ENOMEM;
+    j->rt = rt;
+    pthread_mutex_lock(&p->mu);
+    if (p->idle == 0 && p->nworkers < p->max) {
+        int err = start_worker(p);
+        if (err && p->nworkers == 0) {
+            pthread_mutex_unlock(&p->mu);
+            return err;
+        }
+    }
+    j->next = NULL;
+    j->prev = p->qtail;
+    if (p->qtail)
+        p->qtail->next = j;
+    else
+        p->qhead = j;
+    p->qtail = j;
+    SET_STATE(j, J_QUEUED);
+    p->st.submitted++;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    fut__keepalive(rt, 1);
+    return 0;
+}
+
+/* Cancels a queued job (READY: it will never run) or flags a running one
+ * (returns false: wait for its completion). */
+static bool cancel(fut_job *j)
+{
+    struct fut__pool *p = j->rt->pool;
+    pthread_mutex_lock(&p->mu);
+    bool queued = STATE(j) == J_QUEUED;
+    if (queued) {
+        unqueue(p, j);
+        SET_STATE(j, J_CANCELLED);
+        p->st.cancelled_queued++;
+    } else if (STATE(j) == J_RUNNING && !__atomic_load_n(&j->cancel, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&j->cancel, 1, __ATOMIC_RELEASE);
+        p->st.cancelled_running++;
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (queued)
+        fut__keepalive(j->rt, -1);
+    return queued;
+}
+
+static void release_result(fut_job *j)
+{
+    if (!j->taken && j->release) {
+        j->release(j->result, j->arg);
+        j->rt->pool->st.released++;
+    }
+    j->taken = 1;
+}
+
+fut_status fut__job_poll(fut_job *j, fut_cx *cx)
+{
+    if (STATE(j) == J_IDLE) {
+        if (fut_cx_cancelled(cx))
+            return fut_ready(&j->base, -ECANCELED);
+        int err = submit(j, cx);
+        if (err)
+            return fut_ready(&j->base, err);
+    }
+    if (STATE(j) == J_DONE) {
+        fut_waker_drop(j->waker);
+        j->waker = NULL;
+        if (__atomic_load_n(&j->cancel, __ATOMIC_RELAXED)) {
+            release_result(j); /* cancelled while running: the result is unwanted */
+            return fut_ready(&j->base, -ECANCELED);
+        }
+        j->taken = 1;
+        return fut_ready(&j->base, j->result);
+    }
+    if (fut_cx_cancelled(cx) && cancel(j))
+        return fut_ready(&j->base, -ECANCELED);
+    fut__keep_waker(&j->waker, cx);
+    return FUT_PENDING;
+}
+
+fut_status fut__job_poll_drop(fut_job *j, fut_cx *cx)
+{
+    switch (STATE(j)) {
+    case J_QUEUED:
+    case J_RUNNING:
+        if (cancel(j)) /* still queued: it will never run */
+            break;
+        /* Running: the worker may still write into memory this future
+         * owns or was lent: wait until it returned. */
+        fut__keep_waker(&j->waker, cx);
+        return FUT_PENDING;
+    case J_DONE:
+        release_result(j);
+        break;
+    default:
+        break;
+    }
+    fut_waker_drop(j->waker);
+    j->waker = NULL;
+    return FUT_READY;
+}
+
+static fut_status job_poll(fut *self, fut_cx *cx)
+{
+    return fut__job_poll((fut_job *)self, cx);
+}
+
+static fut_status job_poll_drop(fut *self, fut_cx *cx)
+{
+    return fut__job_poll_drop((fut_job *)self, cx);
+}
+
+static const struct fut_vtable job_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "fut_job",
+    .poll = job_poll,
+    .poll_drop = job_poll_drop,
+};
+
+static fut *job_setup(fut_job *job, const struct fut_vtable *vt, fut_job_fn fn, void *arg,
+                      fut_job_release release)
+{
+    fut_init(&job->base, vt);
+    job->fn = fn;
+    job->arg = arg;
+    job->release = release;
+    job->rt = NULL;
+    job->waker = NULL;
+    job->next = job->prev = NULL;
+    job->cancel = 0;
+    SET_STATE(job, J_IDLE);
+    job->taken = 0;
+    job->result = 0;
+    return &job->base;
+}
+
+FUT_API fut *fut_job_init(fut_job *job, fut_job_fn fn, void *arg, fut_job_release release)
+{
+    return job_setup(job, &job_vt, fn, arg, release);
+}
+
+/* --- file I/O ------------------------------------------------------------------------------------ */
+
+static ssize_t neg_errno(ssize_t r)
+{
+    return r < 0 ? -errno : r;
+}
+
+static ssize_t do_pread(fut_job *job, void *arg)
+{
+    (void)job;
+    fut_file_op *op = arg;
+    return neg_errno(pread(op->fd, op->buf, op->len, op->off));
+}
+
+static ssize_t do_pwrite(fut_job *job, void *arg)
+{
+    (void)job;
+    fut_file_op *op = arg;
+    return neg_errno(pwrite(op->fd, op->buf, op->len, op->off));
+}
+
+static ssize_t do_open(fut_job *job, void *arg)
+{
+    (void)job;
+    fut_file_op *op = arg;
+    return neg_errno(open(op->path, op->flags | O_CLOEXEC, op->mode));
+}
+
+static void close_unwanted_fd(ssize_t result, void *arg)
+{
+    (void)arg;
+    if (result >= 0)
+        close((int)result);
+}
+
+static ssize_t do_close(fut_job *job, void *arg)
+{
+    (void)job;
+    return neg_errno(close(((fut_file_op *)arg)->fd));
+}
+
+static ssize_t do_fsync(fut_job *job, void *arg)
+{
+    (void)job;
+    return neg_errno(fsync(((fut_file_op *)arg)->fd));
+}
+
+static ssize_t do_stat(fut_job *job, void *arg)
+{
+    (void)job;
+    fut_file_op *op = arg;
+    return neg_errno(stat(op->path, op->st));
+}
+
+static fut *file_setup(fut_file_op *op, fut_job_fn fn, fut_job_release release)
+{
+    op->fd = -1;
+    op->flags = op->mode = op->owned = 0;
+    op->buf = NULL;
+    op->len = 0;
+    op->off = 0;
+    op->path = NULL;
+    op->st = NULL;
+    return job_setup(&op->job, &job_vt, fn, op, release);
+}
+
+FUT_API fut *fut_file_pread(fut_file_op *op, int fd, void *buf, size_t len, off_t off)
+{
+    fut *f = file_setup(op, do_pread, NULL);
+    op->fd = fd;
+    op->buf = buf;
+    op->len = len;
+    op->off = off;
+    return f;
+}
+
+FUT_API fut *fut_file_pwrite(fut_file_op *op, int fd, const void *buf, size_t len, off_t off)
+{
+    fut *f = file_setup(op, do_pwrite, NULL);
+    op->fd = fd;
+    op->buf = (void *)buf;
+    op->len = len;
+    op->off = off;
+    return f;
+}
+
+/* The owned buffer: allocated at the first poll, freed once the worker
+ * let go of it. */
+static fut_status owned_poll(fut *self, fut_cx *cx)
+{
+    fut_file_op *op = (fut_file_op *)self;
+    if (!op->buf && STATE(&op->job) == J_IDLE) {
+        op->buf = fut__alloc(op->len ? op->len : 1);
+        if (!op->buf)
+            return fut_ready(self, -ENOMEM);
+    }
+    return fut__job_poll(&op->job, cx);
+}
+
+static fut_status owned_poll_drop(fut *self, fut_cx *cx)
+{
+    fut_file_op *op = (fut_file_op *)self;
+    if (fut__job_poll_drop(&op->job, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    if (op->buf) {
+        fut__free(op->buf, op->len ? op->len : 1);
+        op->buf = NULL;
+    }
+    return FUT_READY;
+}
+
+static const struct fut_vtable owned_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "fut_file_pread_owned",
+    .poll = owned_poll,
+    .poll_drop = owned_poll_drop,
+};
+
+FUT_API fut *fut_file_pread_owned(fut_file_op *op, int fd, size_t len, off_t off)
+{
+    file_setup(op, do_pread, NULL);
+    op->job.base.vt = &owned_vt;
+    op->owned = 1;
+    op->fd = fd;
+    op->len = len;
+    op->off = off;
+    return &op->job.base;
+}
+
+FUT_API void *fut_file_buf(fut_file_op *op)
+{
+    return op->owned && STATE(&op->job) == J_DONE ? op->buf : NULL;
+}
+
+FUT_API fut *fut_file_open(fut_file_op *op, const char *path, int flags, int mode)
+{
+    fut *f = file_setup(op, do_open, close_unwanted_fd);
+    op->path = path;
+    op->flags = flags;
+    op->mode = mode;
+    return f;
+}
+
+FUT_API fut *fut_file_close(fut_file_op *op, int fd)
+{
+    fut *f = file_setup(op, do_close, NULL);
+    op->fd = fd;
+    return f;
+}
+
+FUT_API fut *fut_file_fsync(fut_file_op *op, int fd)
+{
+    fut *f = file_setup(op, do_fsync, NULL);
+    op->fd = fd;
+    return f;
+}
+
+FUT_API fut *fut_file_stat(fut_file_op *op, const char *path, struct stat *st)
+{
+    fut *f = file_setup(op, do_stat, NULL);
+    op->path = path;
+    op->st = st;
+    return f;
+}
+
+/* --- DNS -------------------------------------------------------------------------------------------- */
+
+static ssize_t do_lookup(fut_job *job, void *arg)
+{
+    (void)job;
+    fut_dns *d = arg;
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = d->family;
+    hints.ai_socktype = d->socktype;
+    int r = getaddrinfo(d->host, d->service, &hints, &d->res);
+    switch (r) {
+    case 0:
+        return 0;
+    case EAI_NONAME:
+#ifdef EAI_NODATA
+    case EAI_NODATA:
+#endif
+        return -ENOENT;
+    case EAI_AGAIN:
+        return -EAGAIN;
+    case EAI_MEMORY:
+        return -ENOMEM;
+    case EAI_SYSTEM:
+        return -errno;
+    default:
+        return -EIO;
+    }
+}
+
+/* The list is the future's until taken; freed at teardown, also when the
+ * lookup completed after being cancelled. */
+static fut_status dns_poll_drop(fut *self, fut_cx *cx)
+{
+    fut_dns *d = (fut_dns *)self;
+    if (fut__job_poll_drop(&d->job, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    if (d->res) {
+        freeaddrinfo(d->res);
+        d->res = NULL;
+    }
+    return FUT_READY;
+}
+
+static const struct fut_vtable dns_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "fut_dns",
+    .poll = job_poll,
+    .poll_drop = dns_poll_drop,
+};
+
+FUT_API fut *fut_dns_lookup(fut_dns *d, const char *host, const char *service, int family,
+                            int socktype)
+{
+    d->host = host;
+    d->service = service;
+    d->family = family;
+    d->socktype = socktype;
+    d->res = NULL;
+    return job_setup(&d->job, &dns_vt, do_lookup, d, NULL);
+}
+
+FUT_API struct addrinfo *fut_dns_result(fut_dns *d)
+{
+    return STATE(&d->job) == J_DONE ? d->res : NULL;
+}
+
+FUT_API struct addrinfo *fut_dns_take(fut_dns *d)
+{
+    struct addrinfo *r = fut_dns_result(d);
+    if (r)
+        d->res = NULL;
+    return r;
+}
