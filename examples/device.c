@@ -185,7 +185,7 @@ int main(void)
     }
     t0 = ev_time();
 
-    struct ticker tk;
+    struct ticker tk = {0};
     FUT_CORO_INIT(&tk, ticker);
     fut_join ticker;
     FUT_SPAWN(rt, &tk, &ticker);
