@@ -40,11 +40,16 @@ struct fut_task;
  * not create a loop). */
 FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop);
 
-/* Frees a runtime: a synchronous, graceful destructor. Every live task is
- * cancelled and its asynchronous drop driven to completion (the loop runs
- * meanwhile), then the runtime's watchers are stopped and its memory
- * freed; an owned loop is destroyed, a borrowed one is left with none of
- * libfut's watchers. Join handles and wakers that outlive the runtime stay
+/* Frees a runtime: a synchronous, graceful destructor. It runs a
+ * shutdown (<fut/scope.h>, fut_rt_shutdown) with the runtime's drop
+ * budget: every live task, orphans included, is cancelled and its
+ * asynchronous drop driven to completion while the loop runs, teardowns
+ * still pending past the budget being escalated (with an infinite budget
+ * a teardown that never completes makes this wait forever). Then the pool's
+ * workers are stopped, registered fds left open are closed, the runtime's
+ * watchers are stopped and its memory freed; an owned loop is destroyed, a
+ * borrowed one is left with none of libfut's watchers. Job futures and
+ * other futures polled outside tasks must have been dropped before. Join handles and wakers that outlive the runtime stay
  * valid to poll and drop (every task has finished), but must not be woken
  * from another thread concurrently with this call.
  *
