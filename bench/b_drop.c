@@ -17,13 +17,32 @@
  *                    itself) then READY: the task is queued and polled once
  *                    more to finish its teardown.
  * The task modes include the spawn and join: subtract b_spawn's "all" to
- * get the drop alone. ns/op is per future. Twin: b_drop_ev.c.
+ * get the drop alone. ns/op is per future.
+ *
+ * Cancellation of parked tasks (N tasks spawned and polled once before
+ * the clock starts; measured: fut_join_cancel of each, and awaiting the
+ * join handles until each completed with -ECANCELED, the teardown done):
+ *   timer            each task is a fut_sleep of 1e9 s: the teardown stops
+ *                    its ev_timer.
+ *   io               each task is a fut_readable on its own descriptor of
+ *                    a pipe nobody writes (dup'd: N descriptors of one
+ *                    pipe): the teardown stops its ev_io (no syscall:
+ *                    libev drops the kernel's interest lazily).
+ *   join             each victim task is pending forever (it keeps its
+ *                    waker); a second task per victim awaits the victim's
+ *                    join handle. The victim is cancelled, its teardown
+ *                    wakes the awaiting task, which observes -ECANCELED
+ *                    and finishes; main awaits those. Two task polls and
+ *                    two task completions per op.
+ * ns/op is per cancel. Twin: b_drop_ev.c.
  */
+#include <errno.h>
+
 #include <fut.h>
 
 #include "bench.h"
 
-#define MODES "sync pd_ready pd_pending task_pd_ready task_pd_pending"
+#define MODES "sync pd_ready pd_pending task_pd_ready task_pd_pending timer io join"
 
 static long released;
 
@@ -98,6 +117,7 @@ struct join_all {
     fut base;
     fut_join *j;
     long n, i, bad;
+    ssize_t expect;
 };
 
 static fut_status join_all_poll(fut *self, fut_cx *cx)
@@ -107,7 +127,7 @@ static fut_status join_all_poll(fut *self, fut_cx *cx)
         fut *h = &ja->j[ja->i].base;
         if (fut_poll(h, cx) == FUT_PENDING)
             return FUT_PENDING;
-        if (fut_out(h) != 7)
+        if (fut_out(h) != ja->expect)
             ja->bad++;
         ja->i++;
     }
@@ -129,7 +149,7 @@ static void task_drops(fut_rt *rt, long n, const struct fut_vtable *vt)
         fut_init(&d.base, vt);
         BENCH_CHECK(FUT_SPAWN(rt, &d, &j[i]) == 0);
     }
-    struct join_all ja = {.j = j, .n = n};
+    struct join_all ja = {.j = j, .n = n, .expect = 7};
     fut_init(&ja.base, &join_all_vt);
     BENCH_CHECK(fut_block_on(rt, &ja.base, NULL) == 0);
     BENCH_CHECK(ja.bad == 0 && ja.i == n);
@@ -138,11 +158,202 @@ static void task_drops(fut_rt *rt, long n, const struct fut_vtable *vt)
     free(j);
 }
 
+/* --- cancellation of parked tasks ---------------------------------------------- */
+
+/* READY once the runtime made `polls` task polls. */
+struct polled {
+    fut base;
+    fut_rt *rt;
+    uint64_t polls;
+};
+
+static fut_status polled_poll(fut *self, fut_cx *cx)
+{
+    struct polled *p = (struct polled *)self;
+    struct fut_rt_stats st;
+    fut_rt_stats(p->rt, &st, sizeof st);
+    if (st.polls >= p->polls)
+        return fut_ready(self, 0);
+    fut_waker_wake(fut_cx_waker(cx));
+    return FUT_PENDING;
+}
+
+static const struct fut_vtable polled_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "bench_polled",
+    .poll = polled_poll,
+};
+
+/* Runs the loop until every task spawned so far was polled once. */
+static void park_all(fut_rt *rt)
+{
+    struct fut_rt_stats st;
+    fut_rt_stats(rt, &st, sizeof st);
+    struct polled p = {.rt = rt, .polls = st.tasks_spawned};
+    fut_init(&p.base, &polled_vt);
+    BENCH_CHECK(fut_block_on(rt, &p.base, NULL) == 0);
+    fut_drop(&p.base);
+}
+
+/* Pending forever; keeps its task's waker like a future waiting on
+ * something would. */
+struct forever {
+    fut base;
+    fut_waker *w;
+};
+
+static fut_status forever_poll(fut *self, fut_cx *cx)
+{
+    struct forever *f = (struct forever *)self;
+    if (!f->w)
+        f->w = fut_waker_clone(fut_cx_waker(cx));
+    (void)fut_cx_waker(cx);
+    return FUT_PENDING;
+}
+
+static void forever_drop(fut *self)
+{
+    struct forever *f = (struct forever *)self;
+    fut_waker_drop(f->w);
+    f->w = NULL;
+    released++;
+}
+
+static const struct fut_vtable forever_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "bench_forever",
+    .poll = forever_poll,
+    .drop = forever_drop,
+};
+
+/* Awaits a victim's join handle (moved in before the first poll); tells
+ * the canceller where the handle ended up. */
+struct awaiter {
+    fut base;
+    fut_join **where;
+    fut_join victim;
+};
+
+static fut_status awaiter_poll(fut *self, fut_cx *cx)
+{
+    struct awaiter *w = (struct awaiter *)self;
+    if (w->where) {
+        *w->where = &w->victim;
+        w->where = NULL;
+    }
+    if (fut_poll(&w->victim.base, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    if (fut_out(&w->victim.base) == -ECANCELED)
+        released++;
+    return fut_ready(self, fut_out(&w->victim.base));
+}
+
+static void awaiter_drop(fut *self)
+{
+    fut_drop(&((struct awaiter *)self)->victim.base);
+}
+
+static const struct fut_vtable awaiter_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "bench_join_awaiter",
+    .poll = awaiter_poll,
+    .drop = awaiter_drop,
+};
+
+/* Cancels every victim, then awaits the join handles in `j` (each
+ * completing with -ECANCELED). Returns the seconds it took. */
+static double cancel_all(fut_rt *rt, fut_join **victims, fut_join *j, long n)
+{
+    double t0 = bench_now();
+    for (long i = 0; i < n; i++)
+        BENCH_CHECK(fut_join_cancel(victims[i]) == 0);
+    struct join_all ja = {.j = j, .n = n, .expect = -ECANCELED};
+    fut_init(&ja.base, &join_all_vt);
+    BENCH_CHECK(fut_block_on(rt, &ja.base, NULL) == 0);
+    double t1 = bench_now();
+    BENCH_CHECK(ja.bad == 0 && ja.i == n);
+    fut_drop(&ja.base);
+    return t1 - t0;
+}
+
+static double cancels(fut_rt *rt, long n, const char *mode)
+{
+    fut_join *j = calloc((size_t)n, sizeof *j);
+    fut_join **victims = calloc((size_t)n, sizeof *victims);
+    int *fds = NULL;
+    int p[2] = {-1, -1};
+    BENCH_CHECK(j && victims);
+    if (strcmp(mode, "io") == 0) {
+        bench_need_fds(n + 2);
+        BENCH_CHECK(pipe(p) == 0);
+        fds = calloc((size_t)n, sizeof *fds);
+        BENCH_CHECK(fds);
+    }
+    for (long i = 0; i < n; i++) {
+        if (strcmp(mode, "timer") == 0) {
+            fut_sleep s;
+            fut_sleep_init(&s, 1e9);
+            BENCH_CHECK(FUT_SPAWN(rt, &s, &j[i]) == 0);
+            victims[i] = &j[i];
+        } else if (strcmp(mode, "io") == 0) {
+            fds[i] = dup(p[0]);
+            BENCH_CHECK(fds[i] >= 0);
+            fut_io f;
+            fut_readable_init(&f, fds[i]);
+            BENCH_CHECK(FUT_SPAWN(rt, &f, &j[i]) == 0);
+            victims[i] = &j[i];
+        } else {
+            struct forever f = {.w = NULL};
+            fut_init(&f.base, &forever_vt);
+            struct awaiter w = {.where = &victims[i]};
+            fut_init(&w.base, &awaiter_vt);
+            BENCH_CHECK(FUT_SPAWN(rt, &f, &w.victim) == 0);
+            BENCH_CHECK(FUT_SPAWN(rt, &w, &j[i]) == 0);
+        }
+    }
+    park_all(rt);
+    for (long i = 0; i < n; i++)
+        BENCH_CHECK(victims[i] && !fut_join_finished(victims[i]));
+    if (fds) {
+        /* A full loop iteration (a 1 ms sleep: fut_block_on must let the
+         * loop poll): libev hands the new fds to epoll then, before the clock starts. */
+        fut_sleep z;
+        fut_sleep_init(&z, 1e-3);
+        BENCH_CHECK(fut_block_on(rt, &z.base, NULL) == 0);
+        fut_drop(&z.base);
+    }
+
+    double secs = cancel_all(rt, victims, j, n);
+
+    for (long i = 0; i < n; i++)
+        fut_drop(&j[i].base);
+    if (fds) {
+        for (long i = 0; i < n; i++)
+            close(fds[i]);
+        close(p[0]);
+        close(p[1]);
+        free(fds);
+    }
+    free(victims);
+    free(j);
+    return secs;
+}
+
 int main(int argc, char **argv)
 {
     struct bench_args a = bench_parse(argc, argv, MODES, 0);
     fut_rt *rt;
     BENCH_CHECK(fut_rt_new(&rt, NULL) == 0);
+
+    if (bench_mode_is(&a, "timer") || bench_mode_is(&a, "io") || bench_mode_is(&a, "join")) {
+        double secs = cancels(rt, a.n, a.mode);
+        /* join: each victim's drop and each awaiter's observation (the
+         * other modes: every join handle gave -ECANCELED). */
+        BENCH_CHECK(!bench_mode_is(&a, "join") || released == 2 * a.n);
+        bench_report(&a, secs);
+        BENCH_CHECK(fut_rt_free(rt) == 0);
+        return 0;
+    }
 
     double t0 = bench_now();
     if (bench_mode_is(&a, "sync"))

@@ -18,12 +18,30 @@
  *   task_pd_pending  the same, but the teardown needs a second turn: the
  *                    first callback feeds the unit's own watcher again
  *                    (invoked in the same pass), the second finishes.
+ *   timer            N malloc'd units, each an ev_timer of 1e9 s, started
+ *                    before the clock starts; a cancel stops the timer,
+ *                    stores -ECANCELED in the unit's result slot (what the
+ *                    join handle would give) and frees the unit. In
+ *                    callback style cancelling is synchronous: there is no
+ *                    task to come back to.
+ *   io               the same with an ev_io on the unit's own descriptor
+ *                    (dup'd from one pipe nobody writes), registered with
+ *                    epoll before the clock starts.
+ *   join             a victim unit (pending forever: it holds nothing) and
+ *                    a joiner unit (an unstarted ev_idle) waiting for the
+ *                    victim's result. A cancel frees the victim and feeds
+ *                    the joiner's watcher with the result; the joiner's
+ *                    callback checks -ECANCELED, stores it in its result
+ *                    slot and frees itself: one fed callback per cancel,
+ *                    the joiner being woken.
  */
+#include <errno.h>
+
 #include <ev.h>
 
 #include "bench.h"
 
-#define MODES "sync pd_ready pd_pending task_pd_ready task_pd_pending"
+#define MODES "sync pd_ready pd_pending task_pd_ready task_pd_pending timer io join"
 
 static long released;
 
@@ -137,11 +155,154 @@ static void task_drops(struct ev_loop *loop, long n, int pending)
     free(res);
 }
 
+/* --- cancellation ---------------------------------------------------------------- */
+
+struct tunit {
+    ev_timer w;
+    long *result;
+};
+
+struct iounit {
+    ev_io w;
+    long *result;
+};
+
+struct victim {
+    struct joiner *joiner;
+};
+
+struct joiner {
+    ev_idle w; /* never started: fed with the victim's result */
+    long got;
+    long *result;
+};
+
+static void never_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+    abort();
+}
+
+static void never_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+    abort();
+}
+
+static void joiner_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct joiner *j = (struct joiner *)w;
+    if (j->got == -ECANCELED)
+        released++;
+    *j->result = j->got;
+    free(j);
+}
+
+static BENCH_NOINLINE void cancel_victim(struct ev_loop *loop, struct victim *v)
+{
+    struct joiner *j = v->joiner;
+    free(v);
+    released++;
+    j->got = -ECANCELED;
+    ev_feed_event(loop, &j->w, EV_CUSTOM);
+}
+
+static double cancels(struct ev_loop *loop, long n, const char *mode)
+{
+    long *res = calloc((size_t)n, sizeof *res);
+    void **units = calloc((size_t)n, sizeof *units);
+    int p[2] = {-1, -1};
+    int *fds = NULL;
+    BENCH_CHECK(res && units);
+    int timer = strcmp(mode, "timer") == 0, io = strcmp(mode, "io") == 0;
+    if (io) {
+        bench_need_fds(n + 2);
+        BENCH_CHECK(pipe(p) == 0);
+        fds = calloc((size_t)n, sizeof *fds);
+        BENCH_CHECK(fds);
+    }
+    for (long i = 0; i < n; i++) {
+        if (timer) {
+            struct tunit *u = malloc(sizeof *u);
+            BENCH_CHECK(u);
+            ev_timer_init(&u->w, never_timer_cb, 1e9, 0.);
+            u->result = &res[i];
+            ev_timer_start(loop, &u->w);
+            units[i] = u;
+        } else if (io) {
+            struct iounit *u = malloc(sizeof *u);
+            BENCH_CHECK(u);
+            fds[i] = dup(p[0]);
+            BENCH_CHECK(fds[i] >= 0);
+            ev_io_init(&u->w, never_io_cb, fds[i], EV_READ);
+            u->result = &res[i];
+            ev_io_start(loop, &u->w);
+            units[i] = u;
+        } else {
+            struct victim *v = malloc(sizeof *v);
+            struct joiner *j = malloc(sizeof *j);
+            BENCH_CHECK(v && j);
+            ev_idle_init(&j->w, joiner_cb);
+            j->got = 0;
+            j->result = &res[i];
+            v->joiner = j;
+            units[i] = v;
+        }
+    }
+    /* Registers the fds with epoll (libev does it at the next iteration). */
+    ev_run(loop, EVRUN_NOWAIT);
+
+    double t0 = bench_now();
+    for (long i = 0; i < n; i++) {
+        if (timer) {
+            struct tunit *u = units[i];
+            ev_timer_stop(loop, &u->w);
+            *u->result = -ECANCELED;
+            free(u);
+        } else if (io) {
+            struct iounit *u = units[i];
+            ev_io_stop(loop, &u->w);
+            *u->result = -ECANCELED;
+            free(u);
+        } else {
+            cancel_victim(loop, units[i]);
+        }
+    }
+    ev_invoke_pending(loop);
+    double t1 = bench_now();
+
+    for (long i = 0; i < n; i++)
+        BENCH_CHECK(res[i] == -ECANCELED);
+    if (fds) {
+        for (long i = 0; i < n; i++)
+            close(fds[i]);
+        close(p[0]);
+        close(p[1]);
+        free(fds);
+    }
+    free(units);
+    free(res);
+    return t1 - t0;
+}
+
 int main(int argc, char **argv)
 {
     struct bench_args a = bench_parse(argc, argv, MODES, 0);
     struct ev_loop *loop = ev_loop_new(EVBACKEND_EPOLL);
     BENCH_CHECK(loop);
+    if (bench_mode_is(&a, "timer") || bench_mode_is(&a, "io") || bench_mode_is(&a, "join")) {
+        double secs = cancels(loop, a.n, a.mode);
+        BENCH_CHECK(released == (bench_mode_is(&a, "join") ? 2 * a.n : 0));
+        bench_report(&a, secs);
+        ev_loop_destroy(loop);
+        return 0;
+    }
 
     double t0 = bench_now();
     if (bench_mode_is(&a, "sync") || bench_mode_is(&a, "pd_ready"))

@@ -16,14 +16,37 @@
  *          the whole heap: cache misses grow with M);
  *   late   1e6 s: after every background timer (the usual fixed timeout
  *          pattern: the newest deadline is the latest), no climb.
- * ns/op is per insert+cancel. Twin: b_timer_ev.c.
+ * ns/op is per insert+cancel.
+ *
+ * Modes without a background (M is their rounds, see below):
+ *   fifo   N sleeps of 1e9 s armed (each fut_sleep polled once from one
+ *          task), then dropped in arming order; ns/op is per
+ *          insert+cancel. M > 1 repeats it M times (warm, for small N).
+ *   lifo   the same, dropped in reverse order.
+ *   fire   N tasks, each a sleep of (i % 64) ms (spawned, the sleep
+ *          armed at the task's first poll), run until every one fired
+ *          and its task finished; ns/op is per timer (the spawn, arming,
+ *          firing, wake and task completion; the wall time includes the
+ *          63 ms the last bucket waits).
+ *   timeout_ready  N times: a timeout of 1 s around a future that is READY
+ *          at once, awaited from a task: fut_timeout_init, one poll (the
+ *          inner future wins at once: the deadline's fut_sleep is never
+ *          armed, only dropped), and the timeout's asynchronous drop
+ *          (fut_poll_drop, READY at once), as an awaiting task does.
+ *   timeout_hand  the same with a hand-made timeout, the cheapest shape:
+ *          `struct timeout` below keeps the deadline as a fut_sleep beside
+ *          the child, polls the child first and the sleep (arming it) only
+ *          when the child is PENDING, and has a plain synchronous drop.
+ * Twin: b_timer_ev.c.
  */
+#include <errno.h>
+
 #include <ev.h>
 #include <fut.h>
 
 #include "bench.h"
 
-#define MODES "early mid late"
+#define MODES "early mid late fifo lifo fire timeout_ready timeout_hand"
 
 struct driver {
     fut base;
@@ -58,9 +81,282 @@ static void never_cb(struct ev_loop *loop, ev_timer *w, int revents)
     abort();
 }
 
+/* --- fifo, lifo --------------------------------------------------------------- */
+
+struct armer {
+    fut base;
+    fut_sleep *s;
+    long n, rounds;
+    int lifo;
+};
+
+static fut_status armer_poll(fut *self, fut_cx *cx)
+{
+    struct armer *d = (struct armer *)self;
+    for (long r = 0; r < d->rounds; r++) {
+        for (long i = 0; i < d->n; i++) {
+            fut_sleep_init(&d->s[i], 1e9);
+            BENCH_CHECK(fut_poll(&d->s[i].base, cx) == FUT_PENDING);
+        }
+        if (d->lifo)
+            for (long i = d->n; i-- > 0;)
+                BENCH_CHECK(fut_drop(&d->s[i].base) == 0);
+        else
+            for (long i = 0; i < d->n; i++)
+                BENCH_CHECK(fut_drop(&d->s[i].base) == 0);
+    }
+    return fut_ready(self, 0);
+}
+
+static const struct fut_vtable armer_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "bench_timer_armer",
+    .poll = armer_poll,
+};
+
+static void arm_cancel(const struct bench_args *a, int lifo)
+{
+    fut_rt *rt;
+    BENCH_CHECK(fut_rt_new(&rt, NULL) == 0);
+    fut_sleep *s = calloc((size_t)a->n, sizeof *s);
+    BENCH_CHECK(s);
+    memset(s, 1, (size_t)a->n * sizeof *s); /* touched before the clock starts */
+    struct armer d = {.s = s, .n = a->n, .rounds = bench_rounds(a), .lifo = lifo};
+    fut_init(&d.base, &armer_vt);
+    fut_join j;
+
+    double t0 = bench_now();
+    BENCH_CHECK(FUT_SPAWN(rt, &d, &j) == 0);
+    ssize_t out = -1;
+    BENCH_CHECK(fut_block_on(rt, &j.base, &out) == 0 && out == 0);
+    double t1 = bench_now();
+
+    fut_drop(&j.base);
+    bench_report_ops(a, t1 - t0, (double)a->n * (double)d.rounds);
+    BENCH_CHECK(fut_rt_free(rt) == 0);
+    free(s);
+}
+
+/* --- fire ------------------------------------------------------------------------ */
+
+struct fire_state {
+    long left;
+    fut_waker *waiter;
+};
+
+/* A task: sleeps, then counts itself fired. */
+struct firer {
+    fut base;
+    struct fire_state *st;
+    fut_sleep s;
+};
+
+static fut_status firer_poll(fut *self, fut_cx *cx)
+{
+    struct firer *f = (struct firer *)self;
+    if (fut_poll(&f->s.base, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    BENCH_CHECK(fut_out(&f->s.base) == 0);
+    if (--f->st->left == 0 && f->st->waiter)
+        fut_waker_wake(f->st->waiter);
+    return fut_ready(self, 0);
+}
+
+static void firer_drop(fut *self)
+{
+    fut_drop(&((struct firer *)self)->s.base);
+}
+
+static const struct fut_vtable firer_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "bench_timer_firer",
+    .poll = firer_poll,
+    .drop = firer_drop,
+};
+
+/* READY once every firer fired. */
+struct all_fired {
+    fut base;
+    struct fire_state *st;
+};
+
+static fut_status all_fired_poll(fut *self, fut_cx *cx)
+{
+    struct fire_state *st = ((struct all_fired *)self)->st;
+    if (st->left == 0)
+        return fut_ready(self, 0);
+    if (!st->waiter)
+        st->waiter = fut_waker_clone(fut_cx_waker(cx));
+    (void)fut_cx_waker(cx);
+    return FUT_PENDING;
+}
+
+static const struct fut_vtable all_fired_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "bench_all_fired",
+    .poll = all_fired_poll,
+};
+
+static void fire(const struct bench_args *a)
+{
+    fut_rt *rt;
+    BENCH_CHECK(fut_rt_new(&rt, NULL) == 0);
+    struct fire_state st = {.left = a->n};
+
+    double t0 = bench_now();
+    for (long i = 0; i < a->n; i++) {
+        struct firer f = {.st = &st};
+        fut_init(&f.base, &firer_vt);
+        fut_sleep_init(&f.s, (double)(i % 64) * 1e-3);
+        BENCH_CHECK(FUT_SPAWN(rt, &f, NULL) == 0);
+    }
+    struct all_fired w = {.st = &st};
+    fut_init(&w.base, &all_fired_vt);
+    BENCH_CHECK(fut_block_on(rt, &w.base, NULL) == 0);
+    double t1 = bench_now();
+
+    struct fut_rt_stats rs;
+    fut_rt_stats(rt, &rs, sizeof rs);
+    BENCH_CHECK(st.left == 0 && rs.tasks_alive == 0);
+    fut_drop(&w.base);
+    fut_waker_drop(st.waiter);
+    bench_report(a, t1 - t0);
+    BENCH_CHECK(fut_rt_free(rt) == 0);
+}
+
+/* --- timeout_ready ----------------------------------------------------------------- */
+
+struct ready_fut {
+    fut base;
+};
+
+static fut_status ready_poll(fut *self, fut_cx *cx)
+{
+    (void)cx;
+    return fut_ready(self, 7);
+}
+
+static const struct fut_vtable ready_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "bench_ready",
+    .poll = ready_poll,
+};
+
+/* The hand-made timeout combinator: the child's output, or -ETIMEDOUT once
+ * the deadline passed first. */
+struct timeout {
+    fut base;
+    struct ready_fut child;
+    fut_sleep deadline;
+};
+
+static fut_status timeout_poll(fut *self, fut_cx *cx)
+{
+    struct timeout *t = (struct timeout *)self;
+    if (fut_poll(&t->child.base, cx) == FUT_READY)
+        return fut_ready(self, fut_out(&t->child.base));
+    if (fut_poll(&t->deadline.base, cx) == FUT_READY)
+        return fut_ready(self, -ETIMEDOUT);
+    return FUT_PENDING;
+}
+
+static void timeout_drop(fut *self)
+{
+    struct timeout *t = (struct timeout *)self;
+    fut_drop(&t->child.base);
+    fut_drop(&t->deadline.base);
+}
+
+static const struct fut_vtable timeout_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "bench_timeout",
+    .poll = timeout_poll,
+    .drop = timeout_drop,
+};
+
+static fut *timeout_init(struct timeout *t, double seconds)
+{
+    fut_init(&t->base, &timeout_vt);
+    fut_init(&t->child.base, &ready_vt);
+    fut_sleep_init(&t->deadline, seconds);
+    return &t->base;
+}
+
+static long timeout_bad;
+
+struct awaiter {
+    fut base;
+    long n;
+    int hand;
+};
+
+static fut_status awaiter_poll(fut *self, fut_cx *cx)
+{
+    struct awaiter *w = (struct awaiter *)self;
+    if (w->hand) {
+        for (long i = 0; i < w->n; i++) {
+            struct timeout t;
+            fut *f = timeout_init(&t, 1.0);
+            /* READY at its first poll: no await needed past it. */
+            if (fut_poll(f, cx) != FUT_READY || fut_out(f) != 7)
+                timeout_bad++;
+            BENCH_CHECK(fut_drop(f) == 0);
+        }
+        return fut_ready(self, 0);
+    }
+    for (long i = 0; i < w->n; i++) {
+        struct ready_fut r;
+        fut_timeout t;
+        fut_init(&r.base, &ready_vt);
+        fut *f = fut_timeout_init(&t, &r.base, 1.0, 0);
+        if (fut_poll(f, cx) != FUT_READY || fut_out(f) != 7)
+            timeout_bad++;
+        /* Its teardown is asynchronous; READY at once here. */
+        BENCH_CHECK(fut_poll_drop(f, cx) == FUT_READY);
+    }
+    return fut_ready(self, 0);
+}
+
+static const struct fut_vtable awaiter_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "bench_timeout_awaiter",
+    .poll = awaiter_poll,
+};
+
+static void timeout_ready(const struct bench_args *a, int hand)
+{
+    fut_rt *rt;
+    BENCH_CHECK(fut_rt_new(&rt, NULL) == 0);
+    struct awaiter w = {.n = a->n, .hand = hand};
+    fut_init(&w.base, &awaiter_vt);
+    fut_join j;
+
+    double t0 = bench_now();
+    BENCH_CHECK(FUT_SPAWN(rt, &w, &j) == 0);
+    BENCH_CHECK(fut_block_on(rt, &j.base, NULL) == 0);
+    double t1 = bench_now();
+
+    BENCH_CHECK(fut_join_finished(&j) && timeout_bad == 0);
+    fut_drop(&j.base);
+    bench_report(a, t1 - t0);
+    BENCH_CHECK(fut_rt_free(rt) == 0);
+}
+
 int main(int argc, char **argv)
 {
     struct bench_args a = bench_parse(argc, argv, MODES, 0);
+    if (bench_mode_is(&a, "fifo") || bench_mode_is(&a, "lifo")) {
+        arm_cancel(&a, bench_mode_is(&a, "lifo"));
+        return 0;
+    }
+    if (bench_mode_is(&a, "fire")) {
+        fire(&a);
+        return 0;
+    }
+    if (bench_mode_is(&a, "timeout_ready") || bench_mode_is(&a, "timeout_hand")) {
+        timeout_ready(&a, bench_mode_is(&a, "timeout_hand"));
+        return 0;
+    }
     double seconds, span = 0.;
     if (bench_mode_is(&a, "early"))
         seconds = 1.0;

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,11 +83,31 @@ static inline double bench_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The result line, for `ops` operations done in `seconds`. */
+static inline void bench_report_ops(const struct bench_args *a, double seconds, double ops)
+{
+    printf("%s %s n=%ld m=%ld ns/op=%.2f\n", a->prog, a->mode, a->n, a->m, seconds * 1e9 / ops);
+    fflush(stdout);
+}
+
+/* The result line when one op is one of the N. */
 static inline void bench_report(const struct bench_args *a, double seconds)
 {
-    printf("%s %s n=%ld m=%ld ns/op=%.2f\n", a->prog, a->mode, a->n, a->m,
-           seconds * 1e9 / (double)a->n);
-    fflush(stdout);
+    bench_report_ops(a, seconds, (double)a->n);
+}
+
+/* A mode this program does not implement: WORKLOADS.md's exit status 3. */
+static inline void bench_unsupported(const struct bench_args *a)
+{
+    fprintf(stderr, "%s: %s: unsupported\n", a->prog, a->mode);
+    exit(3);
+}
+
+/* Rounds of a mode that repeats its N ops in-process to be warm (M, at
+ * least 1). */
+static inline long bench_rounds(const struct bench_args *a)
+{
+    return a->m > 0 ? a->m : 1;
 }
 
 /* Aborts the run: the benchmark did not do the work it claims. */
@@ -114,6 +135,23 @@ static inline uint64_t bench_rand(uint64_t *s)
 static inline double bench_rand01(uint64_t *s)
 {
     return (double)(bench_rand(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Raises the soft limit on open files to the hard one; fails the run when
+ * `need` descriptors do not fit. */
+static inline void bench_need_fds(long need)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (rlim_t)need + 64 > rl.rlim_cur) {
+        fprintf(stderr, "bench: %ld descriptors needed, RLIMIT_NOFILE is %lu\n", need,
+                (unsigned long)rl.rlim_cur);
+        exit(1);
+    }
 }
 
 /* Resident set size in bytes, from /proc/self/statm. */

@@ -2,19 +2,26 @@
 # never by `make` or `make check` (they are EXTRA_PROGRAMS: automake only
 # builds those on request).
 #
-#   make bench                        the timing table (bench/run.sh)
+#   make bench                        the timing table (bench/run.sh): libfut,
+#                                     libev, libuv, Tokio alternating
 #   make bench-smoke                  every workload at tiny N, a few seconds
 #                                     (bench/run.sh --smoke; CI runs it)
 #   make bench-callgrind              instructions per op (bench/callgrind.sh)
+#   make bench-syscalls               syscalls per op (bench/syscalls.sh)
+#   make bench-plot                   bench/results/*.svg|png from the last
+#                                     `make bench` (gnuplot; skipped without)
 #   make bench-build                  only build them
 #
 # Each workload is a libfut program bench/b_<name> and its raw libev twin
 # bench/b_<name>_ev, doing the same work; see the comment at the top of
 # each source. The libfut ones link with -no-install so that they are real
-# executables (not libtool wrappers) that valgrind can run directly.
+# executables (not libtool wrappers) that valgrind can run directly. The
+# libuv and Tokio peers (bench/peers/) are built by their own makefile;
+# the scripts use whichever of them are built and show '-' for the others.
 
-BENCH_LIBFUT_PROGS = bench/b_spawn bench/b_wake bench/b_timer bench/b_drop bench/b_mem
-BENCH_LIBEV_PROGS = bench/b_spawn_ev bench/b_wake_ev bench/b_timer_ev bench/b_drop_ev bench/b_mem_ev
+BENCH_WORKLOADS = spawn wake yield timer drop mem
+BENCH_LIBFUT_PROGS = bench/b_spawn bench/b_wake bench/b_yield bench/b_timer bench/b_drop bench/b_mem
+BENCH_LIBEV_PROGS = bench/b_spawn_ev bench/b_wake_ev bench/b_yield_ev bench/b_timer_ev bench/b_drop_ev bench/b_mem_ev
 BENCH_PROGS = $(BENCH_LIBFUT_PROGS) $(BENCH_LIBEV_PROGS)
 EXTRA_PROGRAMS = $(BENCH_PROGS)
 
@@ -37,6 +44,14 @@ bench_b_wake_LDFLAGS = $(bench_fut_ldflags)
 bench_b_wake_ev_SOURCES = bench/b_wake_ev.c bench/bench.h
 bench_b_wake_ev_CFLAGS = $(bench_cflags)
 bench_b_wake_ev_LDADD = $(EV_LIBS)
+
+bench_b_yield_SOURCES = bench/b_yield.c bench/bench.h
+bench_b_yield_CFLAGS = $(bench_cflags)
+bench_b_yield_LDADD = $(bench_fut_ldadd)
+bench_b_yield_LDFLAGS = $(bench_fut_ldflags)
+bench_b_yield_ev_SOURCES = bench/b_yield_ev.c bench/bench.h
+bench_b_yield_ev_CFLAGS = $(bench_cflags)
+bench_b_yield_ev_LDADD = $(EV_LIBS)
 
 bench_b_timer_SOURCES = bench/b_timer.c bench/bench.h
 bench_b_timer_CFLAGS = $(bench_cflags)
@@ -62,18 +77,18 @@ bench_b_mem_ev_SOURCES = bench/b_mem_ev.c bench/bench.h
 bench_b_mem_ev_CFLAGS = $(bench_cflags)
 bench_b_mem_ev_LDADD = $(EV_LIBS)
 
-EXTRA_DIST += bench/README.md bench/bench.mk bench/run.sh bench/callgrind.sh bench/bench.h \
-	bench/b_spawn.c bench/b_spawn_ev.c bench/b_wake.c bench/b_wake_ev.c \
-	bench/b_timer.c bench/b_timer_ev.c bench/b_drop.c bench/b_drop_ev.c \
-	bench/b_mem.c bench/b_mem_ev.c
+# (the programs' sources are distributed through their _SOURCES)
+EXTRA_DIST += bench/README.md bench/WORKLOADS.md bench/bench.mk bench/bench.h \
+	bench/run.sh bench/callgrind.sh bench/syscalls.sh bench/plot.gp bench/plot.sh
 
 # Automake does not clean EXTRA_PROGRAMS by itself. (Makefile.am sets
 # neither EXTRA_PROGRAMS nor CLEANFILES; should it start to, turn these two
-# `=` into `+=`: automake wants the `=` first.) bench/callgrind.sh keeps its
-# raw profiles in bench/out/ (git-ignored; delete it at will).
+# `=` into `+=`: automake wants the `=` first.) The scripts keep their raw
+# output in bench/out/ (git-ignored; delete it at will).
 CLEANFILES = $(BENCH_PROGS) bench/out/*
 
-bench_env = BENCH_BIN='$(abs_top_builddir)/bench' VALGRIND='$(VALGRIND)'
+bench_env = BENCH_BIN='$(abs_top_builddir)/bench' BENCH_SRC='$(abs_top_srcdir)/bench' \
+	VALGRIND='$(VALGRIND)'
 
 bench-build: $(BENCH_PROGS)
 
@@ -81,9 +96,15 @@ bench: $(BENCH_PROGS)
 	$(bench_env) $(SHELL) $(srcdir)/bench/run.sh $(BENCH_ARGS)
 
 bench-smoke: $(BENCH_PROGS)
-	$(bench_env) $(SHELL) $(srcdir)/bench/run.sh --smoke
+	$(bench_env) $(SHELL) $(srcdir)/bench/run.sh --smoke $(BENCH_ARGS)
 
 bench-callgrind: $(BENCH_PROGS)
 	$(bench_env) $(SHELL) $(srcdir)/bench/callgrind.sh $(BENCH_ARGS)
 
-.PHONY: bench bench-build bench-smoke bench-callgrind
+bench-syscalls: $(BENCH_PROGS)
+	$(bench_env) $(SHELL) $(srcdir)/bench/syscalls.sh $(BENCH_ARGS)
+
+bench-plot:
+	$(bench_env) $(SHELL) $(srcdir)/bench/plot.sh $(BENCH_ARGS)
+
+.PHONY: bench bench-build bench-smoke bench-callgrind bench-syscalls bench-plot

@@ -5,24 +5,36 @@
 # timers and the teardown cancel out. Instruction counts do not depend on
 # the machine's load or caches: this is the stable figure (the time per op
 # of bench/run.sh is the real one, but noisy). Cache effects (a large M in
-# B4) show only in run.sh.
+# B4) show only in run.sh. Every runtime that is built is measured: libfut,
+# libev (the floor), and the libuv and Tokio peers.
+#
+# What does not cancel out: work done per op outside the timed section.
+# The drop timer|io|join rows spawn and park their N tasks first, so their
+# Ir/op is spawn + park + cancel; timer fire is spawn + arm + fire; fifo and
+# lifo include touching their array. Compare those rows across runtimes
+# (each does the same setup), not against the ns/op of run.sh.
 #
 #   bench/callgrind.sh [--quick] [--profile] [FILTER...]
 #
-#   --quick    smaller N and fewer B4 backgrounds.
+#   --quick    smaller N and fewer rows (--smoke: the same).
 #   --profile  after each row, where the marginal instructions of the libfut
 #              program go: Ir/op per function (self cost, the same
 #              differencing applied function by function), the top 25.
-#   FILTER     only the rows whose workload name contains one of these words.
+#   FILTER     only the rows whose id contains one of these words.
+#
+# Writes the table to $BENCH_OUT/callgrind.txt and callgrind.tsv, and
+# checks the instruction targets of the issue at the end.
 #
 # Environment: BENCH_BIN (directory of the built programs, default: this
-# script's), VALGRIND (default: valgrind), BENCH_OUT (where the raw
-# profiles are kept, default: $BENCH_BIN/out). Inspect one with e.g.
-#   callgrind_annotate --inclusive=yes bench/out/b_spawn.batch.51200.0.out
+# script's), BENCH_SRC, BENCH_UV, BENCH_TOKIO (as for run.sh), VALGRIND
+# (default: valgrind), BENCH_OUT (where the raw profiles are kept, default:
+# $BENCH_BIN/out). Inspect one with e.g.
+#   callgrind_annotate --inclusive=yes bench/out/cg.libfut.spawn.batch.51200.-.out
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${BENCH_BIN:-$here}
+src=${BENCH_SRC:-$here}
 vg=${VALGRIND:-valgrind}
 out=${BENCH_OUT:-$bin/out}
 quick=0
@@ -30,10 +42,9 @@ profile=0
 filters=
 while [ $# -gt 0 ]; do
     case "$1" in
-    --quick) quick=1 ;;
-    --smoke) quick=1 ;;
+    --quick|--smoke) quick=1 ;;
     --profile) profile=1 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     -*) echo "callgrind.sh: unknown option $1" >&2; exit 2 ;;
     *) filters="$filters $1" ;;
     esac
@@ -45,45 +56,68 @@ if ! command -v "$vg" >/dev/null 2>&1; then
 fi
 mkdir -p "$out"
 
-# name, program (the twin is <program>_ev), mode, N, M. The ops are done
-# N and 2N times. Batch sizes (b_spawn batch: 256) divide N.
+peer() {
+    if [ -x "$bin/$1" ]; then echo "$bin/$1"; elif [ -x "$src/$1" ]; then echo "$src/$1"; fi
+}
+uv=${BENCH_UV:-$(peer peers/uv/b_uv)}
+tokio=${BENCH_TOKIO:-$(peer peers/tokio/target/release/b_tokio)}
+[ -n "$uv" ] && [ -x "$uv" ] || { echo "callgrind.sh: libuv peer not built: shown as -" >&2; uv=; }
+[ -n "$tokio" ] && [ -x "$tokio" ] || { echo "callgrind.sh: Tokio peer not built: shown as -" >&2; tokio=; }
+
+# id, workload, mode, N, M ('-': none). The ops are done N and 2N times.
+# Batch sizes (spawn batch: 256) divide N.
 if [ $quick = 1 ]; then
     rows="
-B1.spawn.all         b_spawn all             5120  0
-B1.spawn.batch       b_spawn batch           5120  0
-B2.wake.hop          b_wake  hop             20000 0
-B4.timer.early       b_timer early           5000  1000
-B4.timer.mid         b_timer mid             5000  1000
-B4.timer.mid         b_timer mid             5000  100000
-B4.timer.late        b_timer late            5000  1000
-B7.drop.sync         b_drop  sync            20000 0
-B7.drop.pd_ready     b_drop  pd_ready        20000 0
-B7.drop.pd_pending   b_drop  pd_pending      20000 0
-B7.drop.task_ready   b_drop  task_pd_ready   5120  0
-B7.drop.task_pending b_drop  task_pd_pending 5120  0
+B1.spawn.all         spawn all             5120  -
+B1.spawn.batch       spawn batch           5120  -
+B2.wake.hop          wake  hop             20000 -
+B2.wake.select       wake  select          5000  8
+B2.wake.select_hand  wake  select_hand     5000  8
+B3.yield.one         yield one             20000 -
+B3.yield.many        yield many            200   100
+B4.timer.fifo        timer fifo            5000  -
+B4.timer.timeout     timer timeout_ready   20000 -
+B4.timer.timeout_hand timer timeout_hand   20000 -
+B4.timer.mid         timer mid             5000  1000
+B5.fdhop.pipe        fdhop pipe            5000  -
+B7.drop.sync         drop  sync            20000 -
+B7.drop.pd_ready     drop  pd_ready        20000 -
+B7.drop.pd_pending   drop  pd_pending      20000 -
+B7.drop.task_ready   drop  task_pd_ready   5120  -
+B7.drop.timer        drop  timer           5000  -
+B7.drop.join         drop  join            5000  -
 "
 else
     rows="
-B1.spawn.all         b_spawn all             25600  0
-B1.spawn.batch       b_spawn batch           25600  0
-B2.wake.hop          b_wake  hop             200000 0
-B4.timer.early       b_timer early           20000  1000
-B4.timer.early       b_timer early           20000  10000
-B4.timer.early       b_timer early           20000  100000
-B4.timer.early       b_timer early           20000  1000000
-B4.timer.mid         b_timer mid             20000  1000
-B4.timer.mid         b_timer mid             20000  10000
-B4.timer.mid         b_timer mid             20000  100000
-B4.timer.mid         b_timer mid             20000  1000000
-B4.timer.late        b_timer late            20000  1000
-B4.timer.late        b_timer late            20000  10000
-B4.timer.late        b_timer late            20000  100000
-B4.timer.late        b_timer late            20000  1000000
-B7.drop.sync         b_drop  sync            100000 0
-B7.drop.pd_ready     b_drop  pd_ready        100000 0
-B7.drop.pd_pending   b_drop  pd_pending      100000 0
-B7.drop.task_ready   b_drop  task_pd_ready   25600  0
-B7.drop.task_pending b_drop  task_pd_pending 25600  0
+B1.spawn.all         spawn all             25600  -
+B1.spawn.batch       spawn batch           25600  -
+B2.wake.hop          wake  hop             200000 -
+B2.wake.select       wake  select          50000  8
+B2.wake.select       wake  select          10000  64
+B2.wake.select_hand  wake  select_hand     50000  8
+B2.wake.select_hand  wake  select_hand     10000  64
+B3.yield.one         yield one             200000 -
+B3.yield.many        yield many            2000   100
+B4.timer.fifo        timer fifo            20000  -
+B4.timer.lifo        timer lifo            20000  -
+B4.timer.fire        timer fire            20000  -
+B4.timer.timeout     timer timeout_ready   100000 -
+B4.timer.timeout_hand timer timeout_hand   100000 -
+B4.timer.early       timer early           20000  1000
+B4.timer.early       timer early           20000  1000000
+B4.timer.mid         timer mid             20000  1000
+B4.timer.mid         timer mid             20000  1000000
+B4.timer.late        timer late            20000  1000
+B4.timer.late        timer late            20000  1000000
+B5.fdhop.pipe        fdhop pipe            20000  -
+B7.drop.sync         drop  sync            100000 -
+B7.drop.pd_ready     drop  pd_ready        100000 -
+B7.drop.pd_pending   drop  pd_pending      100000 -
+B7.drop.task_ready   drop  task_pd_ready   25600  -
+B7.drop.task_pending drop  task_pd_pending 25600  -
+B7.drop.timer        drop  timer           20000  -
+B7.drop.io           drop  io              4000   -
+B7.drop.join         drop  join            20000  -
 "
 fi
 
@@ -95,23 +129,70 @@ selected() {
     return 1
 }
 
-# Total Ir of one run (its profile is kept in $out).
-ir_total() {
-    f="$out/$1.$2.$3.$4.out"
-    "$vg" --tool=callgrind --callgrind-out-file="$f" "$bin/$1" "$2" "$3" "$4" \
-        >"$f.stdout" 2>"$f.stderr" || {
-        echo "callgrind.sh: FAILED: $1 $2 $3 $4 (see $f.stderr)" >&2
-        exit 1
-    }
-    sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$f" | head -n 1
+# The command of a runtime's program, or nothing when it is not built.
+cmd_of() { # runtime workload
+    case $1 in
+    libfut) [ -x "$bin/b_$2" ] && echo "$bin/b_$2" ;;
+    libev) [ -x "$bin/b_$2_ev" ] && echo "$bin/b_$2_ev" ;;
+    uv) [ -n "$uv" ] && echo "$uv $2" ;;
+    tokio) [ -n "$tokio" ] && echo "$tokio $2" ;;
+    esac
+    return 0
 }
 
-# Marginal Ir per op of one program: Ir(2N) - Ir(N), over N.
-marginal() {
-    n2=$(awk -v n="$3" 'BEGIN { printf "%d", 2 * n }')
-    a=$(ir_total "$1" "$2" "$3" "$4")
-    b=$(ir_total "$1" "$2" "$n2" "$4")
-    awk -v a="$a" -v b="$b" -v n="$3" 'BEGIN { printf "%.1f", (b - a) / n }'
+# Total Ir of one run (its profile is kept in $out): a number, '-' (no
+# program, or exit 3: unsupported) or FAIL.
+ir_total() { # runtime workload mode n m
+    c=$(cmd_of "$1" "$2")
+    [ -n "$c" ] || { echo -; return; }
+    # Modes of libfut's own (variants outside WORKLOADS.md): no peer has them.
+    case $1.$3 in uv.*_hand|tokio.*_hand) echo -; return ;; esac
+    f="$out/cg.$1.$2.$3.$4.$5.out"
+    margs="$5"
+    [ "$5" = - ] && margs=
+    st=0
+    # shellcheck disable=SC2086
+    "$vg" --tool=callgrind --callgrind-out-file="$f" $c "$3" "$4" $margs \
+        </dev/null >"$f.stdout" 2>"$f.stderr" || st=$?
+    if [ $st = 3 ]; then echo -; return; fi
+    if [ $st != 0 ]; then
+        echo "callgrind.sh: FAILED ($st): $c $3 $4 $margs (see $f.stderr)" >&2
+        echo FAIL
+        return
+    fi
+    # Tokio's worker threads (if any) write one file each: sum them all.
+    total=0
+    for g in "$f" "$f".*; do
+        case $g in *.stdout|*.stderr) continue ;; esac
+        [ -f "$g" ] || continue
+        v=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$g" | head -n 1)
+        total=$((total + ${v:-0}))
+    done
+    echo "$total"
+}
+
+ops_of() { # mode n m
+    if [ "$1" = many ]; then
+        awk -v n="$2" -v m="$3" 'BEGIN { printf "%d", n * (m == "-" ? 100 : m) }'
+    else
+        echo "$2"
+    fi
+}
+
+# Marginal Ir per op of one runtime: (Ir(2N) - Ir(N)) / N; yield many
+# does N ops in each of M tasks: / (N * M).
+marginal() { # runtime workload mode n m
+    n2=$(awk -v n="$4" 'BEGIN { printf "%d", 2 * n }')
+    a=$(ir_total "$1" "$2" "$3" "$4" "$5")
+    b=$(ir_total "$1" "$2" "$3" "$n2" "$5")
+    case "$a $b" in *FAIL*) echo FAIL; return ;; *-*) echo -; return ;; esac
+    ops=$(ops_of "$3" "$4" "$5")
+    awk -v a="$a" -v b="$b" -v n="$ops" 'BEGIN { printf "%.1f", (b - a) / n }'
+}
+
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        if (a + 0 > 0 && b + 0 > 0 && a ~ /^[0-9.e+-]+$/ && b ~ /^[0-9.e+-]+$/) printf "%.2f", a / b; else print "-" }'
 }
 
 # Self Ir per function of one profile: "Ir<TAB>file:function".
@@ -127,12 +208,12 @@ functions() {
         }'
 }
 
-# Per-function marginal Ir/op between the N and 2N profiles of a program.
-profile_of() {
+# Per-function marginal Ir/op between the N and 2N profiles of libfut's program.
+profile_of() { # workload mode n m
     n2=$(awk -v n="$3" 'BEGIN { printf "%d", 2 * n }')
-    functions "$out/$1.$2.$3.$4.out" >"$out/fn.a"
-    functions "$out/$1.$2.$n2.$4.out" >"$out/fn.b"
-    awk -F '\t' -v n="$3" '
+    functions "$out/cg.libfut.$1.$2.$3.$4.out" >"$out/fn.a"
+    functions "$out/cg.libfut.$1.$2.$n2.$4.out" >"$out/fn.b"
+    awk -F '\t' -v n="$(ops_of "$2" "$3" "$4")" '
         FNR == NR { a[$2] += $1; next }
         { b[$2] += $1 }
         END {
@@ -142,34 +223,63 @@ profile_of() {
     rm -f "$out/fn.a" "$out/fn.b"
 }
 
-echo "# libfut instructions per op (callgrind, marginal: (Ir(2N) - Ir(N)) / N)"
-echo "# git: $(cd "$here" && git describe --always --dirty 2>/dev/null || echo '?'), $($vg --version)"
-echo
-printf '%-22s %8s %8s %12s %12s %8s\n' workload N M "libfut Ir/op" "libev Ir/op" ratio
-printf '%-22s %8s %8s %12s %12s %8s\n' ---------------------- -------- -------- ------------ ------------ --------
-
-results=$out/results.txt
-: >"$results"
-echo "$rows" | while read -r name prog mode n m; do
-    [ -n "$name" ] || continue
-    selected "$name" || continue
-    fi=$(marginal "$prog" "$mode" "$n" "$m")
-    ei=$(marginal "${prog}_ev" "$mode" "$n" "$m")
-    ratio=$(awk -v a="$fi" -v b="$ei" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-    printf '%-22s %8s %8s %12s %12s %8s\n' "$name" "$n" "$m" "$fi" "$ei" "$ratio"
-    echo "$name $m $fi $ei" >>"$results"
-    if [ $profile = 1 ]; then
-        echo "    -- $prog $mode: Ir/op by function (self)"
-        profile_of "$prog" "$mode" "$n" "$m"
-    fi
+checks=unknown
+for h in "$bin/../config.h" "$src/../config.h"; do
+    [ -f "$h" ] || continue
+    if grep -q '^#define NDEBUG' "$h"; then checks=off; else checks=on; fi
+    break
 done
+res_txt=$out/callgrind.txt
+res_tsv=$out/callgrind.tsv
+{
+echo "# instructions per op (callgrind, marginal: (Ir(2N) - Ir(N)) / N): $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "# git: $(cd "$src" && git describe --always --dirty 2>/dev/null || echo '?'); libfut protocol checks: $checks; $($vg --version)"
+echo
+printf '%-21s %-14s %7s %7s %9s %9s %9s %9s %7s %7s\n' workload mode N M libfut libev libuv tokio fut/ev fut/tokio
+printf '%-21s %-14s %7s %7s %9s %9s %9s %9s %7s %7s\n' --------------------- -------------- ------- ------- --------- --------- --------- --------- ------- -------
+} | tee "$res_txt"
+printf 'id\tworkload\tmode\tn\tm\tmetric\tlibfut\tlibev\tuv\ttokio\n' >"$res_tsv"
 
-# The difference the drop target is stated in: a READY-at-once poll_drop
-# through fut_drop() against the plain sync drop.
-sync=$(awk '$1 == "B7.drop.sync" { print $3 }' "$results")
-pdr=$(awk '$1 == "B7.drop.pd_ready" { print $3 }' "$results")
-if [ -n "$sync" ] && [ -n "$pdr" ]; then
-    echo
-    awk -v s="$sync" -v p="$pdr" \
-        'BEGIN { printf "pd_ready over sync drop: %.1f Ir (%.1f - %.1f)\n", p - s, p, s }'
+failed=0
+while read -r id w mode n m; do
+    [ -n "$id" ] || continue
+    selected "$id" || continue
+    if [ "$w" = fdhop ] && [ ! -x "$bin/b_fdhop" ]; then continue; fi
+    fi=$(marginal libfut "$w" "$mode" "$n" "$m")
+    ei=$(marginal libev "$w" "$mode" "$n" "$m")
+    ui=$(marginal uv "$w" "$mode" "$n" "$m")
+    ti=$(marginal tokio "$w" "$mode" "$n" "$m")
+    for v in "$fi" "$ei" "$ui" "$ti"; do [ "$v" != FAIL ] || failed=1; done
+    printf '%-21s %-14s %7s %7s %9s %9s %9s %9s %7s %7s\n' "$id" "$mode" "$n" "$m" "$fi" "$ei" "$ui" "$ti" \
+        "$(ratio "$fi" "$ei")" "$(ratio "$fi" "$ti")" | tee -a "$res_txt"
+    printf '%s\t%s\t%s\t%s\t%s\tIr/op\t%s\t%s\t%s\t%s\n' "$id" "$w" "$mode" "$n" "$m" "$fi" "$ei" "$ui" "$ti" >>"$res_tsv"
+    if [ $profile = 1 ] && [ "$fi" != - ] && [ "$fi" != FAIL ]; then
+        echo "    -- b_$w $mode: Ir/op by function (self)"
+        profile_of "$w" "$mode" "$n" "$m"
+    fi
+done <<EOF
+$rows
+EOF
+
+# The targets stated in instructions.
+get() { awk -F '\t' -v id="$1" -v c="$2" '$1 == id && $6 == "Ir/op" { print $c; exit }' "$res_tsv"; }
+{
+echo
+echo "targets (instructions):"
+sa=$(get B1.spawn.all 7) sae=$(get B1.spawn.all 8) sb=$(get B1.spawn.batch 7) sbe=$(get B1.spawn.batch 8)
+if [ -n "$sa" ]; then
+    awk -v a="$sa" -v b="$sae" -v c="$sb" -v d="$sbe" 'BEGIN {
+        if (b + 0 > 0) printf "  spawn+join <= 2x libev:        all %.2fx (%s / %s), batch %.2fx (%s / %s)  %s\n",
+            a / b, a, b, c / d, c, d, (a / b <= 2 && c / d <= 2) ? "met" : "MISSED" }'
+fi
+h=$(get B2.wake.hop 7)
+[ -z "$h" ] || awk -v h="$h" 'BEGIN { printf "  wake hop <= 250 Ir:            %s  %s\n", h, h <= 250 ? "met" : "MISSED" }'
+s=$(get B7.drop.sync 7) p=$(get B7.drop.pd_ready 7)
+[ -z "$s" ] || [ -z "$p" ] || awk -v s="$s" -v p="$p" 'BEGIN {
+    printf "  pd_ready - sync drop <= 40 Ir: %.1f (%s - %s)  %s\n", p - s, p, s, p - s <= 40 ? "met" : "MISSED" }'
+} | tee -a "$res_txt"
+
+if [ $failed = 1 ]; then
+    echo "callgrind.sh: some runs FAILED" >&2
+    exit 1
 fi
