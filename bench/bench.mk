@@ -18,6 +18,9 @@
 # executables (not libtool wrappers) that valgrind can run directly. The
 # libuv and Tokio peers (bench/peers/) are built by their own makefile;
 # the scripts use whichever of them are built and show '-' for the others.
+# `make bench`, bench-smoke, bench-callgrind and bench-syscalls build them
+# first where their toolchains are installed (bench/peers.mk: libuv1-dev,
+# cargo and librust-tokio-dev; a missing one is skipped with a message).
 
 BENCH_WORKLOADS = spawn wake yield timer drop mem
 BENCH_LIBFUT_PROGS = bench/b_spawn bench/b_wake bench/b_yield bench/b_timer bench/b_drop bench/b_mem
@@ -90,18 +93,20 @@ CLEANFILES = $(BENCH_PROGS) bench/out/*
 bench_env = BENCH_BIN='$(abs_top_builddir)/bench' BENCH_SRC='$(abs_top_srcdir)/bench' \
 	VALGRIND='$(VALGRIND)'
 
+include $(srcdir)/bench/peers.mk
+
 bench-build: $(BENCH_PROGS)
 
-bench: $(BENCH_PROGS)
+bench: $(BENCH_PROGS) bench-peers
 	$(bench_env) $(SHELL) $(srcdir)/bench/run.sh $(BENCH_ARGS)
 
-bench-smoke: $(BENCH_PROGS)
+bench-smoke: $(BENCH_PROGS) bench-peers
 	$(bench_env) $(SHELL) $(srcdir)/bench/run.sh --smoke $(BENCH_ARGS)
 
-bench-callgrind: $(BENCH_PROGS)
+bench-callgrind: $(BENCH_PROGS) bench-peers
 	$(bench_env) $(SHELL) $(srcdir)/bench/callgrind.sh $(BENCH_ARGS)
 
-bench-syscalls: $(BENCH_PROGS)
+bench-syscalls: $(BENCH_PROGS) bench-peers
 	$(bench_env) $(SHELL) $(srcdir)/bench/syscalls.sh $(BENCH_ARGS)
 
 bench-plot:
