@@ -133,17 +133,18 @@ static __attribute__((noinline)) int drop_with_poll_drop(fut *f,
     struct fut__frame *fr = &rt->frames->v[top];
     fut_cx cx;
     fut__cx_init(&cx, rt, &fr->w);
-    /* A teardown: shielded from its task's cancellation. */
-    unsigned outer_flags = rt->ctx_flags;
+    /* A teardown: shielded from its task's cancellation. A nested loop
+     * started inside it inherits the shield from this frame (running, a
+     * drop), so rt->ctx_flags need not change here. */
     cx.task = rt->ctx_task;
-    cx.flags = rt->ctx_flags = outer_flags | FUT__CX_SHIELD;
+    cx.flags = rt->ctx_flags | FUT__CX_SHIELD;
     fr->running = true;
+    fr->drop = true;
     /* The frame in use is what marks us as inside the runtime here
      * (fut_rt_free refuses while frame_depth > 0). */
-    rt->frame_depth = top + 1;
+    rt->frame_depth++;
     fut_status st = pd(f, &cx);
-    rt->frame_depth = top;
-    rt->ctx_flags = outer_flags;
+    rt->frame_depth--;
     fr->running = false;
     if (fut__likely(st == FUT_READY)) {
         f->state |= FUT__F_DROPPED;

@@ -53,13 +53,11 @@ const char *fut__name(const fut *f);
 #define FUT__W_DROPWAIT 0x20u  /* ... and its poll_drop returned PENDING */
 #define FUT__W_REMOTE 0x40u    /* a frame on the cross-thread stack */
 #define FUT__W_ESCALATED 0x80u /* its teardown ran past the budget */
-
-enum fut__waker_kind { FUT__KIND_TASK, FUT__KIND_FRAME };
+#define FUT__W_FRAME 0x100u    /* a nested-loop frame, not a task (never changes) */
 
 struct fut_waker {
     _Atomic unsigned state;
     _Atomic unsigned refs;
-    unsigned kind;
     fut_rt *rt;
     struct fut_waker *next;        /* run queue */
     struct fut_waker *remote_next; /* cross-thread stack */
@@ -98,11 +96,15 @@ static inline void fut__keep_waker(fut_waker **slot, fut_cx *cx)
     }
 }
 
+static inline bool fut__is_frame(fut_waker *w)
+{
+    return atomic_load_explicit(&w->state, memory_order_relaxed) & FUT__W_FRAME;
+}
+
 /* --- tasks ------------------------------------------------------------------ */
 struct fut_task {
     struct fut_waker w; /* first: a task is its waker */
-    fut__list live;     /* rt->tasks */
-    fut__list tdown;    /* rt->teardowns, while its poll_drop is pending */
+    fut__list live;     /* rt->tasks; rt->teardowns while its poll_drop is pending */
     fut_waker *joiner;  /* the join handle's waker */
     struct fut_scope *scope; /* the scope it was spawned into, or NULL */
     ssize_t result;
@@ -145,7 +147,7 @@ void fut__wake_frames(fut_rt *rt);
 bool fut__drop_hard(fut *f);
 /* Teardown budgets (scope.c) */
 void fut__teardown_wait(fut_rt *rt, struct fut_task *t);
-void fut__teardown_done(fut_rt *rt, struct fut_task *t);
+void fut__teardown_done(fut_rt *rt);
 void fut__budget_rearm(fut_rt *rt);
 void fut__scope_child_done(struct fut_scope *s, struct fut_task *t, unsigned state);
 void fut__budget_cb(struct ev_loop *loop, ev_timer *w, int revents);

@@ -25,9 +25,8 @@ int fut__frames_new(fut_rt *rt, unsigned n)
     fs->n = n;
     for (unsigned i = 0; i < n; i++) {
         struct fut__frame *fr = &fs->v[i];
-        atomic_init(&fr->w.state, 0);
+        atomic_init(&fr->w.state, FUT__W_FRAME);
         atomic_init(&fr->w.refs, 0);
-        fr->w.kind = FUT__KIND_FRAME;
         fr->w.rt = rt;
         fr->w.next = fr->w.remote_next = NULL;
         fr->block = fs;
@@ -145,6 +144,15 @@ static __attribute__((noinline)) void frame_loop(fut_rt *rt, struct fut__frame *
     }
 }
 
+/* Started from inside a teardown that fut_drop runs in the frame below? */
+static bool parent_is_teardown(const fut_rt *rt, unsigned top)
+{
+    if (top == 0)
+        return false;
+    const struct fut__frame *p = &rt->frames->v[top - 1];
+    return p->running && p->drop;
+}
+
 /* Runs f (or f's teardown) to completion in the frame at the current
  * depth. The first poll comes before any loop iteration, so a future READY
  * at once (most drops) costs one call; `polled` says the caller made that
@@ -160,7 +168,7 @@ static void frame_run(fut_rt *rt, fut *f, bool drop, bool polled)
     /* It runs for whatever poll started it: cancellation of that task
      * reaches its waits; a teardown's loop is shielded. */
     fr->owner = rt->ctx_task;
-    fr->cxflags = rt->ctx_flags | (drop ? FUT__CX_SHIELD : 0);
+    fr->cxflags = rt->ctx_flags | (drop || parent_is_teardown(rt, top) ? FUT__CX_SHIELD : 0);
     rt->frame_depth = top + 1;
     if (fut__unlikely(rt->frame_depth > rt->st.nested_depth_max))
         rt->st.nested_depth_max = rt->frame_depth;

@@ -27,7 +27,7 @@ void fut__budget_rearm(fut_rt *rt)
     double next = INFINITY;
     fut__list *pos, *tmp;
     fut__list_each_safe(pos, tmp, &rt->teardowns) {
-        struct fut_task *t = fut__container_of(pos, struct fut_task, tdown);
+        struct fut_task *t = fut__container_of(pos, struct fut_task, live);
         if (atomic_load_explicit(&t->w.state, memory_order_relaxed) & FUT__W_ESCALATED)
             continue;
         double d = task_deadline(rt, t);
@@ -48,16 +48,19 @@ void fut__teardown_wait(fut_rt *rt, struct fut_task *t)
 {
     double budget = t->scope && t->scope->budget >= 0 ? t->scope->budget : rt->drop_budget;
     t->deadline = fut__fresh_now(rt) + budget;
-    fut__list_add_tail(&rt->teardowns, &t->tdown);
+    /* Off the live list (nothing there needs it: it is cancelled or done
+     * already) onto the teardowns, by the same link. */
+    fut__list_del(&t->live);
+    fut__list_add_tail(&rt->teardowns, &t->live);
     double d = task_deadline(rt, t);
     if (isfinite(d) && (!ev_is_active(&rt->budget_timer) ||
                         d < ev_now(rt->loop) + ev_timer_remaining(rt->loop, &rt->budget_timer)))
         fut__budget_rearm(rt);
 }
 
-void fut__teardown_done(fut_rt *rt, struct fut_task *t)
+/* A task left the teardowns (task_finish unlinked it). */
+void fut__teardown_done(fut_rt *rt)
 {
-    fut__list_del(&t->tdown);
     if (fut__list_empty(&rt->teardowns) && ev_is_active(&rt->budget_timer))
         ev_timer_stop(rt->loop, &rt->budget_timer);
 }
@@ -70,7 +73,7 @@ void fut__budget_cb(struct ev_loop *loop, ev_timer *w, int revents)
     double now = ev_now(rt->loop);
     fut__list *pos, *tmp;
     fut__list_each_safe(pos, tmp, &rt->teardowns) {
-        struct fut_task *t = fut__container_of(pos, struct fut_task, tdown);
+        struct fut_task *t = fut__container_of(pos, struct fut_task, live);
         if (task_deadline(rt, t) > now)
             continue;
         unsigned s = atomic_fetch_or_explicit(&t->w.state, FUT__W_ESCALATED, memory_order_acq_rel);

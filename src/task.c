@@ -8,7 +8,7 @@
 
 FUT_API fut_waker *fut_waker_clone(fut_waker *w)
 {
-    if (w->kind == FUT__KIND_TASK)
+    if (!fut__is_frame(w))
         atomic_fetch_add_explicit(&w->refs, 1, memory_order_relaxed);
     else
         atomic_fetch_add_explicit(&((struct fut__frame *)w)->block->refs, 1,
@@ -31,7 +31,7 @@ FUT_API void fut_waker_drop(fut_waker *w)
 {
     if (!w)
         return;
-    if (w->kind == FUT__KIND_TASK)
+    if (!fut__is_frame(w))
         fut__task_release((struct fut_task *)w);
     else
         fut__frames_release(((struct fut__frame *)w)->block);
@@ -81,7 +81,7 @@ FUT_API void fut_waker_wake(fut_waker *w)
         return;
     fut_rt *rt = w->rt;
     bool here = fut__on_thread(rt);
-    if (w->kind == FUT__KIND_FRAME) {
+    if (old & FUT__W_FRAME) {
         if (here)
             frame_woken_here(rt, w);
         else if (!(atomic_fetch_or_explicit(&w->state, FUT__W_REMOTE, memory_order_acq_rel) &
@@ -120,7 +120,7 @@ void fut__take_remote(fut_rt *rt)
     }
     for (w = rev; w; w = rev) {
         rev = w->remote_next;
-        if (w->kind == FUT__KIND_FRAME) {
+        if (fut__is_frame(w)) {
             atomic_fetch_and_explicit(&w->state, ~FUT__W_REMOTE, memory_order_acq_rel);
             frame_woken_here(rt, w);
             continue;
@@ -148,7 +148,7 @@ static void task_finish(fut_rt *rt, struct fut_task *t)
                               memory_order_acq_rel);
     fut__list_del(&t->live);
     if (st & FUT__W_DROPWAIT)
-        fut__teardown_done(rt, t);
+        fut__teardown_done(rt);
     rt->st.tasks_alive--;
     rt->st.tasks_tearing_down--;
     fut__keepalive(rt, -1);
@@ -304,7 +304,6 @@ int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut
         return -ENOMEM;
     atomic_init(&t->w.state, FUT__W_NOTIFIED);
     atomic_init(&t->w.refs, join ? 2 : 1);
-    t->w.kind = FUT__KIND_TASK;
     t->w.rt = rt;
     t->w.remote_next = NULL;
     t->joiner = NULL;
@@ -313,7 +312,6 @@ int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut
     t->terr = 0;
     t->terrs = 0;
     t->size = (uint32_t)size;
-    fut__list_init(&t->tdown);
     memcpy(t->fut, f, size);
     fut__list_add_tail(&rt->tasks, &t->live);
     rt->st.tasks_spawned++;
