@@ -10,6 +10,7 @@
  *   <fut/combine.h> all, select, timeout
  *   <fut/coro.h>    coroutine macros: futures written top to bottom
  *   <fut/pool.h>    blocking work on a thread pool; file I/O and DNS
+ *   <fut/uring.h>   io_uring operations (falling back to the pool and readiness)
  *
  * Errors are negative errno values throughout; fut_strerror() explains
  * them. See docs/DESIGN.md in the source tree for the architecture.
@@ -26,5 +27,6 @@
 #include "fut/combine.h"
 #include "fut/coro.h"
 #include "fut/pool.h"
+#include "fut/uring.h"
 
 #endif

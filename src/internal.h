@@ -154,6 +154,7 @@ void fut__budget_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void fut__pool_free(fut_rt *rt);
 fut_status fut__job_poll(fut_job *j, fut_cx *cx);
 fut_status fut__job_poll_drop(fut_job *j, fut_cx *cx);
+void fut__uring_free(fut_rt *rt);
 
 /* --- runtime ------------------------------------------------------------------ */
 struct fut_rt {
@@ -188,6 +189,8 @@ struct fut_rt {
     fut_waker *shutdown_waker; /* woken when the last task finished */
     struct fut__pool *pool;    /* started at the first job */
     unsigned pool_max;         /* fut_rt_set_pool_size, 0: default */
+    struct fut__uring *uring;  /* the io_uring ring, set up at the first op */
+    signed char uring_state;   /* 0 not tried, 1 in use, -1 unavailable */
 
     struct fut__frames *frames;
     unsigned frame_depth; /* frames in use: frames->v[0 .. frame_depth-1] */

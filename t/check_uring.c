@@ -1,0 +1,701 @@
+/* io_uring operations (<fut/uring.h>), each test run twice: on the ring
+ * (_i == 0; where io_uring cannot be set up here, that run falls back
+ * too and says so) and on the fallback forced with FUT_NO_URING=1
+ * (_i == 1). Pipe reads completing, cancelled mid-flight (the kernel
+ * never writes into the buffer once the drop completed) and completing
+ * just as they are cancelled; the sync drop blocking until the
+ * completion; a cancelled context; timeouts; accept; send/recv; regular
+ * files at offsets; more operations in flight than the ring has entries;
+ * freeing the runtime under an operation nobody dropped. */
+#include "config.h"
+
+#include "helpers.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static fut_rt *rt;
+static char *orig_env; /* FUT_NO_URING as the suite was started with */
+
+/* The path of run _i: 0 the ring (unless the environment says otherwise),
+ * 1 the fallback. */
+static void use_path(int i)
+{
+    if (i)
+        setenv("FUT_NO_URING", "1", 1);
+    else if (orig_env)
+        setenv("FUT_NO_URING", orig_env, 1);
+    else
+        unsetenv("FUT_NO_URING");
+}
+
+static int ring; /* the runtime of this run uses the ring */
+
+static fut_rt *new_rt(int i)
+{
+    use_path(i);
+    rt = th_new_rt();
+    ring = fut_rt_uring_active(rt);
+    if (i)
+        ck_assert_int_eq(ring, 0);
+    return rt;
+}
+
+static void teardown(void)
+{
+    if (rt)
+        ck_assert_int_eq(fut_rt_free(rt), 0);
+    rt = NULL;
+    th_teardown();
+}
+
+static void mkpipe(int p[2])
+{
+    ck_assert_int_eq(pipe(p), 0);
+}
+
+static void closepipe(int p[2])
+{
+    close(p[0]);
+    close(p[1]);
+}
+
+/* What is in the pipe right now (non-blocking), up to len bytes. */
+static ssize_t drain_pipe(int fd, char *buf, size_t len)
+{
+    int fl = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    ssize_t n = read(fd, buf, len);
+    fcntl(fd, F_SETFL, fl);
+    return n < 0 ? -errno : n;
+}
+
+static int all_canary(const char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] != 'C')
+            return 0;
+    return 1;
+}
+
+static int open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    ck_assert_ptr_nonnull(d);
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* --- a task body owning an operation, counting its teardowns ------------------ */
+
+struct own {
+    fut base;
+    fut_uring_op op;
+    int *drops; /* completed teardowns of op */
+    ssize_t *out;
+};
+
+static fut_status own_poll(fut *self, fut_cx *cx)
+{
+    struct own *o = (struct own *)self;
+    if (fut_poll(&o->op.base, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    if (o->out)
+        *o->out = fut_out(&o->op.base);
+    return fut_ready(self, fut_out(&o->op.base));
+}
+
+static fut_status own_poll_drop(fut *self, fut_cx *cx)
+{
+    struct own *o = (struct own *)self;
+    if (fut_poll_drop(&o->op.base, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    if (o->drops)
+        (*o->drops)++;
+    return FUT_READY;
+}
+
+static const struct fut_vtable own_vt = {sizeof(struct fut_vtable), "own", own_poll, own_poll_drop,
+                                         NULL};
+
+static void own_init(struct own *o, int *drops, ssize_t *out)
+{
+    fut_init(&o->base, &own_vt);
+    o->drops = drops;
+    o->out = out;
+}
+
+/* Runs the loop for `seconds` (other tasks progress). */
+static void run_for(double seconds)
+{
+    fut_sleep s;
+    ck_assert_int_eq(th_block(rt, fut_sleep_init(&s, seconds)), 0);
+    fut_drop(&s.base);
+}
+
+/* --- pipes --------------------------------------------------------------------------- */
+
+START_TEST(pipe_read_completes)
+{
+    new_rt(_i);
+    int p[2];
+    mkpipe(p);
+    char buf[16];
+    memset(buf, 'C', sizeof buf);
+    fut_uring_op op;
+    /* data already there */
+    ck_assert_int_eq(write(p[1], "abc", 3), 3);
+    ck_assert_int_eq(th_block(rt, fut_uring_read(&op, p[0], buf, sizeof buf, -1)), 3);
+    ck_assert_int_eq(memcmp(buf, "abc", 3), 0);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    /* data arriving while the read is in flight */
+    memset(buf, 'C', sizeof buf);
+    ssize_t out;
+    ck_assert_int_eq(th_poll_once(rt, fut_uring_read(&op, p[0], buf, sizeof buf, -1), &out),
+                     FUT_PENDING);
+    ck_assert_int_eq(write(p[1], "hello", 5), 5);
+    ck_assert_int_eq(th_block(rt, &op.base), 5);
+    ck_assert_int_eq(memcmp(buf, "hello", 5), 0);
+    ck_assert(all_canary(buf + 5, sizeof buf - 5));
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    /* end of file */
+    close(p[1]);
+    ck_assert_int_eq(th_block(rt, fut_uring_read(&op, p[0], buf, sizeof buf, -1)), 0);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    close(p[0]);
+    /* a closed fd */
+    ck_assert_int_eq(th_block(rt, fut_uring_read(&op, p[0], buf, sizeof buf, -1)), -EBADF);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+}
+END_TEST
+
+/* A pipe write, and a read from a task woken by it. */
+START_TEST(pipe_write_then_read_in_task)
+{
+    new_rt(_i);
+    int p[2];
+    mkpipe(p);
+    char buf[8];
+    memset(buf, 'C', sizeof buf);
+    int drops = 0;
+    ssize_t got = -1;
+    struct own o;
+    own_init(&o, &drops, &got);
+    fut_uring_read(&o.op, p[0], buf, sizeof buf, -1);
+    fut_join j;
+    ck_assert_int_eq(FUT_SPAWN(rt, &o, &j), 0);
+    run_for(0.01); /* the read is in flight */
+    fut_uring_op w;
+    ck_assert_int_eq(th_block(rt, fut_uring_write(&w, p[1], "xy", 2, -1)), 2);
+    ck_assert_int_eq(fut_drop(&w.base), 0);
+    ck_assert_int_eq(th_block(rt, &j.base), 2);
+    fut_drop(&j.base);
+    ck_assert_int_eq(got, 2);
+    ck_assert_int_eq(drops, 1);
+    ck_assert_int_eq(memcmp(buf, "xy", 2), 0);
+    closepipe(p);
+}
+END_TEST
+
+/* Nobody writes; the task is cancelled: its teardown waits for the
+ * cancellation's completion (on the ring: poll_drop PENDING once), the
+ * buffer stays untouched, the data written afterwards stays in the
+ * pipe. */
+START_TEST(read_cancelled_mid_flight)
+{
+    new_rt(_i);
+    int p[2];
+    mkpipe(p);
+    static char buf[64];
+    memset(buf, 'C', sizeof buf);
+    int drops = 0;
+    ssize_t got = 12345;
+    struct own o;
+    own_init(&o, &drops, &got);
+    fut_uring_read(&o.op, p[0], buf, sizeof buf, -1);
+    fut_join j;
+    ck_assert_int_eq(FUT_SPAWN(rt, &o, &j), 0);
+    run_for(0.02);
+    struct fut_rt_stats st0 = th_stats(rt);
+    ck_assert_int_eq(fut_join_cancel(&j), 0);
+    ck_assert_int_eq(th_block(rt, &j.base), -ECANCELED);
+    fut_drop(&j.base);
+    ck_assert_int_eq(drops, 1);
+    ck_assert_int_eq(got, 12345); /* never READY */
+    if (ring)                     /* the teardown waited for the kernel */
+        ck_assert_int_eq(th_stats(rt).async_drops - st0.async_drops, 1);
+    /* The kernel lets go: data written now stays in the pipe. */
+    ck_assert_int_eq(write(p[1], "late", 4), 4);
+    th_pause_for(0.02);
+    run_for(0.01);
+    ck_assert(all_canary(buf, sizeof buf));
+    char rest[8];
+    ck_assert_int_eq(drain_pipe(p[0], rest, sizeof rest), 4);
+    ck_assert_int_eq(memcmp(rest, "late", 4), 0);
+    closepipe(p);
+}
+END_TEST
+
+/* The sync drop of an operation in flight: on the ring it waits for the
+ * completion in a nested loop (a ready task runs meanwhile); the buffer
+ * is untouched afterwards. */
+static fut_status flag_poll(struct th_fn *f, fut_cx *cx)
+{
+    (void)cx;
+    (*(int *)f->ud)++;
+    return fut_ready(&f->base, 0);
+}
+
+START_TEST(sync_drop_waits_for_completion)
+{
+    new_rt(_i);
+    int p[2];
+    mkpipe(p);
+    char buf[32];
+    memset(buf, 'C', sizeof buf);
+    fut_uring_op op;
+    ck_assert_int_eq(th_poll_once(rt, fut_uring_read(&op, p[0], buf, sizeof buf, -1), NULL),
+                     FUT_PENDING);
+    int ran = 0;
+    struct th_fn flag;
+    th_fn_init(&flag, flag_poll, &ran);
+    ck_assert_int_eq(FUT_SPAWN(rt, &flag, NULL), 0);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    if (ring)
+        ck_assert_int_eq(ran, 1); /* the drop ran a loop until the completion came */
+    ck_assert_int_eq(write(p[1], "zz", 2), 2);
+    th_pause_for(0.02);
+    run_for(0.005);
+    ck_assert(all_canary(buf, sizeof buf));
+    char rest[4];
+    ck_assert_int_eq(drain_pipe(p[0], rest, sizeof rest), 2);
+    closepipe(p);
+}
+END_TEST
+
+/* Write, then drop at once: the read either completed (the data is in
+ * the buffer, the pipe is empty) or was cancelled (the buffer untouched,
+ * the data still in the pipe); the teardown completes once either way.
+ * Both with the sync drop and with a task cancelled. */
+START_TEST(read_completes_as_cancelled)
+{
+    new_rt(_i);
+    int p[2];
+    mkpipe(p);
+    int completed = 0, cancelled = 0;
+    for (int k = 0; k < 40; k++) {
+        char buf[8];
+        memset(buf, 'C', sizeof buf);
+        int drops = 0;
+        if (k % 2 == 0) {
+            fut_uring_op op;
+            ck_assert_int_eq(th_poll_once(rt, fut_uring_read(&op, p[0], buf, 3, -1), NULL),
+                             FUT_PENDING);
+            ck_assert_int_eq(write(p[1], "xyz", 3), 3);
+            ck_assert_int_eq(fut_drop(&op.base), 0);
+            drops = 1;
+            ck_assert_int_eq(fut_drop(&op.base), -EALREADY); /* once */
+            ck_assert_int_eq(th_diag_count, 1);
+            th_diag_count = 0;
+        } else {
+            ssize_t got = 12345;
+            struct own o;
+            own_init(&o, &drops, &got);
+            fut_uring_read(&o.op, p[0], buf, 3, -1);
+            fut_join j;
+            ck_assert_int_eq(FUT_SPAWN(rt, &o, &j), 0);
+            run_for(0.002);
+            ck_assert_int_eq(write(p[1], "xyz", 3), 3);
+            fut_join_cancel(&j);
+            ssize_t r = th_block(rt, &j.base);
+            fut_drop(&j.base);
+            ck_assert(r == -ECANCELED || r == 3);
+        }
+        ck_assert_int_eq(drops, 1);
+        th_pause_for(0.001);
+        char rest[8];
+        ssize_t left = drain_pipe(p[0], rest, sizeof rest);
+        if (memcmp(buf, "xyz", 3) == 0) {
+            ck_assert_int_eq(left, -EAGAIN);
+            completed++;
+        } else {
+            ck_assert(all_canary(buf, sizeof buf));
+            ck_assert_int_eq(left, 3);
+            cancelled++;
+        }
+    }
+    printf("# %s: %d completed, %d cancelled\n", ring ? "ring" : "fallback", completed, cancelled);
+    closepipe(p);
+}
+END_TEST
+
+/* A read polled under a cancelled context (its task cancelled while the
+ * read runs in a nested loop inside the task's poll) completes with
+ * -ECANCELED once the kernel confirmed. */
+struct nest {
+    fut base;
+    fut_uring_op *op;
+};
+
+static fut_status nest_poll(fut *self, fut_cx *cx)
+{
+    struct nest *n = (struct nest *)self;
+    ssize_t out = 0;
+    ck_assert_int_eq(fut_nested_loop(fut_cx_rt(cx), &n->op->base, &out), 0);
+    return fut_ready(self, out);
+}
+
+static const struct fut_vtable nest_vt = {sizeof(struct fut_vtable), "nest", nest_poll, NULL, NULL};
+
+struct canceller {
+    fut base;
+    fut_sleep s;
+    fut_join *j;
+};
+
+static fut_status canceller_poll(fut *self, fut_cx *cx)
+{
+    struct canceller *c = (struct canceller *)self;
+    if (fut_poll(&c->s.base, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    fut_drop(&c->s.base);
+    fut_join_cancel(c->j);
+    return fut_ready(self, 0);
+}
+
+static const struct fut_vtable canceller_vt = {sizeof(struct fut_vtable), "canceller",
+                                               canceller_poll, NULL, NULL};
+
+START_TEST(cancelled_context)
+{
+    new_rt(_i);
+    int p[2];
+    mkpipe(p);
+    char buf[8];
+    memset(buf, 'C', sizeof buf);
+    fut_uring_op op;
+    fut_uring_read(&op, p[0], buf, sizeof buf, -1);
+    struct nest n = {.op = &op};
+    fut_init(&n.base, &nest_vt);
+    fut_join jn;
+    ck_assert_int_eq(FUT_SPAWN(rt, &n, &jn), 0);
+    struct canceller c = {.j = &jn};
+    fut_init(&c.base, &canceller_vt);
+    fut_sleep_init(&c.s, 0.02);
+    ck_assert_int_eq(FUT_SPAWN(rt, &c, NULL), 0);
+    ck_assert_int_eq(th_block(rt, &jn.base), -ECANCELED);
+    fut_drop(&jn.base);
+    ck_assert_int_eq(fut_out(&op.base), -ECANCELED);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert(all_canary(buf, sizeof buf));
+    closepipe(p);
+}
+END_TEST
+
+/* --- timeouts --------------------------------------------------------------------- */
+
+START_TEST(timeout_op)
+{
+    new_rt(_i);
+    fut_uring_op op;
+    double t0 = th_mono();
+    ck_assert_int_eq(th_block(rt, fut_uring_timeout(&op, 0.05)), 0);
+    double dt = th_mono() - t0;
+    ck_assert_msg(dt >= 0.045, "timeout fired after %.3f s", dt);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(th_block(rt, fut_uring_timeout(&op, 0)), 0);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(th_block(rt, fut_uring_timeout(&op, NAN)), -EINVAL);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    /* dropped while pending: never fires */
+    ck_assert_int_eq(th_poll_once(rt, fut_uring_timeout(&op, 30), NULL), FUT_PENDING);
+    t0 = th_mono();
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert(th_mono() - t0 < 5);
+    /* dropped before its first poll */
+    fut_uring_timeout(&op, 1);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+}
+END_TEST
+
+/* More operations in flight than the ring has entries, from tasks. */
+START_TEST(many_in_flight)
+{
+    new_rt(_i);
+    enum { N = 600 };
+    static struct own o[N];
+    static ssize_t out[N];
+    static int drops;
+    drops = 0;
+    static fut_join j[N];
+    for (int k = 0; k < N; k++) {
+        out[k] = -1;
+        own_init(&o[k], &drops, &out[k]);
+        fut_uring_timeout(&o[k].op, 0.01 + 0.0001 * (k % 10));
+        ck_assert_int_eq(FUT_SPAWN(rt, &o[k], &j[k]), 0);
+    }
+    for (int k = 0; k < N; k++) {
+        ck_assert_int_eq(th_block(rt, &j[k].base), 0);
+        fut_drop(&j[k].base);
+        ck_assert_int_eq(out[k], 0);
+    }
+    ck_assert_int_eq(drops, N);
+}
+END_TEST
+
+/* --- sockets ---------------------------------------------------------------------- */
+
+static int listener(struct sockaddr_in *a)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(s, 0);
+    memset(a, 0, sizeof *a);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(s, (struct sockaddr *)a, sizeof *a), 0);
+    socklen_t l = sizeof *a;
+    ck_assert_int_eq(getsockname(s, (struct sockaddr *)a, &l), 0);
+    ck_assert_int_eq(listen(s, 16), 0);
+    return s;
+}
+
+static int connect_to(const struct sockaddr_in *a)
+{
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(c, 0);
+    ck_assert_int_eq(connect(c, (const struct sockaddr *)a, sizeof *a), 0);
+    return c;
+}
+
+START_TEST(accept_op)
+{
+    new_rt(_i);
+    int fds0 = open_fds();
+    struct sockaddr_in la;
+    int l = listener(&la);
+    struct sockaddr_in peer;
+    memset(&peer, 0, sizeof peer);
+    socklen_t plen = sizeof peer;
+    fut_uring_op op;
+    ck_assert_int_eq(
+        th_poll_once(rt, fut_uring_accept(&op, l, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC),
+                     NULL),
+        FUT_PENDING);
+    int c = connect_to(&la);
+    ssize_t s = th_block(rt, &op.base);
+    ck_assert_int_ge(s, 0);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(plen, sizeof peer);
+    ck_assert_int_eq(peer.sin_family, AF_INET);
+    struct sockaddr_in ca;
+    socklen_t cl = sizeof ca;
+    ck_assert_int_eq(getsockname(c, (struct sockaddr *)&ca, &cl), 0);
+    ck_assert_int_eq(peer.sin_port, ca.sin_port);
+    ck_assert(fcntl((int)s, F_GETFD) & FD_CLOEXEC);
+    close((int)s);
+    close(c);
+
+    /* no address asked for */
+    c = connect_to(&la);
+    ck_assert_int_ge(s = th_block(rt, fut_uring_accept(&op, l, NULL, NULL, 0)), 0);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    close((int)s);
+    close(c);
+
+    /* cancelled while waiting; then accepted but never taken: closed */
+    ck_assert_int_eq(th_poll_once(rt, fut_uring_accept(&op, l, NULL, NULL, 0), NULL), FUT_PENDING);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(th_poll_once(rt, fut_uring_accept(&op, l, NULL, NULL, 0), NULL), FUT_PENDING);
+    c = connect_to(&la);
+    th_pause_for(0.01);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    close(c);
+    close(l);
+    ck_assert_int_eq(open_fds(), fds0);
+}
+END_TEST
+
+START_TEST(send_recv_socketpair)
+{
+    new_rt(_i);
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    char buf[16];
+    memset(buf, 'C', sizeof buf);
+    int drops = 0;
+    ssize_t got = -1;
+    struct own r;
+    own_init(&r, &drops, &got);
+    fut_uring_recv(&r.op, sv[1], buf, sizeof buf, 0);
+    fut_join j;
+    ck_assert_int_eq(FUT_SPAWN(rt, &r, &j), 0);
+    run_for(0.01);
+    fut_uring_op s;
+    ck_assert_int_eq(th_block(rt, fut_uring_send(&s, sv[0], "ping", 4, MSG_NOSIGNAL)), 4);
+    ck_assert_int_eq(fut_drop(&s.base), 0);
+    ck_assert_int_eq(th_block(rt, &j.base), 4);
+    fut_drop(&j.base);
+    ck_assert_int_eq(memcmp(buf, "ping", 4), 0);
+    /* and back, the data there before the recv */
+    ck_assert_int_eq(th_block(rt, fut_uring_send(&s, sv[1], "pong!", 5, MSG_NOSIGNAL)), 5);
+    ck_assert_int_eq(fut_drop(&s.base), 0);
+    fut_uring_op rr;
+    ck_assert_int_eq(th_block(rt, fut_uring_recv(&rr, sv[0], buf, sizeof buf, 0)), 5);
+    ck_assert_int_eq(fut_drop(&rr.base), 0);
+    ck_assert_int_eq(memcmp(buf, "pong!", 5), 0);
+    /* a recv cancelled mid-flight leaves the data for the next one */
+    memset(buf, 'C', sizeof buf);
+    ck_assert_int_eq(th_poll_once(rt, fut_uring_recv(&rr, sv[0], buf, sizeof buf, 0), NULL),
+                     FUT_PENDING);
+    ck_assert_int_eq(fut_drop(&rr.base), 0);
+    ck_assert_int_eq(send(sv[1], "abc", 3, 0), 3);
+    ck_assert(all_canary(buf, sizeof buf));
+    ck_assert_int_eq(th_block(rt, fut_uring_recv(&rr, sv[0], buf, sizeof buf, 0)), 3);
+    ck_assert_int_eq(fut_drop(&rr.base), 0);
+    /* the peer gone */
+    close(sv[1]);
+    ck_assert_int_eq(th_block(rt, fut_uring_recv(&rr, sv[0], buf, sizeof buf, 0)), 0);
+    ck_assert_int_eq(fut_drop(&rr.base), 0);
+    ck_assert_int_eq(th_block(rt, fut_uring_send(&s, sv[0], "x", 1, MSG_NOSIGNAL)), -EPIPE);
+    ck_assert_int_eq(fut_drop(&s.base), 0);
+    /* not a socket */
+    int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ge(nul, 0);
+    ck_assert_int_eq(th_block(rt, fut_uring_recv(&rr, nul, buf, sizeof buf, 0)), -ENOTSOCK);
+    ck_assert_int_eq(fut_drop(&rr.base), 0);
+    close(nul);
+    close(sv[0]);
+}
+END_TEST
+
+/* --- regular files ------------------------------------------------------------------ */
+
+START_TEST(file_at_offsets)
+{
+    new_rt(_i);
+    char path[] = "/tmp/fut-uring-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    unlink(path);
+    fut_uring_op op;
+    ck_assert_int_eq(th_block(rt, fut_uring_write(&op, fd, "hello world", 11, 0)), 11);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    char buf[16];
+    memset(buf, 'C', sizeof buf);
+    ck_assert_int_eq(th_block(rt, fut_uring_read(&op, fd, buf, 5, 6)), 5);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(memcmp(buf, "world", 5), 0);
+    /* the current position: at 0, the writes above did not move it */
+    ck_assert_int_eq(th_block(rt, fut_uring_read(&op, fd, buf, 5, -1)), 5);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(memcmp(buf, "hello", 5), 0);
+    ck_assert_int_eq(lseek(fd, 0, SEEK_CUR), 5);
+    ck_assert_int_eq(th_block(rt, fut_uring_write(&op, fd, "!", 1, -1)), 1);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(pread(fd, buf, 11, 0), 11);
+    ck_assert_int_eq(memcmp(buf, "hello!world", 11), 0);
+    /* past the end */
+    ck_assert_int_eq(th_block(rt, fut_uring_read(&op, fd, buf, 5, 100)), 0);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    /* dropped before and right after the first poll */
+    fut_uring_read(&op, fd, buf, 5, 0);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    th_poll_once(rt, fut_uring_read(&op, fd, buf, 5, 0), NULL);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    close(fd);
+}
+END_TEST
+
+/* --- the runtime ----------------------------------------------------------------------- */
+
+START_TEST(fallback_switch)
+{
+    use_path(1);
+    rt = th_new_rt();
+    ck_assert_int_eq(fut_rt_uring_active(rt), 0);
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+    setenv("FUT_NO_URING", "0", 1); /* "0" does not disable */
+    rt = th_new_rt();
+    int a = fut_rt_uring_active(rt);
+    ck_assert_int_eq(fut_rt_uring_active(rt), a); /* stable */
+    ck_assert_int_eq(fut_rt_uring_active(NULL), 0);
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+    rt = NULL;
+    use_path(0);
+}
+END_TEST
+
+/* fut_rt_free() under an operation its owner never dropped: cancelled
+ * and waited for; the op can still be dropped on another runtime. */
+START_TEST(rt_free_with_op_in_flight)
+{
+    new_rt(_i);
+    int p[2];
+    mkpipe(p);
+    char buf[8];
+    memset(buf, 'C', sizeof buf);
+    fut_uring_op op;
+    ck_assert_int_eq(th_poll_once(rt, fut_uring_read(&op, p[0], buf, sizeof buf, -1), NULL),
+                     FUT_PENDING);
+    if (!ring) { /* the fallback's readiness wait must be dropped before */
+        ck_assert_int_eq(fut_drop(&op.base), 0);
+        closepipe(p);
+        return;
+    }
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+    rt = th_new_rt();
+    ck_assert_int_eq(write(p[1], "q", 1), 1);
+    th_pause_for(0.01);
+    ck_assert(all_canary(buf, sizeof buf));
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(fut_out(&op.base), 0); /* never READY */
+    closepipe(p);
+}
+END_TEST
+
+int main(void)
+{
+    const char *e = getenv("FUT_NO_URING");
+    orig_env = e ? strdup(e) : NULL;
+    /* Where io_uring cannot be set up (an old kernel, seccomp, a tool
+     * without io_uring support) the ring runs test the fallback too. */
+    fut_rt *probe;
+    if (fut_rt_new(&probe, NULL) == 0) {
+        printf("# io_uring %s\n", fut_rt_uring_active(probe)
+                                      ? "in use: runs 0 on the ring, runs 1 on the fallback"
+                                      : "unavailable or disabled here: every run on the fallback");
+        fut_rt_free(probe);
+    }
+    Suite *s = suite_create("uring");
+    TCase *tc = tcase_create("uring");
+    tcase_add_checked_fixture(tc, th_setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_loop_test(tc, pipe_read_completes, 0, 2);
+    tcase_add_loop_test(tc, pipe_write_then_read_in_task, 0, 2);
+    tcase_add_loop_test(tc, read_cancelled_mid_flight, 0, 2);
+    tcase_add_loop_test(tc, sync_drop_waits_for_completion, 0, 2);
+    tcase_add_loop_test(tc, read_completes_as_cancelled, 0, 2);
+    tcase_add_loop_test(tc, cancelled_context, 0, 2);
+    tcase_add_loop_test(tc, timeout_op, 0, 2);
+    tcase_add_loop_test(tc, many_in_flight, 0, 2);
+    tcase_add_loop_test(tc, accept_op, 0, 2);
+    tcase_add_loop_test(tc, send_recv_socketpair, 0, 2);
+    tcase_add_loop_test(tc, file_at_offsets, 0, 2);
+    tcase_add_test(tc, fallback_switch);
+    tcase_add_loop_test(tc, rt_free_with_op_in_flight, 0, 2);
+    suite_add_tcase(s, tc);
+    int r = th_run(s);
+    free(orig_env);
+    return r;
+}
