@@ -245,6 +245,7 @@ echo "# kernel: $(uname -r) ($(uname -m)); cpu: $(sed -n 's/^model name[[:space:
 echo "# git: $(cd "$src" && git describe --always --dirty 2>/dev/null || echo '?'); libfut protocol checks: $checks"
 echo "# libev $(ver libev-dev), libuv $(ver libuv1-dev)$(built "$uv"), tokio ${tokio_ver:-?}$(built "$tokio") ($(rustc --version 2>/dev/null | cut -d' ' -f1-2 || echo 'no rustc'))"
 echo "# medians of $reps runs, runtimes alternating; ns per op (mem: bytes per task); '-': not built or no such mode"
+echo "# load average at the start: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?') (wall times are noisy when it is not ~0)"
 echo
 printf '%-21s %-14s %5s %5s %9s %9s %9s %9s %7s %7s\n' workload mode N M libfut libev libuv tokio fut/ev fut/tokio
 printf '%-21s %-14s %5s %5s %9s %9s %9s %9s %7s %7s\n' --------------------- -------------- ----- ----- --------- --------- --------- --------- ------- -------
@@ -344,6 +345,7 @@ if [ $smoke = 0 ]; then
         }' "$res_tsv" | tee -a "$res_txt"
 fi
 rm -f "$out/stderr"
+echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')" | tee -a "$res_txt"
 
 if [ $failed = 1 ]; then
     echo "run.sh: some runs FAILED (see above and $log)" >&2
