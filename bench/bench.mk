@@ -11,6 +11,7 @@
 #   make bench-plot                   bench/results/*.svg|png from the last
 #                                     `make bench` (gnuplot; skipped without)
 #   make bench-build                  only build them
+#   (bench/echo.mk: make bench-echo, the B6 TCP echo table)
 #
 # Each workload is a libfut program bench/b_<name> and its raw libev twin
 # bench/b_<name>_ev, doing the same work; see the comment at the top of
@@ -94,19 +95,25 @@ bench_env = BENCH_BIN='$(abs_top_builddir)/bench' BENCH_SRC='$(abs_top_srcdir)/b
 	VALGRIND='$(VALGRIND)'
 
 include $(srcdir)/bench/peers.mk
+include $(srcdir)/bench/echo.mk
 
-bench-build: $(BENCH_PROGS)
+# B5 (bench/b_fdhop[_ev]) comes from echo.mk; run.sh runs it with the rest.
+bench_b5 = bench/b_fdhop bench/b_fdhop_ev
 
-bench: $(BENCH_PROGS) bench-peers
+bench-build: $(BENCH_PROGS) $(bench_b5)
+
+bench: $(BENCH_PROGS) $(bench_b5) bench-peers
 	$(bench_env) $(SHELL) $(srcdir)/bench/run.sh $(BENCH_ARGS)
 
-bench-smoke: $(BENCH_PROGS) bench-peers
+# Every workload at tiny N (run.sh), then one tiny echo run per server.
+bench-smoke: $(BENCH_PROGS) $(ECHO_PROGS) bench-peers
 	$(bench_env) $(SHELL) $(srcdir)/bench/run.sh --smoke $(BENCH_ARGS)
+	$(bench_env) $(SHELL) $(srcdir)/bench/echo.sh --smoke
 
-bench-callgrind: $(BENCH_PROGS) bench-peers
+bench-callgrind: $(BENCH_PROGS) $(bench_b5) bench-peers
 	$(bench_env) $(SHELL) $(srcdir)/bench/callgrind.sh $(BENCH_ARGS)
 
-bench-syscalls: $(BENCH_PROGS) bench-peers
+bench-syscalls: $(BENCH_PROGS) $(bench_b5) bench-peers
 	$(bench_env) $(SHELL) $(srcdir)/bench/syscalls.sh $(BENCH_ARGS)
 
 bench-plot:
