@@ -38,7 +38,10 @@ static void update(fut_fd *h)
     if (ev_is_active(w))
         ev_io_stop(h->rt->loop, w);
     if (want) {
-        ev_io_set(w, h->fd, ev_events(want));
+        /* ev_io_modify, not ev_io_set: the fd is the same, and ev_io_set
+         * would flag it as changed, which makes libev's epoll backend
+         * re-add it (a failing EPOLL_CTL_ADD) even when the mask is not. */
+        ev_io_modify(w, ev_events(want));
         ev_io_start(h->rt->loop, w);
         if (!(h->flags & H_CHECKED) && fut__list_empty(&h->unchecked))
             fut__list_add_tail(&h->rt->fd_unchecked, &h->unchecked);
@@ -62,12 +65,20 @@ static void fd_cb(struct ev_loop *loop, ev_io *w, int revents)
         h->want = 0;
         r = BOTH;
     }
+    int fresh = r & ~h->ready;
     h->ready |= r;
     if (r & FUT_READABLE)
         wake_slot(h->rwaker);
     if (r & FUT_WRITABLE)
         wake_slot(h->wwaker);
-    update(h);
+    /* Keep watching after a first report: the waiter usually runs in the
+     * next drain and waits again before the loop polls, so the kernel's
+     * interest never changes. Reported again while the cached readiness is
+     * still unconsumed (the waiter did not run yet, or nobody waits), stop
+     * watching what is cached, or level-triggered epoll would report it on
+     * every iteration. */
+    if (!fresh || (revents & EV_ERROR))
+        update(h);
 }
 
 /* Called from the prepare watcher, right before libev registers the fd. */
@@ -182,8 +193,9 @@ static void give_slots(fut_fd *h, int events, fut_waker **mine)
     }
     fut_waker_drop(*mine);
     *mine = NULL;
-    if (h->flags & H_OPEN)
-        update(h);
+    /* The watcher stays as it is: the next wait (usually right away) finds
+     * it started; if none comes, the next report with nobody waiting stops
+     * it (fd_cb). */
 }
 
 static fut_status wait_poll(fut *self, fut_cx *cx)
