@@ -148,6 +148,8 @@ static __attribute__((noinline)) int drop_with_poll_drop(fut *f,
     fr->running = false;
     if (fut__likely(st == FUT_READY)) {
         f->state |= FUT__F_DROPPED;
+        if (!top) /* a wake of this frame during the call: nothing to resume */
+            rt->frame_woken = false;
         return 0;
     }
 #ifndef NDEBUG

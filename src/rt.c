@@ -111,7 +111,10 @@ FUT_API int fut_rt_free(fut_rt *rt)
 {
     if (!rt)
         return 0;
-    if (rt->depth > 0 || rt->frame_depth > 0 || !fut__on_thread(rt))
+    /* Inside the runtime, or inside any ev_run of its loop (a libev
+     * callback of the caller's): freeing now would pull the loop out from
+     * under the callback. */
+    if (rt->depth > 0 || rt->frame_depth > 0 || !fut__on_thread(rt) || ev_depth(rt->loop) > 0)
         return -EBUSY;
     /* A graceful shutdown: every live task (orphans included) is cancelled
      * and its teardown driven to completion, escalated past the budget.

@@ -85,8 +85,13 @@ FUT_API void fut_waker_wake(fut_waker *w)
         if (here)
             frame_woken_here(rt, w);
         else if (!(atomic_fetch_or_explicit(&w->state, FUT__W_REMOTE, memory_order_acq_rel) &
-                   FUT__W_REMOTE))
+                   FUT__W_REMOTE)) {
+            /* The stack holds the frame block alive: the waker's holder may
+             * drop the last reference before the loop thread takes it. */
+            atomic_fetch_add_explicit(&((struct fut__frame *)w)->block->refs, 1,
+                                      memory_order_relaxed);
             remote_push(rt, w);
+        }
         return;
     }
     if (old & FUT__W_RUNNING) {
@@ -121,8 +126,10 @@ void fut__take_remote(fut_rt *rt)
     for (w = rev; w; w = rev) {
         rev = w->remote_next;
         if (fut__is_frame(w)) {
+            struct fut__frames *block = ((struct fut__frame *)w)->block;
             atomic_fetch_and_explicit(&w->state, ~FUT__W_REMOTE, memory_order_acq_rel);
             frame_woken_here(rt, w);
+            fut__frames_release(block);
             continue;
         }
         struct fut_task *t = (struct fut_task *)w;
@@ -248,7 +255,7 @@ void fut__drain(fut_rt *rt)
     }
     /* Work left (the budget ran out) or a nested loop to resume: the next
      * iteration must not block. */
-    if (rt->head || rt->frame_woken) {
+    if (rt->head || (rt->frame_woken && rt->frame_depth)) {
         if (!ev_is_active(&rt->idle))
             ev_idle_start(rt->loop, &rt->idle);
     } else if (ev_is_active(&rt->idle)) {
