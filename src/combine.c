@@ -150,6 +150,17 @@ static fut_status branches_failed(fut *self, fut__branches *b, fut_cx *cx)
     return fut_ready(self, b->error);
 }
 
+/* The combinator's own task was cancelled while its poll is on the stack
+ * (it sits in a nested loop): its branches are cancelled, and it completes
+ * with -ECANCELED once they are torn down. */
+static void owner_cancelled(fut__branches *b, fut_cx *cx)
+{
+    if (!b->cancelled && fut_cx_cancelled(cx)) {
+        cancel_branches(b, NONE);
+        b->error = -ECANCELED;
+    }
+}
+
 static bool bad_args(const fut__branches *b)
 {
     return !b->children || b->n == 0 || (tasks(b) && !b->joins);
@@ -191,9 +202,10 @@ static fut_status all_poll(fut *self, fut_cx *cx)
         spawn_branches(b, cx);
     if (b->error)
         return branches_failed(self, b, cx);
+    owner_cancelled(b, cx);
     if (wait_branches(b, cx) == FUT_PENDING)
         return FUT_PENDING;
-    return fut_ready(self, 0);
+    return fut_ready(self, b->error ? b->error : 0);
 }
 
 static const struct fut_vtable all_vt = {
@@ -239,7 +251,8 @@ static fut_status select_poll(fut *self, fut_cx *cx)
     }
     if (b->error)
         return branches_failed(self, b, cx);
-    if (b->winner < 0) {
+    owner_cancelled(b, cx);
+    if (b->winner < 0 && !b->cancelled) {
         fut__keep_waker(&b->waker, cx);
         return FUT_PENDING;
     }
@@ -247,9 +260,14 @@ static fut_status select_poll(fut *self, fut_cx *cx)
         cancel_branches(b, (size_t)b->winner);
     if (wait_branches(b, cx) == FUT_PENDING)
         return FUT_PENDING;
+    /* Losers that finished anyway are dropped now too: READY only once
+     * every loser is torn down, as inline. */
+    if (drop_children(b, b->error || b->winner < 0 ? NONE : (size_t)b->winner, cx) ==
+        FUT_PENDING)
+        return FUT_PENDING;
     fut_waker_drop(b->waker);
     b->waker = NULL;
-    return fut_ready(self, b->winner);
+    return fut_ready(self, b->error ? b->error : b->winner);
 }
 
 static const struct fut_vtable select_vt = {

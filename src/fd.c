@@ -193,9 +193,11 @@ static void give_slots(fut_fd *h, int events, fut_waker **mine)
     }
     fut_waker_drop(*mine);
     *mine = NULL;
-    /* The watcher stays as it is: the next wait (usually right away) finds
-     * it started; if none comes, the next report with nobody waiting stops
-     * it (fd_cb). */
+    /* Nobody waiting: stop watching, or the active ev_io would keep a
+     * borrowed loop's ev_run alive. A new wait in the same iteration
+     * restarts it with the same mask, which costs libev no syscall. */
+    if (h->flags & H_OPEN)
+        update(h);
 }
 
 static fut_status wait_poll(fut *self, fut_cx *cx)

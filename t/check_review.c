@@ -7,6 +7,7 @@
 #include <ev.h>
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A frame waker woken from another thread after its loop returned, the
  * waker's last clone dropped, then the frame block replaced: the remote
@@ -128,6 +129,154 @@ START_TEST(rt_free_in_user_callback_is_busy)
 }
 END_TEST
 
+/* A registered fd whose only waiter finished must not keep a borrowed
+ * loop's ev_run(loop, 0) alive. */
+struct reader {
+    fut base;
+    fut_fd *h;
+    fut_fd_io op;
+    int started;
+    char buf[64];
+};
+
+static fut_status reader_poll(fut *self, fut_cx *cx)
+{
+    struct reader *r = (struct reader *)self;
+    if (!r->started) {
+        fut_fd_read_init(&r->op, r->h, r->buf, sizeof r->buf);
+        r->started = 1;
+    }
+    if (fut_poll(&r->op.base, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    fut_drop(&r->op.base);
+    return fut_ready(self, fut_out(&r->op.base));
+}
+
+static const struct fut_vtable reader_vt = {sizeof(struct fut_vtable), "reader", reader_poll, NULL,
+                                            NULL};
+
+static int wfd;
+
+static void write_cb(struct ev_loop *l, ev_timer *t, int rv)
+{
+    (void)t;
+    (void)rv;
+    ck_assert_int_eq(write(wfd, "x", 1), 1);
+    (void)l;
+}
+
+static void stop_cb(struct ev_loop *l, ev_timer *t, int rv)
+{
+    (void)t;
+    (void)rv;
+    ev_break(l, EVBREAK_ALL);
+}
+
+START_TEST(finished_fd_waiter_releases_loop)
+{
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    fut_rt *rt;
+    ck_assert_int_eq(fut_rt_new(&rt, loop), 0);
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    wfd = p[1];
+    fut_fd h;
+    ck_assert_int_eq(fut_fd_open(rt, &h, p[0]), 0);
+    fut_fd_clear(&h, FUT_READABLE);
+    struct reader r = {.h = &h};
+    fut_init(&r.base, &reader_vt);
+    fut_join j;
+    ck_assert_int_eq(FUT_SPAWN(rt, &r, &j), 0);
+    ev_timer t, guard;
+    ev_timer_init(&t, write_cb, 0.01, 0.);
+    ev_timer_start(loop, &t);
+    ev_timer_init(&guard, stop_cb, 5., 0.); /* a hang would end here */
+    ev_timer_start(loop, &guard);
+    ev_unref(loop);
+    double t0 = th_mono();
+    ev_run(loop, 0);
+    ck_assert(th_mono() - t0 < 2);
+    ck_assert(fut_join_finished(&j));
+    ev_ref(loop);
+    ev_timer_stop(loop, &guard);
+    fut_drop(&j.base);
+    fut_fd_close(&h);
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+    ev_loop_destroy(loop);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
+/* A combinator with branch tasks whose own task is cancelled while it
+ * blocks in a nested loop completes promptly with -ECANCELED. */
+static fut_status all_in_nested_loop(struct th_fn *f, fut_cx *cx)
+{
+    fut_sleep a, b;
+    fut *kids[2] = {fut_sleep_init(&a, 1), fut_sleep_init(&b, 1)};
+    fut_join joins[2];
+    fut_all all;
+    ssize_t out = 0;
+    ck_assert_int_eq(
+        fut_nested_loop(fut_cx_rt(cx), fut_all_init(&all, kids, 2, FUT_BRANCH_TASKS, joins), &out),
+        0);
+    fut_drop(&all.base);
+    return fut_ready(&f->base, out);
+}
+
+/* Waits 20 ms, then cancels the task whose join it was given. */
+struct killer {
+    fut base;
+    fut_sleep s;
+    int armed;
+    fut_join *victim;
+};
+
+static fut_status killer_poll(fut *self, fut_cx *cx)
+{
+    struct killer *k = (struct killer *)self;
+    if (!k->armed) {
+        fut_sleep_init(&k->s, 0.02);
+        k->armed = 1;
+    }
+    if (fut_poll(&k->s.base, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    fut_drop(&k->s.base);
+    k->armed = 0;
+    fut_join_cancel(k->victim);
+    return fut_ready(self, 0);
+}
+
+static void killer_drop(fut *self)
+{
+    struct killer *k = (struct killer *)self;
+    if (k->armed)
+        fut_drop(&k->s.base);
+}
+
+static const struct fut_vtable killer_vt = {sizeof(struct fut_vtable), "killer", killer_poll, NULL,
+                                            killer_drop};
+
+START_TEST(branch_tasks_see_owner_cancel)
+{
+    fut_rt *rt = th_new_rt();
+    struct th_fn body;
+    th_fn_init(&body, all_in_nested_loop, NULL);
+    fut_join jb, jk;
+    ck_assert_int_eq(FUT_SPAWN(rt, &body, &jb), 0);
+    struct killer k = {.victim = &jb};
+    fut_init(&k.base, &killer_vt);
+    ck_assert_int_eq(FUT_SPAWN(rt, &k, &jk), 0);
+    double t0 = th_mono();
+    ck_assert_int_eq(th_block(rt, &jb.base), -ECANCELED);
+    ck_assert(th_mono() - t0 < 0.5); /* not after the 1 s sleeps */
+    fut_drop(&jb.base);
+    th_block(rt, &jk.base);
+    fut_drop(&jk.base);
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("review");
@@ -135,5 +284,7 @@ int main(void)
     tcase_add_test(tc, remote_frame_wake_keeps_block_alive);
     tcase_add_test(tc, fast_drop_wake_leaves_no_idle);
     tcase_add_test(tc, rt_free_in_user_callback_is_busy);
+    tcase_add_test(tc, finished_fd_waiter_releases_loop);
+    tcase_add_test(tc, branch_tasks_see_owner_cancel);
     return th_run(s);
 }
