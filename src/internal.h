@@ -142,7 +142,8 @@ int fut__frames_new(fut_rt *rt, unsigned n);
 void fut__frames_release(struct fut__frames *fs);
 int fut__run_frame_pending(fut_rt *rt, fut *f);
 void fut__task_cancel(struct fut_task *t);
-int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut_scope *scope);
+int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut_scope *scope,
+               bool teardown);
 void fut__wake_frames(fut_rt *rt);
 bool fut__drop_hard(fut *f);
 /* Teardown budgets (scope.c) */
@@ -186,7 +187,7 @@ struct fut_rt {
     double force_deadline;  /* shutdown: every teardown escalates by then */
     fut__list teardowns;    /* tasks whose poll_drop is pending */
     ev_timer budget_timer;  /* fires at the earliest teardown deadline */
-    fut_waker *shutdown_waker; /* woken when the last task finished */
+    fut__list shutdowns;       /* pending fut_shutdown: woken when the last task finished */
     struct fut__pool *pool;    /* started at the first job */
     unsigned pool_max;         /* fut_rt_set_pool_size, 0: default */
     struct fut__uring *uring;  /* the io_uring ring, set up at the first op */

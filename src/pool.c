@@ -30,6 +30,7 @@ struct fut__pool {
     pthread_cond_t cv;
     fut_job *qhead, *qtail; /* queued jobs, under mu */
     unsigned nworkers, idle, max;
+    unsigned nqueued;        /* queued jobs no worker took yet */
     bool quit;
     struct worker *workers;
     fut_job *done;          /* completion stack, atomic access */
@@ -52,6 +53,7 @@ static void *worker_main(void *arg)
         if (!p->qhead && (p->quit || p->nworkers > p->max))
             break;
         fut_job *j = p->qhead;
+        p->nqueued--;
         p->qhead = j->next;
         if (p->qhead)
             p->qhead->prev = NULL;
@@ -240,13 +242,16 @@ static int submit(fut_job *j, fut_cx *cx)
         return -ENOMEM;
     j->rt = rt;
     pthread_mutex_lock(&p->mu);
-    if (p->idle == 0 && p->nworkers < p->max) {
+    /* An idle worker may already be signalled for an earlier job: start
+     * one whenever the queued jobs outnumber the idle workers. */
+    if (p->nqueued + 1 > p->idle && p->nworkers < p->max) {
         int err = start_worker(p);
         if (err && p->nworkers == 0) {
             pthread_mutex_unlock(&p->mu);
             return err;
         }
     }
+    p->nqueued++;
     j->next = NULL;
     j->prev = p->qtail;
     if (p->qtail)
@@ -271,6 +276,7 @@ static bool cancel(fut_job *j)
     bool queued = STATE(j) == J_QUEUED;
     if (queued) {
         unqueue(p, j);
+        p->nqueued--;
         SET_STATE(j, J_CANCELLED);
         p->st.cancelled_queued++;
     } else if (STATE(j) == J_RUNNING && !__atomic_load_n(&j->cancel, __ATOMIC_RELAXED)) {

@@ -65,6 +65,7 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop)
     rt->drop_budget = FUT_DEFAULT_DROP_BUDGET;
     rt->force_deadline = INFINITY;
     fut__list_init(&rt->teardowns);
+    fut__list_init(&rt->shutdowns);
     fut__list_init(&rt->tasks);
     fut__list_init(&rt->io_unchecked);
     fut__list_init(&rt->fd_unchecked);

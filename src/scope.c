@@ -222,7 +222,7 @@ FUT_API int fut_scope_spawn(fut_scope *s, const fut *f, size_t size, fut_join *j
         return -EINVAL;
     if (s->cancelled)
         return -ECANCELED;
-    int err = fut__spawn(s->rt, f, size, join, s);
+    int err = fut__spawn(s->rt, f, size, join, s, false);
     if (!err)
         s->alive++;
     return err;
@@ -289,7 +289,7 @@ FUT_API int fut_rt_adopt(fut_rt *rt, fut *f, void (*release)(fut *f, void *ud), 
         return -EINVAL;
     struct orphan o = {.target = f, .release = release, .ud = ud};
     fut_init(&o.base, &orphan_vt);
-    int err = fut__spawn(rt, &o.base, sizeof o, NULL, NULL);
+    int err = fut__spawn(rt, &o.base, sizeof o, NULL, NULL, true);
     if (err)
         return err;
     rt->st.orphans++;
@@ -299,12 +299,21 @@ FUT_API int fut_rt_adopt(fut_rt *rt, fut *f, void (*release)(fut *f, void *ud), 
 
 /* --- graceful shutdown ------------------------------------------------------------------ */
 
+static void shutdown_release(fut_shutdown *sd)
+{
+    if (sd->started)
+        fut__list_del(&sd->link);
+    fut_waker_drop(sd->waker);
+    sd->waker = NULL;
+}
+
 static fut_status shutdown_poll(fut *self, fut_cx *cx)
 {
     fut_shutdown *sd = (fut_shutdown *)self;
     fut_rt *rt = sd->rt;
     if (!sd->started) {
         sd->started = 1;
+        fut__list_init(&sd->link); /* here, not at init: it may move until polled */
         rt->closing = true;
         double d = fut__fresh_now(rt) + sd->budget;
         if (d < rt->force_deadline)
@@ -315,24 +324,18 @@ static fut_status shutdown_poll(fut *self, fut_cx *cx)
         fut__budget_rearm(rt);
     }
     if (rt->st.tasks_alive == 0) {
-        if (rt->shutdown_waker == sd->waker)
-            rt->shutdown_waker = NULL;
-        fut_waker_drop(sd->waker);
-        sd->waker = NULL;
+        shutdown_release(sd);
         return fut_ready(self, 0);
     }
     fut__keep_waker(&sd->waker, cx);
-    rt->shutdown_waker = sd->waker;
+    if (fut__list_empty(&sd->link))
+        fut__list_add_tail(&rt->shutdowns, &sd->link);
     return FUT_PENDING;
 }
 
 static void shutdown_drop(fut *self)
 {
-    fut_shutdown *sd = (fut_shutdown *)self;
-    if (sd->rt && sd->rt->shutdown_waker == sd->waker)
-        sd->rt->shutdown_waker = NULL;
-    fut_waker_drop(sd->waker);
-    sd->waker = NULL;
+    shutdown_release((fut_shutdown *)self);
 }
 
 static const struct fut_vtable shutdown_vt = {

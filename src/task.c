@@ -167,8 +167,11 @@ static void task_finish(fut_rt *rt, struct fut_task *t)
     }
     if (t->scope)
         fut__scope_child_done(t->scope, t, st);
-    if (rt->st.tasks_alive == 0 && rt->shutdown_waker)
-        fut_waker_wake(rt->shutdown_waker);
+    if (rt->st.tasks_alive == 0) {
+        fut__list *pos, *tmp;
+        fut__list_each_safe(pos, tmp, &rt->shutdowns)
+            fut_waker_wake(fut__container_of(pos, fut_shutdown, link)->waker);
+    }
     fut__task_release(t); /* the runtime's reference */
 }
 
@@ -300,7 +303,8 @@ static const struct fut_vtable join_vt = {
     .drop = join_drop,
 };
 
-int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut_scope *scope)
+int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut_scope *scope,
+               bool teardown)
 {
     if (!rt || !f || size < sizeof(fut) || size > UINT32_MAX)
         return -EINVAL;
@@ -309,7 +313,11 @@ int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut
     struct fut_task *t = fut__alloc(sizeof *t + size);
     if (!t)
         return -ENOMEM;
-    atomic_init(&t->w.state, FUT__W_NOTIFIED);
+    /* A task spawned in teardown (an orphan) only runs its future's
+     * poll_drop, under the drop budget. */
+    atomic_init(&t->w.state, FUT__W_NOTIFIED | (teardown ? FUT__W_TEARDOWN : 0));
+    if (teardown)
+        rt->st.tasks_tearing_down++;
     atomic_init(&t->w.refs, join ? 2 : 1);
     t->w.rt = rt;
     t->w.remote_next = NULL;
@@ -334,7 +342,7 @@ int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut
 
 FUT_API int fut_spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join)
 {
-    return fut__spawn(rt, f, size, join, NULL);
+    return fut__spawn(rt, f, size, join, NULL, false);
 }
 
 void fut__task_cancel(struct fut_task *t)

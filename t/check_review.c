@@ -277,6 +277,127 @@ START_TEST(branch_tasks_see_owner_cancel)
 }
 END_TEST
 
+/* An orphan's teardown is under the drop budget, like a task's: one that
+ * never finishes on its own is escalated, not left until fut_rt_free. */
+struct stubborn {
+    fut base;
+    fut_sleep s;
+    int armed;
+    int *escalated;
+};
+
+static fut_status stubborn_poll_drop(fut *self, fut_cx *cx)
+{
+    struct stubborn *st = (struct stubborn *)self;
+    if (fut_cx_escalated(cx)) {
+        (*st->escalated)++;
+        if (st->armed)
+            fut_drop(&st->s.base);
+        st->armed = 0;
+        return FUT_READY;
+    }
+    if (!st->armed) {
+        fut_sleep_init(&st->s, 100);
+        st->armed = 1;
+    }
+    return fut_poll(&st->s.base, cx);
+}
+
+static const struct fut_vtable stubborn_vt = {sizeof(struct fut_vtable), "stubborn", NULL,
+                                              stubborn_poll_drop, NULL};
+
+START_TEST(orphan_teardown_is_budgeted)
+{
+    fut_rt *rt = th_new_rt();
+    ck_assert_int_eq(fut_rt_set_drop_budget(rt, 0.02), 0);
+    int escalated = 0;
+    struct stubborn st = {.escalated = &escalated};
+    fut_init(&st.base, &stubborn_vt);
+    ck_assert_int_eq(fut_rt_adopt(rt, &st.base, NULL, NULL), 0);
+    fut_sleep w;
+    th_block(rt, fut_sleep_init(&w, 0.2));
+    fut_drop(&w.base);
+    ck_assert_int_eq(escalated, 1);
+    struct fut_rt_stats sts = th_stats(rt);
+    ck_assert_uint_eq(sts.orphans_alive, 0);
+    ck_assert_uint_ge(sts.escalations, 1);
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+}
+END_TEST
+
+/* Two shutdowns pending at once (the second started from a callback
+ * inside the first one's loop): both are woken when the last task ends. */
+static fut_rt *sd_rt;
+static int inner_done;
+
+static void inner_shutdown_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+    fut_shutdown sd2;
+    ck_assert_int_eq(fut_block_on(sd_rt, fut_rt_shutdown(&sd2, sd_rt, 1.0), NULL), 0);
+    fut_drop(&sd2.base);
+    inner_done = 1;
+}
+
+START_TEST(two_pending_shutdowns_both_complete)
+{
+    sd_rt = th_new_rt();
+    int dropped = 0;
+    struct th_slow slow;
+    th_slow_init(&slow, -1, 0, 2, 0.02, NULL, NULL, &dropped);
+    ck_assert_int_eq(FUT_SPAWN(sd_rt, &slow, NULL), 0);
+    fut_yield y;
+    th_block(sd_rt, fut_yield_init(&y));
+    fut_drop(&y.base);
+    ev_timer t;
+    ev_timer_init(&t, inner_shutdown_cb, 0.005, 0.);
+    ev_timer_start(fut_rt_loop(sd_rt), &t);
+    inner_done = 0;
+    fut_shutdown sd1;
+    double t0 = th_mono();
+    ck_assert_int_eq(th_block(sd_rt, fut_rt_shutdown(&sd1, sd_rt, 1.0)), 0);
+    ck_assert(th_mono() - t0 < 2);
+    fut_drop(&sd1.base);
+    ck_assert_int_eq(inner_done, 1);
+    ck_assert_int_eq(dropped, 1);
+    ck_assert_int_eq(fut_rt_free(sd_rt), 0);
+}
+END_TEST
+
+/* Jobs submitted together while a worker is idle but already signalled
+ * get workers of their own, up to the limit (before the fix one idle
+ * worker ran all 8, one after the other). */
+static ssize_t nap(fut_job *job, void *arg)
+{
+    (void)job;
+    (void)arg;
+    usleep(50000);
+    return 0;
+}
+
+START_TEST(pool_starts_workers_for_queued_jobs)
+{
+    fut_rt *rt = th_new_rt();
+    ck_assert_int_eq(fut_rt_set_pool_size(rt, 8), 0);
+    fut_job warm;
+    ck_assert_int_eq(th_block(rt, fut_job_init(&warm, nap, NULL, NULL)), 0); /* one idle worker */
+    fut_drop(&warm.base);
+    fut_job j[8];
+    fut *kids[8];
+    for (int i = 0; i < 8; i++)
+        kids[i] = fut_job_init(&j[i], nap, NULL, NULL);
+    fut_all all;
+    ck_assert_int_eq(th_block(rt, fut_all_init(&all, kids, 8, 0, NULL)), 0);
+    fut_drop(&all.base);
+    struct fut_pool_stats st; /* one worker per queued job, not one for all */
+    fut_pool_stats(rt, &st, sizeof st);
+    ck_assert_uint_ge(st.workers, 7);
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("review");
@@ -286,5 +407,8 @@ int main(void)
     tcase_add_test(tc, rt_free_in_user_callback_is_busy);
     tcase_add_test(tc, finished_fd_waiter_releases_loop);
     tcase_add_test(tc, branch_tasks_see_owner_cancel);
+    tcase_add_test(tc, orphan_teardown_is_budgeted);
+    tcase_add_test(tc, two_pending_shutdowns_both_complete);
+    tcase_add_test(tc, pool_starts_workers_for_queued_jobs);
     return th_run(s);
 }

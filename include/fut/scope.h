@@ -120,6 +120,7 @@ typedef struct fut_shutdown {
     double budget;    /* private */
     int started;      /* private */
     fut_waker *waker; /* private */
+    fut__list link;   /* private: the runtime's pending shutdowns */
 } fut_shutdown;
 
 FUT_API fut *fut_rt_shutdown(fut_shutdown *s, fut_rt *rt, double budget);
