@@ -47,8 +47,10 @@ typedef struct fut__branches {
 /* --- all ------------------------------------------------------------------ */
 
 /* READY when every child is READY; each child's status is its own output
- * (fut_out(children[i])). Output: 0, or -ENOMEM when FUT_BRANCH_TASKS
- * could not spawn its tasks (after dropping what it started). */
+ * (fut_out(children[i])). Output: 0; with FUT_BRANCH_TASKS, the error of
+ * fut_spawn (-ENOMEM, -ESHUTDOWN) when the branch tasks could not be
+ * spawned, or -ECANCELED when the combinator's own task was cancelled
+ * while its poll was on the stack (after every branch was torn down). */
 typedef struct fut_all {
     fut base;
     fut__branches b; /* private */

@@ -132,9 +132,9 @@ FUT_API fut_status fut_poll_drop(fut *f, fut_cx *cx);
  *   -EALREADY  f was already dropped (also reported as a double drop);
  *   -ENXIO     teardown needs a nested loop and this thread has no
  *              current runtime;
- *   -ELOOP     teardown needs a nested loop and the depth limit is reached;
- *   -EPERM     teardown needs a nested loop and the current runtime
- *              belongs to another thread or is being freed. */
+ *   -ELOOP     teardown needs a nested loop and the depth limit is reached.
+ * The runtime used is this thread's (fut_rt_current()): a future whose
+ * teardown needs one can only be dropped on a thread that has a runtime. */
 FUT_API int fut_drop(fut *f);
 
 /* A future that tears another one down: polling it runs target's

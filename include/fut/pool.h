@@ -48,9 +48,10 @@ typedef ssize_t (*fut_job_fn)(fut_job *job, void *arg);
  * loop thread. May be NULL when the result holds no resource. */
 typedef void (*fut_job_release)(ssize_t result, void *arg);
 
-/* The job future. Output: the job function's result; -ENOMEM when the
- * pool could not start a worker and none exists; -ECANCELED when it was
- * polled under a cancelled context before the job started. Embeddable;
+/* The job future. Output: the job function's result; -ENOMEM (or the
+ * error of pthread_create, e.g. -EAGAIN) when the pool could not start a
+ * worker and none exists; -ECANCELED when it was polled under a cancelled
+ * context before the job started. Embeddable;
  * no allocation per job. Fields private. */
 struct fut_job {
     fut base;

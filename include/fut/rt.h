@@ -5,9 +5,9 @@
  * waking and dropping wakers (<fut/future.h>).
  *
  * How it sits on libev: library watchers (timers, io, the cross-thread
- * ev_async) only push tasks on the run queue; an ev_check watcher drains
- * the queue after each loop iteration, and an ev_idle watcher keeps the
- * loop from blocking while the queue is not empty. The drain is
+ * ev_async) only push tasks on the run queue; an ev_prepare watcher drains
+ * the queue before the loop would block, and an ev_idle watcher keeps the
+ * loop from blocking while work is left after a drain. The drain is
  * re-entrant, which is what nested loops build on.
  */
 #ifndef FUT_RT_H
@@ -77,8 +77,7 @@ FUT_API double fut_now(fut_rt *rt);
  *
  * Returns 0 and stores f's output in *out (out may be NULL), or
  *   -EINVAL  rt or f NULL;
- *   -EPERM   called on another thread than the runtime's, or while the
- *            runtime is being freed;
+ *   -EPERM   called on another thread than the runtime's;
  *   -ELOOP   the nested-loop depth limit is reached (f was not polled). */
 FUT_API int fut_block_on(fut_rt *rt, fut *f, ssize_t *out);
 
@@ -104,7 +103,8 @@ FUT_API int fut_nested_loop(fut_rt *rt, fut *f, ssize_t *out);
 #define FUT_DEFAULT_MAX_DEPTH 64
 
 /* Sets the nested-loop depth limit, 1 to 4096 (1: fut_block_on() only, no
- * nesting). Returns 0 or -EINVAL. */
+ * nesting). Returns 0, -EINVAL, -EBUSY (called from inside a loop of this
+ * runtime) or -ENOMEM (the old limit stays). */
 FUT_API int fut_rt_set_max_depth(fut_rt *rt, unsigned depth);
 
 /* --- tasks --------------------------------------------------------------- */

@@ -63,7 +63,9 @@
  * operation of a task can still be in flight when the ring is closed.
  * An operation polled from plain code (fut_block_on()) and never dropped
  * is cancelled and waited for by fut_rt_free(); it then completes with
- * its completion's result and may still be dropped (not polled) later.
+ * its completion's result and may still be dropped (not polled) later, on
+ * a thread that has a runtime (fut_drop() needs one for any future with
+ * an asynchronous teardown: -ENXIO otherwise).
  */
 #ifndef FUT_URING_H
 #define FUT_URING_H
