@@ -22,6 +22,8 @@ enum { J_IDLE, J_QUEUED, J_RUNNING, J_DONE, J_CANCELLED };
 struct worker {
     pthread_t th;
     struct worker *next;
+    struct fut__pool *pool;
+    bool exited; /* left after the pool shrank: to be joined */
 };
 
 struct fut__pool {
@@ -42,7 +44,8 @@ struct fut__pool {
 
 static void *worker_main(void *arg)
 {
-    struct fut__pool *p = arg;
+    struct worker *self = arg;
+    struct fut__pool *p = self->pool;
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (!p->quit && !p->qhead && p->nworkers <= p->max) {
@@ -75,20 +78,40 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&p->mu);
     }
     p->nworkers--;
+    self->exited = true;
     pthread_mutex_unlock(&p->mu);
     return NULL;
+}
+
+/* Under mu: joins the workers that left (they released mu for good before
+ * returning, so the join does not wait on us). */
+static void reap_exited(struct fut__pool *p)
+{
+    for (struct worker **pw = &p->workers; *pw;) {
+        struct worker *w = *pw;
+        if (!w->exited) {
+            pw = &w->next;
+            continue;
+        }
+        *pw = w->next;
+        pthread_join(w->th, NULL);
+        fut__free(w, sizeof *w);
+    }
 }
 
 /* Under mu. Workers block every signal: they inherit the mask. */
 static int start_worker(struct fut__pool *p)
 {
+    reap_exited(p);
     struct worker *w = fut__alloc(sizeof *w);
     if (!w)
         return -ENOMEM;
+    w->pool = p;
+    w->exited = false;
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    int err = pthread_create(&w->th, NULL, worker_main, p);
+    int err = pthread_create(&w->th, NULL, worker_main, w);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err) {
         fut__free(w, sizeof *w);
