@@ -67,10 +67,14 @@ static void fd_cb(struct ev_loop *loop, ev_io *w, int revents)
     }
     int fresh = r & ~h->ready;
     h->ready |= r;
-    if (r & FUT_READABLE)
+    if (r & FUT_READABLE) {
         wake_slot(h->rwaker);
-    if (r & FUT_WRITABLE)
+        wake_slot(h->rspare);
+    }
+    if (r & FUT_WRITABLE) {
         wake_slot(h->wwaker);
+        wake_slot(h->wspare);
+    }
     /* Keep watching after a first report: the waiter usually runs in the
      * next drain and waits again before the loop polls, so the kernel's
      * interest never changes. Reported again while the cached readiness is
@@ -93,6 +97,8 @@ void fut__fd_check(fut_fd *h)
     h->want = 0;
     wake_slot(h->rwaker);
     wake_slot(h->wwaker);
+    wake_slot(h->rspare);
+    wake_slot(h->wspare);
 }
 
 FUT_API int fut_fd_open(fut_rt *rt, fut_fd *h, int fd)
@@ -110,7 +116,7 @@ FUT_API int fut_fd_open(fut_rt *rt, fut_fd *h, int fd)
     h->want = 0;
     h->flags = H_OPEN;
     h->rt = rt;
-    h->rwaker = h->wwaker = NULL;
+    h->rwaker = h->wwaker = h->rspare = h->wspare = NULL;
     fut__list_init(&h->unchecked);
     fut__list_add_tail(&rt->fds, &h->open);
     ev_io_init(io_of(h), fd_cb, fd, 0);
@@ -125,18 +131,16 @@ void fut__fd_close(fut_fd *h)
         ev_io_stop(h->rt->loop, io_of(h));
     fut__list_del(&h->unchecked);
     fut__list_del(&h->open);
-    fut_waker *r = h->rwaker, *w = h->wwaker;
-    h->rwaker = h->wwaker = NULL;
+    fut_waker *all[4] = {h->rwaker, h->wwaker, h->rspare, h->wspare};
+    h->rwaker = h->wwaker = h->rspare = h->wspare = NULL;
     /* Waits still on it (a bug of the caller, or rt_free) see -EBADF. */
     h->flags = H_BAD;
     h->want = 0;
-    if (r) {
-        fut_waker_wake(r);
-        fut_waker_drop(r);
-    }
-    if (w) {
-        fut_waker_wake(w);
-        fut_waker_drop(w);
+    for (int i = 0; i < 4; i++) {
+        if (all[i]) {
+            fut_waker_wake(all[i]);
+            fut_waker_drop(all[i]);
+        }
     }
 }
 
@@ -155,22 +159,39 @@ FUT_API void fut_fd_clear(fut_fd *h, int events)
 
 /* Takes the slots for `events` with this poll's waker; a different waker
  * already there is woken so that it polls again (it takes its turn). */
+static void take_slot(fut_waker **slot, fut_waker **spare, fut_waker *w)
+{
+    if (*slot == w || *spare == w)
+        return;
+    if (*slot) {
+        if (*spare) { /* a third waiter: the oldest polls again */
+            fut_waker_wake(*spare);
+            fut_waker_drop(*spare);
+        }
+        *spare = *slot; /* parked, not woken: no spinning */
+    }
+    *slot = fut_waker_clone(w);
+}
+
+static void give_slot(fut_waker **slot, fut_waker **spare, fut_waker *w)
+{
+    if (*slot == w) {
+        fut_waker_drop(*slot);
+        *slot = *spare; /* the parked one moves up */
+        *spare = NULL;
+    } else if (*spare == w) {
+        fut_waker_drop(*spare);
+        *spare = NULL;
+    }
+}
+
 static void take_slots(fut_fd *h, int events, fut_waker **mine, fut_cx *cx)
 {
     fut_waker *w = fut_cx_waker(cx);
-    fut_waker **slots[2] = {events & FUT_READABLE ? &h->rwaker : NULL,
-                            events & FUT_WRITABLE ? &h->wwaker : NULL};
-    for (int i = 0; i < 2; i++) {
-        fut_waker **slot = slots[i];
-        if (!slot || *slot == w)
-            continue;
-        fut_waker *old = *slot;
-        *slot = fut_waker_clone(w);
-        if (old) {
-            fut_waker_wake(old);
-            fut_waker_drop(old);
-        }
-    }
+    if (events & FUT_READABLE)
+        take_slot(&h->rwaker, &h->rspare, w);
+    if (events & FUT_WRITABLE)
+        take_slot(&h->wwaker, &h->wspare, w);
     if (*mine != w) {
         fut_waker_drop(*mine);
         *mine = fut_waker_clone(w);
@@ -183,14 +204,10 @@ static void give_slots(fut_fd *h, int events, fut_waker **mine)
 {
     if (!*mine)
         return;
-    if ((events & FUT_READABLE) && h->rwaker == *mine) {
-        fut_waker_drop(h->rwaker);
-        h->rwaker = NULL;
-    }
-    if ((events & FUT_WRITABLE) && h->wwaker == *mine) {
-        fut_waker_drop(h->wwaker);
-        h->wwaker = NULL;
-    }
+    if (events & FUT_READABLE)
+        give_slot(&h->rwaker, &h->rspare, *mine);
+    if (events & FUT_WRITABLE)
+        give_slot(&h->wwaker, &h->wspare, *mine);
     fut_waker_drop(*mine);
     *mine = NULL;
     /* Nobody waiting: stop watching, or the active ev_io would keep a

@@ -420,6 +420,60 @@ START_TEST(pool_starts_workers_for_queued_jobs)
 }
 END_TEST
 
+/* Two tasks waiting to read one registered fd that never becomes
+ * readable do not spin; both complete when the handle closes. */
+struct fdwaiter {
+    fut base;
+    fut_fd_wait w;
+};
+
+static fut_status fdwaiter_poll(fut *self, fut_cx *cx)
+{
+    struct fdwaiter *x = (struct fdwaiter *)self;
+    if (fut_poll(&x->w.base, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    return fut_ready(self, fut_out(&x->w.base));
+}
+
+static void fdwaiter_drop(fut *self)
+{
+    fut_drop(&((struct fdwaiter *)self)->w.base);
+}
+
+static const struct fut_vtable fdwaiter_vt = {sizeof(struct fut_vtable), "fdwaiter", fdwaiter_poll,
+                                              NULL, fdwaiter_drop};
+
+START_TEST(two_fd_waiters_do_not_spin)
+{
+    fut_rt *rt = th_new_rt();
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    fut_fd h;
+    ck_assert_int_eq(fut_fd_open(rt, &h, p[0]), 0);
+    fut_fd_clear(&h, FUT_READABLE);
+    struct fdwaiter a, b;
+    fut_init(&a.base, &fdwaiter_vt);
+    fut_init(&b.base, &fdwaiter_vt);
+    fut_fd_wait_init(&a.w, &h, FUT_READABLE);
+    fut_fd_wait_init(&b.w, &h, FUT_READABLE);
+    fut_join ja, jb;
+    ck_assert_int_eq(FUT_SPAWN(rt, &a, &ja), 0);
+    ck_assert_int_eq(FUT_SPAWN(rt, &b, &jb), 0);
+    fut_sleep s;
+    th_block(rt, fut_sleep_init(&s, 0.05));
+    fut_drop(&s.base);
+    ck_assert_uint_lt(th_stats(rt).polls, 20); /* was millions */
+    fut_fd_close(&h);
+    ck_assert_int_eq(th_block(rt, &ja.base), -EBADF);
+    ck_assert_int_eq(th_block(rt, &jb.base), -EBADF);
+    fut_drop(&ja.base);
+    fut_drop(&jb.base);
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("review");
@@ -432,5 +486,6 @@ int main(void)
     tcase_add_test(tc, orphan_teardown_is_budgeted);
     tcase_add_test(tc, two_pending_shutdowns_both_complete);
     tcase_add_test(tc, pool_starts_workers_for_queued_jobs);
+    tcase_add_test(tc, two_fd_waiters_do_not_spin);
     return th_run(s);
 }

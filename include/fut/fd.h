@@ -14,9 +14,11 @@
  * fd; the handle checks the fd at open and once more right before its
  * first registration, not on every wait.)
  *
- * At most one task should wait to read and one to write at a time; a
- * second waiter in the same direction takes the slot and wakes the first,
- * which then polls again (no wake is lost, but they take turns).
+ * Each direction has a slot and a spare: a second waiter in the same
+ * direction takes the slot and parks the first in the spare (both are
+ * woken by readiness or close; when one leaves, the other moves up). A
+ * third displaces the spare, which is woken to poll again: with more than
+ * two waiters per direction they take turns.
  */
 #ifndef FUT_FD_H
 #define FUT_FD_H
@@ -35,6 +37,8 @@ typedef struct fut_fd {
     fut_rt *rt;            /* private */
     fut_waker *rwaker;     /* private: the task waiting to read */
     fut_waker *wwaker;     /* private: the task waiting to write */
+    fut_waker *rspare;     /* private: a second reader, parked */
+    fut_waker *wspare;     /* private: a second writer, parked */
     fut__list unchecked;   /* private: awaiting the fd check before registration */
     fut__list open;        /* private: rt's open handles */
     fut__watcher io;       /* private: the ev_io */
