@@ -96,19 +96,22 @@ bench_env = BENCH_BIN='$(abs_top_builddir)/bench' BENCH_SRC='$(abs_top_srcdir)/b
 
 include $(srcdir)/bench/peers.mk
 include $(srcdir)/bench/echo.mk
+include $(srcdir)/bench/extra.mk
 
 # B5 (bench/b_fdhop[_ev]) comes from echo.mk; run.sh runs it with the rest.
 bench_b5 = bench/b_fdhop bench/b_fdhop_ev
 
 bench-build: $(BENCH_PROGS) $(bench_b5)
 
-bench: $(BENCH_PROGS) $(bench_b5) bench-peers
+bench: $(BENCH_PROGS) $(bench_b5) $(EXTRA_BENCH_PROGS) bench-peers
 	$(bench_env) $(SHELL) $(srcdir)/bench/run.sh $(BENCH_ARGS)
+	$(bench_env) $(SHELL) $(srcdir)/bench/extra.sh
 
 # Every workload at tiny N (run.sh), then one tiny echo run per server.
-bench-smoke: $(BENCH_PROGS) $(ECHO_PROGS) bench-peers
+bench-smoke: $(BENCH_PROGS) $(ECHO_PROGS) $(EXTRA_BENCH_PROGS) bench-peers
 	$(bench_env) $(SHELL) $(srcdir)/bench/run.sh --smoke $(BENCH_ARGS)
 	$(bench_env) $(SHELL) $(srcdir)/bench/echo.sh --smoke
+	$(bench_env) $(SHELL) $(srcdir)/bench/extra.sh --smoke
 
 bench-callgrind: $(BENCH_PROGS) $(bench_b5) bench-peers
 	$(bench_env) $(SHELL) $(srcdir)/bench/callgrind.sh $(BENCH_ARGS)
