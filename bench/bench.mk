@@ -83,7 +83,12 @@ bench_b_mem_ev_LDADD = $(EV_LIBS)
 
 # (the programs' sources are distributed through their _SOURCES)
 EXTRA_DIST += bench/README.md bench/WORKLOADS.md bench/bench.mk bench/bench.h \
-	bench/run.sh bench/callgrind.sh bench/syscalls.sh bench/plot.gp bench/plot.sh
+	bench/run.sh bench/callgrind.sh bench/syscalls.sh bench/plot.gp bench/plot.sh \
+	bench/results/results.txt bench/results/results.tsv bench/results/callgrind.txt \
+	bench/results/callgrind-nodebug.txt bench/results/syscalls.txt \
+	bench/results/echo.txt bench/results/echo.tsv \
+	bench/results/scaling.svg bench/results/scaling.png \
+	bench/results/echo.svg bench/results/echo.png
 
 # Automake does not clean EXTRA_PROGRAMS by itself. (Makefile.am sets
 # neither EXTRA_PROGRAMS nor CLEANFILES; should it start to, turn these two

@@ -3,7 +3,7 @@
 # per runtime) and the echo chart (server CPU per message, bars per
 # runtime for each message size and connection count).
 #
-#   gnuplot -e "dat='DIR'; outdir='DIR'; stamp='...'; echo=0|1" bench/plot.gp
+#   gnuplot -e "dat='DIR'; outdir='DIR'; stamp='...'; echo=0|1; echodat='FILE'; echostamp='...'" bench/plot.gp
 #
 # Inputs in `dat`: scaling-spawn.dat, scaling-hop.dat, scaling-fifo.dat
 # (columns: N libfut libev libuv tokio; '-' missing) and, when echo=1,
@@ -27,7 +27,7 @@ do for [fmt in "svg png"] {
         set terminal pngcairo size 1200,420 font "Helvetica,10" background rgb "white"
     }
     set output sprintf("%s/scaling.%s", outdir, fmt)
-    set multiplot layout 1,3 title sprintf("ns per op against N (log-log, lower is better; medians) — %s", stamp)
+    set multiplot layout 1,3 title sprintf("ns per op against N (log-log, lower is better; medians; at N = 10^3 the N ops are repeated 1000 times in-process) — %s", stamp)
     set logscale xy
     set xrange [500:2000000]
     set format x "10^{%L}"
@@ -35,7 +35,7 @@ do for [fmt in "svg png"] {
     set grid xtics ytics mytics lc rgb "#dddddd"
     set xlabel "N"
     set ylabel "ns / op"
-    set key top left font ",10"
+    set key inside top left font ",10"
     set title "B1 spawn + join (all N alive)"
     plot for [c=2:5] panel("scaling-spawn.dat", "") u 1:c w lp ls (c-1) \
         t (c == 2 ? rt1 : c == 3 ? rt2 : c == 4 ? rt3 : rt4)
@@ -62,12 +62,12 @@ do for [fmt in "svg png"] {
             set terminal pngcairo size 1000,420 font "Helvetica,10" background rgb "white"
         }
         set output sprintf("%s/echo.%s", outdir, fmt)
-        set title sprintf("B6 TCP echo: server user CPU per message (µs, lower is better) — %s", stamp)
+        set title sprintf("B6 TCP echo: server user CPU per message (µs, lower is better) — %s", echostamp)
         set style data histograms
         set style histogram clustered gap 1
         set style fill solid 0.85 border -1
         set boxwidth 0.9
-        set key top left
+        set key outside right top vertical
         set grid ytics lc rgb "#dddddd"
         set xlabel "message size / connections"
         set ylabel "µs user CPU / message"

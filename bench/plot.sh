@@ -91,7 +91,14 @@ fi
 stamp=$(sed -n 's/^# libfut benchmarks: //p' "$res/results.txt" 2>/dev/null | head -n 1)
 cpu=$(sed -n 's/^# kernel: .*; cpu: //p' "$res/results.txt" 2>/dev/null | head -n 1)
 [ -z "$cpu" ] || stamp="$stamp, $cpu"
-gnuplot -e "dat='$tmp'; outdir='$res'; stamp='$stamp'; echo=$echo; echodat='$tmp/echo.dat'" "$here/plot.gp"
+echostamp=$(sed -n 's/^# B6 TCP echo on [^:]*: //p' "$res/echo.txt" 2>/dev/null | head -n 1)
+if [ -n "$echostamp" ]; then
+    [ -z "$cpu" ] || echostamp="$echostamp, $cpu"
+else
+    echostamp=$stamp
+fi
+gnuplot -e "dat='$tmp'; outdir='$res'; stamp='$stamp'; echo=$echo; echodat='$tmp/echo.dat'; echostamp='$echostamp'" \
+    "$here/plot.gp"
 echo "plot.sh: wrote $res/scaling.svg and .png"
 if [ $echo = 1 ]; then
     echo "plot.sh: wrote $res/echo.svg and .png"
