@@ -147,9 +147,9 @@ static __attribute__((noinline)) int drop_with_poll_drop(fut *f,
     rt->frame_depth--;
     fr->running = false;
     if (fut__likely(st == FUT_READY)) {
+        /* A wake of this frame during the call may leave frame_woken set:
+         * harmless, the drain only honours it while a frame is running. */
         f->state |= FUT__F_DROPPED;
-        if (!top) /* a wake of this frame during the call: nothing to resume */
-            rt->frame_woken = false;
         return 0;
     }
 #ifndef NDEBUG
