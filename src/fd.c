@@ -4,11 +4,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define H_OPEN 0x1
 #define H_CHECKED 0x2 /* passed the check right before its first registration */
 #define H_BAD 0x4
+#define H_NOTSOCK 0x8 /* write(2), not send(2): not a socket */
 
 #define BOTH (FUT_READABLE | FUT_WRITABLE)
 
@@ -48,6 +50,8 @@ static void update(fut_fd *h)
     }
     h->want = want;
 }
+
+static void take_slot(fut_waker **slot, fut_waker **spare, fut_waker *w);
 
 static void wake_slot(fut_waker *w)
 {
@@ -117,6 +121,7 @@ FUT_API int fut_fd_open(fut_rt *rt, fut_fd *h, int fd)
     h->flags = H_OPEN;
     h->rt = rt;
     h->rwaker = h->wwaker = h->rspare = h->wspare = NULL;
+    h->closer = NULL;
     fut__list_init(&h->unchecked);
     fut__list_add_tail(&rt->fds, &h->open);
     ev_io_init(io_of(h), fd_cb, fd, 0);
@@ -142,6 +147,58 @@ void fut__fd_close(fut_fd *h)
             fut_waker_drop(all[i]);
         }
     }
+    if (h->closer) { /* the runtime is going: the owner's watchers too */
+        void (*closer)(fut_fd *) = h->closer;
+        h->closer = NULL;
+        closer(h);
+    }
+}
+
+bool fut__fd_moved(fut_fd *h, const char *what, const void *obj)
+{
+    void *home = io_of(h)->data;
+    if (fut__likely(home == h))
+        return false;
+    fut__diag("%s %p was moved after its fd %d was registered with the loop (at %p): "
+              "open it where it will stay (inside the task), or spawn before opening it",
+              what, obj, h->fd, (void *)((char *)obj + ((char *)home - (char *)h)));
+    return true;
+}
+
+bool fut__fd_bad(const fut_fd *h)
+{
+    return h->flags & H_BAD;
+}
+
+/* A stream's persistent wait: the slots keep the waker between waits
+ * (nothing to clone or give back when the same task waits again). */
+void fut__fd_arm(fut_fd *h, int events, fut_cx *cx)
+{
+    fut_waker *w = fut_cx_waker(cx);
+    if ((events & FUT_READABLE) && h->rwaker != w)
+        take_slot(&h->rwaker, &h->rspare, w);
+    if ((events & FUT_WRITABLE) && h->wwaker != w)
+        take_slot(&h->wwaker, &h->wspare, w);
+    update(h);
+}
+
+void fut__fd_wake(fut_fd *h)
+{
+    wake_slot(h->rwaker);
+    wake_slot(h->wwaker);
+    wake_slot(h->rspare);
+    wake_slot(h->wspare);
+}
+
+ssize_t fut__fd_send(fut_fd *h, const void *buf, size_t len)
+{
+    if (!(h->flags & H_NOTSOCK)) {
+        ssize_t n = send(h->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0 || errno != ENOTSOCK)
+            return n;
+        h->flags |= H_NOTSOCK;
+    }
+    return write(h->fd, buf, len);
 }
 
 FUT_API void fut_fd_close(fut_fd *h)
@@ -221,6 +278,8 @@ static fut_status wait_poll(fut *self, fut_cx *cx)
 {
     fut_fd_wait *fw = (fut_fd_wait *)self;
     fut_fd *h = fw->h;
+    if (fut__unlikely(fut__fd_moved(h, "fut_fd", h)))
+        return fut_ready(self, -EINVAL);
     int r = h->ready & fw->events;
     if (!(fw->events & BOTH) || (h->flags & H_BAD) || r) {
         give_slots(h, fw->events, &fw->waker);
@@ -263,6 +322,8 @@ static fut_status rw_poll(fut *self, fut_cx *cx)
     fut_fd_io *op = (fut_fd_io *)self;
     fut_fd *h = op->h;
     int dir = op->write ? FUT_WRITABLE : FUT_READABLE;
+    if (fut__unlikely(fut__fd_moved(h, "fut_fd", h)))
+        return fut_ready(self, -EINVAL);
     for (;;) {
         if (h->flags & H_BAD) {
             give_slots(h, dir, &op->waker);
@@ -276,7 +337,7 @@ static fut_status rw_poll(fut *self, fut_cx *cx)
             take_slots(h, dir, &op->waker, cx);
             return FUT_PENDING;
         }
-        ssize_t n = op->write ? write(h->fd, op->buf, op->len) : read(h->fd, op->buf, op->len);
+        ssize_t n = op->write ? fut__fd_send(h, op->buf, op->len) : read(h->fd, op->buf, op->len);
         if (n >= 0) {
             /* Short: the kernel's buffer was drained (read) or filled
              * (write); the next call would fail with EAGAIN. */

@@ -210,6 +210,15 @@ void fut__check_fds(fut_rt *rt);
 int fut__fd_usable(int fd);
 void fut__fd_check(fut_fd *h);
 void fut__fd_close(fut_fd *h);
+/* Reports (diagnostic) a handle used at another address than the one
+ * libev knows; what/obj name the object that embeds it. */
+bool fut__fd_moved(fut_fd *h, const char *what, const void *obj);
+bool fut__fd_bad(const fut_fd *h);
+void fut__fd_arm(fut_fd *h, int events, fut_cx *cx);
+void fut__fd_wake(fut_fd *h);
+/* send(MSG_NOSIGNAL) on a socket, write(2) on anything else. */
+ssize_t fut__fd_send(fut_fd *h, const void *buf, size_t len);
+int fut__addr_split(const char *s, char *buf, size_t size, const char **port, int *bracketed);
 void fut__drain(fut_rt *rt);
 void fut__run_task(struct fut_task *t);
 void fut__task_release(struct fut_task *t);

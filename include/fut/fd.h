@@ -8,6 +8,10 @@
  * epoll_ctl (libev only changes the kernel's interest when the mask
  * changes across an iteration), and the fd is not re-checked.
  *
+ * A handle must not move (memcpy, a copy into a task by fut_spawn) once
+ * open: libev keeps its address. The debug checks report a moved handle
+ * at its next wait, naming it, and the wait completes with -EINVAL.
+ *
  * The contract that buys this: the fd stays open, and is not dup2'd over,
  * while the handle is open. Close the handle (fut_fd_close()) before
  * closing the fd. (libev aborts the process if epoll_ctl finds a closed
@@ -42,6 +46,7 @@ typedef struct fut_fd {
     fut__list unchecked;   /* private: awaiting the fd check before registration */
     fut__list open;        /* private: rt's open handles */
     fut__watcher io;       /* private: the ev_io */
+    void (*closer)(struct fut_fd *h); /* private: called when the runtime closes it */
 } fut_fd;
 
 /* Registers fd with rt and sets it non-blocking (O_NONBLOCK). The handle
@@ -77,7 +82,10 @@ typedef struct fut_fd_wait {
 
 FUT_API fut *fut_fd_wait_init(fut_fd_wait *w, fut_fd *h, int events);
 
-/* read(2)/write(2) on a registered fd as futures: try the call; when it
+/* read(2)/write(2) on a registered fd as futures (on a socket the write
+ * is send(2) with MSG_NOSIGNAL: a closed peer gives -EPIPE, never
+ * SIGPIPE; on a pipe it is write(2), which raises SIGPIPE when the reader
+ * is gone, so ignore or block that signal): try the call; when it
  * would block, clear the readiness and wait, then try again. Output: the
  * byte count (0 on end of file for a read; a write may be partial, it
  * writes what the kernel takes at once), or -errno. A read shorter than

@@ -169,6 +169,9 @@ struct fut_rt_stats {
     uint64_t teardown_errors;   /* errors teardowns reported (fut_cx_report) */
     uint64_t orphans;           /* futures adopted by the orphanage */
     uint64_t orphans_alive;     /* ... whose teardown is not finished */
+    uint64_t net_closes;        /* streams closed gracefully (<fut/net.h>) */
+    uint64_t net_aborts;        /* streams closed abortively (RST): escalated, timed out, hard */
+    uint64_t net_accept_backoffs; /* accepts that backed off for lack of fds */
 };
 
 /* Fills *st with up to size bytes of the runtime's counters (pass
