@@ -11,6 +11,7 @@
  *   <fut/coro.h>    coroutine macros: futures written top to bottom
  *   <fut/pool.h>    blocking work on a thread pool; file I/O and DNS
  *   <fut/uring.h>   io_uring operations (falling back to the pool and readiness)
+ *   <fut/signal.h>  waiting for POSIX signals, on any runtime
  *
  * Errors are negative errno values throughout; fut_strerror() explains
  * them. See docs/DESIGN.md in the source tree for the architecture.
@@ -28,5 +29,6 @@
 #include "fut/coro.h"
 #include "fut/pool.h"
 #include "fut/uring.h"
+#include "fut/signal.h"
 
 #endif
