@@ -25,13 +25,13 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the handler needs lock-free ints");
 
 /* One per runtime that ever waited for a signal; freed by fut_rt_free. */
 struct fut__sighub {
-    ev_async async;                       /* sent by the handler */
+    ev_async async; /* sent by the handler */
     struct ev_loop *loop;
-    struct fut__sighub *_Atomic next;     /* the hubs list */
-    _Atomic uint64_t mask;                /* signals some waiter here waits for */
-    unsigned cnt[NSIGS];                  /* waiters here per signal */
-    unsigned long seen[NSIGS];            /* gens[] last dispatched here */
-    fut__list waiters;                    /* armed fut_signal, by link */
+    struct fut__sighub *_Atomic next; /* the hubs list */
+    _Atomic uint64_t mask;            /* signals some waiter here waits for */
+    unsigned cnt[NSIGS];              /* waiters here per signal */
+    unsigned long seen[NSIGS];        /* gens[] last dispatched here */
+    fut__list waiters;                /* armed fut_signal, by link */
 };
 
 /* Deliveries per signal since the process started: the only state the
@@ -45,8 +45,8 @@ static atomic_uint in_handler;
 static atomic_int owner;
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned nwait[NSIGS];          /* hubs waiting per signal */
-static struct sigaction olds[NSIGS];   /* the dispositions we replaced */
+static unsigned nwait[NSIGS];        /* hubs waiting per signal */
+static struct sigaction olds[NSIGS]; /* the dispositions we replaced */
 
 static uint64_t bit(int sig)
 {
