@@ -109,8 +109,9 @@ typedef struct fut_signal {
 
 /* Initialises s to wait for any signal in *set (copied: the set may be
  * reused at once) and returns &s->base. Nothing is registered before the
- * first poll; a set the library refuses makes the first poll READY with
- * -EINVAL. s must not be NULL; set NULL is refused so. */
+ * first poll; a set the library refuses, or set == NULL, makes the first
+ * poll READY with -EINVAL. s must not be NULL. Any thread (it touches
+ * only s). */
 FUT_API fut *fut_signal_init(fut_signal *s, const sigset_t *set);
 
 /* fut_signal_init() for SIGINT and SIGTERM: an interactive interrupt
