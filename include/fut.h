@@ -12,6 +12,7 @@
  *   <fut/pool.h>    blocking work on a thread pool; file I/O and DNS
  *   <fut/uring.h>   io_uring operations (falling back to the pool and readiness)
  *   <fut/net.h>     addresses, listeners, connect, streams with a graceful close, UDP
+ *   <fut/signal.h>  waiting for POSIX signals, on any runtime
  *
  * Errors are negative errno values throughout; fut_strerror() explains
  * them. See docs/DESIGN.md in the source tree for the architecture.
@@ -30,5 +31,6 @@
 #include "fut/pool.h"
 #include "fut/uring.h"
 #include "fut/net.h"
+#include "fut/signal.h"
 
 #endif

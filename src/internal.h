@@ -156,6 +156,7 @@ void fut__pool_free(fut_rt *rt);
 fut_status fut__job_poll(fut_job *j, fut_cx *cx);
 fut_status fut__job_poll_drop(fut_job *j, fut_cx *cx);
 void fut__uring_free(fut_rt *rt);
+void fut__signal_free(fut_rt *rt);
 
 /* --- runtime ------------------------------------------------------------------ */
 struct fut_rt {
@@ -192,6 +193,7 @@ struct fut_rt {
     unsigned pool_max;         /* fut_rt_set_pool_size, 0: default */
     struct fut__uring *uring;  /* the io_uring ring, set up at the first op */
     signed char uring_state;   /* 0 not tried, 1 in use, -1 unavailable */
+    struct fut__sighub *sig;   /* signal waits, set up at the first one */
 
     struct fut__frames *frames;
     unsigned frame_depth; /* frames in use: frames->v[0 .. frame_depth-1] */

@@ -126,6 +126,7 @@ FUT_API int fut_rt_free(fut_rt *rt)
     fut__take_remote(rt);
     fut__pool_free(rt);
     fut__uring_free(rt);
+    fut__signal_free(rt);
     if (ev_is_active(&rt->budget_timer))
         ev_timer_stop(rt->loop, &rt->budget_timer);
     fut__list *pos, *tmp;
