@@ -2,6 +2,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,7 +76,8 @@ FUT_API const char *fut_strerror(int err)
     case -ETIMEDOUT:
         return "timed out";
     }
-    if (err < 0) {
+    /* -INT_MIN does not exist: no errno is that large anyway. */
+    if (err < 0 && err != INT_MIN) {
         const char *s = strerrordesc_np(-err);
         if (s)
             return s;
