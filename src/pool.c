@@ -574,6 +574,41 @@ FUT_API fut *fut_file_stat(fut_file_op *op, const char *path, struct stat *st)
 
 /* --- DNS -------------------------------------------------------------------------------------------- */
 
+/* getaddrinfo's failures as the library's codes (<fut/pool.h>). On the
+ * worker, right after the call: EAI_SYSTEM's errno is still this
+ * thread's. */
+static ssize_t eai_error(int r)
+{
+    switch (r) {
+    case EAI_NONAME:
+        return -FUT_EAI_NONAME;
+    case EAI_AGAIN:
+        return -FUT_EAI_AGAIN;
+    case EAI_FAIL:
+        return -FUT_EAI_FAIL;
+#ifdef EAI_NODATA
+    case EAI_NODATA:
+        return -FUT_EAI_NODATA;
+#endif
+#ifdef EAI_ADDRFAMILY
+    case EAI_ADDRFAMILY:
+        return -FUT_EAI_NODATA;
+#endif
+    case EAI_FAMILY:
+        return -FUT_EAI_FAMILY;
+    case EAI_SERVICE:
+        return -FUT_EAI_SERVICE;
+    case EAI_SOCKTYPE:
+        return -FUT_EAI_SOCKTYPE;
+    case EAI_MEMORY:
+        return -ENOMEM;
+    case EAI_SYSTEM:
+        return errno > 0 ? -errno : -EIO;
+    default:
+        return -EIO;
+    }
+}
+
 static ssize_t do_lookup(fut_job *job, void *arg)
 {
     (void)job;
@@ -583,23 +618,7 @@ static ssize_t do_lookup(fut_job *job, void *arg)
     hints.ai_family = d->family;
     hints.ai_socktype = d->socktype;
     int r = getaddrinfo(d->host, d->service, &hints, &d->res);
-    switch (r) {
-    case 0:
-        return 0;
-    case EAI_NONAME:
-#ifdef EAI_NODATA
-    case EAI_NODATA:
-#endif
-        return -ENOENT;
-    case EAI_AGAIN:
-        return -EAGAIN;
-    case EAI_MEMORY:
-        return -ENOMEM;
-    case EAI_SYSTEM:
-        return -errno;
-    default:
-        return -EIO;
-    }
+    return r ? eai_error(r) : 0;
 }
 
 /* The list is the future's until taken; freed at teardown, also when the

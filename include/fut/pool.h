@@ -135,12 +135,28 @@ FUT_API fut *fut_file_fsync(fut_file_op *op, int fd);
 /* Fills *st (which must stay valid until READY or dropped). */
 FUT_API fut *fut_file_stat(fut_file_op *op, const char *path, struct stat *st);
 
+/* Resolver failures: library error codes, one per getaddrinfo(3)
+ * failure, so that an unknown host does not read "No such file or
+ * directory". Positive constants outside errno's range, returned negated
+ * like an errno (-FUT_EAI_NONAME); fut_strerror() describes each. */
+#define FUT_EAI_NONAME 0x10001   /* EAI_NONAME: unknown host (or service) */
+#define FUT_EAI_AGAIN 0x10002    /* EAI_AGAIN: temporary failure, try later */
+#define FUT_EAI_FAIL 0x10003     /* EAI_FAIL: non-recoverable failure */
+#define FUT_EAI_NODATA 0x10004   /* EAI_NODATA, EAI_ADDRFAMILY: no address
+                                    (of the family asked for) */
+#define FUT_EAI_FAMILY 0x10005   /* EAI_FAMILY: family not supported */
+#define FUT_EAI_SERVICE 0x10006  /* EAI_SERVICE: service unknown for the
+                                    socket type */
+#define FUT_EAI_SOCKTYPE 0x10007 /* EAI_SOCKTYPE: socket type not supported */
+
 /* getaddrinfo(3) on the pool. Output: 0 (the list is then in
  * fut_dns_result(), owned by the future and freed at its teardown unless
- * taken with fut_dns_take()), or a negative errno: -ENOENT for an unknown
- * name (EAI_NONAME), -EAGAIN (EAI_AGAIN), -ENOMEM, -EIO otherwise. A
- * lookup that completes after being cancelled has its list freed. host
- * and service must stay valid until READY or dropped. */
+ * taken with fut_dns_take()), or a negative code: -FUT_EAI_NONAME,
+ * -FUT_EAI_AGAIN, -FUT_EAI_FAIL, -FUT_EAI_NODATA, -FUT_EAI_FAMILY,
+ * -FUT_EAI_SERVICE, -FUT_EAI_SOCKTYPE (above); -ENOMEM (EAI_MEMORY, or
+ * the library's own allocation); the errno of EAI_SYSTEM; -EIO for any
+ * other failure. A lookup that completes after being cancelled has its
+ * list freed. host and service must stay valid until READY or dropped. */
 typedef struct fut_dns {
     fut_job job;                  /* first */
     const char *host;             /* private */
