@@ -9,18 +9,19 @@
 
 struct th_alloc_stats th_alloc;
 
+/* Called from any thread (pool workers free too): atomic counters. */
 static void *count_alloc(void *ud, size_t size)
 {
     (void)ud;
-    th_alloc.total++;
-    if (th_alloc.fail_at && th_alloc.total == th_alloc.fail_at) {
-        th_alloc.failed++;
+    long n = __atomic_add_fetch(&th_alloc.total, 1, __ATOMIC_RELAXED);
+    if (th_alloc.fail_at && n == th_alloc.fail_at) {
+        __atomic_add_fetch(&th_alloc.failed, 1, __ATOMIC_RELAXED);
         return NULL;
     }
     void *p = malloc(size);
     if (p) {
-        th_alloc.live++;
-        th_alloc.live_bytes += (long)size;
+        __atomic_add_fetch(&th_alloc.live, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&th_alloc.live_bytes, (long)size, __ATOMIC_RELAXED);
     }
     return p;
 }
@@ -28,8 +29,8 @@ static void *count_alloc(void *ud, size_t size)
 static void count_free(void *ud, void *p, size_t size)
 {
     (void)ud;
-    th_alloc.live--;
-    th_alloc.live_bytes -= (long)size;
+    __atomic_sub_fetch(&th_alloc.live, 1, __ATOMIC_RELAXED);
+    __atomic_sub_fetch(&th_alloc.live_bytes, (long)size, __ATOMIC_RELAXED);
     free(p);
 }
 
