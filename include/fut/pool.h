@@ -15,6 +15,7 @@
  *     until the job function returned, so memory the job writes into (a
  *     buffer the future owns or was lent) stays alive until then; the sync
  *     drop (fut_drop) blocks until then, through a nested loop;
+ *     (fut_dns is the exception: see below);
  *   - a job that completes after its future was cancelled, or whose
  *     result was never taken (the future dropped after the job finished
  *     but before a poll saw it), has its result released with the job's
@@ -38,6 +39,7 @@ extern "C" {
 #endif
 
 struct addrinfo;
+struct fut__dns_req;
 typedef struct fut_job fut_job;
 
 /* A job function: runs on a worker thread; returns its result (>= 0 a
@@ -156,13 +158,32 @@ FUT_API fut *fut_file_stat(fut_file_op *op, const char *path, struct stat *st);
  * -FUT_EAI_SERVICE, -FUT_EAI_SOCKTYPE (above); -ENOMEM (EAI_MEMORY, or
  * the library's own allocation); the errno of EAI_SYSTEM; -EIO for any
  * other failure. A lookup that completes after being cancelled has its
- * list freed. host and service must stay valid until READY or dropped. */
+ * list freed.
+ *
+ * host and service (either may be NULL, as for getaddrinfo) are copied at
+ * the first poll, into one block allocated then with the library's
+ * allocator (-ENOMEM if that fails): they need only stay valid until the
+ * first poll.
+ *
+ * Cancelling does not wait for getaddrinfo, which cannot be interrupted
+ * and may block for the resolver's whole timeout: a lookup still running
+ * when its future is dropped, or polled under a cancelled context
+ * (output -ECANCELED), is detached. The teardown is READY at once and
+ * never blocks (the sync drop needs no loop), the future's memory may go
+ * at once, and the worker writes only into the lookup's own block; when
+ * getaddrinfo returns, its list and the block are freed (on the loop
+ * thread; counted in fut_pool_stats() as `released`). The worker stays
+ * busy until then: lookups that hang can occupy every worker and delay
+ * the jobs queued behind them. fut_rt_free() does not wait for such a
+ * worker either (see <fut/rt.h>). A lookup still queued is removed and
+ * never runs; one that completed is freed with its list. */
 typedef struct fut_dns {
     fut_job job;                  /* first */
     const char *host;             /* private */
     const char *service;          /* private */
     int family, socktype;         /* private */
     struct addrinfo *res;         /* private */
+    struct fut__dns_req *req;     /* private: the lookup's own block */
 } fut_dns;
 
 FUT_API fut *fut_dns_lookup(fut_dns *d, const char *host, const char *service, int family,
