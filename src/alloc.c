@@ -35,14 +35,17 @@ void fut__free(void *p, size_t size)
     if (!p)
         return;
     allocator.free(allocator.ud, p, size);
-    atomic_fetch_sub_explicit(&outstanding, 1, memory_order_relaxed);
+    /* release: a thread that sees the count drop to 0 in
+     * fut_set_allocator() may replace the allocator this call just read
+     * (a pool worker may free last, see fut_rt_free()). */
+    atomic_fetch_sub_explicit(&outstanding, 1, memory_order_release);
 }
 
 FUT_API int fut_set_allocator(const struct fut_allocator *a)
 {
     if (a && (!a->alloc || !a->free))
         return -EINVAL;
-    if (atomic_load(&outstanding) != 0)
+    if (atomic_load_explicit(&outstanding, memory_order_acquire) != 0)
         return -EBUSY;
     if (a)
         allocator = *a;

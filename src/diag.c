@@ -2,6 +2,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,8 +75,23 @@ FUT_API const char *fut_strerror(int err)
         return "cancelled";
     case -ETIMEDOUT:
         return "timed out";
+    case -FUT_EAI_NONAME:
+        return "unknown host (name resolution failed)";
+    case -FUT_EAI_AGAIN:
+        return "temporary failure in name resolution (try again later)";
+    case -FUT_EAI_FAIL:
+        return "non-recoverable failure in name resolution";
+    case -FUT_EAI_NODATA:
+        return "host has no address (of the requested family)";
+    case -FUT_EAI_FAMILY:
+        return "address family not supported by the resolver";
+    case -FUT_EAI_SERVICE:
+        return "unknown service (for this socket type)";
+    case -FUT_EAI_SOCKTYPE:
+        return "socket type not supported by the resolver";
     }
-    if (err < 0) {
+    /* -INT_MIN does not exist: no errno is that large anyway. */
+    if (err < 0 && err != INT_MIN) {
         const char *s = strerrordesc_np(-err);
         if (s)
             return s;

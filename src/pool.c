@@ -11,7 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { J_IDLE, J_QUEUED, J_RUNNING, J_DONE, J_CANCELLED };
+/* DETACHED: its future let go while it ran (a DNS lookup: see
+ * job_detach); the pool releases it once its function returned. */
+enum { J_IDLE, J_QUEUED, J_RUNNING, J_DONE, J_CANCELLED, J_DETACHED };
 
 /* A job's state is written by its worker (RUNNING) and by the loop thread
  * (the rest), hence atomic access; transitions out of QUEUED happen under
@@ -23,7 +25,9 @@ struct worker {
     pthread_t th;
     struct worker *next;
     struct fut__pool *pool;
-    bool exited; /* left after the pool shrank: to be joined */
+    fut_job *cur; /* the job it runs, under mu */
+    bool exited;  /* left after the pool shrank: to be joined */
+    bool orphan;  /* detached by fut__pool_free while inside a detached job */
 };
 
 struct fut__pool {
@@ -38,9 +42,31 @@ struct fut__pool {
     fut_job *done;          /* completion stack, atomic access */
     ev_async async;
     struct fut_pool_stats st;
+    unsigned orphans; /* workers left running by fut__pool_free, under mu */
+    bool closed;      /* fut__pool_free is done with it, under mu */
 };
 
 /* --- workers ------------------------------------------------------------------ */
+
+static void pool_destroy(struct fut__pool *p)
+{
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    fut__free(p, sizeof *p);
+}
+
+/* An orphan's last steps, once it released its job: the runtime is gone,
+ * the last one out frees the pool. */
+static void orphan_exit(struct worker *self)
+{
+    struct fut__pool *p = self->pool;
+    pthread_mutex_lock(&p->mu);
+    bool last = --p->orphans == 0 && p->closed;
+    pthread_mutex_unlock(&p->mu);
+    fut__free(self, sizeof *self);
+    if (last)
+        pool_destroy(p);
+}
 
 static void *worker_main(void *arg)
 {
@@ -63,10 +89,21 @@ static void *worker_main(void *arg)
         else
             p->qtail = NULL;
         SET_STATE(j, J_RUNNING);
+        self->cur = j;
         pthread_mutex_unlock(&p->mu);
 
         j->result = j->fn(j, j->arg);
 
+        pthread_mutex_lock(&p->mu);
+        self->cur = NULL;
+        if (self->orphan) {
+            /* The runtime was freed meanwhile: the job is ours to release
+             * (its future let go, see job_detach), and nobody waits. */
+            pthread_mutex_unlock(&p->mu);
+            j->release(j->result, j->arg);
+            orphan_exit(self);
+            return NULL;
+        }
         /* Hand it to the loop thread; after the push the job is the loop's. */
         fut_job *old = __atomic_load_n(&p->done, __ATOMIC_RELAXED);
         do
@@ -75,7 +112,6 @@ static void *worker_main(void *arg)
                                             __ATOMIC_RELAXED));
         if (!old)
             ev_async_send(p->rt->loop, &p->async);
-        pthread_mutex_lock(&p->mu);
     }
     p->nworkers--;
     self->exited = true;
@@ -107,7 +143,9 @@ static int start_worker(struct fut__pool *p)
     if (!w)
         return -ENOMEM;
     w->pool = p;
+    w->cur = NULL;
     w->exited = false;
+    w->orphan = false;
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -137,8 +175,13 @@ static void deliver(struct fut__pool *p, bool wake)
     }
     for (j = rev; j; j = rev) {
         rev = j->next;
-        SET_STATE(j, J_DONE);
         p->st.completed++;
+        if (STATE(j) == J_DETACHED) { /* nobody waits: it let go of the loop at the detach */
+            p->st.released++;
+            j->release(j->result, j->arg);
+            continue;
+        }
+        SET_STATE(j, J_DONE);
         fut__keepalive(p->rt, -1);
         if (wake && j->waker)
             fut_waker_wake(j->waker);
@@ -180,7 +223,11 @@ static struct fut__pool *pool_get(fut_rt *rt)
     return p;
 }
 
-/* fut_rt_free, after every task was torn down. */
+/* fut_rt_free, after every task was torn down. A worker still inside a
+ * detached job (a lookup stuck in getaddrinfo whose future is gone) is not
+ * waited for: it becomes an orphan, detached, which releases its job when
+ * the call returns; the last of the orphans and this function frees the
+ * pool. Every other worker is joined. */
 void fut__pool_free(fut_rt *rt)
 {
     struct fut__pool *p = rt->pool;
@@ -189,6 +236,17 @@ void fut__pool_free(fut_rt *rt)
     pthread_mutex_lock(&p->mu);
     p->quit = true;
     pthread_cond_broadcast(&p->cv);
+    for (struct worker **pw = &p->workers; *pw;) {
+        struct worker *w = *pw;
+        if (w->cur && STATE(w->cur) == J_DETACHED) {
+            *pw = w->next;
+            w->orphan = true;
+            p->orphans++;
+            pthread_detach(w->th);
+            continue;
+        }
+        pw = &w->next;
+    }
     pthread_mutex_unlock(&p->mu);
     while (p->workers) {
         struct worker *w = p->workers;
@@ -199,10 +257,13 @@ void fut__pool_free(fut_rt *rt)
     deliver(p, false); /* futures still around (not dropped): see the header */
     ev_ref(rt->loop);
     ev_async_stop(rt->loop, &p->async);
-    pthread_cond_destroy(&p->cv);
-    pthread_mutex_destroy(&p->mu);
     rt->pool = NULL;
-    fut__free(p, sizeof *p);
+    pthread_mutex_lock(&p->mu);
+    p->closed = true;
+    bool last = p->orphans == 0;
+    pthread_mutex_unlock(&p->mu);
+    if (last)
+        pool_destroy(p);
 }
 
 FUT_API int fut_rt_set_pool_size(fut_rt *rt, unsigned workers)
@@ -310,6 +371,42 @@ static bool cancel(fut_job *j)
     if (queued)
         fut__keepalive(j->rt, -1);
     return queued;
+}
+
+/* The future of a submitted job lets go of it without waiting for its
+ * worker (fut_dns only: the job lives in memory the future does not own,
+ * and writes nowhere else). Loop thread. Returns true when the job was
+ * running: it is the pool's now, `release` frees it once its function
+ * returned (on the loop thread, or on the worker when the runtime was
+ * freed meanwhile). false: nobody else holds it (never submitted, removed
+ * from the queue, or completed with its result not taken): the caller
+ * frees it. */
+static bool job_detach(fut_job *j, fut_job_release release)
+{
+    int s = STATE(j);
+    bool running = false;
+    if (s == J_QUEUED || s == J_RUNNING) {
+        struct fut__pool *p = j->rt->pool;
+        pthread_mutex_lock(&p->mu);
+        if (STATE(j) == J_QUEUED) {
+            unqueue(p, j);
+            p->nqueued--;
+            SET_STATE(j, J_CANCELLED);
+            p->st.cancelled_queued++;
+        } else {
+            if (!__atomic_load_n(&j->cancel, __ATOMIC_RELAXED))
+                p->st.cancelled_running++;
+            j->release = release;
+            __atomic_store_n(&j->cancel, 1, __ATOMIC_RELEASE);
+            SET_STATE(j, J_DETACHED);
+            running = true;
+        }
+        pthread_mutex_unlock(&p->mu);
+        fut__keepalive(j->rt, -1); /* a detached job does not hold the loop */
+    }
+    fut_waker_drop(j->waker);
+    j->waker = NULL;
+    return running;
 }
 
 static void release_result(fut_job *j)
@@ -574,41 +671,145 @@ FUT_API fut *fut_file_stat(fut_file_op *op, const char *path, struct stat *st)
 
 /* --- DNS -------------------------------------------------------------------------------------------- */
 
-static ssize_t do_lookup(fut_job *job, void *arg)
+/* getaddrinfo's failures as the library's codes (<fut/pool.h>). On the
+ * worker, right after the call: EAI_SYSTEM's errno is still this
+ * thread's. */
+static ssize_t eai_error(int r)
 {
-    (void)job;
-    fut_dns *d = arg;
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = d->family;
-    hints.ai_socktype = d->socktype;
-    int r = getaddrinfo(d->host, d->service, &hints, &d->res);
     switch (r) {
-    case 0:
-        return 0;
     case EAI_NONAME:
+        return -FUT_EAI_NONAME;
+    case EAI_AGAIN:
+        return -FUT_EAI_AGAIN;
+    case EAI_FAIL:
+        return -FUT_EAI_FAIL;
 #ifdef EAI_NODATA
     case EAI_NODATA:
+        return -FUT_EAI_NODATA;
 #endif
-        return -ENOENT;
-    case EAI_AGAIN:
-        return -EAGAIN;
+#ifdef EAI_ADDRFAMILY
+    case EAI_ADDRFAMILY:
+        return -FUT_EAI_NODATA;
+#endif
+    case EAI_FAMILY:
+        return -FUT_EAI_FAMILY;
+    case EAI_SERVICE:
+        return -FUT_EAI_SERVICE;
+    case EAI_SOCKTYPE:
+        return -FUT_EAI_SOCKTYPE;
     case EAI_MEMORY:
         return -ENOMEM;
     case EAI_SYSTEM:
-        return -errno;
+        return errno > 0 ? -errno : -EIO;
     default:
         return -EIO;
     }
 }
 
-/* The list is the future's until taken; freed at teardown, also when the
- * lookup completed after being cancelled. */
-static fut_status dns_poll_drop(fut *self, fut_cx *cx)
+/* A lookup's own block, allocated at the first poll: the job the pool
+ * runs, copies of the names and the result. The worker touches nothing
+ * else, so the future can let go of it while getaddrinfo still runs. */
+struct fut__dns_req {
+    fut_job job;
+    struct addrinfo *res;
+    const char *host, *service; /* into name[], or NULL */
+    size_t size;
+    int family, socktype;
+    char name[];
+};
+
+static ssize_t do_lookup(fut_job *job, void *arg)
+{
+    (void)job;
+    struct fut__dns_req *q = arg;
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = q->family;
+    hints.ai_socktype = q->socktype;
+    int r = getaddrinfo(q->host, q->service, &hints, &q->res);
+    return r ? eai_error(r) : 0;
+}
+
+static struct fut__dns_req *dns_req_new(const fut_dns *d)
+{
+    size_t hl = d->host ? strlen(d->host) + 1 : 0;
+    size_t sl = d->service ? strlen(d->service) + 1 : 0;
+    size_t size = offsetof(struct fut__dns_req, name) + hl + sl;
+    struct fut__dns_req *q = fut__alloc(size);
+    if (!q)
+        return NULL;
+    q->res = NULL;
+    q->size = size;
+    q->family = d->family;
+    q->socktype = d->socktype;
+    q->host = hl ? memcpy(q->name, d->host, hl) : NULL;
+    q->service = sl ? memcpy(q->name + hl, d->service, sl) : NULL;
+    job_setup(&q->job, &job_vt, do_lookup, q, NULL);
+    return q;
+}
+
+static void dns_req_free(struct fut__dns_req *q)
+{
+    if (q->res)
+        freeaddrinfo(q->res);
+    fut__free(q, q->size);
+}
+
+/* A detached lookup's release, when getaddrinfo returned. */
+static void dns_req_release(ssize_t result, void *arg)
+{
+    (void)result;
+    dns_req_free(arg);
+}
+
+/* The future lets go of its lookup without waiting for getaddrinfo. */
+static void dns_let_go(fut_dns *d)
+{
+    struct fut__dns_req *q = d->req;
+    if (!q)
+        return;
+    d->req = NULL;
+    if (!job_detach(&q->job, dns_req_release))
+        dns_req_free(q);
+}
+
+static fut_status dns_finish(fut_dns *d, ssize_t r)
+{
+    SET_STATE(&d->job, J_DONE);
+    return fut_ready(&d->job.base, r);
+}
+
+static fut_status dns_poll(fut *self, fut_cx *cx)
 {
     fut_dns *d = (fut_dns *)self;
-    if (fut__job_poll_drop(&d->job, cx) == FUT_PENDING)
+    struct fut__dns_req *q = d->req;
+    if (!q) {
+        if (fut_cx_cancelled(cx))
+            return dns_finish(d, -ECANCELED);
+        q = d->req = dns_req_new(d);
+        if (!q)
+            return dns_finish(d, -ENOMEM);
+    } else if (fut_cx_cancelled(cx) && STATE(&q->job) != J_DONE) {
+        dns_let_go(d); /* like a drop: getaddrinfo is not waited for */
+        return dns_finish(d, -ECANCELED);
+    }
+    if (fut__job_poll(&q->job, cx) == FUT_PENDING)
         return FUT_PENDING;
+    ssize_t r = fut_out(&q->job.base);
+    d->res = q->res; /* NULL unless it succeeded */
+    q->res = NULL;
+    d->req = NULL;
+    dns_req_free(q);
+    return dns_finish(d, r);
+}
+
+/* Never waits: a lookup still running is detached (its list is freed when
+ * getaddrinfo returns); the list the future holds is freed now. */
+static fut_status dns_poll_drop(fut *self, fut_cx *cx)
+{
+    (void)cx;
+    fut_dns *d = (fut_dns *)self;
+    dns_let_go(d);
     if (d->res) {
         freeaddrinfo(d->res);
         d->res = NULL;
@@ -619,7 +820,7 @@ static fut_status dns_poll_drop(fut *self, fut_cx *cx)
 static const struct fut_vtable dns_vt = {
     .size = sizeof(struct fut_vtable),
     .name = "fut_dns",
-    .poll = job_poll,
+    .poll = dns_poll,
     .poll_drop = dns_poll_drop,
 };
 
@@ -631,7 +832,8 @@ FUT_API fut *fut_dns_lookup(fut_dns *d, const char *host, const char *service, i
     d->family = family;
     d->socktype = socktype;
     d->res = NULL;
-    return job_setup(&d->job, &dns_vt, do_lookup, d, NULL);
+    d->req = NULL;
+    return job_setup(&d->job, &dns_vt, NULL, NULL, NULL);
 }
 
 FUT_API struct addrinfo *fut_dns_result(fut_dns *d)

@@ -707,7 +707,9 @@ FUT_API fut *fut_uring_recv(fut_uring_op *op, int fd, void *buf, size_t len, int
 FUT_API fut *fut_uring_send(fut_uring_op *op, int fd, const void *buf, size_t len, int flags)
 {
     fut *f = op_setup(op, K_SEND, fd, (void *)buf, len);
-    op->msg_flags = flags;
+    /* A closed peer is an error, not a signal, on every path (the
+     * fallback's send(2) would raise SIGPIPE without it). */
+    op->msg_flags = flags | MSG_NOSIGNAL;
     return f;
 }
 

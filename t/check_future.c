@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 /* Returns PENDING without asking for the waker: a hang in the making. */
@@ -235,6 +236,10 @@ START_TEST(version_and_strerror)
     ck_assert_str_eq(fut_strerror(-ENOENT), "No such file or directory");
     ck_assert_str_eq(fut_strerror(-100000), "unknown error");
     ck_assert_str_eq(fut_strerror(5), "unknown error");
+    /* Negating INT_MIN overflows: UBSan builds abort if it is attempted. */
+    ck_assert_str_eq(fut_strerror(INT_MIN), "unknown error");
+    ck_assert_str_eq(fut_strerror(INT_MIN + 1), "unknown error");
+    ck_assert_str_eq(fut_strerror(INT_MAX), "unknown error");
 }
 END_TEST
 

@@ -1,16 +1,21 @@
 /* The blocking-work pool (<fut/pool.h>): round trips, cancellation while
  * queued and while running (the buffer outlives the worker's writes),
  * results released after a cancel, storms, random cancel points, fork,
- * freeing the runtime with jobs in flight, file I/O and DNS. */
+ * freeing the runtime with jobs in flight, file I/O and DNS: the
+ * resolver's error codes, and lookups stuck in getaddrinfo (through an
+ * interposed resolver) whose timeout, drop, cancel and fut_rt_free do not
+ * wait for it. */
 #include "config.h"
 
 #include "helpers.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -64,6 +69,63 @@ static ssize_t gated(fut_job *job, void *arg)
         pthread_cond_wait(&gcv, &gmu);
     pthread_mutex_unlock(&gmu);
     return (ssize_t)(intptr_t)arg;
+}
+
+/* --- a resolver the tests control ------------------------------------------------
+ *
+ * getaddrinfo and freeaddrinfo are interposed here: the test program's
+ * definitions come before libc's for the library too. Host "fut-fake-eai"
+ * fails with fake_eai (and fake_errno in errno); "fut-fake-hang" blocks
+ * on the gate (counting `started`), then resolves 127.0.0.1 for real and
+ * remembers the list, whose freeaddrinfo is counted. Every other name goes
+ * to libc. */
+
+typedef int (*gai_fn)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+typedef void (*fai_fn)(struct addrinfo *);
+
+static int fake_eai, fake_errno;     /* set before the lookup is submitted */
+static struct addrinfo *hung_list;   /* under gmu */
+static int hung_freed;               /* atomic */
+static pid_t hung_tid;               /* the worker inside, under gmu */
+
+static gai_fn real_gai(void)
+{
+    return (gai_fn)(uintptr_t)dlsym(RTLD_NEXT, "getaddrinfo");
+}
+
+int getaddrinfo(const char *host, const char *service, const struct addrinfo *hints,
+                struct addrinfo **res)
+{
+    if (host && strcmp(host, "fut-fake-eai") == 0) {
+        errno = fake_errno;
+        return fake_eai;
+    }
+    if (host && strcmp(host, "fut-fake-hang") == 0) {
+        pthread_mutex_lock(&gmu);
+        hung_tid = gettid();
+        started++;
+        pthread_cond_broadcast(&gcv);
+        while (!gate_open)
+            pthread_cond_wait(&gcv, &gmu);
+        pthread_mutex_unlock(&gmu);
+        int r = real_gai()("127.0.0.1", service, hints, res);
+        pthread_mutex_lock(&gmu);
+        hung_list = r ? NULL : *res;
+        pthread_mutex_unlock(&gmu);
+        return r;
+    }
+    return real_gai()(host, service, hints, res);
+}
+
+void freeaddrinfo(struct addrinfo *ai)
+{
+    pthread_mutex_lock(&gmu);
+    if (ai && ai == hung_list) {
+        hung_list = NULL;
+        __atomic_add_fetch(&hung_freed, 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&gmu);
+    ((fai_fn)(uintptr_t)dlsym(RTLD_NEXT, "freeaddrinfo"))(ai);
 }
 
 static int ran;
@@ -502,13 +564,306 @@ START_TEST(dns)
     ck_assert_int_eq(ai->ai_family, AF_INET);
     fut_drop(&d.job.base);
     freeaddrinfo(ai);
-    ssize_t r = th_block(rt, fut_dns_lookup(&d, "no-such-host.invalid", NULL, AF_UNSPEC, 0));
-    ck_assert(r == -ENOENT || r == -EAGAIN);
-    fut_drop(&d.job.base);
     /* Cancelled mid-lookup: the list is freed whenever it arrives. */
     fut_dns_lookup(&d, "localhost", NULL, AF_UNSPEC, 0);
     th_poll_once(rt, &d.job.base, NULL);
     ck_assert_int_eq(fut_drop(&d.job.base), 0);
+}
+END_TEST
+
+/* Each getaddrinfo failure has its own code and text (fake resolver). */
+START_TEST(dns_error_codes)
+{
+    static const struct {
+        int eai, err; /* what getaddrinfo says, fake_errno */
+        ssize_t out;
+        const char *text;
+    } cases[] = {
+        {EAI_NONAME, 0, -FUT_EAI_NONAME, "unknown host (name resolution failed)"},
+        {EAI_AGAIN, 0, -FUT_EAI_AGAIN, "temporary failure in name resolution (try again later)"},
+        {EAI_FAIL, 0, -FUT_EAI_FAIL, "non-recoverable failure in name resolution"},
+        {EAI_NODATA, 0, -FUT_EAI_NODATA, "host has no address (of the requested family)"},
+        {EAI_ADDRFAMILY, 0, -FUT_EAI_NODATA, "host has no address (of the requested family)"},
+        {EAI_FAMILY, 0, -FUT_EAI_FAMILY, "address family not supported by the resolver"},
+        {EAI_SERVICE, 0, -FUT_EAI_SERVICE, "unknown service (for this socket type)"},
+        {EAI_SOCKTYPE, 0, -FUT_EAI_SOCKTYPE, "socket type not supported by the resolver"},
+        {EAI_MEMORY, 0, -ENOMEM, NULL},
+        {EAI_SYSTEM, EMFILE, -EMFILE, NULL},
+        {EAI_BADFLAGS, 0, -EIO, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fake_eai = cases[i].eai;
+        fake_errno = cases[i].err;
+        fut_dns d;
+        ssize_t r = th_block(rt, fut_dns_lookup(&d, "fut-fake-eai", "80", AF_UNSPEC, 0));
+        ck_assert_msg(r == cases[i].out, "EAI %d gave %zd, not %zd", cases[i].eai, r,
+                      cases[i].out);
+        ck_assert_ptr_null(fut_dns_result(&d));
+        ck_assert_int_eq(fut_drop(&d.job.base), 0);
+        if (cases[i].text)
+            ck_assert_str_eq(fut_strerror((int)r), cases[i].text);
+        else
+            ck_assert_str_eq(fut_strerror((int)r), strerror((int)-r));
+    }
+    /* distinct, outside errno's range, and only negated */
+    ck_assert_int_gt(FUT_EAI_NONAME, 4095);
+    ck_assert_str_eq(fut_strerror(FUT_EAI_NONAME), "unknown error");
+    ck_assert_str_eq(fut_strerror(-FUT_EAI_SOCKTYPE - 1), "unknown error");
+}
+END_TEST
+
+/* The same codes from the real resolver, where they are deterministic. */
+START_TEST(dns_real_errors)
+{
+    fut_dns d;
+    ck_assert_int_eq(th_block(rt, fut_dns_lookup(&d, "127.0.0.1", "no-such-service-fut",
+                                                 AF_UNSPEC, SOCK_STREAM)),
+                     -FUT_EAI_SERVICE);
+    fut_drop(&d.job.base);
+    ck_assert_int_eq(th_block(rt, fut_dns_lookup(&d, "127.0.0.1", "80", AF_UNSPEC, 12345)),
+                     -FUT_EAI_SOCKTYPE);
+    fut_drop(&d.job.base);
+    ck_assert_int_eq(th_block(rt, fut_dns_lookup(&d, "127.0.0.1", "80", 12345, 0)),
+                     -FUT_EAI_FAMILY);
+    fut_drop(&d.job.base);
+    /* RFC 6761: .invalid never resolves. Without a network the name server
+     * may not answer: bounded, and only checked when it did answer. */
+    fut_timeout t;
+    ssize_t r = th_block(rt, fut_timeout_init(&t, fut_dns_lookup(&d, "nonexistent.invalid", NULL,
+                                                                 AF_UNSPEC, SOCK_STREAM),
+                                              5, 0));
+    fut_drop(&t.base);
+    if (r == -ETIMEDOUT || r == -FUT_EAI_AGAIN)
+        printf("# nonexistent.invalid: no answer from the resolver here (%s); not checked\n",
+               fut_strerror((int)r));
+    else
+        ck_assert_int_eq(r, -FUT_EAI_NONAME);
+}
+END_TEST
+
+/* --- a lookup under a deadline ---------------------------------------------------
+ *
+ * A lookup stuck in getaddrinfo ("fut-fake-hang" waits on the gate) must
+ * not hold up its teardown. The opener opens the gate after `after`
+ * seconds in any case, so a teardown that does wait makes the test fail
+ * on its timing instead of hanging. */
+
+static pthread_t opener;
+
+static void *open_later(void *arg)
+{
+    double until = th_mono() + *(double *)arg;
+    for (;;) {
+        pthread_mutex_lock(&gmu);
+        int open = gate_open;
+        pthread_mutex_unlock(&gmu);
+        if (open || th_mono() >= until)
+            break;
+        usleep(1000);
+    }
+    gate_release();
+    return NULL;
+}
+
+static void hang_start(double after)
+{
+    static double delay;
+    delay = after;
+    gate_reset();
+    pthread_mutex_lock(&gmu);
+    hung_list = NULL;
+    pthread_mutex_unlock(&gmu);
+    __atomic_store_n(&hung_freed, 0, __ATOMIC_RELAXED);
+    ck_assert_int_eq(pthread_create(&opener, NULL, open_later, &delay), 0);
+}
+
+static int gate_is_open(void)
+{
+    pthread_mutex_lock(&gmu);
+    int open = gate_open;
+    pthread_mutex_unlock(&gmu);
+    return open;
+}
+
+/* Opens the gate and waits for the opener. */
+static void hang_end(void)
+{
+    gate_release();
+    pthread_join(opener, NULL);
+}
+
+/* Runs rt's loop until the pool released n results (at most 5 s). */
+static void wait_released(uint64_t n)
+{
+    double until = th_mono() + 5;
+    struct fut_pool_stats st;
+    for (;;) {
+        fut_pool_stats(rt, &st, sizeof st);
+        if (st.released >= n || th_mono() > until)
+            break;
+        fut_sleep s;
+        th_block(rt, fut_sleep_init(&s, 0.001));
+        fut_drop(&s.base);
+    }
+    ck_assert_uint_eq(st.released, n);
+}
+
+static double slack(void)
+{
+    return under_valgrind() ? 0.5 : 0.05;
+}
+
+START_TEST(dns_timeout_returns_on_time)
+{
+    hang_start(1);
+    long live0 = th_alloc.live;
+    fut_dns d;
+    fut_timeout t;
+    double t0 = th_mono();
+    ssize_t r = th_block(rt, fut_timeout_init(&t, fut_dns_lookup(&d, "fut-fake-hang", "80",
+                                                                 AF_INET, SOCK_STREAM),
+                                              0.05, 0));
+    double took = th_mono() - t0;
+    ck_assert_int_eq(r, -ETIMEDOUT);
+    ck_assert_msg(took < 0.05 + slack(), "a 50 ms timeout took %.3f s", took);
+    ck_assert_int_eq(fut_drop(&t.base), 0);
+    ck_assert(!gate_is_open()); /* still inside getaddrinfo */
+    pthread_mutex_lock(&gmu);
+    ck_assert_int_eq(started, 1);
+    pthread_mutex_unlock(&gmu);
+    ck_assert_int_gt(th_alloc.live, live0); /* the lookup's block, the worker's */
+    struct fut_pool_stats st;
+    fut_pool_stats(rt, &st, sizeof st);
+    ck_assert_uint_eq(st.cancelled_running, 1);
+    /* getaddrinfo returns: its list is freed, with the lookup's block
+     * (the fixture checks the allocator). */
+    hang_end();
+    wait_released(1);
+    ck_assert_int_eq(__atomic_load_n(&hung_freed, __ATOMIC_ACQUIRE), 1);
+    ck_assert_uint_eq(th_stats(rt).tasks_alive, 0);
+}
+END_TEST
+
+/* The sync drop and a poll under a cancelled context do not wait either;
+ * a lookup still queued never runs. */
+
+/* A task body blocking on a lookup in a nested loop inside its poll. */
+static fut_status lookup_nested(struct th_fn *f, fut_cx *cx)
+{
+    fut_dns *d = f->ud;
+    ssize_t out = 0;
+    int rc = fut_nested_loop(fut_cx_rt(cx), &d->job.base, &out);
+    fut_drop(&d->job.base);
+    return fut_ready(&f->base, rc ? rc : out);
+}
+
+/* A task body cancelling a join handle after 20 ms. */
+struct canceller {
+    fut_sleep s;
+    fut_join *target;
+};
+
+static fut_status cancel_later(struct th_fn *f, fut_cx *cx)
+{
+    struct canceller *c = f->ud;
+    if (f->step++ == 0)
+        fut_sleep_init(&c->s, 0.02);
+    if (fut_poll(&c->s.base, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    fut_drop(&c->s.base);
+    fut_join_cancel(c->target);
+    return fut_ready(&f->base, 0);
+}
+
+START_TEST(dns_drop_does_not_wait)
+{
+    ck_assert_int_eq(fut_rt_set_pool_size(rt, 1), 0);
+    hang_start(1);
+    fut_dns d, q;
+    fut_dns_lookup(&d, "fut-fake-hang", "80", AF_INET, SOCK_STREAM);
+    ck_assert_int_eq(th_poll_once(rt, &d.job.base, NULL), FUT_PENDING);
+    wait_started(1);
+    fut_dns_lookup(&q, "localhost", "80", AF_INET, SOCK_STREAM); /* queued behind it */
+    ck_assert_int_eq(th_poll_once(rt, &q.job.base, NULL), FUT_PENDING);
+    uint64_t nested = th_stats(rt).nested_loops;
+    double t0 = th_mono();
+    ck_assert_int_eq(fut_drop(&q.job.base), 0);
+    ck_assert_int_eq(fut_drop(&d.job.base), 0);
+    double took = th_mono() - t0;
+    ck_assert_msg(took < slack(), "the drops took %.3f s", took);
+    ck_assert_uint_eq(th_stats(rt).nested_loops, nested); /* no loop was needed */
+    ck_assert(!gate_is_open());
+    struct fut_pool_stats st;
+    fut_pool_stats(rt, &st, sizeof st);
+    ck_assert_uint_eq(st.cancelled_queued, 1);
+    ck_assert_uint_eq(st.cancelled_running, 1);
+    hang_end();
+    wait_released(1);
+    ck_assert_int_eq(__atomic_load_n(&hung_freed, __ATOMIC_ACQUIRE), 1);
+
+    /* Polled under a cancelled context (its task cancelled while a nested
+     * loop inside its poll waits for it): -ECANCELED at once, detached. */
+    hang_start(1);
+    fut_dns_lookup(&d, "fut-fake-hang", "80", AF_INET, SOCK_STREAM);
+    struct th_fn body, killer;
+    th_fn_init(&body, lookup_nested, &d);
+    fut_join h, hk;
+    ck_assert_int_eq(FUT_SPAWN(rt, &body, &h), 0);
+    struct canceller c = {.target = &h};
+    th_fn_init(&killer, cancel_later, &c);
+    ck_assert_int_eq(FUT_SPAWN(rt, &killer, &hk), 0);
+    t0 = th_mono();
+    ck_assert_int_eq(th_block(rt, &h.base), -ECANCELED);
+    took = th_mono() - t0;
+    fut_drop(&h.base);
+    ck_assert_msg(took < 0.02 + slack(), "the cancel took %.3f s", took);
+    ck_assert_int_eq(th_block(rt, &hk.base), 0);
+    fut_drop(&hk.base);
+    ck_assert(!gate_is_open());
+    hang_end();
+    wait_released(2);
+    ck_assert_int_eq(__atomic_load_n(&hung_freed, __ATOMIC_ACQUIRE), 1);
+}
+END_TEST
+
+/* The thread is gone (not merely finished: exited for the kernel). */
+static int thread_gone(pid_t tid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d", (int)tid);
+    return access(path, F_OK) != 0;
+}
+
+/* fut_rt_free does not wait for a worker stuck in getaddrinfo for a
+ * lookup whose future is gone: the worker is detached, and frees the
+ * list, the lookup's block and the pool itself once the call returns. */
+START_TEST(rt_free_with_hung_dns)
+{
+    hang_start(1);
+    fut_dns d;
+    fut_dns_lookup(&d, "fut-fake-hang", "80", AF_INET, SOCK_STREAM);
+    ck_assert_int_eq(FUT_SPAWN(rt, &d, NULL), 0);
+    fut_job j; /* and a plain job, finished: its worker is joined */
+    ck_assert_int_eq(th_block(rt, fut_job_init(&j, counted, (void *)1, NULL)), 1);
+    fut_drop(&j.base);
+    wait_started(1);
+    double t0 = th_mono();
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+    double took = th_mono() - t0;
+    ck_assert_msg(took < slack() + 0.05, "fut_rt_free took %.3f s", took);
+    ck_assert(!gate_is_open());
+    ck_assert_int_gt(th_alloc.live, 0); /* the orphan's */
+    hang_end();
+    double until = th_mono() + 5;
+    pthread_mutex_lock(&gmu);
+    pid_t tid = hung_tid;
+    pthread_mutex_unlock(&gmu);
+    while (!thread_gone(tid) && th_mono() < until)
+        usleep(1000);
+    ck_assert_msg(thread_gone(tid), "the orphaned worker did not exit");
+    ck_assert_int_eq(__atomic_load_n(&th_alloc.live, __ATOMIC_ACQUIRE), 0);
+    ck_assert_int_eq(__atomic_load_n(&hung_freed, __ATOMIC_ACQUIRE), 1);
+    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
 }
 END_TEST
 
@@ -531,6 +886,11 @@ int main(void)
     tcase_add_test(tc, file_io);
     tcase_add_test(tc, owned_read_cancelled);
     tcase_add_test(tc, dns);
+    tcase_add_test(tc, dns_error_codes);
+    tcase_add_test(tc, dns_real_errors);
+    tcase_add_test(tc, dns_timeout_returns_on_time);
+    tcase_add_test(tc, dns_drop_does_not_wait);
+    tcase_add_test(tc, rt_free_with_hung_dns);
     suite_add_tcase(s, tc);
     return th_run(s);
 }

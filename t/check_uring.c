@@ -16,10 +16,13 @@
 #include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static fut_rt *rt;
@@ -579,6 +582,38 @@ START_TEST(send_recv_socketpair)
 }
 END_TEST
 
+/* A send to a closed peer fails with -EPIPE on both paths and never raises
+ * SIGPIPE, whether or not the caller passed MSG_NOSIGNAL: SIGPIPE is
+ * blocked here, so a raised one would stay pending. */
+START_TEST(send_closed_peer_no_sigpipe)
+{
+    new_rt(_i);
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &pipe_set, &old), 0);
+    ck_assert_int_eq(sigpending(&pending), 0);
+    ck_assert(!sigismember(&pending, SIGPIPE));
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    close(sv[1]);
+    fut_uring_op s;
+    ck_assert_int_eq(th_block(rt, fut_uring_send(&s, sv[0], "x", 1, 0)), -EPIPE);
+    ck_assert_int_eq(fut_drop(&s.base), 0);
+    ck_assert_int_eq(th_block(rt, fut_uring_send(&s, sv[0], "y", 1, MSG_NOSIGNAL)), -EPIPE);
+    ck_assert_int_eq(fut_drop(&s.base), 0);
+    ck_assert_int_eq(sigpending(&pending), 0);
+    int raised = sigismember(&pending, SIGPIPE);
+    if (raised) { /* take it before unblocking, or it would kill the test */
+        struct timespec zero = {0, 0};
+        sigtimedwait(&pipe_set, NULL, &zero);
+    }
+    ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+    close(sv[0]);
+    ck_assert_msg(!raised, "SIGPIPE raised on the %s path", ring ? "ring" : "fallback");
+}
+END_TEST
+
 /* --- regular files ------------------------------------------------------------------ */
 
 START_TEST(file_at_offsets)
@@ -691,6 +726,7 @@ int main(void)
     tcase_add_loop_test(tc, many_in_flight, 0, 2);
     tcase_add_loop_test(tc, accept_op, 0, 2);
     tcase_add_loop_test(tc, send_recv_socketpair, 0, 2);
+    tcase_add_loop_test(tc, send_closed_peer_no_sigpipe, 0, 2);
     tcase_add_loop_test(tc, file_at_offsets, 0, 2);
     tcase_add_test(tc, fallback_switch);
     tcase_add_loop_test(tc, rt_free_with_op_in_flight, 0, 2);

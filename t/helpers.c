@@ -9,18 +9,19 @@
 
 struct th_alloc_stats th_alloc;
 
+/* Called from any thread (pool workers free too): atomic counters. */
 static void *count_alloc(void *ud, size_t size)
 {
     (void)ud;
-    th_alloc.total++;
-    if (th_alloc.fail_at && th_alloc.total == th_alloc.fail_at) {
-        th_alloc.failed++;
+    long n = __atomic_add_fetch(&th_alloc.total, 1, __ATOMIC_RELAXED);
+    if (th_alloc.fail_at && n == th_alloc.fail_at) {
+        __atomic_add_fetch(&th_alloc.failed, 1, __ATOMIC_RELAXED);
         return NULL;
     }
     void *p = malloc(size);
     if (p) {
-        th_alloc.live++;
-        th_alloc.live_bytes += (long)size;
+        __atomic_add_fetch(&th_alloc.live, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&th_alloc.live_bytes, (long)size, __ATOMIC_RELAXED);
     }
     return p;
 }
@@ -28,9 +29,9 @@ static void *count_alloc(void *ud, size_t size)
 static void count_free(void *ud, void *p, size_t size)
 {
     (void)ud;
-    th_alloc.live--;
-    th_alloc.live_bytes -= (long)size;
     free(p);
+    __atomic_sub_fetch(&th_alloc.live_bytes, (long)size, __ATOMIC_RELAXED);
+    __atomic_sub_fetch(&th_alloc.live, 1, __ATOMIC_RELEASE);
 }
 
 void th_alloc_install(void)
@@ -42,8 +43,9 @@ void th_alloc_install(void)
 
 void th_alloc_uninstall(void)
 {
-    ck_assert_msg(th_alloc.live == 0, "%ld blocks (%ld bytes) leaked", th_alloc.live,
-                  th_alloc.live_bytes);
+    long live = __atomic_load_n(&th_alloc.live, __ATOMIC_ACQUIRE);
+    ck_assert_msg(live == 0, "%ld blocks (%ld bytes) leaked", live,
+                  __atomic_load_n(&th_alloc.live_bytes, __ATOMIC_RELAXED));
     ck_assert_int_eq(fut_set_allocator(NULL), 0);
 }
 

@@ -256,7 +256,9 @@ FUT_API int fut_set_allocator(const struct fut_allocator *a);
 FUT_API const char *fut_version(void);
 
 /* A message for a negative errno returned by the library, including what
- * the library means by it where it differs from strerror(). Never NULL;
+ * the library means by it where it differs from strerror(), or for one
+ * of the library's own codes (the resolver's -FUT_EAI_*, <fut/pool.h>);
+ * "unknown error" for anything else, positive values included. Never NULL;
  * the string is static. */
 FUT_API const char *fut_strerror(int err);
 

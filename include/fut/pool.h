@@ -15,6 +15,7 @@
  *     until the job function returned, so memory the job writes into (a
  *     buffer the future owns or was lent) stays alive until then; the sync
  *     drop (fut_drop) blocks until then, through a nested loop;
+ *     (fut_dns is the exception: see below);
  *   - a job that completes after its future was cancelled, or whose
  *     result was never taken (the future dropped after the job finished
  *     but before a poll saw it), has its result released with the job's
@@ -38,6 +39,7 @@ extern "C" {
 #endif
 
 struct addrinfo;
+struct fut__dns_req;
 typedef struct fut_job fut_job;
 
 /* A job function: runs on a worker thread; returns its result (>= 0 a
@@ -135,18 +137,53 @@ FUT_API fut *fut_file_fsync(fut_file_op *op, int fd);
 /* Fills *st (which must stay valid until READY or dropped). */
 FUT_API fut *fut_file_stat(fut_file_op *op, const char *path, struct stat *st);
 
+/* Resolver failures: library error codes, one per getaddrinfo(3)
+ * failure, so that an unknown host does not read "No such file or
+ * directory". Positive constants outside errno's range, returned negated
+ * like an errno (-FUT_EAI_NONAME); fut_strerror() describes each. */
+#define FUT_EAI_NONAME 0x10001   /* EAI_NONAME: unknown host (or service) */
+#define FUT_EAI_AGAIN 0x10002    /* EAI_AGAIN: temporary failure, try later */
+#define FUT_EAI_FAIL 0x10003     /* EAI_FAIL: non-recoverable failure */
+#define FUT_EAI_NODATA 0x10004   /* EAI_NODATA, EAI_ADDRFAMILY: no address
+                                    (of the family asked for) */
+#define FUT_EAI_FAMILY 0x10005   /* EAI_FAMILY: family not supported */
+#define FUT_EAI_SERVICE 0x10006  /* EAI_SERVICE: service unknown for the
+                                    socket type */
+#define FUT_EAI_SOCKTYPE 0x10007 /* EAI_SOCKTYPE: socket type not supported */
+
 /* getaddrinfo(3) on the pool. Output: 0 (the list is then in
  * fut_dns_result(), owned by the future and freed at its teardown unless
- * taken with fut_dns_take()), or a negative errno: -ENOENT for an unknown
- * name (EAI_NONAME), -EAGAIN (EAI_AGAIN), -ENOMEM, -EIO otherwise. A
- * lookup that completes after being cancelled has its list freed. host
- * and service must stay valid until READY or dropped. */
+ * taken with fut_dns_take()), or a negative code: -FUT_EAI_NONAME,
+ * -FUT_EAI_AGAIN, -FUT_EAI_FAIL, -FUT_EAI_NODATA, -FUT_EAI_FAMILY,
+ * -FUT_EAI_SERVICE, -FUT_EAI_SOCKTYPE (above); -ENOMEM (EAI_MEMORY, or
+ * the library's own allocation); the errno of EAI_SYSTEM; -EIO for any
+ * other failure. A lookup that completes after being cancelled has its
+ * list freed.
+ *
+ * host and service (either may be NULL, as for getaddrinfo) are copied at
+ * the first poll, into one block allocated then with the library's
+ * allocator (-ENOMEM if that fails): they need only stay valid until the
+ * first poll.
+ *
+ * Cancelling does not wait for getaddrinfo, which cannot be interrupted
+ * and may block for the resolver's whole timeout: a lookup still running
+ * when its future is dropped, or polled under a cancelled context
+ * (output -ECANCELED), is detached. The teardown is READY at once and
+ * never blocks (the sync drop needs no loop), the future's memory may go
+ * at once, and the worker writes only into the lookup's own block; when
+ * getaddrinfo returns, its list and the block are freed (on the loop
+ * thread; counted in fut_pool_stats() as `released`). The worker stays
+ * busy until then: lookups that hang can occupy every worker and delay
+ * the jobs queued behind them. fut_rt_free() does not wait for such a
+ * worker either (see <fut/rt.h>). A lookup still queued is removed and
+ * never runs; one that completed is freed with its list. */
 typedef struct fut_dns {
     fut_job job;                  /* first */
     const char *host;             /* private */
     const char *service;          /* private */
     int family, socktype;         /* private */
     struct addrinfo *res;         /* private */
+    struct fut__dns_req *req;     /* private: the lookup's own block */
 } fut_dns;
 
 FUT_API fut *fut_dns_lookup(fut_dns *d, const char *host, const char *service, int family,

@@ -46,7 +46,15 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop);
  * asynchronous drop driven to completion while the loop runs, teardowns
  * still pending past the budget being escalated (with an infinite budget
  * a teardown that never completes makes this wait forever). Then the pool's
- * workers are stopped, registered fds left open are closed, the runtime's
+ * workers are stopped: each is joined once its current job returned,
+ * except a worker still inside getaddrinfo for a DNS lookup whose future
+ * is gone (fut_dns, <fut/pool.h>), which is not waited for: that thread
+ * is detached and, when getaddrinfo returns, frees the lookup's list, its
+ * block and the pool's bookkeeping (a few hundred bytes) itself and
+ * exits. So a hung resolver does not delay this call; until those
+ * threads finished, fut_set_allocator() returns -EBUSY and they show as
+ * threads of the process (exiting the process meanwhile is fine).
+ * Registered fds left open are closed, the runtime's
  * watchers are stopped and its memory freed; an owned loop is destroyed, a
  * borrowed one is left with none of libfut's watchers. Job futures and
  * other futures polled outside tasks must have been dropped before. Join handles and wakers that outlive the runtime stay

@@ -130,8 +130,9 @@ FUT_API fut *fut_uring_write(fut_uring_op *op, int fd, const void *buf, size_t l
  * the peer's orderly shutdown) or -errno. */
 FUT_API fut *fut_uring_recv(fut_uring_op *op, int fd, void *buf, size_t len, int flags);
 
-/* send(2) on a socket with `flags` (MSG_*; MSG_NOSIGNAL avoids SIGPIPE).
- * Output: bytes sent or -errno. */
+/* send(2) on a socket with `flags` (MSG_*). MSG_NOSIGNAL is always added:
+ * a peer that closed its end gives -EPIPE and never raises SIGPIPE, on
+ * the ring and on the fallback alike. Output: bytes sent or -errno. */
 FUT_API fut *fut_uring_send(fut_uring_op *op, int fd, const void *buf, size_t len, int flags);
 
 /* accept4(2) on a listening socket; `flags` are accept4's (SOCK_NONBLOCK,
