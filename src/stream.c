@@ -30,7 +30,8 @@ enum { C_NONE, C_FLUSH, C_DRAIN };
 #define T_CLOSE 0x4
 
 /* fut_stream_op kinds */
-enum { K_READ, K_EXACT, K_UNTIL, K_WRITE, K_FLUSH, K_SHUT };
+enum { K_READ, K_EXACT, K_UNTIL, K_FILL, K_WRITE, K_FLUSH, K_SHUT };
+#define IS_READ(kind) ((kind) <= K_FILL)
 
 static ev_timer *timer_of(fut_stream *s)
 {
@@ -373,8 +374,7 @@ static ssize_t fill(fut_stream *s)
 static void consume(fut_stream *s, void *dst, size_t n)
 {
     memcpy(dst, s->rbuf + s->rpos, n);
-    s->rlen -= n;
-    s->rpos = s->rlen ? s->rpos + n : 0;
+    fut_stream_consume(s, n);
 }
 
 /* --- ops ------------------------------------------------------------------------ */
@@ -383,7 +383,7 @@ static fut_status op_done(fut_stream_op *op, ssize_t v)
 {
     if (op->waiting) {
         op->waiting = 0;
-        op->s->flags &= ~(op->kind <= K_UNTIL ? S_RWAIT : S_WWAIT);
+        op->s->flags &= ~(IS_READ(op->kind) ? S_RWAIT : S_WWAIT);
     }
     return fut_ready(&op->base, v);
 }
@@ -453,6 +453,19 @@ static fut_status read_step(fut_stream_op *op, fut_cx *cx)
             if (n > 0)
                 op->done += (size_t)n;
             else if (n < 0 && n != -EAGAIN)
+                return op_done(op, n);
+            continue;
+        case K_FILL:
+            if (s->flags & S_EOF)
+                return op_done(op, 0);
+            if (s->rlen == s->rcap)
+                return op_done(op, -EMSGSIZE);
+            if (!(s->h.ready & R))
+                return op_wait(op, R, cx);
+            n = fill(s);
+            if (n > 0)
+                return op_done(op, (ssize_t)s->rlen);
+            if (n == 0 || n != -EAGAIN)
                 return op_done(op, n);
             continue;
         default: { /* K_UNTIL */
@@ -541,7 +554,7 @@ static fut_status op_poll(fut *self, fut_cx *cx)
     int err = usable(s);
     if (err)
         return op_done(op, err);
-    int dir = op->kind <= K_UNTIL ? R : W;
+    int dir = IS_READ(op->kind) ? R : W;
     if (fut__unlikely(s->timedout & dir)) {
         s->timedout &= ~(unsigned)dir;
         return op_done(op, -ETIMEDOUT);
@@ -561,7 +574,7 @@ static void op_drop(fut *self)
     fut_stream_op *op = (fut_stream_op *)self;
     if (op->waiting) {
         op->waiting = 0;
-        op->s->flags &= ~(op->kind <= K_UNTIL ? S_RWAIT : S_WWAIT);
+        op->s->flags &= ~(IS_READ(op->kind) ? S_RWAIT : S_WWAIT);
     }
 }
 
@@ -629,6 +642,29 @@ FUT_API fut *fut_stream_read_until(fut_stream_op *op, fut_stream *s, void *buf, 
     fut *f = op_init(op, s, K_UNTIL, buf, max);
     op->delim = (unsigned char)delim;
     return f;
+}
+
+FUT_API fut *fut_stream_fill(fut_stream_op *op, fut_stream *s)
+{
+    if (!s)
+        return op_bad(op, s);
+    return op_init(op, s, K_FILL, NULL, 0);
+}
+
+FUT_API const unsigned char *fut_stream_peek(const fut_stream *s, size_t *len)
+{
+    *len = s && s->rbuf ? s->rlen : 0;
+    return *len ? s->rbuf + s->rpos : NULL;
+}
+
+FUT_API void fut_stream_consume(fut_stream *s, size_t n)
+{
+    if (!s)
+        return;
+    if (n > s->rlen)
+        n = s->rlen;
+    s->rlen -= n;
+    s->rpos = s->rlen ? s->rpos + n : 0;
 }
 
 FUT_API fut *fut_stream_read_line(fut_stream_op *op, fut_stream *s, void *buf, size_t max)

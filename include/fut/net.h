@@ -232,6 +232,21 @@ FUT_API fut *fut_stream_read_exact(fut_stream_op *op, fut_stream *s, void *buf, 
 FUT_API fut *fut_stream_read_until(fut_stream_op *op, fut_stream *s, void *buf, size_t max,
                                    int delim);
 
+/* Reads what is available into the stream's read buffer, for parsers that
+ * work in place (fut_stream_peek(), fut_stream_consume()): waits until at
+ * least one byte more than now is buffered. Output: the bytes buffered
+ * (> 0); 0 at the peer's end of file (what is buffered stays readable);
+ * -EMSGSIZE when the buffer is full (consume, or give up). Dropping it
+ * while pending loses nothing. */
+FUT_API fut *fut_stream_fill(fut_stream_op *op, fut_stream *s);
+
+/* The bytes buffered for reading, in place: *len of them (0 when none),
+ * valid until the next op or fut_stream_consume(). */
+FUT_API const unsigned char *fut_stream_peek(const fut_stream *s, size_t *len);
+
+/* Drops n buffered bytes (at most fut_stream_buffered()) from the front. */
+FUT_API void fut_stream_consume(fut_stream *s, size_t n);
+
 /* fut_stream_read_until(op, s, buf, max, '\n'). */
 FUT_API fut *fut_stream_read_line(fut_stream_op *op, fut_stream *s, void *buf, size_t max);
 
