@@ -110,8 +110,8 @@ static void sender_drop(fut *self)
         fut_drop(&s->op.base);
 }
 
-static const struct fut_vtable sender_vt = {sizeof(struct fut_vtable), "sender", sender_poll,
-                                            NULL, sender_drop};
+static const struct fut_vtable sender_vt = {sizeof(struct fut_vtable), "sender", sender_poll, NULL,
+                                            sender_drop};
 
 static void spawn_sender(struct sender *s, fut_join *j, fut_udp *from, const fut_udp *to,
                          const char *msg, double delay)
@@ -139,9 +139,9 @@ START_TEST(open_bad_input)
     ck_assert_int_eq(fut_udp_open(NULL, &u, "127.0.0.1:0", NULL), -EINVAL);
     ck_assert_int_eq(fut_udp_open(rt, NULL, "127.0.0.1:0", NULL), -EINVAL);
     ck_assert_int_eq(fut_udp_open(rt, &u, NULL, NULL), -EINVAL);
-    ck_assert_int_eq(fut_udp_open(rt, &u, "127.0.0.1", NULL), -EINVAL);     /* no port */
+    ck_assert_int_eq(fut_udp_open(rt, &u, "127.0.0.1", NULL), -EINVAL); /* no port */
     ck_assert_int_eq(fut_udp_open(rt, &u, "127.0.0.1:x", NULL), -EINVAL);
-    ck_assert_int_eq(fut_udp_open(rt, &u, "localhost:53", NULL), -EINVAL);  /* not numeric */
+    ck_assert_int_eq(fut_udp_open(rt, &u, "localhost:53", NULL), -EINVAL); /* not numeric */
     ck_assert_int_eq(fut_udp_open(rt, &u, "127.0.0.1:65536", NULL), -ERANGE);
     ck_assert_int_eq(fut_udp_open(rt, &u, NULL, "127.0.0.1:99999"), -ERANGE);
     ck_assert_int_eq(fut_udp_open(rt, &u, "unix:/tmp/fut-udp-test", NULL), -EINVAL);
@@ -288,8 +288,7 @@ START_TEST(recv_waits_for_datagram)
     ck_assert_int_eq(fut_udp_open(rt, &b, "127.0.0.1:0", NULL), 0);
     char buf[16];
     fut_udp_op op;
-    ck_assert_int_eq(th_poll_once(rt, fut_udp_recv(&op, &b, buf, sizeof buf), NULL),
-                     FUT_PENDING);
+    ck_assert_int_eq(th_poll_once(rt, fut_udp_recv(&op, &b, buf, sizeof buf), NULL), FUT_PENDING);
     struct sender s;
     fut_join j;
     double t0 = th_mono();
@@ -368,8 +367,7 @@ START_TEST(dropped_recv_loses_nothing)
     ck_assert_int_eq(fut_udp_open(rt, &b, "127.0.0.1:0", NULL), 0);
     char buf[16];
     fut_udp_op op;
-    ck_assert_int_eq(th_poll_once(rt, fut_udp_recv(&op, &b, buf, sizeof buf), NULL),
-                     FUT_PENDING);
+    ck_assert_int_eq(th_poll_once(rt, fut_udp_recv(&op, &b, buf, sizeof buf), NULL), FUT_PENDING);
     fut_drop(&op.base);
     send_to(&a, &b, "one");
     /* Let the loop see the datagram (the dropped op's waker is woken). */
@@ -416,9 +414,8 @@ static fut_status blocker_fn(struct th_fn *f, fut_cx *cx)
     struct blocker *b = f->ud;
     fut_udp_op op;
     char buf[16];
-    ck_assert_int_eq(fut_nested_loop(fut_cx_rt(cx), fut_udp_recv(&op, b->u, buf, sizeof buf),
-                                     &b->out),
-                     0);
+    ck_assert_int_eq(
+        fut_nested_loop(fut_cx_rt(cx), fut_udp_recv(&op, b->u, buf, sizeof buf), &b->out), 0);
     fut_drop(&op.base);
     return fut_ready(&f->base, b->out);
 }
@@ -494,8 +491,7 @@ START_TEST(rt_freed_with_socket_open)
     ck_assert_int_eq(fut_udp_open(rt, &b, "127.0.0.1:0", NULL), 0);
     char buf[8];
     fut_udp_op op;
-    ck_assert_int_eq(th_poll_once(rt, fut_udp_recv(&op, &a, buf, sizeof buf), NULL),
-                     FUT_PENDING);
+    ck_assert_int_eq(th_poll_once(rt, fut_udp_recv(&op, &a, buf, sizeof buf), NULL), FUT_PENDING);
     fut_drop(&op.base);
     ck_assert_int_eq(fut_rt_free(rt), 0);
     ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
