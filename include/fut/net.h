@@ -425,8 +425,8 @@ FUT_API int fut_connect_set_trace(fut_connect *c, fut_connect_trace_fn fn, void 
  * Several ops may be pending on one socket at once, from one task or
  * several: a send and a receive never disturb each other; two ops of the
  * same direction share the fd's slot and spare (<fut/fd.h>), more than
- * two take turns (they poll again in rotation while the socket is not
- * ready, so keep it to two).
+ * two take turns: they wake each other in rotation while the socket is
+ * not ready, a busy loop, so keep it to two.
  *
  * Threads: every function here, and polling or dropping a fut_udp or an
  * op, on the runtime's thread only.
@@ -438,9 +438,12 @@ FUT_API int fut_connect_set_trace(fut_connect *c, fut_connect_trace_fn fn, void 
  * close could save) closes the socket. The fd is registered with the
  * runtime's loop at the first op poll: until then the struct may be
  * moved (memcpy'd, copied into a task by fut_spawn), afterwards not (the
- * debug checks report it, and the op completes with -EINVAL). When the
- * runtime is freed first, ops then complete with -EBADF; the fut_udp must
- * still be dropped (that closes the socket). Fields private. */
+ * debug checks report it, and the op completes with -EINVAL). Ops must
+ * be polled on the runtime given to fut_udp_open(). When that runtime is
+ * freed after the socket's first op, later ops complete with -EBADF; a
+ * socket never used before its runtime was freed must not be used at all.
+ * Either way the fut_udp must still be dropped (that closes the socket).
+ * Fields private. */
 typedef struct fut_udp {
     fut base;
     fut_fd h;        /* the registered fd (h.fd is the socket) */
