@@ -430,35 +430,92 @@ FUT_API int fut_connect_set_timeout(fut_connect *c, double seconds);
 FUT_API int fut_connect_set_attempt_delay(fut_connect *c, double seconds);
 FUT_API int fut_connect_set_trace(fut_connect *c, fut_connect_trace_fn fn, void *ud);
 
-/* --- UDP ------------------------------------------------------------------------ */
+/* --- UDP ------------------------------------------------------------------------
+ *
+ * A datagram socket (IPv4 or IPv6) on a registered fd, and one-shot send
+ * and receive ops on it. Nothing is buffered by the library: each op is
+ * one sendto/recvmsg, tried at once, and waits for readiness only when
+ * the kernel says EAGAIN.
+ *
+ * Several ops may be pending on one socket at once, from one task or
+ * several: a send and a receive never disturb each other; two ops of the
+ * same direction share the fd's slot and spare (<fut/fd.h>), more than
+ * two take turns: they wake each other in rotation while the socket is
+ * not ready, a busy loop, so keep it to two.
+ *
+ * Threads: every function here, and polling or dropping a fut_udp or an
+ * op, on the runtime's thread only.
+ */
 
-/* A datagram socket. A future like a listener (READY at once with the fd);
- * its drop closes it (sync, never blocks). Fields private. */
+/* A datagram socket. It is a future like a listener: polling it is READY
+ * at once with the fd (-EBADF once dropped); its drop (sync, never
+ * blocks, hard: nothing is pending in a datagram socket that a graceful
+ * close could save) closes the socket. The fd is registered with the
+ * runtime's loop at the first op poll: until then the struct may be
+ * moved (memcpy'd, copied into a task by fut_spawn), afterwards not (the
+ * debug checks report it, and the op completes with -EINVAL). Ops must
+ * be polled on the runtime given to fut_udp_open(). When that runtime is
+ * freed after the socket's first op, later ops complete with -EBADF; a
+ * socket never used before its runtime was freed must not be used at all.
+ * Either way the fut_udp must still be dropped (that closes the socket).
+ * Fields private. */
 typedef struct fut_udp {
     fut base;
-    fut_fd h;
+    fut_fd h;        /* the registered fd (h.fd is the socket) */
     fut_rt *rt;
-    fut_addr local;
-    int connected;
+    fut_addr local;  /* the bound address (the kernel's port) */
+    unsigned flags;
 } fut_udp;
 
-/* Opens a UDP socket bound to `bind_addr` (numeric; port 0: any), and
- * connected to `peer` when not NULL (then sends may omit the address and
- * only the peer's datagrams are received). bind_addr NULL: an ephemeral
- * port on the wildcard address of peer's family. Returns 0, or the errors
- * of fut_addr_parse() and of socket/bind/connect; -EINVAL when both are
- * NULL or a Unix address is given. */
+/* Opens a UDP socket (CLOEXEC, NONBLOCK) bound to `bind_addr` and, when
+ * `peer` is not NULL, connected to it: then sends may omit the address,
+ * only the peer's datagrams are received, and ICMP errors about it (a
+ * closed port: -ECONNREFUSED) are reported by the next op. Both are
+ * numeric (fut_addr_parse(): "127.0.0.1:53", "[::1]:0"); port 0 in
+ * bind_addr lets the kernel pick one (fut_udp_addr() tells which).
+ * bind_addr NULL: an ephemeral port on the wildcard address of peer's
+ * family. An IPv6 socket keeps the system's IPV6_V6ONLY default (Linux:
+ * dual-stack, IPv4 peers then appear as ::ffff:a.b.c.d). No SO_REUSEADDR.
+ * Synchronous; nothing is registered with the loop yet.
+ *
+ * Returns 0, or
+ *   -EINVAL   rt or u NULL; bind_addr and peer both NULL; a Unix address;
+ *             bind_addr and peer of different families;
+ *   the errors of fut_addr_parse() (-EINVAL malformed, -ERANGE port);
+ *   the errno of socket/bind/connect (-EADDRINUSE, -EADDRNOTAVAIL,
+ *   -EACCES, -EMFILE, -EAFNOSUPPORT without IPv6, ...).
+ * On error nothing is left open and *u is not a future (do not drop it). */
 FUT_API int fut_udp_open(fut_rt *rt, fut_udp *u, const char *bind_addr, const char *peer);
 
-/* The bound address. */
+/* The bound address (its port is the kernel's choice when 0 was asked);
+ * NULL for NULL. Valid until u is dropped. */
 FUT_API const fut_addr *fut_udp_addr(const fut_udp *u);
 
-/* A send or receive. Output: the byte count; a receive whose datagram was
- * longer than len gets len bytes and fut_udp_op_truncated() is 1 (the
- * rest is discarded, as recvfrom does). Sends never block the loop: they
- * wait for writability. Dropping one while pending loses nothing: a
- * datagram not received stays queued, one not sent is not sent. Fields
- * private. */
+/* A send or a receive. Initialise it with fut_udp_send() or
+ * fut_udp_recv(), poll it to READY; a READY op holds nothing and may be
+ * initialised again at once. Embeddable, no allocation. Fields private.
+ *
+ * Output: the byte count (a datagram may be empty: 0 is a datagram, not
+ * an end of file), or
+ *   -EINVAL        u NULL, buf NULL with len > 0; u moved after its
+ *                  first op (reported by the debug checks);
+ *   -EBADF         u was dropped, or its runtime freed;
+ *   -ECANCELED     polled under a cancelled context while it had to wait
+ *                  (nothing was sent or received);
+ *   -EDESTADDRREQ  a send without address on an unconnected socket;
+ *   -ECONNREFUSED  connected socket: an earlier datagram met a closed
+ *                  port (the ICMP error is reported once, by whichever
+ *                  op comes first);
+ *   -EMSGSIZE      a send larger than a datagram can be;
+ *   any other errno of sendto/recvmsg (-ENETUNREACH, -EAFNOSUPPORT, ...).
+ *
+ * Cancellation: dropping an op while it is pending never blocks and loses
+ * nothing. A receive takes a datagram off the queue only when it is READY
+ * with it: a pending one dropped leaves every datagram queued for the
+ * next receive. A send is one syscall: dropped while pending, its
+ * datagram was not sent (it never is half sent). The drop keeps the
+ * task's waker in the socket's slot (as a stream does): the task may see
+ * one spurious wake, and the socket's drop releases it. */
 typedef struct fut_udp_op {
     fut base;
     fut_udp *u;
@@ -466,21 +523,31 @@ typedef struct fut_udp_op {
     size_t len;
     int send;
     int truncated;
-    fut_addr peer;
+    fut_addr peer;   /* send: the destination; recv: the sender */
     int has_peer;
 } fut_udp_op;
 
-/* Sends one datagram to `to` (NULL on a connected socket). */
+/* Sends one datagram of len bytes (0 allowed) to `to`, or to the
+ * connected peer when `to` is NULL. *to is copied: it need not outlive
+ * this call; buf must stay valid until the op is READY or dropped. Waits
+ * only while the socket's send buffer is full. MSG_NOSIGNAL. */
 FUT_API fut *fut_udp_send(fut_udp_op *op, fut_udp *u, const void *buf, size_t len,
                           const fut_addr *to);
 
-/* Receives one datagram. */
+/* Receives one datagram into buf (len 0 with buf NULL: takes the next
+ * datagram and discards it). Output: the bytes copied, at most len; a
+ * longer datagram's rest is discarded (as recvfrom does) and
+ * fut_udp_op_truncated() is then 1. buf must stay valid until the op is
+ * READY or dropped. */
 FUT_API fut *fut_udp_recv(fut_udp_op *op, fut_udp *u, void *buf, size_t len);
 
-/* The sender of a received datagram, once READY. */
+/* A READY receive: the datagram's sender. A send: its destination (NULL
+ * when it went to the connected peer). NULL otherwise (also for a NULL
+ * op, or a receive that failed). */
 FUT_API const fut_addr *fut_udp_op_peer(const fut_udp_op *op);
 
-/* 1 when the received datagram did not fit. */
+/* 1 when the datagram a READY receive got did not fit in its buffer; 0
+ * otherwise. */
 FUT_API int fut_udp_op_truncated(const fut_udp_op *op);
 
 #ifdef __cplusplus
