@@ -165,6 +165,20 @@ bool fut__fd_moved(fut_fd *h, const char *what, const void *obj)
     return true;
 }
 
+/* The drop of a moved copy: libev still knows the original's watcher,
+ * which cannot be stopped through a copy, and closing the fd would make
+ * libev abort at its next epoll_ctl. Unlink the original from the
+ * runtime's lists (the copy's links are the original's), so that
+ * fut_rt_free() does not touch memory that may be gone; the fd stays
+ * open. */
+void fut__fd_forget(fut_fd *copy)
+{
+    fut__list_del(&copy->unchecked);
+    fut__list_del(&copy->open);
+    copy->rwaker = copy->wwaker = copy->rspare = copy->wspare = NULL;
+    copy->flags = H_BAD;
+}
+
 bool fut__fd_bad(const fut_fd *h)
 {
     return h->flags & H_BAD;

@@ -216,6 +216,7 @@ void fut__fd_close(fut_fd *h);
  * libev knows; what/obj name the object that embeds it. */
 bool fut__fd_moved(fut_fd *h, const char *what, const void *obj);
 bool fut__fd_bad(const fut_fd *h);
+void fut__fd_forget(fut_fd *copy);
 void fut__fd_arm(fut_fd *h, int events, fut_cx *cx);
 void fut__fd_wake(fut_fd *h);
 /* send(MSG_NOSIGNAL) on a socket, write(2) on anything else. */

@@ -24,7 +24,8 @@ static ev_timer *timer_of(fut_listener *l)
 static fut_status listener_poll(fut *self, fut_cx *cx)
 {
     (void)cx;
-    return fut_ready(self, fut_listener_fd((fut_listener *)self));
+    int fd = fut_listener_fd((fut_listener *)self);
+    return fut_ready(self, fd >= 0 ? fd : -EBADF);
 }
 
 static void listener_drop(fut *self)
@@ -32,14 +33,19 @@ static void listener_drop(fut *self)
     fut_listener *l = (fut_listener *)self;
     if (!(l->state & L_OPEN))
         return;
+    bool moved = false;
     if ((l->state & (L_REG | L_GONE)) == L_REG) {
-        if (ev_is_active(timer_of(l)))
+        /* A moved copy: libev watches the original; leave it and the fd
+         * (closing it would make libev abort). */
+        moved = fut__fd_moved(&l->h, "fut_listener", l);
+        if (!moved && ev_is_active(timer_of(l)))
             ev_timer_stop(l->rt->loop, timer_of(l));
-        fut_fd_close(&l->h);
+        moved ? fut__fd_forget(&l->h) : fut_fd_close(&l->h);
     }
     fut_waker_drop(l->waker);
     l->waker = NULL;
-    close(l->h.fd);
+    if (!moved)
+        close(l->h.fd);
     if (l->state & L_UNLINK)
         unlink(l->addr.u.un.sun_path);
     l->state = 0;
@@ -196,7 +202,8 @@ static fut_status accept_poll(fut *self, fut_cx *cx)
     if (err)
         return fut_ready(self, err);
     for (;;) {
-        if (fut_cx_cancelled(cx))
+        bool wait = (l->state & L_BACKOFF) || !(l->h.ready & FUT_READABLE);
+        if (wait && fut_cx_cancelled(cx))
             return fut_ready(self, -ECANCELED);
         if (l->state & L_BACKOFF) {
             fut__keep_waker(&l->waker, cx);

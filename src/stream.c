@@ -134,7 +134,8 @@ static void rt_gone(fut_fd *h)
 static fut_status stream_poll(fut *self, fut_cx *cx)
 {
     (void)cx;
-    return fut_ready(self, fut_stream_fd((fut_stream *)self));
+    int fd = fut_stream_fd((fut_stream *)self);
+    return fut_ready(self, fd >= 0 ? fd : -EBADF);
 }
 
 static fut_status stream_poll_drop(fut *self, fut_cx *cx);
@@ -232,7 +233,8 @@ static void finish(fut_stream *s, bool abort)
         struct linger lg = {1, 0};
         setsockopt(stream_fd(s), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     }
-    close(stream_fd(s));
+    if (stream_fd(s) >= 0)
+        close(stream_fd(s));
     if (live && abort)
         s->rt->st.net_aborts++;
     else if (live)
@@ -714,9 +716,17 @@ static fut_status stream_poll_drop(fut *self, fut_cx *cx)
     fut_stream *s = (fut_stream *)self;
     if (!(s->flags & S_OPEN) || (s->flags & S_CLOSED))
         return FUT_READY;
-    if ((s->flags & (S_REG | S_GONE)) != S_REG || fut__fd_bad(&s->h) ||
-        fut__fd_moved(&s->h, "fut_stream", s)) {
+    if ((s->flags & (S_REG | S_GONE)) != S_REG || fut__fd_bad(&s->h)) {
         finish(s, false); /* never used, or its runtime is gone */
+        return FUT_READY;
+    }
+    if (fut__fd_moved(&s->h, "fut_stream", s)) {
+        /* libev still watches the fd through the original: leave both
+         * (closing the fd would make libev abort); free the buffers. */
+        fut__fd_forget(&s->h);
+        s->flags &= ~(unsigned)S_REG;
+        s->h.fd = -1;
+        finish(s, false);
         return FUT_READY;
     }
     if (fut_cx_escalated(cx) || (s->timedout & T_CLOSE)) {

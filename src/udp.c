@@ -25,9 +25,13 @@ static void udp_drop(fut *self)
     fut_udp *u = (fut_udp *)self;
     if (!(u->flags & U_OPEN))
         return;
+    /* A moved copy: libev watches the original; leave it and the fd
+     * (closing it would make libev abort). */
+    bool moved = (u->flags & (U_REG | U_GONE)) == U_REG && fut__fd_moved(&u->h, "fut_udp", u);
     if ((u->flags & (U_REG | U_GONE)) == U_REG)
-        fut_fd_close(&u->h);
-    close(u->h.fd);
+        moved ? fut__fd_forget(&u->h) : fut_fd_close(&u->h);
+    if (!moved)
+        close(u->h.fd);
     u->flags = 0;
     u->h.fd = -1;
 }
