@@ -10,7 +10,10 @@
 #      sys) per request is its CPU over wrk's requests: libev/libfut print
 #      their getrusage() on SIGTERM (their whole life: start-up is
 #      negligible), nginx's worker is read from /proc/PID/stat (utime,
-#      stime, clock ticks) just before and after wrk;
+#      stime, clock ticks) just before and after wrk; `busy` is that CPU
+#      per request times req/s: the server's share of its cpu (below
+#      100%, the server was not what limited req/s: on a small VM the
+#      wake-ups between the two vCPUs often are);
 #   2. user-space instructions per request: the server (not the client)
 #      runs under `valgrind --tool=callgrind`, and bench/http_client sends
 #      exactly N, then (another server) 2N requests over K keep-alive
@@ -71,7 +74,7 @@ while [ $# -gt 0 ]; do
     --k) shift; k=$1 ;;
     --k=*) k=${1#--k=} ;;
     --no-callgrind) use_cg=0 ;;
-    -h|--help) sed -n '2,52p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,49p' "$0"; exit 0 ;;
     -*) echo "http.sh: unknown option $1" >&2; exit 2 ;;
     *) only="$only $1" ;;
     esac
@@ -417,13 +420,15 @@ case " $servers " in *" nginx "*) ngv=$("$ngx" -v 2>&1 | sed 's/^nginx version: 
 echo "# B9 hello over HTTP/1.1 keep-alive on 127.0.0.1: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "# git: $(cd "$src" && git describe --always --dirty 2>/dev/null || echo '?'); libfut protocol checks: $checks"
 echo "# kernel: $(uname -r) ($(uname -m)); $ncpu cpus: ${cpu:-?}; server on cpu $scpu, wrk on cpu 0"
+echo "# load average before the run: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?') (other work on the machine moves req/s and latency; Ir/req does not move)"
 echo "# load: $("$wrk" --version 2>&1 | head -n 1 | cut -d' ' -f1-2) -t1 -c$conns -d${secs}s (SECS=$secs); nginx: $ngv"
 echo "# cpu_us/req: the server's CPU (user + sys) over wrk's requests (getrusage; nginx: its worker's /proc stat)"
+echo "# busy: cpu_us/req x req/s, the server's share of its cpu during the run (below 100%: not what limited req/s)"
 if [ $use_cg = 1 ]; then
     echo "# Ir/req: callgrind on the server, (Ir(2N) - Ir(N)) / N with N=$n, 2N=$n2 requests over K=$k connections (bench/http_client); nginx: not measured"
 fi
 echo
-printf '%-7s %10s %8s %8s %6s %6s %10s %8s %8s %8s %8s\n' server req/s p50_us p99_us errors non2xx requests cpu_us user_us sys_us Ir/req
+printf '%-7s %10s %8s %8s %6s %6s %10s %8s %8s %8s %6s %8s\n' server req/s p50_us p99_us errors non2xx requests cpu_us user_us sys_us busy Ir/req
 } | tee "$res_txt"
 printf 'server\treq_per_s\tp50_us\tp99_us\tsock_errors\tnon2xx\trequests\tcpu_us_per_req\tuser_us_per_req\tsys_us_per_req\tir_per_req\n' >"$tsv_tmp"
 
@@ -436,8 +441,11 @@ for r in $servers; do
     fi
     ir_per_req "$r"
     [ "$ir" != FAIL ] || failures=$((failures + 1))
-    printf '%-7s %10.0f %8s %8s %6s %6s %10s %8s %8s %8s %8s\n' "$r" "$rps" "$p50" "$p99" "$serr" "$non2xx" \
-        "$reqs" "$cpu_us" "$user_us" "$sys_us" "$ir" | tee -a "$res_txt"
+    # The server's share of one cpu while wrk ran: below 100% it was not
+    # what limited req/s.
+    busy=$(awk -v c="$cpu_us" -v r="$rps" 'BEGIN { if (c ~ /^[0-9.]+$/) printf "%.0f%%", c * r / 1e4; else print "-" }')
+    printf '%-7s %10.0f %8s %8s %6s %6s %10s %8s %8s %8s %6s %8s\n' "$r" "$rps" "$p50" "$p99" "$serr" "$non2xx" \
+        "$reqs" "$cpu_us" "$user_us" "$sys_us" "$busy" "$ir" | tee -a "$res_txt"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$rps" "$p50" "$p99" "$serr" "$non2xx" \
         "$reqs" "$cpu_us" "$user_us" "$sys_us" "$ir" >>"$tsv_tmp"
 done
