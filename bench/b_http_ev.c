@@ -18,7 +18,9 @@
  * 431, and both close the connection after the answer, as does a request
  * with `Connection: close` (answered with `Connection: close`). A body
  * announced by Content-Length is read and dropped; Transfer-Encoding is
- * not supported (501, then close).
+ * not supported (501, then close). A close is a shutdown(SHUT_WR) and a
+ * close(2), without nginx's lingering: bytes the client sent after the
+ * request that closes may make the kernel answer them with a reset.
  *
  * The equivalent chosen, the cheapest idiomatic path on libev: an ev_io on
  * the listening socket accepts until EAGAIN (accept4, non-blocking); each
@@ -236,6 +238,9 @@ static int parse(struct conn *c)
             if (c->skip)
                 break;
         }
+        /* Empty lines before a request line are ignored (RFC 9112, 2.2). */
+        while (pos + 2 <= c->inlen && c->in[pos] == '\r' && c->in[pos + 1] == '\n')
+            pos += 2;
         size_t avail = c->inlen - pos;
         if (!avail)
             break;
