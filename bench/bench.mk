@@ -12,6 +12,7 @@
 #                                     `make bench` (gnuplot; skipped without)
 #   make bench-build                  only build them
 #   (bench/echo.mk: make bench-echo, the B6 TCP echo table)
+#   (bench/http.mk: make bench-http, the B9 HTTP keep-alive table)
 #
 # Each workload is a libfut program bench/b_<name> and its raw libev twin
 # bench/b_<name>_ev, doing the same work; see the comment at the top of
@@ -101,6 +102,7 @@ bench_env = BENCH_BIN='$(abs_top_builddir)/bench' BENCH_SRC='$(abs_top_srcdir)/b
 
 include $(srcdir)/bench/peers.mk
 include $(srcdir)/bench/echo.mk
+include $(srcdir)/bench/http.mk
 include $(srcdir)/bench/extra.mk
 
 # B5 (bench/b_fdhop[_ev]) comes from echo.mk; run.sh runs it with the rest.
@@ -112,10 +114,12 @@ bench: $(BENCH_PROGS) $(bench_b5) $(EXTRA_BENCH_PROGS) bench-peers
 	$(bench_env) $(SHELL) $(srcdir)/bench/run.sh $(BENCH_ARGS)
 	$(bench_env) $(SHELL) $(srcdir)/bench/extra.sh
 
-# Every workload at tiny N (run.sh), then one tiny echo run per server.
-bench-smoke: $(BENCH_PROGS) $(ECHO_PROGS) $(EXTRA_BENCH_PROGS) bench-peers
+# Every workload at tiny N (run.sh), then one tiny echo run per server,
+# one tiny HTTP run per server (skipped with a message without wrk).
+bench-smoke: $(BENCH_PROGS) $(ECHO_PROGS) $(HTTP_PROGS) $(EXTRA_BENCH_PROGS) bench-peers
 	$(bench_env) $(SHELL) $(srcdir)/bench/run.sh --smoke $(BENCH_ARGS)
 	$(bench_env) $(SHELL) $(srcdir)/bench/echo.sh --smoke
+	$(bench_env) $(SHELL) $(srcdir)/bench/http.sh --smoke
 	$(bench_env) $(SHELL) $(srcdir)/bench/extra.sh --smoke
 
 bench-callgrind: $(BENCH_PROGS) $(bench_b5) bench-peers
