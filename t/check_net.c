@@ -1152,6 +1152,12 @@ END_TEST
 
 START_TEST(accept_backs_off_when_out_of_fds)
 {
+    if (getenv("FUT_VALGRIND")) {
+        /* valgrind closes an accepted fd past its own idea of the limit
+         * and reports EMFILE: the connection is gone, nothing to resume */
+        fprintf(stderr, "# accept_backs_off_when_out_of_fds: skipped under valgrind\n");
+        return;
+    }
     fut_listener l;
     ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
     const fut_addr *a = fut_listener_addr(&l);
@@ -1169,10 +1175,11 @@ START_TEST(accept_backs_off_when_out_of_fds)
     fut_timeout t;
     unsigned iters0 = ev_iteration(fut_rt_loop(rt));
     fut_accept_init(&acc, &l, NULL, NULL);
-    ck_assert_int_eq(block(fut_timeout_init(&t, &acc.base, 0.2, 0)), -ETIMEDOUT);
+    ck_assert_int_eq(block(fut_timeout_init(&t, &acc.base, 0.5, 0)), -ETIMEDOUT);
     fut_drop(&t.base);
     unsigned iters = ev_iteration(fut_rt_loop(rt)) - iters0;
-    ck_assert_msg(iters < 40, "the loop spun: %u iterations in 0.2 s", iters);
+    /* 10, 20, 40, 80, 160 ms...: a handful of back-offs, not a spin */
+    ck_assert_msg(iters < 40, "the loop spun: %u iterations in 0.5 s", iters);
     ck_assert_uint_ge(fut_listener_backoffs(&l), 2);
     ck_assert_uint_ge(th_stats(rt).net_accept_backoffs, 2);
     /* fds come back: accepting resumes */

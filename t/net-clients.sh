@@ -130,14 +130,16 @@ if have socat; then
     k=20
     i=0
     while [ $i -lt $k ]; do
-        # each client sends a line every 10 ms for about 1.5 s, then
-        # closes its side; the SIGINT comes after 1 s, mid-stream
-        (timeout 20 sh -c "i=0; while [ \$i -lt 150 ]; do echo \"client $i says \$i\"; i=\$((i+1)); sleep 0.01; done" |
+        # each client sends a line every 10 ms until the SIGINT (the stop
+        # file), three more, then closes its side: mid-stream, as a client
+        # that hangs up once it has nothing more to say
+        (timeout 20 sh -c "i=0; n=-1; while [ \$n -ne 0 ]; do echo \"client $i says \$i\"; i=\$((i+1)); sleep 0.01; if [ \$n -lt 0 ] && [ -e $tmp/stop ]; then n=3; fi; [ \$n -gt 0 ] && n=\$((n-1)); done" |
             tee "$tmp/sent$i" | timeout 20 socat -t 5 - "TCP:127.0.0.1:$eport" >"$tmp/load$i" 2>"$tmp/lerr$i"; echo $? >"$tmp/rc$i") &
         i=$((i + 1))
     done
     sleep 1
     t0=$(date +%s%N)
+    touch "$tmp/stop"
     kill -INT "$epid"
     wait "$epid"
     rc=$?
@@ -153,7 +155,7 @@ if have socat; then
         lines=$(wc -l <"$tmp/load$i")
         sent=$(wc -l <"$tmp/sent$i")
         last=$(tail -c 1 "$tmp/load$i" | od -An -c | tr -d ' ')
-        if [ "$lines" -lt 10 ] || [ "$lines" -ge "$sent" ] || [ "$last" != '\n' ] ||
+        if [ "$lines" -lt 10 ] || [ "$lines" -gt "$sent" ] || [ "$last" != '\n' ] ||
             ! head -n "$lines" "$tmp/sent$i" | cmp -s - "$tmp/load$i" ||
             [ "$(cat "$tmp/rc$i" 2>/dev/null)" != 0 ]; then
             bad=$((bad + 1))
