@@ -77,20 +77,19 @@ int main(int argc, char **argv)
     fut_signal sig;
     fut *race[2] = {FUT_CORO_INIT(&sv, server), fut_signal_ctrl_c_init(&sig)};
     fut_select sel;
-    printf("echo: listening on %s\n", addr);
-    fflush(stdout);
+    fprintf(stderr, "echo: listening on %s\n", addr);
     ssize_t won;
     fut_block_on(rt, fut_select_init(&sel, race, 2, 0, NULL), &won);
     fut_drop(&sel.base); /* the accept loop is gone */
     fut_drop(&l.base);   /* and the listener closed: new clients are refused */
-    struct fut_scope_result r;
-    fut_scope_result(&conns, &r);
-    printf("echo: %s, closing %u connections\n", won == 1 ? "signal" : "error", r.alive);
-    fut_drop(&conns.base); /* cancels them: each closes gracefully */
     struct fut_rt_stats st;
     fut_rt_stats(rt, &st, sizeof st);
-    printf("echo: done, %llu closed gracefully, %llu aborted\n",
-           (unsigned long long)st.net_closes, (unsigned long long)st.net_aborts);
+    fprintf(stderr, "echo: %s, closing %llu connections\n", won == 1 ? "signal" : "error",
+            (unsigned long long)st.tasks_alive);
+    fut_drop(&conns.base); /* cancels them: each closes gracefully */
+    fut_rt_stats(rt, &st, sizeof st);
+    fprintf(stderr, "echo: done, %llu closed gracefully, %llu aborted\n",
+            (unsigned long long)st.net_closes, (unsigned long long)st.net_aborts);
     fut_rt_free(rt);
     return won == 1 ? 0 : 1;
 }
