@@ -1,18 +1,23 @@
-/* "Happy eyeballs": connection attempts started 50 ms apart race each
- * other; the first to connect wins. The losers hold half-open connections
- * that must say goodbye before the race returns, so each attempt binds
- * its connection for asynchronous drop: whether the attempt wins, loses
- * or is cancelled mid-connect, the connection's teardown (a goodbye that
- * takes a few milliseconds) runs, and fut_select returns only once every
- * loser's teardown completed.
+/* "Happy eyeballs" on real sockets: fut_connect_addrs() races two
+ * loopback servers, a slow one first and a fast one 100 ms later; the
+ * first to connect wins. The slow server's accept queue is full, so the
+ * kernel drops our SYN and that attempt would hang for seconds: the race
+ * does not wait for it. The loser's socket is closed before the connect
+ * is READY, so the trace shows it closed before "connected" is printed.
+ * Then the winner says hello to a task that echoes one line, and dropping
+ * the stream closes it gracefully (flush, FIN, wait for the server's FIN).
  *
- * Written with the coroutine macros (<fut/coro.h>); simulated with timers.
+ *     ./examples/eyeballs
  */
 #include <errno.h>
 #include <ev.h>
 #include <fut.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static double t0;
 
@@ -21,102 +26,175 @@ static double t0;
         printf("%7.1f ms  ", (ev_time() - t0) * 1e3);  \
         printf(__VA_ARGS__);                           \
         putchar('\n');                                 \
+        fflush(stdout);                                \
     } while (0)
 
-/* A connection being set up: tearing it down means saying goodbye to the
- * peer, which takes `goodbye` seconds. Never polled: it is a resource. */
-struct conn {
-    fut base;
-    const char *name;
-    double goodbye;
-    fut_sleep bye;
-    int saying;
-};
+static const char *names[2] = {"slow", "fast"};
 
-static fut_status conn_poll(fut *self, fut_cx *cx)
+static void trace(void *ud, enum fut_connect_event ev, int i, const fut_addr *a, int err)
 {
-    (void)cx;
-    return fut_ready(self, 0);
-}
-
-static fut_status conn_poll_drop(fut *self, fut_cx *cx)
-{
-    struct conn *c = (struct conn *)self;
-    if (!c->saying) {
-        say("%s: closing, sending goodbye", c->name);
-        fut_sleep_init(&c->bye, c->goodbye);
-        c->saying = 1;
+    (void)ud;
+    char s[FUT_ADDR_STRLEN] = "";
+    fut_addr_format(a, s, sizeof s);
+    switch (ev) {
+    case FUT_CONNECT_START:
+        say("attempt %d (%s, %s): started", i, names[i], s);
+        break;
+    case FUT_CONNECT_FAILED:
+        say("attempt %d (%s, %s): failed: %s", i, names[i], s, fut_strerror(err));
+        break;
+    case FUT_CONNECT_WON:
+        say("attempt %d (%s, %s): won", i, names[i], s);
+        break;
+    case FUT_CONNECT_CLOSED:
+        say("attempt %d (%s, %s): lost, socket closed", i, names[i], s);
+        break;
+    default:
+        break;
     }
-    if (fut_poll(&c->bye.base, cx) == FUT_PENDING)
-        return FUT_PENDING;
-    fut_drop(&c->bye.base);
-    say("%s: goodbye acknowledged, closed", c->name);
-    return FUT_READY;
 }
 
-static const struct fut_vtable conn_vt = {sizeof(struct fut_vtable), "conn", conn_poll,
-                                          conn_poll_drop, NULL};
+/* A listener nobody accepts on, whose accept queue is full: a connect to
+ * it hangs in SYN-SENT. listen(fd, 0) leaves room for one connection; we
+ * keep connecting until one does not complete within 50 ms. Returns the
+ * listening fd; fills[] gets the stuck clients. */
+static int slow_server(fut_addr *a, int fills[], int *nfills)
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    memset(a, 0, sizeof *a);
+    a->u.in.sin_family = AF_INET;
+    a->u.in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a->len = sizeof a->u.in;
+    if (l < 0 || bind(l, &a->u.sa, a->len) || listen(l, 0) ||
+        getsockname(l, &a->u.sa, &a->len))
+        return -errno;
+    for (*nfills = 0; *nfills < 8;) {
+        int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (c < 0)
+            return -errno;
+        fills[(*nfills)++] = c;
+        if (connect(c, &a->u.sa, a->len) && errno != EINPROGRESS)
+            return -errno;
+        struct pollfd p = {.fd = c, .events = POLLOUT};
+        if (poll(&p, 1, 50) == 0)
+            return l; /* this SYN was dropped: the queue is full */
+    }
+    return -EAGAIN;
+}
 
-/* One attempt: wait for its turn, open a connection (bound: it says
- * goodbye at our teardown, however we end), wait until connected. */
-struct attempt {
+/* Accepts one connection on the fast listener and echoes one line. */
+struct server {
     fut base;
     fut_coro co;
-    const char *name;
-    double start, connect;
-    fut_sleep wait;
-    struct conn conn;
+    fut_listener *l;
+    fut_accept acc;
+    fut_stream s; /* bound: its graceful close is this task's teardown */
+    fut_stream_op op;
+    char line[256];
 };
 
-static fut_status attempt_body(struct attempt *a, fut_cx *cx)
+static fut_status server_body(struct server *sv, fut_cx *cx)
 {
-    FUT_BEGIN(&a->co);
-    FUT_AWAIT(&a->co, cx, fut_sleep_init(&a->wait, a->start));
-    fut_drop(&a->wait.base);
-    say("%s: connecting", a->name);
-    fut_init(&a->conn.base, &conn_vt);
-    a->conn.name = a->name;
-    FUT_BIND_ASYNC(&a->co, &a->conn.base);
-    FUT_AWAIT(&a->co, cx, fut_sleep_init(&a->wait, a->connect));
-    fut_drop(&a->wait.base);
-    say("%s: connected", a->name);
-    FUT_RETURN(&a->co, 0);
-    FUT_END(&a->co);
+    FUT_BEGIN(&sv->co);
+    FUT_AWAIT(&sv->co, cx, fut_accept_init(&sv->acc, sv->l, &sv->s, NULL));
+    if (fut_out(&sv->acc.base) < 0)
+        FUT_RETURN(&sv->co, fut_out(&sv->acc.base));
+    FUT_BIND_ASYNC(&sv->co, &sv->s.base);
+    FUT_AWAIT(&sv->co, cx, fut_stream_read_line(&sv->op, &sv->s, sv->line, sizeof sv->line));
+    if (fut_out(&sv->op.base) <= 0)
+        FUT_RETURN(&sv->co, fut_out(&sv->op.base));
+    say("server: got \"%.*s\", echoing it", (int)strcspn(sv->line, "\n"), sv->line);
+    FUT_AWAIT(&sv->co, cx,
+              fut_stream_write(&sv->op, &sv->s, sv->line, (size_t)fut_out(&sv->op.base)));
+    FUT_RETURN(&sv->co, fut_out(&sv->op.base));
+    FUT_END(&sv->co);
 }
-FUT_CORO_DEFINE(attempt, attempt_body);
+FUT_CORO_DEFINE(server, server_body);
+
+/* The client's side: the stream is bound, so dropping this coroutine is
+ * the graceful close. */
+struct hello {
+    fut base;
+    fut_coro co;
+    fut_stream s;
+    fut_stream_op op;
+    char line[256];
+};
+
+static fut_status hello_body(struct hello *h, fut_cx *cx)
+{
+    FUT_BEGIN(&h->co);
+    FUT_BIND_ASYNC(&h->co, &h->s.base);
+    FUT_AWAIT(&h->co, cx, fut_stream_write(&h->op, &h->s, "hello\n", 6));
+    if (fut_out(&h->op.base) < 0)
+        FUT_RETURN(&h->co, fut_out(&h->op.base));
+    FUT_AWAIT(&h->co, cx, fut_stream_read_line(&h->op, &h->s, h->line, sizeof h->line));
+    if (fut_out(&h->op.base) <= 0)
+        FUT_RETURN(&h->co, fut_out(&h->op.base) ? fut_out(&h->op.base) : -EPIPE);
+    say("client: reply \"%.*s\"", (int)strcspn(h->line, "\n"), h->line);
+    FUT_END(&h->co);
+}
+FUT_CORO_DEFINE(hello, hello_body);
+
+static int fail(const char *what, int err)
+{
+    fprintf(stderr, "eyeballs: %s: %s\n", what, fut_strerror(err));
+    return 1;
+}
 
 int main(void)
 {
     fut_rt *rt;
-    if (fut_rt_new(&rt, NULL) != 0)
-        return 1;
+    int err = fut_rt_new(&rt, NULL);
+    if (err)
+        return fail("runtime", err);
     t0 = ev_time();
 
-    struct attempt att[3];
-    const char *names[3] = {"[2001:db8::1]:443", "192.0.2.1:443", "192.0.2.2:443"};
-    double connect[3] = {0.300, 0.080, 0.200}; /* IPv6 is slow today */
-    double goodbye[3] = {0.030, 0.010, 0.020};
-    fut *kids[3];
-    for (int i = 0; i < 3; i++) {
-        memset(&att[i], 0, sizeof att[i]);
-        kids[i] = FUT_CORO_INIT(&att[i], attempt);
-        att[i].name = names[i];
-        att[i].start = 0.050 * i;
-        att[i].connect = connect[i];
-        att[i].conn.goodbye = goodbye[i];
-    }
-    say("race: 3 attempts, started 50 ms apart");
-    fut_select race;
-    ssize_t winner;
-    fut_block_on(rt, fut_select_init(&race, kids, 3, 0, NULL), &winner);
-    if (winner < 0) {
-        fprintf(stderr, "race: %s\n", fut_strerror((int)winner));
-        return 1;
-    }
-    say("race: %s won; every loser has said goodbye", names[winner]);
-    /* ... use the winner's connection, then close it too: */
-    fut_drop(&race.base);
-    say("done");
+    fut_addr addrs[2];
+    int fills[8], nfills = 0;
+    int slow = slow_server(&addrs[0], fills, &nfills);
+    if (slow < 0)
+        return fail("slow server", slow);
+    fut_listener fast;
+    if ((err = fut_listener_open(rt, &fast, "127.0.0.1:0", 0, 0)))
+        return fail("fast server", err);
+    addrs[1] = *fut_listener_addr(&fast);
+    say("slow server: accept queue full after %d connects", nfills);
+
+    struct server sv = {.l = &fast};
+    fut_join sj;
+    FUT_CORO_INIT(&sv, server);
+    if ((err = FUT_SPAWN(rt, &sv, &sj))) /* &sv: the size is the whole struct's */
+        return fail("spawn", err);
+
+    static struct hello h; /* the winner's stream goes straight in here */
+    fut_connect c;
+    fut_connect_addrs(&c, addrs, 2, &h.s, NULL);
+    fut_connect_set_attempt_delay(&c, 0.100);
+    fut_connect_set_trace(&c, trace, NULL);
+    say("race: slow first, fast after an attempt delay of 100 ms");
+    ssize_t fd;
+    fut_block_on(rt, &c.base, &fd);
+    fut_drop(&c.base);
+    if (fd < 0)
+        return fail("connect", (int)fd);
+    say("race: connected to the fast server (fd %zd); the loser was already closed", fd);
+
+    ssize_t r;
+    fut_block_on(rt, FUT_CORO_INIT(&h, hello), &r);
+    say("client: dropping the stream (graceful close)");
+    fut_drop(&h.base);
+    fut_block_on(rt, &sj.base, NULL);
+    fut_drop(&sj.base);
+    struct fut_rt_stats st;
+    fut_rt_stats(rt, &st, sizeof st);
+    say("closed: %llu gracefully, %llu aborted", (unsigned long long)st.net_closes,
+        (unsigned long long)st.net_aborts);
+
+    fut_drop(&fast.base);
+    for (int i = 0; i < nfills; i++)
+        close(fills[i]);
+    close(slow);
     fut_rt_free(rt);
-    return 0;
+    return r < 0 ? fail("hello", (int)r) : 0;
 }

@@ -1,0 +1,151 @@
+#!/bin/sh
+# The examples run: eyeballs' race closes the loser before it returns, and
+# fetch gets a page from examples/http, reports a refused port, gives up
+# on a silent server at its -T deadline, and rejects bad URLs. Loopback
+# only; every step bounded by timeout(1).
+set -u
+b="${top_builddir:-.}/examples"
+tmp=$(mktemp -d)
+pids=""
+cleanup() {
+    for p in $pids; do kill "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); echo "not ok $n - $1"; shift; for f in "$@"; do sed 's/^/# /' "$f"; done; }
+skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# wait_for FILE TEXT PID: until TEXT shows in FILE (2 s at most); 1 if PID died.
+wait_for() {
+    i=0
+    while [ $i -lt 40 ]; do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        kill -0 "$3" 2>/dev/null || return 1
+        sleep 0.05
+        i=$((i + 1))
+    done
+    return 1
+}
+
+echo "1..9"
+
+# --- eyeballs -------------------------------------------------------------
+timeout 10 "$b/eyeballs" >"$tmp/eye" 2>&1
+rc=$?
+if [ $rc -eq 0 ]; then ok "eyeballs exits 0"; else notok "eyeballs exits 0 (got $rc)" "$tmp/eye"; fi
+closed=$(grep -n 'lost, socket closed' "$tmp/eye" | head -1 | cut -d: -f1)
+conn=$(grep -n 'race: connected' "$tmp/eye" | head -1 | cut -d: -f1)
+won=$(grep -n '(fast, .*): won' "$tmp/eye" | head -1 | cut -d: -f1)
+if [ -n "$closed" ] && [ -n "$conn" ] && [ -n "$won" ] && [ "$won" -lt "$closed" ] &&
+    [ "$closed" -lt "$conn" ]; then
+    ok "eyeballs: the fast attempt won, the loser was closed before the race returned"
+else
+    notok "eyeballs: won < loser closed < connected (lines $won, $closed, $conn)" "$tmp/eye"
+fi
+if grep -q 'client: reply "hello"' "$tmp/eye" && grep -q 'closed: 2 gracefully, 0 aborted' "$tmp/eye"; then
+    ok "eyeballs: hello echoed over the winner, both ends closed gracefully"
+else
+    notok "eyeballs: hello echoed, both ends closed gracefully" "$tmp/eye"
+fi
+
+# --- fetch against examples/http -------------------------------------------
+port=$((20000 + $$ % 20000))
+hpid=""
+for try in 1 2 3 4 5 6 7 8 9 10; do
+    port=$((port + 7))
+    timeout 60 "$b/http" "127.0.0.1:$port" >"$tmp/http" 2>&1 &
+    hpid=$!
+    pids="$pids $hpid"
+    wait_for "$tmp/http" "listening on" $hpid && break
+    kill $hpid 2>/dev/null
+    hpid=""
+done
+if [ -z "$hpid" ]; then
+    for t in "fetch from examples/http" "fetch via localhost" "fetch a 404"; do
+        notok "$t (examples/http did not start)" "$tmp/http"
+    done
+else
+    timeout 10 "$b/fetch" "http://127.0.0.1:$port/" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    if [ $rc -eq 0 ] && [ "$(cat "$tmp/out")" = hello ] && grep -q '200 OK' "$tmp/err"; then
+        ok "fetch from examples/http: body hello, exit 0"
+    else
+        notok "fetch from examples/http: body hello, exit 0 (got $rc)" "$tmp/out" "$tmp/err"
+    fi
+    timeout 10 "$b/fetch" -v "http://localhost:$port/" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    if [ $rc -eq 0 ] && [ "$(cat "$tmp/out")" = hello ] && grep -q resolved "$tmp/err"; then
+        ok "fetch via localhost (a name, resolved): body hello, exit 0"
+    else
+        notok "fetch via localhost: body hello, exit 0 (got $rc)" "$tmp/out" "$tmp/err"
+    fi
+    timeout 10 "$b/fetch" "http://127.0.0.1:$port/nope" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    if [ $rc -eq 1 ] && grep -q '404 Not Found' "$tmp/err"; then
+        ok "fetch a 404: exit 1"
+    else
+        notok "fetch a 404: exit 1 (got $rc)" "$tmp/out" "$tmp/err"
+    fi
+    # Stopped, its port is one where nothing listens.
+    kill $hpid 2>/dev/null
+    wait $hpid 2>/dev/null
+fi
+
+# --- a refused port -----------------------------------------------------------
+timeout 10 "$b/fetch" "http://127.0.0.1:$port/" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 1 ] && grep -qi refused "$tmp/err"; then
+    ok "fetch of a refused port: exit 1, says refused"
+else
+    notok "fetch of a refused port: exit 1, says refused (got $rc)" "$tmp/err"
+fi
+
+# --- a silent server: the -T deadline ------------------------------------------
+if ! command -v socat >/dev/null 2>&1; then
+    skip "socat not found: no silent server for the -T deadline"
+else
+    spid=""
+    for try in 1 2 3 4 5 6 7 8 9 10; do
+        port=$((port + 7))
+        timeout 30 socat -d -d "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr" EXEC:"sleep 3" \
+            >"$tmp/socat" 2>&1 &
+        spid=$!
+        pids="$pids $spid"
+        wait_for "$tmp/socat" "listening on" $spid && break
+        kill $spid 2>/dev/null
+        spid=""
+    done
+    if [ -z "$spid" ]; then
+        notok "fetch -T 0.3 of a silent server (socat did not start)" "$tmp/socat"
+    else
+        t0=$(ms)
+        timeout 10 "$b/fetch" -T 0.3 "http://127.0.0.1:$port/" >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        el=$(($(ms) - t0))
+        if [ $rc -eq 1 ] && [ $el -lt 1500 ] && grep -q 'timed out' "$tmp/err"; then
+            ok "fetch -T 0.3 of a silent server: timed out in $el ms, exit 1"
+        else
+            notok "fetch -T 0.3 of a silent server: timed out within 1.5 s, exit 1 (got $rc in $el ms)" "$tmp/err"
+        fi
+        kill $spid 2>/dev/null
+    fi
+fi
+
+# --- bad URLs ---------------------------------------------------------------------
+bad=""
+for u in https://127.0.0.1/ 127.0.0.1:80 http:// http:///x http://:80/ http://h:0/ \
+    http://h:65536/ http://h:8x/ "http://[::1/"; do
+    timeout 5 "$b/fetch" "$u" >"$tmp/out" 2>>"$tmp/bad"
+    rc=$?
+    [ $rc -eq 2 ] || bad="$bad $u($rc)"
+done
+if [ -z "$bad" ]; then
+    ok "fetch of bad URLs: exit 2"
+else
+    notok "fetch of bad URLs: exit 2; not for:$bad" "$tmp/bad"
+fi
+exit 0
