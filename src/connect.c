@@ -79,6 +79,9 @@ static int attempt_start(fut_connect *c)
         trace(c, FUT_CONNECT_FAILED, (int)i, c->err);
         return 0;
     }
+    ev_io *w = io_of(c, i); /* initialised before anything may stop it */
+    ev_io_init(w, io_cb, fd, EV_WRITE);
+    w->data = c;
     int r;
     do
         r = connect(fd, &a->u.sa, a->len);
@@ -93,9 +96,6 @@ static int attempt_start(fut_connect *c)
         trace(c, FUT_CONNECT_FAILED, (int)i, c->err);
         return 0;
     }
-    ev_io *w = io_of(c, i);
-    ev_io_init(w, io_cb, fd, EV_WRITE);
-    w->data = c;
     ev_io_start(c->rt->loop, w);
     return 1;
 }

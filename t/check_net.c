@@ -424,6 +424,29 @@ static void close_fillers(int l, int fillers[4])
     close(l);
 }
 
+/* A connect in memory that was not zeroed, whose attempt ends inside
+ * connect(2) itself: at once refused (a missing Unix path) or at once
+ * connected (a Unix listener). */
+START_TEST(connect_immediate_outcomes_in_dirty_memory)
+{
+    fut_connect *c = malloc(sizeof *c);
+    memset(c, 0xa5, sizeof *c);
+    ck_assert_int_eq(block(fut_connect_name(c, "unix:/nonexistent/dirty", NULL, NULL)), -ENOENT);
+    fut_drop(&c->base);
+    fut_listener l;
+    ck_assert_int_eq(fut_listener_open(rt, &l, "unix:@libfut-dirty", 0, 0), 0);
+    memset(c, 0x5a, sizeof *c);
+    fut_stream s;
+    ssize_t fd = block(fut_connect_name(c, "unix:@libfut-dirty", &s, NULL));
+    ck_assert_int_ge(fd, 0);
+    fut_drop(&c->base);
+    free(c);
+    fut_stream_close_hard(&s);
+    fut_drop(&s.base);
+    fut_drop(&l.base);
+}
+END_TEST
+
 START_TEST(connect_timeout)
 {
     int fillers[4];
@@ -1242,6 +1265,7 @@ static Suite *suite(void)
     ADD(tc, echo_unix);
     ADD(tc, connect_by_name);
     ADD(tc, connect_errors);
+    ADD(tc, connect_immediate_outcomes_in_dirty_memory);
     ADD(tc, connect_timeout);
     ADD(tc, happy_eyeballs_losers_closed);
     ADD(tc, connect_failure_starts_next_at_once);

@@ -31,7 +31,7 @@ SRC
         sed 's/^/# /' "$tmp/err"
     fi
 }
-echo "1..5"
+echo "1..7"
 check ok "correct use compiles" '    FUT_BEGIN(&s->co);
     FUT_AWAIT(&s->co, cx, fut_yield_init(&s->y));
     FUT_RETURN(&s->co, 1);
@@ -44,3 +44,9 @@ check fail "FUT_END without FUT_BEGIN" '    FUT_END(&s->co);'
 check fail "coroutine argument of the wrong type" '    FUT_BEGIN(&s->co);
     FUT_RETURN(&s->other, 1);
     FUT_END(&s->co);'
+check ok "FUT_SPAWN of the caller's struct compiles" '    fut_rt *rt = 0;
+    (void)FUT_SPAWN(rt, s, 0);
+    return FUT_PENDING;'
+check fail "FUT_SPAWN of a bare fut pointer (it would copy the base alone)" '    fut_rt *rt = 0;
+    (void)FUT_SPAWN(rt, FUT_CORO_INIT(s, c), 0);
+    return FUT_PENDING;'

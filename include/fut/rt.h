@@ -142,8 +142,20 @@ typedef struct fut_join {
 FUT_API int fut_spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join);
 
 /* Spawns a future held in a variable: FUT_SPAWN(rt, &s, &j) where s is the
- * caller's future struct. */
-#define FUT_SPAWN(rt, fp, join) fut_spawn((rt), (const fut *)(fp), sizeof *(fp), (join))
+ * caller's future struct (not a fut *: that is a compile error, since
+ * only sizeof(fut) bytes would be copied). */
+#define FUT_SPAWN(rt, fp, join) \
+    fut_spawn((rt), (const fut *)(fp), sizeof *(fp) + FUT__NOT_BARE_FUT(fp), (join))
+
+/* 0, or a compile error when fp is a plain fut pointer (what
+ * FUT_CORO_INIT() and every *_init() return): the spawn would copy the
+ * base alone. Pass the caller's struct instead. Private. */
+#ifdef __cplusplus
+#define FUT__NOT_BARE_FUT(fp) 0
+#else
+#define FUT__NOT_BARE_FUT(fp) \
+    (0 * sizeof(char[_Generic((fp), fut *: -1, const fut *: -1, default: 1)]))
+#endif
 
 /* Cancels the joined task: it stops polling its future and drops it
  * asynchronously; the join handle then completes with -ECANCELED once the

@@ -79,7 +79,7 @@ FUT_API int fut_scope_set_budget(fut_scope *s, double seconds);
 FUT_API int fut_scope_spawn(fut_scope *s, const fut *f, size_t size, fut_join *join);
 
 #define FUT_SCOPE_SPAWN(s, fp, join) \
-    fut_scope_spawn((s), (const fut *)(fp), sizeof *(fp), (join))
+    fut_scope_spawn((s), (const fut *)(fp), sizeof *(fp) + FUT__NOT_BARE_FUT(fp), (join))
 
 /* Cancels every child (and, through their drops, their own scopes); the
  * scope then completes once their teardowns did. Idempotent. */
