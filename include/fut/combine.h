@@ -81,7 +81,13 @@ FUT_API fut *fut_select_init(fut_select *s, fut **children, size_t n, unsigned f
 /* Runs inner with a deadline `seconds` after the first poll. Output: the
  * inner future's output when it finished first; -ETIMEDOUT when the
  * deadline came first, reported only after the inner future's teardown
- * completed. The inner future is owned by the timeout. */
+ * completed. The inner future is owned by the timeout.
+ *
+ * The deadline bounds the wait for the result, not the teardown after it:
+ * an inner future that owns a stream closes it gracefully, which waits for
+ * the peer's FIN up to the stream's close timeout (<fut/net.h>), or the
+ * drop budget in a task. Where the deadline must hold whatever the peer
+ * does, shorten the close timeout (fut_stream_set_close_timeout()). */
 typedef struct fut_timeout {
     fut base;
     fut_select sel;     /* private */
