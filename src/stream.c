@@ -741,11 +741,12 @@ static fut_status stream_poll_drop(fut *self, fut_cx *cx)
             timer_arm(s, s->close_at);
     }
     if (s->close_state == C_FLUSH) {
-        int r = s->err ? s->err : flush_some(s);
+        int seen = s->err; /* an op reported it already */
+        int r = seen ? seen : flush_some(s);
         if (r > 0)
             return close_wait(s, W, cx);
         if (r < 0) { /* the connection is broken: nothing to say goodbye to */
-            if (r != -EPIPE && r != -ECONNRESET)
+            if (!seen) /* buffered bytes that never reached the peer */
                 fut_cx_report(cx, r);
             finish(s, false);
             return FUT_READY;

@@ -951,6 +951,30 @@ static void assert_fin_then_reset(int peer)
     close(peer);
 }
 
+/* Bytes still buffered when the peer resets: the close's flush fails, and
+ * the error reaches the owner (here the runtime's stats). */
+START_TEST(flush_error_at_close_is_reported)
+{
+    int a, peer;
+    tcp_pair_small(&a, &peer, 4096);
+    fut_stream s;
+    struct fut_stream_opts o = {.wbuf_size = 1 << 20};
+    ck_assert_int_eq(fut_stream_open(rt, &s, a, &o), 0);
+    static char data[1 << 19];
+    fut_stream_op op;
+    ck_assert_int_eq(block(fut_stream_write(&op, &s, data, sizeof data)), (ssize_t)sizeof data);
+    ck_assert_uint_gt(s.wlen, 0); /* the peer reads nothing: most is buffered */
+    struct linger lg = {1, 0};
+    setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(peer);
+    usleep(10000);
+    ck_assert_int_eq(fut_drop(&s.base), 0);
+    struct fut_rt_stats st = th_stats(rt);
+    ck_assert_int_eq(st.teardown_errors, 1);
+    ck_assert_int_eq(st.net_aborts, 0);
+}
+END_TEST
+
 START_TEST(close_timeout_escalates_to_reset)
 {
     fut_stream s;
@@ -1279,6 +1303,7 @@ static Suite *suite(void)
     ADD(tc, write_all_cancelled_counts_exactly);
     ADD(tc, graceful_close_seen_from_peer);
     ADD(tc, graceful_close_data_then_fin);
+    ADD(tc, flush_error_at_close_is_reported);
     ADD(tc, close_timeout_escalates_to_reset);
     ADD(tc, budget_escalation_resets);
     ADD(tc, hard_close_resets);
