@@ -205,7 +205,20 @@ stop() { # server_pid job_pid
 # plain for main) and client. Leaves $f.server, $f.client (and $f.strace,
 # or $f.cg); returns non-zero on a failure.
 run() { # runtime size K seconds tag [maxmsgs]
-    port=$((port + 1))
+    # The next port on which nothing listens on 127.0.0.1 (other work on
+    # the machine may hold some of ours).
+    i=0
+    while :; do
+        port=$((port + 1))
+        [ $port -le 65000 ] || port=20001
+        if command -v ss >/dev/null 2>&1; then
+            ss -Htln "sport = :$port" 2>/dev/null | grep -q . || break
+        else
+            break
+        fi
+        i=$((i + 1))
+        [ $i -lt 1000 ] || { echo "echo.sh: no free port" >&2; return 1; }
+    done
     f=$raw/$1.$2.$3.$5
     cmd=$(server_of "$1")
     if [ "$3" = 1 ]; then ss=0; else ss=$scpu; fi
