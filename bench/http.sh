@@ -511,13 +511,18 @@ esac
 
 # Ir per function of a profile, "Ir<TAB>file:function", self or inclusive.
 functions() { # file yes|no
-    ${CALLGRIND_ANNOTATE:-callgrind_annotate} --auto=no --threshold=100 --inclusive="$2" "$1" 2>/dev/null | awk '
+    # (inclusive: callgrind_annotate names a function also by its
+    # absolute path: kept once, relative to the source tree)
+    ${CALLGRIND_ANNOTATE:-callgrind_annotate} --auto=no --threshold=100 --inclusive="$2" "$1" 2>/dev/null |
+    awk -v top="$top/" '
         /file:function/ { go = 1; next }
         go && /^ *[0-9][0-9,]* / {
             ir = $1; gsub(",", "", ir); line = $0
             sub(/^ *[0-9][0-9,]* +/, "", line)
             sub(/^\( *[0-9.]+%\) +/, "", line)
             sub(/ \[[^]]*\]$/, "", line)
+            if (index(line, top) == 1) line = substr(line, length(top) + 1)
+            if (seen[line]++) next
             print ir "\t" line
         }'
 }
