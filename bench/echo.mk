@@ -11,7 +11,7 @@
 # bench/echo.sh uses the libuv and Tokio echo servers (bench/peers/) when
 # they are built.
 
-ECHO_LIBFUT_PROGS = bench/b_fdhop bench/b_echo
+ECHO_LIBFUT_PROGS = bench/b_fdhop bench/b_echo bench/b_echo_stream
 ECHO_LIBEV_PROGS = bench/b_fdhop_ev bench/b_echo_ev
 ECHO_PROGS = $(ECHO_LIBFUT_PROGS) $(ECHO_LIBEV_PROGS) bench/echo_client
 EXTRA_PROGRAMS += $(ECHO_PROGS)
@@ -28,6 +28,10 @@ bench_b_echo_SOURCES = bench/b_echo.c bench/bench.h
 bench_b_echo_CFLAGS = $(bench_cflags)
 bench_b_echo_LDADD = $(bench_fut_ldadd)
 bench_b_echo_LDFLAGS = $(bench_fut_ldflags)
+bench_b_echo_stream_SOURCES = bench/b_echo_stream.c bench/bench.h
+bench_b_echo_stream_CFLAGS = $(bench_cflags)
+bench_b_echo_stream_LDADD = $(bench_fut_ldadd)
+bench_b_echo_stream_LDFLAGS = $(bench_fut_ldflags)
 bench_b_echo_ev_SOURCES = bench/b_echo_ev.c bench/bench.h
 bench_b_echo_ev_CFLAGS = $(bench_cflags)
 bench_b_echo_ev_LDADD = $(EV_LIBS)

@@ -1,19 +1,26 @@
 #!/bin/sh
 # B9: hello over HTTP/1.1 keep-alive on 127.0.0.1 (bench/WORKLOADS.md).
 # For each server (libev: bench/b_http_ev, the floor; libfut: its HTTP
-# example with -t 1, when built; nginx, when installed):
+# example examples/http with -t 1, and libfut-t2 the same with -t 2, when
+# built; nginx, when installed):
 #
 #   1. the server runs under `taskset -c 1`, `wrk -t1 -c100 -dSECS --latency`
 #      under `taskset -c 0` against http://127.0.0.1:PORT/; req/s and the
 #      p50/p99 latency come from wrk, and the run FAILS when wrk reports a
 #      socket error or a non-2xx/3xx answer; the server's CPU (user and
-#      sys) per request is its CPU over wrk's requests: libev/libfut print
-#      their getrusage() on SIGTERM (their whole life: start-up is
-#      negligible), nginx's worker is read from /proc/PID/stat (utime,
+#      sys) per request is its CPU over wrk's requests: libev prints its
+#      getrusage() on SIGTERM (`rusage user_us= sys_us=`), examples/http
+#      its own after its graceful shutdown (`http: N requests on M
+#      connections; cpu user X s, sys Y s`) (their whole life: start-up
+#      is negligible), nginx's worker is read from /proc/PID/stat (utime,
 #      stime, clock ticks) just before and after wrk; `busy` is that CPU
 #      per request times req/s: the server's share of its cpu (below
 #      100%, the server was not what limited req/s: on a small VM the
-#      wake-ups between the two vCPUs often are);
+#      wake-ups between the two vCPUs often are). libfut-t2 (two threads,
+#      one runtime each on SO_REUSEPORT listeners) is not pinned: it
+#      shares both cpus with wrk (taskset -c 0,1), so it shows how far a
+#      second thread helps on this machine, not a scaling figure; its busy
+#      may exceed 100%;
 #   2. user-space instructions per request: the server (not the client)
 #      runs under `valgrind --tool=callgrind`, and bench/http_client sends
 #      exactly N, then (another server) 2N requests over K keep-alive
@@ -33,7 +40,7 @@
 #   --secs SECS     wrk's duration (default 10).
 #   --n N, --k K    step 2's N (default 20000) and K (default 100).
 #   --no-callgrind  skip step 2.
-#   SERVER          only these: libev, libfut, nginx.
+#   SERVER          only these: libev, libfut, libfut-t2, nginx.
 #
 # Writes $BENCH_OUT/http.txt (the table, then each server against libev)
 # and http.tsv (server req_per_s p50_us p99_us sock_errors non2xx
@@ -44,7 +51,10 @@
 # Environment: BENCH_BIN, BENCH_SRC, BENCH_OUT as for run.sh; VALGRIND
 # (default: valgrind); WRK (default: wrk); NGINX (default: nginx);
 # BENCH_HTTP_LIBFUT (libfut's server, default: examples/http of the build
-# tree, run as `PROG -t 1 PORT`, following the contract of b_http_ev);
+# tree, run as `PROG 127.0.0.1:PORT -t 1` (or -t 2); it prints `http:
+# listening on ...` when ready and its request count and CPU on SIGTERM,
+# then exits 0; a libtool wrapper is run through ./libtool
+# --mode=execute under valgrind);
 # HTTP_PORT (first port tried, default 23000 + a few thousand picked from
 # the pid; each run takes the next free one).
 set -eu
@@ -74,7 +84,7 @@ while [ $# -gt 0 ]; do
     --k) shift; k=$1 ;;
     --k=*) k=${1#--k=} ;;
     --no-callgrind) use_cg=0 ;;
-    -h|--help) sed -n '2,49p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,59p' "$0"; exit 0 ;;
     -*) echo "http.sh: unknown option $1" >&2; exit 2 ;;
     *) only="$only $1" ;;
     esac
@@ -116,24 +126,34 @@ fi
 # libtool under valgrind, so that valgrind sees the real program.
 is_wrapper() { head -c 4096 "$1" 2>/dev/null | grep -q 'libtool'; }
 
-# The server command of a runtime (PORT appended), empty when absent.
-server_of() {
+# The server command of a runtime, empty when absent (PORT: for the
+# command line).
+server_of() { # server [port]
     case $1 in
-    libev) [ -x "$bin/b_http_ev" ] && echo "$bin/b_http_ev" ;;
-    libfut) [ -x "$libfut" ] && echo "$libfut -t 1" ;;
+    libev) [ -x "$bin/b_http_ev" ] && echo "$bin/b_http_ev ${2:-PORT}" ;;
+    libfut) [ -x "$libfut" ] && echo "$libfut 127.0.0.1:${2:-PORT} -t 1" ;;
+    libfut-t2) [ -x "$libfut" ] && echo "$libfut 127.0.0.1:${2:-PORT} -t 2" ;;
     nginx) command -v "$ngx" >/dev/null 2>&1 && echo "$ngx" ;;
     esac
     return 0
 }
 
+# The cpus a server runs on: libfut-t2 on both (shared with wrk).
+cpus_of() { # server
+    case $1 in libfut-t2) if [ "$ncpu" -ge 2 ]; then echo 0,1; else echo 0; fi ;; *) echo $scpu ;; esac
+}
+
+# The line a server prints once it listens.
+ready_re='^\(ready\|http: listening on\)'
+
 servers=
-for r in libev libfut nginx; do
+for r in libev libfut libfut-t2 nginx; do
     if [ -n "$only" ]; then
         case " $only " in *" $r "*) ;; *) continue ;; esac
     fi
     if [ -z "$(server_of $r)" ]; then
         case $r in
-        libfut) echo "http.sh: libfut's HTTP server $libfut is not built (set BENCH_HTTP_LIBFUT): skipped" >&2 ;;
+        libfut|libfut-t2) echo "http.sh: libfut's HTTP server $libfut is not built (set BENCH_HTTP_LIBFUT): $r skipped" >&2 ;;
         nginx) echo "http.sh: nginx not installed (Debian: nginx-light): skipped" >&2 ;;
         *) echo "http.sh: $bin/b_http_ev is not built: run 'make bench-http-build'" >&2 ;;
         esac
@@ -173,11 +193,11 @@ kv() { # key file: the value of key=value in the file's last line that has it
     sed -n "s|.*[[:space:]]$1=\([^[:space:]]*\).*|\1|p; s|^$1=\([^[:space:]]*\).*|\1|p" "$2" | tail -n 1
 }
 
-# Waits until the server printed `ready` (1 when it died or took > 30 s:
-# valgrind starts slowly).
+# Waits until the server printed `ready` or `http: listening on` (1 when
+# it died or took > 30 s: valgrind starts slowly).
 wait_ready() { # pid file
     i=0
-    while ! grep -q '^ready' "$2" 2>/dev/null; do
+    while ! grep -q "$ready_re" "$2" 2>/dev/null; do
         kill -0 "$1" 2>/dev/null || return 1
         i=$((i + 1))
         [ $i -le 600 ] || return 1
@@ -300,7 +320,7 @@ run_wrk() { # server
         t0=$(ticks "$wpid")
     else
         # shellcheck disable=SC2046
-        taskset -c $scpu $(server_of "$srv") "$port" >"$f.server" 2>"$f.err" &
+        taskset -c "$(cpus_of "$srv")" $(server_of "$srv" "$port") >"$f.server" 2>"$f.err" &
         spid=$!
         live=$spid
         if ! wait_ready $spid "$f.server"; then
@@ -332,12 +352,22 @@ run_wrk() { # server
         user_us=$(awk -v a="$2" -v b="$5" -v hz="$hz" -v r="$reqs" 'BEGIN { printf "%.3f", (b - a) * 1e6 / hz / r }')
         sys_us=$(awk -v a="$3" -v b="$6" -v hz="$hz" -v r="$reqs" 'BEGIN { printf "%.3f", (b - a) * 1e6 / hz / r }')
     else
-        if [ $src_rc != 0 ] || ! grep -q '^rusage ' "$f.server"; then
+        if grep -q '^http: [0-9]* requests' "$f.server"; then
+            # examples/http: "http: N requests on M connections; cpu user X s, sys Y s"
+            u=$(sed -n 's/^http: .*cpu user \([0-9.]*\) s, sys \([0-9.]*\) s.*/\1/p' "$f.server" | tail -n 1)
+            s=$(sed -n 's/^http: .*cpu user \([0-9.]*\) s, sys \([0-9.]*\) s.*/\2/p' "$f.server" | tail -n 1)
+            u=$(awk -v v="$u" 'BEGIN { printf "%.0f", v * 1e6 }')
+            s=$(awk -v v="$s" 'BEGIN { printf "%.0f", v * 1e6 }')
+        elif grep -q '^rusage ' "$f.server"; then
+            u=$(kv user_us "$f.server")
+            s=$(kv sys_us "$f.server")
+        else
+            u=
+        fi
+        if [ $src_rc != 0 ] || [ -z "$u" ]; then
             echo "http.sh: FAILED ($src_rc): $srv server did not exit cleanly on SIGTERM (see $f.server, $f.err)" >&2
             return 1
         fi
-        u=$(kv user_us "$f.server")
-        s=$(kv sys_us "$f.server")
         cpu_us=$(awk -v u="$u" -v s="$s" -v r="$reqs" 'BEGIN { printf "%.3f", (u + s) / r }')
         user_us=$(awk -v u="$u" -v r="$reqs" 'BEGIN { printf "%.3f", u / r }')
         sys_us=$(awk -v s="$s" -v r="$reqs" 'BEGIN { printf "%.3f", s / r }')
@@ -355,14 +385,14 @@ ir_run() { # server reqs
     next_port
     f=$raw/$1.cg.$2
     rm -f "$f".*
-    cmd=$(server_of "$1")
+    cmd=$(server_of "$1" "$port")
     pre=
     if is_wrapper "${cmd%% *}" && [ -x "$top/libtool" ]; then
         pre="$top/libtool --mode=execute"
     fi
     # shellcheck disable=SC2086
-    taskset -c $scpu $pre "$vg" --tool=callgrind --callgrind-out-file="$f.out" \
-        $cmd $port >"$f.server" 2>"$f.err" &
+    taskset -c "$(cpus_of "$1")" $pre "$vg" --tool=callgrind --dump-instr=no --callgrind-out-file="$f.out" \
+        $cmd >"$f.server" 2>"$f.err" &
     spid=$!
     live=$spid
     if ! wait_ready $spid "$f.server"; then
@@ -428,14 +458,14 @@ if [ $use_cg = 1 ]; then
     echo "# Ir/req: callgrind on the server, (Ir(2N) - Ir(N)) / N with N=$n, 2N=$n2 requests over K=$k connections (bench/http_client); nginx: not measured"
 fi
 echo
-printf '%-7s %10s %8s %8s %6s %6s %10s %8s %8s %8s %6s %8s\n' server req/s p50_us p99_us errors non2xx requests cpu_us user_us sys_us busy Ir/req
+printf '%-9s %10s %8s %8s %6s %6s %10s %8s %8s %8s %6s %8s\n' server req/s p50_us p99_us errors non2xx requests cpu_us user_us sys_us busy Ir/req
 } | tee "$res_txt"
 printf 'server\treq_per_s\tp50_us\tp99_us\tsock_errors\tnon2xx\trequests\tcpu_us_per_req\tuser_us_per_req\tsys_us_per_req\tir_per_req\n' >"$tsv_tmp"
 
 for r in $servers; do
     if ! run_wrk "$r"; then
         failures=$((failures + 1))
-        printf '%-7s %10s\n' "$r" FAIL | tee -a "$res_txt"
+        printf '%-9s %10s\n' "$r" FAIL | tee -a "$res_txt"
         printf '%s\tFAIL\t-\t-\t-\t-\t-\t-\t-\t-\t-\n' "$r" >>"$tsv_tmp"
         continue
     fi
@@ -444,7 +474,7 @@ for r in $servers; do
     # The server's share of one cpu while wrk ran: below 100% it was not
     # what limited req/s.
     busy=$(awk -v c="$cpu_us" -v r="$rps" 'BEGIN { if (c ~ /^[0-9.]+$/) printf "%.0f%%", c * r / 1e4; else print "-" }')
-    printf '%-7s %10.0f %8s %8s %6s %6s %10s %8s %8s %8s %6s %8s\n' "$r" "$rps" "$p50" "$p99" "$serr" "$non2xx" \
+    printf '%-9s %10.0f %8s %8s %6s %6s %10s %8s %8s %8s %6s %8s\n' "$r" "$rps" "$p50" "$p99" "$serr" "$non2xx" \
         "$reqs" "$cpu_us" "$user_us" "$sys_us" "$busy" "$ir" | tee -a "$res_txt"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$rps" "$p50" "$p99" "$serr" "$non2xx" \
         "$reqs" "$cpu_us" "$user_us" "$sys_us" "$ir" >>"$tsv_tmp"
@@ -455,8 +485,9 @@ mv "$tsv_tmp" "$res_tsv"
 case " $servers " in *" libev "*)
     {
     echo
-    echo "# server / libev (this run)"
-    printf '%-7s %8s %8s %8s %8s\n' server req/s cpu_us user_us Ir/req
+    echo "# server / libev (this run); cpu/ngx: CPU per request against nginx's"
+    echo "# targets (libfut, -t 1): Ir/req <= 1.3x libev's; CPU per request below nginx's"
+    printf '%-9s %8s %8s %8s %8s %8s %10s %10s\n' server req/s cpu_us user_us Ir/req cpu/ngx Ir_ok cpu_ok
     awk -F'\t' '
         NR == 1 { next }
         { s[++n] = $1; rps[$1] = $2; cpu[$1] = $8; usr[$1] = $9; ir[$1] = $11 }
@@ -464,13 +495,66 @@ case " $servers " in *" libev "*)
         END {
             for (i = 1; i <= n; i++) {
                 x = s[i]; if (x == "libev") continue
-                printf "%-7s %8s %8s %8s %8s\n", x, r(rps[x], rps["libev"]), r(cpu[x], cpu["libev"]),
-                    r(usr[x], usr["libev"]), r(ir[x], ir["libev"])
+                ri = r(ir[x], ir["libev"]); rn = r(cpu[x], cpu["nginx"])
+                iok = "-"; cok = "-"
+                if (x == "libfut") {
+                    if (ri != "-") iok = ri + 0 <= 1.3 ? "met" : "NOT met"
+                    if (rn != "-") cok = rn + 0 < 1 ? "met" : "NOT met"
+                }
+                printf "%-9s %8s %8s %8s %8s %8s %10s %10s\n", x, r(rps[x], rps["libev"]), r(cpu[x], cpu["libev"]),
+                    r(usr[x], usr["libev"]), ri, x == "nginx" ? "-" : rn, iok, cok
             }
         }' "$res_tsv"
     } | tee -a "$res_txt"
     ;;
 esac
+
+# Ir per function of a profile, "Ir<TAB>file:function", self or inclusive.
+functions() { # file yes|no
+    # (inclusive: callgrind_annotate names a function also by its
+    # absolute path: kept once, relative to the source tree)
+    ${CALLGRIND_ANNOTATE:-callgrind_annotate} --auto=no --threshold=100 --inclusive="$2" "$1" 2>/dev/null |
+    awk -v top="$top/" '
+        /file:function/ { go = 1; next }
+        go && /^ *[0-9][0-9,]* / {
+            ir = $1; gsub(",", "", ir); line = $0
+            sub(/^ *[0-9][0-9,]* +/, "", line)
+            sub(/^\( *[0-9.]+%\) +/, "", line)
+            sub(/ \[[^]]*\]$/, "", line)
+            if (index(line, top) == 1) line = substr(line, length(top) + 1)
+            if (seen[line]++) next
+            print ir "\t" line
+        }'
+}
+
+# Where the instructions per request go: marginal Ir/req by function
+# between the N and 2N callgrind profiles, self and inclusive (without
+# the frames every request passes through: main, the loop), top 20.
+if [ $use_cg = 1 ] && command -v "${CALLGRIND_ANNOTATE:-callgrind_annotate}" >/dev/null 2>&1; then
+    for r in libfut libfut-t2 libev; do
+        a=$raw/$r.cg.$n.out b=$raw/$r.cg.$n2.out
+        [ -f "$a" ] && [ -f "$b" ] || continue
+        tot=$(awk -v a="$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$a" | head -n 1)" \
+            -v b="$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$b" | head -n 1)" -v n="$n" \
+            'BEGIN { printf "%.1f", (b - a) / n }')
+        for incl in no yes; do
+            functions "$a" $incl >"$tmp/fn.a"
+            functions "$b" $incl >"$tmp/fn.b"
+            {
+            echo
+            if [ $incl = no ]; then what=self; else what=inclusive; fi
+            echo "# $r: marginal Ir/req by function (total $tot), $what"
+            awk -F '\t' -v n="$n" -v t="$tot" '
+                FNR == NR { a[$2] += $1; next }
+                { b[$2] += $1 }
+                END {
+                    for (k in b) { d = (b[k] - a[k]) / n
+                        if (d >= 0.5 && (t <= 0 || d < 0.97 * t)) printf "%10.1f %6.1f%%  %s\n", d, (t > 0 ? 100 * d / t : 0), k }
+                }' "$tmp/fn.a" "$tmp/fn.b" | sort -rn | awk '!seen[$3]++' | head -n 20 | sed 's/^/    /'
+            } | tee -a "$res_txt"
+        done
+    done
+fi
 
 echo "# written: $res_txt $res_tsv (raw runs: $raw/)" >&2
 if [ $failures != 0 ]; then
