@@ -7,10 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define H_OPEN 0x1
-#define H_CHECKED 0x2 /* passed the check right before its first registration */
-#define H_BAD 0x4
-#define H_NOTSOCK 0x8 /* write(2), not send(2): not a socket */
+#define H_OPEN FUT__H_OPEN
+#define H_CHECKED FUT__H_CHECKED
+#define H_BAD FUT__H_BAD
+#define H_NOTSOCK FUT__H_NOTSOCK
 
 #define BOTH (FUT_READABLE | FUT_WRITABLE)
 
@@ -154,11 +154,9 @@ void fut__fd_close(fut_fd *h)
     }
 }
 
-bool fut__fd_moved(fut_fd *h, const char *what, const void *obj)
+bool fut__fd_moved_slow(fut_fd *h, const char *what, const void *obj)
 {
     void *home = io_of(h)->data;
-    if (fut__likely(home == h))
-        return false;
     fut__diag("%s %p was moved after its fd %d was registered with the loop (at %p): "
               "open it where it will stay (inside the task), or spawn before opening it",
               what, obj, h->fd, (void *)((char *)obj + ((char *)home - (char *)h)));
@@ -179,16 +177,17 @@ void fut__fd_forget(fut_fd *copy)
     copy->flags = H_BAD;
 }
 
-bool fut__fd_bad(const fut_fd *h)
-{
-    return h->flags & H_BAD;
-}
 
 /* A stream's persistent wait: the slots keep the waker between waits
  * (nothing to clone or give back when the same task waits again). */
 void fut__fd_arm(fut_fd *h, int events, fut_cx *cx)
 {
-    fut_waker *w = fut_cx_waker(cx);
+    cx->arranged = 1;
+    fut_waker *w = cx->waker;
+    /* the same task waiting again for what is watched already: nothing */
+    if (fut__likely((events & ~h->want) == 0) &&
+        (!(events & FUT_READABLE) || h->rwaker == w) && (!(events & FUT_WRITABLE) || h->wwaker == w))
+        return;
     if ((events & FUT_READABLE) && h->rwaker != w)
         take_slot(&h->rwaker, &h->rspare, w);
     if ((events & FUT_WRITABLE) && h->wwaker != w)

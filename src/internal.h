@@ -96,6 +96,15 @@ static inline void fut__keep_waker(fut_waker **slot, fut_cx *cx)
     }
 }
 
+/* fut_cx_cancelled(), inline for the library's own hot paths. */
+static inline bool fut__cx_cancelled(const fut_cx *cx)
+{
+    return cx->task && !(cx->flags & FUT__CX_SHIELD) &&
+           (atomic_load_explicit((_Atomic unsigned *)&((struct fut_waker *)cx->task)->state,
+                                 memory_order_acquire) &
+            FUT__W_CANCELLED);
+}
+
 static inline bool fut__is_frame(fut_waker *w)
 {
     return atomic_load_explicit(&w->state, memory_order_relaxed) & FUT__W_FRAME;
@@ -214,8 +223,20 @@ void fut__fd_check(fut_fd *h);
 void fut__fd_close(fut_fd *h);
 /* Reports (diagnostic) a handle used at another address than the one
  * libev knows; what/obj name the object that embeds it. */
-bool fut__fd_moved(fut_fd *h, const char *what, const void *obj);
-bool fut__fd_bad(const fut_fd *h);
+bool fut__fd_moved_slow(fut_fd *h, const char *what, const void *obj);
+static inline bool fut__fd_moved(fut_fd *h, const char *what, const void *obj)
+{
+    return fut__unlikely(((ev_io *)(void *)&h->io)->data != h) && fut__fd_moved_slow(h, what, obj);
+}
+/* fut_fd flags */
+#define FUT__H_OPEN 0x1
+#define FUT__H_CHECKED 0x2 /* passed the check right before its first registration */
+#define FUT__H_BAD 0x4
+#define FUT__H_NOTSOCK 0x8 /* write(2), not send(2): not a socket */
+static inline bool fut__fd_bad(const fut_fd *h)
+{
+    return h->flags & FUT__H_BAD;
+}
 void fut__fd_forget(fut_fd *copy);
 void fut__fd_arm(fut_fd *h, int events, fut_cx *cx);
 void fut__fd_wake(fut_fd *h);

@@ -203,7 +203,7 @@ static fut_status accept_poll(fut *self, fut_cx *cx)
         return fut_ready(self, err);
     for (;;) {
         bool wait = (l->state & L_BACKOFF) || !(l->h.ready & FUT_READABLE);
-        if (wait && fut_cx_cancelled(cx))
+        if (wait && fut__cx_cancelled(cx))
             return fut_ready(self, -ECANCELED);
         if (l->state & L_BACKOFF) {
             fut__keep_waker(&l->waker, cx);

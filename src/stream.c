@@ -84,16 +84,16 @@ static unsigned waiting_of(const fut_stream *s)
 
 static void timer_arm(fut_stream *s, double at)
 {
+    if (s->timer_at <= at)
+        return; /* it fires earlier and re-arms */
     ev_timer *t = timer_of(s);
     struct ev_loop *loop = s->rt->loop;
-    if (ev_is_active(t)) {
-        if (ev_now(loop) + ev_timer_remaining(loop, t) <= at)
-            return; /* it fires earlier and re-arms */
+    if (ev_is_active(t))
         ev_timer_stop(loop, t);
-    }
     double after = at - fut__fresh_now(s->rt);
     ev_timer_set(t, after > 0 ? after : 0., 0.);
     ev_timer_start(loop, t);
+    s->timer_at = at;
 }
 
 static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -102,6 +102,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
     fut_stream *s = t->data;
     double now = ev_now(loop);
     unsigned waiting = waiting_of(s);
+    s->timer_at = INFINITY;
     unsigned fired = 0;
     if ((waiting & R) && ((s->rto > 0 && now >= s->rsince + s->rto) ||
                           (s->ito > 0 && now >= s->active + s->ito)))
@@ -126,6 +127,7 @@ static void rt_gone(fut_fd *h)
     fut_stream *s = fut__container_of(h, fut_stream, h);
     if (ev_is_active(timer_of(s)))
         ev_timer_stop(s->rt->loop, timer_of(s));
+    s->timer_at = INFINITY;
     s->flags |= S_GONE;
 }
 
@@ -191,6 +193,7 @@ FUT_API int fut_stream_open(fut_rt *rt, fut_stream *s, int fd, const struct fut_
     s->rt = rt;
     s->h.fd = fd;
     s->cto = FUT_STREAM_CLOSE_TIMEOUT;
+    s->timer_at = INFINITY;
     return 0;
 }
 
@@ -227,6 +230,7 @@ static void finish(fut_stream *s, bool abort)
     if (live) {
         if (ev_is_active(timer_of(s)))
             ev_timer_stop(s->rt->loop, timer_of(s));
+        s->timer_at = INFINITY;
         fut_fd_close(&s->h);
     }
     if (abort && (s->flags & S_SOCK)) {
@@ -278,10 +282,9 @@ FUT_API int fut_stream_set_timeouts(fut_stream *s, double read, double write, do
     s->wto = isinf(write) ? 0 : write;
     s->ito = isinf(idle) ? 0 : idle;
     if ((s->flags & S_REG) && !fut__fd_bad(&s->h)) {
-        s->active = fut__fresh_now(s->rt);
-        double at = next_deadline(s, waiting_of(s));
-        if (at < INFINITY)
-            timer_arm(s, at);
+        /* ops waiting now count from now */
+        s->active = s->rsince = s->wsince = fut__fresh_now(s->rt);
+        timer_arm(s, next_deadline(s, waiting_of(s)));
     }
     return 0;
 }
@@ -395,22 +398,15 @@ static fut_status op_done(fut_stream_op *op, ssize_t v)
 static fut_status op_wait(fut_stream_op *op, int dir, fut_cx *cx)
 {
     fut_stream *s = op->s;
-    if (fut_cx_cancelled(cx))
+    if (fut__cx_cancelled(cx))
         return op_done(op, -ECANCELED);
     if (!op->waiting) {
         op->waiting = 1;
-        double now = ev_now(s->rt->loop);
-        if (dir == R) {
-            s->rsince = now;
-            s->flags |= S_RWAIT;
-        } else {
-            s->wsince = now;
-            s->flags |= S_WWAIT;
-        }
-        if (s->rto > 0 || s->wto > 0 || s->ito > 0) {
-            double at = next_deadline(s, waiting_of(s));
-            if (at < INFINITY)
-                timer_arm(s, at);
+        s->flags |= dir == R ? S_RWAIT : S_WWAIT;
+        if (fut__unlikely(s->rto > 0 || s->wto > 0 || s->ito > 0)) {
+            double now = ev_now(s->rt->loop);
+            *(dir == R ? &s->rsince : &s->wsince) = now;
+            timer_arm(s, next_deadline(s, waiting_of(s)));
         }
     }
     fut__fd_arm(&s->h, dir | (dir == R && s->wlen ? W : 0), cx);
@@ -737,8 +733,7 @@ static fut_status stream_poll_drop(fut *self, fut_cx *cx)
         s->close_state = C_FLUSH;
         s->flags &= ~(unsigned)(S_RWAIT | S_WWAIT);
         s->close_at = s->cto > 0 && !isinf(s->cto) ? fut__fresh_now(s->rt) + s->cto : INFINITY;
-        if (s->close_at < INFINITY)
-            timer_arm(s, s->close_at);
+        timer_arm(s, s->close_at);
     }
     if (s->close_state == C_FLUSH) {
         int seen = s->err; /* an op reported it already */

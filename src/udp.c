@@ -166,7 +166,7 @@ static fut_status op_poll(fut *self, fut_cx *cx)
     int dir = op->send ? FUT_WRITABLE : FUT_READABLE;
     for (;;) {
         if (!(u->h.ready & dir)) {
-            if (fut_cx_cancelled(cx))
+            if (fut__cx_cancelled(cx))
                 return fut_ready(self, -ECANCELED);
             /* The waker stays in the slot after READY or a drop, like a
              * stream's: the same task waiting again costs nothing. */

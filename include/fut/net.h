@@ -140,6 +140,7 @@ typedef struct fut_stream {
     double rsince, wsince;  /* when the pending read / write started waiting */
     double active;          /* last progress (idle timeout) */
     double close_at;        /* close deadline */
+    double timer_at;        /* when the timer fires (INFINITY: not armed) */
     unsigned timedout;      /* FUT_READABLE / FUT_WRITABLE: a deadline fired */
     fut__watcher timer;     /* the deadline's ev_timer */
 } fut_stream;
