@@ -834,6 +834,97 @@ START_TEST(write_all_cancelled_counts_exactly)
 }
 END_TEST
 
+/* One reader task and one writer task on the same stream, at once; the
+ * peer echoes through a stream of its own (all three tasks concurrent,
+ * small buffers so that every side waits). */
+struct rw_task {
+    fut base;
+    fut_coro co;
+    fut_stream *s;
+    fut_stream_op op;
+    int i, n, write;
+    char line[64];
+};
+
+static fut_status rw_task_body(struct rw_task *t, fut_cx *cx)
+{
+    FUT_BEGIN(&t->co);
+    for (t->i = 0; t->i < t->n; t->i++) {
+        if (t->write) {
+            snprintf(t->line, sizeof t->line, "line %05d of the concurrency test\n", t->i);
+            FUT_AWAIT(&t->co, cx, fut_stream_write(&t->op, t->s, t->line, strlen(t->line)));
+            if (fut_out(&t->op.base) < 0)
+                FUT_RETURN(&t->co, fut_out(&t->op.base));
+        } else {
+            FUT_AWAIT(&t->co, cx, fut_stream_read_line(&t->op, t->s, t->line, sizeof t->line));
+            char want[64];
+            snprintf(want, sizeof want, "line %05d of the concurrency test\n", t->i);
+            if (fut_out(&t->op.base) != (ssize_t)strlen(want) || memcmp(t->line, want, strlen(want)))
+                FUT_RETURN(&t->co, -EPROTO);
+        }
+    }
+    if (t->write)
+        FUT_AWAIT(&t->co, cx, fut_stream_flush(&t->op, t->s));
+    FUT_RETURN(&t->co, t->n);
+    FUT_END(&t->co);
+}
+FUT_CORO_DEFINE(rw_task, rw_task_body);
+
+struct echo_task {
+    fut base;
+    fut_coro co;
+    fut_stream *s;
+    fut_stream_op op;
+    char buf[100];
+};
+
+static fut_status echo_task_body(struct echo_task *e, fut_cx *cx)
+{
+    FUT_BEGIN(&e->co);
+    for (;;) {
+        FUT_AWAIT(&e->co, cx, fut_stream_read(&e->op, e->s, e->buf, sizeof e->buf));
+        if (fut_out(&e->op.base) <= 0)
+            FUT_RETURN(&e->co, fut_out(&e->op.base));
+        FUT_AWAIT(&e->co, cx, fut_stream_write(&e->op, e->s, e->buf, (size_t)fut_out(&e->op.base)));
+    }
+    FUT_END(&e->co);
+}
+FUT_CORO_DEFINE(echo_task, echo_task_body);
+
+START_TEST(reader_and_writer_tasks_at_once)
+{
+    int a, b;
+    tcp_pair_small(&a, &b, 4096);
+    fut_stream sa, sb;
+    struct fut_stream_opts o = {.rbuf_size = 256, .wbuf_size = 128};
+    ck_assert_int_eq(fut_stream_open(rt, &sa, a, &o), 0);
+    ck_assert_int_eq(fut_stream_open(rt, &sb, b, &o), 0);
+    struct rw_task w = {.s = &sa, .n = 5000, .write = 1}, r = {.s = &sa, .n = 5000};
+    struct echo_task e = {.s = &sb};
+    FUT_CORO_INIT(&w, rw_task);
+    FUT_CORO_INIT(&r, rw_task);
+    FUT_CORO_INIT(&e, echo_task);
+    fut_join jw, jr, je;
+    ck_assert_int_eq(FUT_SPAWN(rt, &e, &je), 0);
+    ck_assert_int_eq(FUT_SPAWN(rt, &r, &jr), 0);
+    ck_assert_int_eq(FUT_SPAWN(rt, &w, &jw), 0);
+    ck_assert_int_eq(block(&jw.base), 5000);
+    ck_assert_int_eq(block(&jr.base), 5000);
+    fut_drop(&jw.base);
+    fut_drop(&jr.base);
+    /* our close: FIN to the echo task, which reads 0, returns, and closes */
+    fut_dropper d;
+    fut_join jd;
+    ck_assert_int_eq(fut_spawn(rt, fut_drop_async(&d, &sa.base), sizeof d, &jd), 0);
+    ck_assert_int_eq(block(&je.base), 0);
+    fut_drop(&je.base);
+    ck_assert_int_eq(fut_drop(&sb.base), 0);
+    ck_assert_int_eq(block(&jd.base), 0);
+    fut_drop(&jd.base);
+    ck_assert_int_eq(th_stats(rt).net_aborts, 0);
+}
+END_TEST
+
 /* --- close ------------------------------------------------------------------- */
 
 /* Closes fd after `delay` seconds: a peer that takes its time. */
@@ -1301,6 +1392,7 @@ static Suite *suite(void)
     ADD(tc, reset_mid_read);
     ADD(tc, no_sigpipe);
     ADD(tc, write_all_cancelled_counts_exactly);
+    ADD(tc, reader_and_writer_tasks_at_once);
     ADD(tc, graceful_close_seen_from_peer);
     ADD(tc, graceful_close_data_then_fin);
     ADD(tc, flush_error_at_close_is_reported);
