@@ -70,6 +70,8 @@ FUT_API fut_status fut_poll(fut *f, fut_cx *cx)
 
 FUT_API fut_status fut_poll_drop(fut *f, fut_cx *cx)
 {
+    if (fut__unlikely(!f->vt))
+        return FUT_READY; /* zero-initialised: nothing to release */
     if (fut__unlikely(f->state & FUT__F_DROPPED)) {
         fut__diag("double drop of %s", fut__name(f));
         return FUT_READY;
@@ -162,7 +164,7 @@ static __attribute__((noinline)) int drop_with_poll_drop(fut *f,
 
 FUT_API int fut_drop(fut *f)
 {
-    if (!f)
+    if (!f || !f->vt) /* NULL, or zero-initialised: never set up, nothing to release */
         return 0;
     if (fut__unlikely(f->state & FUT__F_DROPPED)) {
         fut__diag("double drop of %s", fut__name(f));

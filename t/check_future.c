@@ -151,6 +151,27 @@ START_TEST(double_async_drop_is_reported)
 }
 END_TEST
 
+/* A zero-initialised future (never set up: a failed spawn or init left it
+ * so) drops as a no-op, synchronously and asynchronously; a double drop
+ * returns -EALREADY once the handler returned. */
+START_TEST(zero_initialised_drop_is_a_no_op)
+{
+    fut z;
+    memset(&z, 0, sizeof z);
+    ck_assert_int_eq(fut_drop(&z), 0);
+    fut_dropper d;
+    ck_assert_int_eq(th_block(th_rt, fut_drop_async(&d, &z)), 0);
+    fut_drop(&d.base);
+    ck_assert_int_eq(th_diag_count, 0);
+    struct once o = {0};
+    fut_init(&o.base, &once_vt);
+    ck_assert_int_eq(fut_drop(&o.base), 0);
+    ck_assert_int_eq(fut_drop(&o.base), -EALREADY);
+    ck_assert_int_eq(th_diag_count, 1);
+    th_diag_count = 0;
+}
+END_TEST
+
 /* The default handler aborts the process with a message (run forked). */
 START_TEST(default_handler_aborts)
 {
@@ -252,6 +273,7 @@ int main(void)
     tcase_add_test(tc, poll_after_ready_is_reported);
     tcase_add_test(tc, poll_after_drop_is_reported);
     tcase_add_test(tc, double_async_drop_is_reported);
+    tcase_add_test(tc, zero_initialised_drop_is_a_no_op);
     tcase_add_test(tc, output_and_ready);
     tcase_add_test(tc, yield_interleaves_tasks);
     tcase_add_test(tc, version_and_strerror);

@@ -127,9 +127,15 @@ FUT_API fut_status fut_poll_drop(fut *f, fut_cx *cx);
  * running meanwhile. Exactly once per future, whichever path (this or
  * fut_poll_drop) runs it.
  *
- * Returns 0 once the future is released; f == NULL is a no-op returning
- * 0. Errors (the future is left untouched and still owned by the caller):
- *   -EALREADY  f was already dropped (also reported as a double drop);
+ * Returns 0 once the future is released; f == NULL, or a zero-initialised
+ * future (vt NULL: never initialised, e.g. after a failed spawn or init),
+ * is a no-op returning 0. Errors (the future is left untouched and still
+ * owned by the caller):
+ *   -EALREADY  f was already dropped. The double drop is always detected
+ *              (also with --disable-debug: it costs one test) and reported
+ *              through the diagnostic handler first: the default handler
+ *              aborts, so -EALREADY is returned only when a handler of
+ *              yours (fut_set_diag_handler()) returns;
  *   -ENXIO     teardown needs a nested loop and this thread has no
  *              current runtime;
  *   -ELOOP     teardown needs a nested loop and the depth limit is reached.
