@@ -41,7 +41,17 @@ static fut_status sleep_poll(fut *self, fut_cx *cx)
         if (isnan(s->at))
             return fut_ready(self, -EINVAL);
         s->rt = fut_cx_rt(cx);
-        double now = fut__fresh_now(s->rt);
+        double now;
+        if (s->flags & S_RELATIVE) {
+            /* The loop's clock dates from its last wake-up, and polls may
+             * have run long since: a duration counts from now, never
+             * before (one clock_gettime per armed sleep). */
+            ev_now_update(s->rt->loop);
+            s->rt->now_stale = false;
+            now = ev_now(s->rt->loop);
+        } else {
+            now = fut__fresh_now(s->rt);
+        }
         double after = s->flags & S_RELATIVE ? s->at : s->at - now;
         if (!(after > 0))
             return fut_ready(self, 0);

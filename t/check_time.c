@@ -116,6 +116,65 @@ START_TEST(sleep_counts_from_first_poll_after_idle)
 }
 END_TEST
 
+/* A sleep armed late in a long poll (the loop's clock is from before
+ * that poll) still takes its whole duration from its first poll. */
+struct late_arm {
+    fut base;
+    fut_sleep s;
+    double spin, d;
+    double *t_arm, *t_done;
+    int armed;
+};
+
+static fut_status late_arm_poll(fut *self, fut_cx *cx)
+{
+    struct late_arm *l = (struct late_arm *)self;
+    if (!l->armed) {
+        double t0 = th_mono();
+        while (th_mono() - t0 < l->spin) /* busy: no loop iteration in between */
+            ;
+        fut_sleep_init(&l->s, l->d);
+        *l->t_arm = th_mono();
+        l->armed = 1;
+    }
+    if (fut_poll(&l->s.base, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    *l->t_done = th_mono();
+    fut_drop(&l->s.base);
+    return fut_ready(self, 0);
+}
+
+static const struct fut_vtable late_arm_vt = {sizeof(struct fut_vtable), "late_arm", late_arm_poll,
+                                              NULL, NULL};
+
+START_TEST(sleep_counts_from_first_poll_in_a_long_poll)
+{
+    fut_rt *rt = th_new_rt();
+    for (int i = 0; i < 3; i++) { /* directly, then as a task beside a ticker */
+        double t_arm = 0, t_done = 0;
+        struct late_arm l = {.spin = 0.03, .d = 0.005, .t_arm = &t_arm, .t_done = &t_done};
+        fut_init(&l.base, &late_arm_vt);
+        if (i == 0) {
+            ck_assert_int_eq(th_block(rt, &l.base), 0);
+        } else {
+            fut_join j;
+            ck_assert_int_eq(FUT_SPAWN(rt, &l, &j), 0);
+            struct th_ticker tk;
+            int ticks = 0;
+            th_ticker_init(&tk, 0.001, 3, &ticks);
+            ck_assert_int_eq(th_block(rt, &tk.base), 3);
+            fut_drop(&tk.base);
+            ck_assert_int_eq(th_block(rt, &j.base), 0);
+            fut_drop(&j.base);
+        }
+        ck_assert_msg(t_done - t_arm >= 0.005 - 1e-4,
+                      "a 5 ms sleep armed at the end of a 30 ms poll ended after %.4f s (round %d)",
+                      t_done - t_arm, i);
+    }
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+}
+END_TEST
+
 START_TEST(sleep_until_future)
 {
     fut_rt *rt = th_new_rt();
@@ -496,6 +555,7 @@ int main(void)
     TCase *tc = th_tcase(s, "sleep", 30);
     tcase_add_test(tc, sleep_takes_its_time);
     tcase_add_test(tc, sleep_counts_from_first_poll_after_idle);
+    tcase_add_test(tc, sleep_counts_from_first_poll_in_a_long_poll);
     tcase_add_test(tc, sleep_until_future);
     tcase_add_test(tc, sleep_nonpositive_ready_at_once);
     tcase_add_test(tc, sleep_nan_is_einval);

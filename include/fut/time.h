@@ -1,8 +1,11 @@
 /* libfut: time. Sleep and deadline futures on libev timers.
  *
  * Time is the loop's time, ev_now() (fut_now()), in seconds: it is
- * updated once per loop iteration, so a deadline set from a poll counts
- * from the start of the current iteration.
+ * updated once per loop iteration. A relative sleep (fut_sleep_init(), and
+ * the deadlines built on it: fut_timeout, scope timeouts) refreshes it when
+ * it is armed, so it never ends before its duration has passed since its
+ * first poll, however long the polls before it ran; an absolute one
+ * (fut_sleep_until_init()) is against the loop's time.
  */
 #ifndef FUT_TIME_H
 #define FUT_TIME_H
