@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <math.h>
 
 #define NONE ((size_t)-1)
 
@@ -311,6 +312,10 @@ static fut_timeout *timeout_here(fut *self)
 static fut_status timeout_poll(fut *self, fut_cx *cx)
 {
     fut_timeout *t = timeout_here(self);
+    /* A NaN duration: -EINVAL before anything starts (the sleep is not
+     * armed yet, its `at` still holds the duration). */
+    if (fut__unlikely(isnan(t->sleep.at)))
+        return fut_ready(self, -EINVAL);
     if (fut_poll(&t->sel.base, cx) == FUT_PENDING)
         return FUT_PENDING;
     ssize_t w = fut_out(&t->sel.base);

@@ -2,6 +2,8 @@
  * branch tasks; losers' teardowns awaited; nesting; bad input; -ENOMEM. */
 #include "helpers.h"
 
+#include <math.h>
+
 #include <errno.h>
 #include <string.h>
 
@@ -269,6 +271,16 @@ START_TEST(bad_input)
     fut_drop(&a.base);
     ck_assert_int_eq(dropped, 0); /* untouched */
     fut_drop(&k.base);
+    /* a NaN deadline: -EINVAL, not -ETIMEDOUT; inner never polled, and
+     * dropped with the timeout */
+    int polls = 0;
+    dropped = 0;
+    th_slow_init(&k, 0.001, 1, 0, 0, &polls, NULL, &dropped);
+    fut_timeout t;
+    ck_assert_int_eq(th_block(rt, fut_timeout_init(&t, &k.base, NAN, 0)), -EINVAL);
+    ck_assert_int_eq(polls, 0);
+    fut_drop(&t.base);
+    ck_assert_int_eq(dropped, 1);
 }
 END_TEST
 

@@ -81,7 +81,9 @@ FUT_API fut *fut_select_init(fut_select *s, fut **children, size_t n, unsigned f
 /* Runs inner with a deadline `seconds` after the first poll. Output: the
  * inner future's output when it finished first; -ETIMEDOUT when the
  * deadline came first, reported only after the inner future's teardown
- * completed. The inner future is owned by the timeout.
+ * completed; -EINVAL at the first poll for a NaN duration (inner is then
+ * never polled; it is dropped with the timeout). The inner future is
+ * owned by the timeout.
  *
  * The deadline bounds the wait for the result, not the teardown after it:
  * an inner future that owns a stream closes it gracefully, which waits for
