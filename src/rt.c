@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 __thread fut_rt *fut__current __attribute__((tls_model("initial-exec")));
 /* The first live runtime created on this thread: the fallback current
@@ -78,15 +80,29 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop)
     }
     if (!loop) {
         loop = ev_loop_new(EVBACKEND_EPOLL);
-        if (!loop)
+        int e = errno;
+        /* out of fds or memory: say so (a select() loop is no answer) */
+        if (!loop && e != EMFILE && e != ENFILE && e != ENOMEM)
             loop = ev_loop_new(EVFLAG_AUTO);
         if (!loop) {
             fut__frames_release(rt->frames);
             fut__free(rt, sizeof *rt);
-            return -EIO;
+            return e == EMFILE || e == ENFILE || e == ENOMEM ? -e : -EIO;
         }
         rt->owns_loop = true;
     }
+    /* libev aborts the process when it cannot create the eventfd behind
+     * ev_async (at the ev_async_start below): make sure one can be made. */
+    int probe = eventfd(0, EFD_CLOEXEC);
+    if (probe == -1) {
+        int e = errno;
+        if (rt->owns_loop)
+            ev_loop_destroy(loop);
+        fut__frames_release(rt->frames);
+        fut__free(rt, sizeof *rt);
+        return -e;
+    }
+    close(probe);
     rt->loop = loop;
 
     ev_prepare_init(&rt->prepare, prepare_cb);

@@ -5,7 +5,11 @@
 #include <ev.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 START_TEST(owned_loop_is_epoll)
 {
@@ -251,6 +255,40 @@ START_TEST(current_runtime)
 }
 END_TEST
 
+/* With no fd left (or only one: the epoll fd then fits, the eventfd
+ * libev needs for ev_async does not), fut_rt_new returns -EMFILE and
+ * leaves nothing behind, instead of libev aborting the process. */
+START_TEST(new_with_fd_table_full)
+{
+    if (getenv("FUT_VALGRIND")) { /* valgrind emulates the fd limit its own way */
+        fprintf(stderr, "# new_with_fd_table_full: skipped under valgrind\n");
+        return;
+    }
+    struct rlimit old, low;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    for (int spare = 0; spare <= 1; spare++) {
+        int lowest = dup(0);
+        close(lowest);
+        low = old;
+        low.rlim_cur = (rlim_t)(lowest + spare);
+        long live = th_alloc.live;
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+        fut_rt *rt = (fut_rt *)1;
+        int err = fut_rt_new(&rt, NULL);
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+        ck_assert_msg(err == -EMFILE, "%d free fd(s): fut_rt_new returned %d", spare, err);
+        ck_assert_ptr_null(rt);
+        ck_assert_int_eq(th_alloc.live, live);
+        int next = dup(0); /* the fds it opened were closed */
+        close(next);
+        ck_assert_int_eq(next, lowest);
+    }
+    fut_rt *rt;
+    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0); /* and it works again */
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rt");
@@ -265,5 +303,6 @@ int main(void)
     tcase_add_test(tc, spawn_during_free_refused);
     tcase_add_test(tc, free_from_other_thread_refused);
     tcase_add_test(tc, current_runtime);
+    tcase_add_test(tc, new_with_fd_table_full);
     return th_run(s);
 }

@@ -36,8 +36,9 @@ struct fut_task;
  * The runtime becomes the thread's default runtime (used by fut_drop()
  * outside any loop) if the thread has none.
  *
- * Returns 0 and *out, or -EINVAL (out NULL), -ENOMEM, -EIO (libev could
- * not create a loop). */
+ * Returns 0 and *out, or -EINVAL (out NULL), -ENOMEM, -EMFILE or -ENFILE
+ * (no fd left for the loop's epoll fd or its eventfd: nothing is left
+ * behind), -EIO (libev could not create a loop). */
 FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop);
 
 /* Frees a runtime: a synchronous, graceful destructor. It runs a
