@@ -157,6 +157,13 @@ END_TEST
 START_TEST(missing_program_fails_the_spawn)
 {
     fut_process p;
+    if (under_valgrind()) {
+        /* Valgrind runs glibc's clone(CLONE_VM | CLONE_VFORK) as a fork:
+         * the child's exec error never reaches the parent's memory, so
+         * posix_spawn() succeeds and the child exits 127. */
+        fprintf(stderr, "# skipped under valgrind: exec errors are not reported by posix_spawn there\n");
+        return;
+    }
     char *const a[] = {"/nonexistent/prog", NULL};
     ck_assert_int_eq(spawn(th_rt, &p, a, FUT_PROCESS_PIPE, FUT_PROCESS_PIPE, 0), -ENOENT);
     char *const b[] = {"no-such-program-fut", NULL};
