@@ -2,7 +2,8 @@
 # Select over K children (inline and with branch tasks; the cost per extra
 # child), a select loser's async teardown, the pool (round trip, a window
 # of 256 jobs, cancelling a queued and a running job) and io_uring against
-# readiness I/O on a pipe. Medians of 5 (1 with --smoke, at tiny N).
+# readiness I/O on a pipe, and spawning /bin/true (libfut against a raw
+# posix_spawn + waitpid). Medians of 5 (1 with --smoke, at tiny N).
 set -eu
 bin=${BENCH_BIN:-$(cd "$(dirname "$0")" && pwd)}
 reps=5
@@ -33,3 +34,5 @@ run "pool cancel queued" "$bin/b_pool" cancel_queued $(n 100000)
 run "pool cancel running" "$bin/b_pool" cancel_running $(n 20000)
 run "pipe hop, io_uring" "$bin/b_uring" uring $(n 200000)
 run "pipe hop, readiness (fut_fd)" "$bin/b_uring" fd $(n 200000)
+run "spawn /bin/true + wait (libfut)" "$bin/b_process" true $(n 2000)
+run "spawn /bin/true + wait (raw)" "$bin/b_process_raw" true $(n 2000)

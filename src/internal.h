@@ -166,6 +166,7 @@ fut_status fut__job_poll(fut_job *j, fut_cx *cx);
 fut_status fut__job_poll_drop(fut_job *j, fut_cx *cx);
 void fut__uring_free(fut_rt *rt);
 void fut__signal_free(fut_rt *rt);
+void fut__process_free(fut_rt *rt);
 
 /* --- runtime ------------------------------------------------------------------ */
 struct fut_rt {
@@ -203,6 +204,7 @@ struct fut_rt {
     struct fut__uring *uring;  /* the io_uring ring, set up at the first op */
     signed char uring_state;   /* 0 not tried, 1 in use, -1 unavailable */
     struct fut__sighub *sig;   /* signal waits, set up at the first one */
+    fut__list procs;           /* fut_process spawned and not dropped */
 
     struct fut__frames *frames;
     unsigned frame_depth; /* frames in use: frames->v[0 .. frame_depth-1] */

@@ -72,6 +72,7 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop)
     fut__list_init(&rt->io_unchecked);
     fut__list_init(&rt->fd_unchecked);
     fut__list_init(&rt->fds);
+    fut__list_init(&rt->procs);
     atomic_init(&rt->remote, NULL);
     int err = fut__frames_new(rt, FUT_DEFAULT_MAX_DEPTH);
     if (err) {
@@ -143,6 +144,7 @@ FUT_API int fut_rt_free(fut_rt *rt)
     fut__pool_free(rt);
     fut__uring_free(rt);
     fut__signal_free(rt);
+    fut__process_free(rt);
     if (ev_is_active(&rt->budget_timer))
         ev_timer_stop(rt->loop, &rt->budget_timer);
     fut__list *pos, *tmp;

@@ -55,6 +55,8 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop);
  * exits. So a hung resolver does not delay this call; until those
  * threads finished, fut_set_allocator() returns -EBUSY and they show as
  * threads of the process (exiting the process meanwhile is fine).
+ * Child processes never dropped (<fut/process.h>) are killed with
+ * SIGKILL and reaped, blocking until the kernel has ended them.
  * Registered fds left open are closed, the runtime's
  * watchers are stopped and its memory freed; an owned loop is destroyed, a
  * borrowed one is left with none of libfut's watchers. Job futures and
