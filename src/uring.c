@@ -544,6 +544,17 @@ static int fallback_start(fut_uring_op *op)
     int fl = fcntl(op->fd, F_GETFL);
     if (fl < 0)
         return -errno;
+    if (op->kind == K_ACCEPT) {
+        /* What the ring says at once: readiness of something that is not
+         * a listening socket (a pipe, a connected socket) could come never
+         * or mean nothing. */
+        int listening = 0;
+        socklen_t len = sizeof listening;
+        if (getsockopt(op->fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0)
+            return -errno; /* -ENOTSOCK */
+        if (!listening)
+            return -EINVAL;
+    }
     if (fl & O_NONBLOCK)
         op->flags |= F_NONBLOCK;
     op->path = P_READY; /* the first attempt comes before any wait */

@@ -525,6 +525,20 @@ START_TEST(accept_op)
     ck_assert_int_eq(fut_drop(&op.base), 0);
     close(c);
     close(l);
+    /* not a listening socket: the same error at once on both paths (the
+     * fallback used to wait for readability forever) */
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    ck_assert_int_eq(th_block(rt, fut_uring_accept(&op, p[0], NULL, NULL, 0)), -ENOTSOCK);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    close(p[0]);
+    close(p[1]);
+    int sp[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    ck_assert_int_eq(th_block(rt, fut_uring_accept(&op, sp[0], NULL, NULL, 0)), -EINVAL);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    close(sp[0]);
+    close(sp[1]);
     ck_assert_int_eq(open_fds(), fds0);
 }
 END_TEST
