@@ -130,7 +130,7 @@ static __attribute__((noinline)) int drop_with_poll_drop(fut *f,
     if (!rt)
         return -ENXIO;
     unsigned top = rt->frame_depth;
-    if (fut__unlikely(top >= rt->frames->n))
+    if (fut__unlikely(top >= rt->frames->n) || fut__stack_low())
         return -ELOOP;
     struct fut__frame *fr = &rt->frames->v[top];
     fut_cx cx;

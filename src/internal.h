@@ -150,6 +150,8 @@ struct fut__frames {
 int fut__frames_new(fut_rt *rt, unsigned n);
 void fut__frames_release(struct fut__frames *fs);
 int fut__run_frame_pending(fut_rt *rt, fut *f);
+/* True when the thread's stack is too low for one more nested loop. */
+bool fut__stack_low(void);
 void fut__task_cancel(struct fut_task *t);
 int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut_scope *scope,
                bool teardown);

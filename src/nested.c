@@ -202,13 +202,44 @@ int fut__run_frame_pending(fut_rt *rt, fut *f)
     return 0;
 }
 
+/* The stack left below this frame is too small for one more nested
+ * loop: a level costs a few hundred bytes of libfut's and libev's frames
+ * (more under ASan), plus whatever the futures' own polls take, so keep a
+ * margin that covers many levels. The thread's stack bounds are looked up
+ * once per thread. */
+#ifdef __SANITIZE_ADDRESS__
+#define STACK_MARGIN (256 * 1024)
+#else
+#define STACK_MARGIN (64 * 1024)
+#endif
+
+static __thread uintptr_t stack_low; /* lowest usable address; 1: unknown */
+
+bool fut__stack_low(void)
+{
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (fut__unlikely(!stack_low)) {
+        pthread_attr_t a;
+        void *addr;
+        size_t size;
+        stack_low = 1;
+        if (pthread_getattr_np(pthread_self(), &a) == 0) {
+            if (pthread_attr_getstack(&a, &addr, &size) == 0 && size > STACK_MARGIN &&
+                here > (uintptr_t)addr)
+                stack_low = (uintptr_t)addr + STACK_MARGIN;
+            pthread_attr_destroy(&a);
+        }
+    }
+    return here < stack_low;
+}
+
 FUT_API int fut_nested_loop(fut_rt *rt, fut *f, ssize_t *out)
 {
     if (!rt || !f)
         return -EINVAL;
     if (!fut__on_thread(rt))
         return -EPERM;
-    if (rt->frame_depth >= rt->frames->n)
+    if (rt->frame_depth >= rt->frames->n || fut__stack_low())
         return -ELOOP;
     frame_run(rt, f, false, false);
     if (out)

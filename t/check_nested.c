@@ -417,6 +417,38 @@ START_TEST(default_depth_limit_on_small_stack)
 }
 END_TEST
 
+/* The highest limit on a 1 MiB stack: the stack runs out first, and the
+ * call says -ELOOP instead of crashing (a level costs 300 to 800 bytes). */
+static void *deeper_thread(void *arg)
+{
+    struct deep *d = arg;
+    fut_rt *trt;
+    ck_assert_int_eq(fut_rt_new(&trt, NULL), 0);
+    ck_assert_int_eq(fut_rt_set_max_depth(trt, 4096), 0);
+    d->rt = trt;
+    struct th_fn top;
+    th_fn_init(&top, deep_fn, d);
+    ck_assert_int_eq(fut_block_on(trt, &top.base, NULL), 0);
+    ck_assert_int_eq(fut_rt_free(trt), 0);
+    return NULL;
+}
+
+START_TEST(stack_runs_out_before_the_limit)
+{
+    struct deep d = {0};
+    pthread_attr_t attr;
+    pthread_t th;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 1024 * 1024);
+    ck_assert_int_eq(pthread_create(&th, &attr, deeper_thread, &d), 0);
+    pthread_join(th, NULL);
+    pthread_attr_destroy(&attr);
+    ck_assert_int_eq(d.err, -ELOOP);
+    ck_assert_int_lt(d.max_reached, 4096);
+    ck_assert_int_gt(d.max_reached, 64); /* the margin does not cut it short */
+}
+END_TEST
+
 /* (f) a sync drop whose teardown takes several loop turns, while other
  * tasks keep running: from plain code and from inside a task. */
 START_TEST(sync_drop_multi_turn_teardown_from_plain_code)
@@ -523,6 +555,7 @@ int main(void)
     tcase_add_test(tc, max_depth_bad_input);
     tcase_add_test(tc, max_depth_busy_inside_loop);
     tcase_add_test(tc, default_depth_limit_on_small_stack);
+    tcase_add_test(tc, stack_runs_out_before_the_limit);
     tcase_add_test(tc, sync_drop_multi_turn_teardown_from_plain_code);
     tcase_add_test(tc, sync_drop_multi_turn_teardown_inside_task);
     tcase_add_test(tc, loop_from_other_thread_refused);

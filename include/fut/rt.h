@@ -89,7 +89,8 @@ FUT_API double fut_now(fut_rt *rt);
  * Returns 0 and stores f's output in *out (out may be NULL), or
  *   -EINVAL  rt or f NULL;
  *   -EPERM   called on another thread than the runtime's;
- *   -ELOOP   the nested-loop depth limit is reached (f was not polled). */
+ *   -ELOOP   the nested-loop depth limit is reached, or the stack is too
+ *            low for one more level (f was not polled). */
 FUT_API int fut_block_on(fut_rt *rt, fut *f, ssize_t *out);
 
 /* Drives f to completion from synchronous code that may already be inside
@@ -102,8 +103,10 @@ FUT_API int fut_block_on(fut_rt *rt, fut *f, ssize_t *out);
  * Nested loops nest. An inner loop returns only when its own future is
  * done, even if an outer one's finished first; the outer then returns as
  * soon as the inner did (the time spent so is in the stats). The depth is
- * bounded (fut_rt_set_max_depth(); default FUT_DEFAULT_MAX_DEPTH); past it
- * the call fails with -ELOOP instead of overflowing the stack.
+ * bounded (fut_rt_set_max_depth(); default FUT_DEFAULT_MAX_DEPTH), and so
+ * is the stack it may use: past the limit, or when less than a margin of
+ * the thread's stack is left (64 KiB; 256 KiB under ASan), the call fails
+ * with -ELOOP instead of overflowing the stack, whatever the limit.
  *
  * Same returns as fut_block_on(). */
 FUT_API int fut_nested_loop(fut_rt *rt, fut *f, ssize_t *out);
