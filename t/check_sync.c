@@ -988,6 +988,203 @@ START_TEST(mutex_random)
 }
 END_TEST
 
+/* ---- tasks, cancelled at random points ----
+ * Workers loop: acquire 1 or 2 permits, lock the mutex, yield inside the
+ * critical section, unlock and release (by dropping the guards), wait for
+ * a notification. A driver task notifies (one or all) and cancels random
+ * workers with fut_join_cancel() at random points, whatever they wait
+ * for or hold. At the end every permit is back, the mutex is free, and
+ * no two workers were ever inside the critical section together. */
+#define WORKERS 12
+
+struct shared {
+    fut_sem s;
+    fut_notify n;
+    fut_mutex m;
+    int in_cs;
+    long entries, overlaps;
+};
+
+struct worker {
+    fut base;
+    struct shared *sh;
+    int iters, st, in_cs;
+    size_t n;
+    fut_sem_acquire_op a;
+    fut_mutex_lock_op l;
+    fut_yield y;
+    fut_notify_wait w;
+    bool live_a, live_l, live_y, live_w;
+};
+
+static void worker_leave(struct worker *k)
+{
+    if (k->in_cs) {
+        k->in_cs = 0;
+        k->sh->in_cs--;
+    }
+    if (k->live_w)
+        fut_drop(&k->w.base);
+    if (k->live_y)
+        fut_drop(&k->y.base);
+    if (k->live_l)
+        fut_drop(&k->l.base);
+    if (k->live_a)
+        fut_drop(&k->a.base);
+    k->live_a = k->live_l = k->live_y = k->live_w = false;
+}
+
+static fut_status worker_poll(fut *self, fut_cx *cx)
+{
+    struct worker *k = (struct worker *)self;
+    struct shared *sh = k->sh;
+    for (;;) {
+        switch (k->st) {
+        case 0:
+            if (k->iters-- == 0)
+                return fut_ready(self, 0);
+            fut_sem_acquire(&k->a, &sh->s, k->n);
+            k->live_a = true;
+            k->st = 1;
+            /* fall through */
+        case 1:
+            if (fut_poll(&k->a.base, cx) == FUT_PENDING)
+                return FUT_PENDING;
+            Q_EQ(fut_out(&k->a.base), 0);
+            fut_mutex_lock(&k->l, &sh->m);
+            k->live_l = true;
+            k->st = 2;
+            /* fall through */
+        case 2:
+            if (fut_poll(&k->l.base, cx) == FUT_PENDING)
+                return FUT_PENDING;
+            Q_EQ(fut_out(&k->l.base), 0);
+            if (sh->in_cs++)
+                sh->overlaps++;
+            sh->entries++;
+            k->in_cs = 1;
+            fut_yield_init(&k->y);
+            k->live_y = true;
+            k->st = 3;
+            /* fall through */
+        case 3:
+            if (fut_poll(&k->y.base, cx) == FUT_PENDING)
+                return FUT_PENDING;
+            worker_leave(k); /* unlock, release */
+            fut_notify_wait_init(&k->w, &sh->n);
+            k->live_w = true;
+            k->st = 4;
+            /* fall through */
+        default:
+            if (fut_poll(&k->w.base, cx) == FUT_PENDING)
+                return FUT_PENDING;
+            fut_drop(&k->w.base);
+            k->live_w = false;
+            k->st = 0;
+        }
+    }
+}
+
+static void worker_drop(fut *self)
+{
+    worker_leave((struct worker *)self);
+}
+
+static const struct fut_vtable worker_vt = {.size = sizeof(struct fut_vtable),
+                                            .name = "worker",
+                                            .poll = worker_poll,
+                                            .drop = worker_drop};
+
+struct driver {
+    fut base;
+    struct shared *sh;
+    fut_join *j;
+    fut_yield y;
+    bool live_y;
+    long cancels;
+};
+
+static fut_status driver_poll(fut *self, fut_cx *cx)
+{
+    struct driver *d = (struct driver *)self;
+    for (;;) {
+        if (d->live_y) {
+            if (fut_poll(&d->y.base, cx) == FUT_PENDING)
+                return FUT_PENDING;
+            fut_drop(&d->y.base);
+            d->live_y = false;
+        }
+        int done = 0;
+        for (int i = 0; i < WORKERS; i++)
+            done += fut_join_finished(&d->j[i]);
+        if (done == WORKERS)
+            return fut_ready(self, 0);
+        unsigned r = rndn(16);
+        if (r < 6)
+            fut_notify_one(&d->sh->n);
+        else if (r == 6)
+            fut_notify_all(&d->sh->n);
+        else if (r < 9) {
+            unsigned i = rndn(WORKERS);
+            if (!fut_join_finished(&d->j[i])) {
+                Q_EQ(fut_join_cancel(&d->j[i]), 0);
+                d->cancels++;
+            }
+        }
+        fut_yield_init(&d->y);
+        d->live_y = true;
+    }
+}
+
+static void driver_drop(fut *self)
+{
+    struct driver *d = (struct driver *)self;
+    if (d->live_y)
+        fut_drop(&d->y.base);
+}
+
+static const struct fut_vtable driver_vt = {.size = sizeof(struct fut_vtable),
+                                            .name = "driver",
+                                            .poll = driver_poll,
+                                            .drop = driver_drop};
+
+START_TEST(tasks_random_cancel)
+{
+    rng = seed_from_env("tasks_random_cancel");
+    long rounds = getenv("FUT_VALGRIND") ? 20 : 1000, cancels = 0, entries = 0;
+    for (long round = 0; round < rounds; round++) {
+        struct shared sh = {.in_cs = 0};
+        size_t cap = 1 + rndn(3);
+        Q_EQ(fut_sem_init(&sh.s, cap), 0);
+        fut_notify_init(&sh.n);
+        fut_mutex_init(&sh.m);
+        fut_join j[WORKERS];
+        for (int i = 0; i < WORKERS; i++) {
+            struct worker k = {.sh = &sh, .iters = 1 + (int)rndn(8), .n = 1 + rndn((unsigned)cap)};
+            fut_init(&k.base, &worker_vt);
+            Q_EQ(FUT_SPAWN(rt, &k, &j[i]), 0);
+        }
+        struct driver d = {.sh = &sh, .j = j};
+        fut_init(&d.base, &driver_vt);
+        Q_EQ(th_block(rt, &d.base), 0);
+        for (int i = 0; i < WORKERS; i++) {
+            Q_EQ(fut_block_on(rt, &j[i].base, NULL), 0);
+            Q_EQ(fut_drop(&j[i].base), 0);
+        }
+        Q_EQ(sh.overlaps, 0);
+        Q_EQ(sh.in_cs, 0);
+        Q_EQ(fut_sem_available(&sh.s), cap);
+        Q_EQ(fut_mutex_locked(&sh.m), 0);
+        Q_CMP(fut_notify_stored(&sh.n), <=, 1);
+        cancels += d.cancels;
+        entries += sh.entries;
+    }
+    printf("# tasks_random_cancel: %ld rounds of %d tasks, %ld cancels, %ld critical sections\n",
+           rounds, WORKERS, cancels, entries);
+    ck_assert_int_gt(cancels, 0);
+}
+END_TEST
+
 Suite *sync_suite(void);
 Suite *sync_suite(void)
 {
@@ -1008,6 +1205,7 @@ Suite *sync_suite(void)
     tcase_add_test(tc, sem_random);
     tcase_add_test(tc, notify_random);
     tcase_add_test(tc, mutex_random);
+    tcase_add_test(tc, tasks_random_cancel);
     return s;
 }
 
