@@ -24,8 +24,10 @@
 # first where their toolchains are installed (bench/peers.mk: libuv1-dev,
 # cargo and librust-tokio-dev; a missing one is skipped with a message).
 
-BENCH_WORKLOADS = spawn wake yield timer drop mem
-BENCH_LIBFUT_PROGS = bench/b_spawn bench/b_wake bench/b_yield bench/b_timer bench/b_drop bench/b_mem
+BENCH_WORKLOADS = spawn wake yield timer drop mem sync
+# (sync has no libev twin: libev has nothing to coordinate)
+BENCH_LIBFUT_PROGS = bench/b_spawn bench/b_wake bench/b_yield bench/b_timer bench/b_drop bench/b_mem \
+	bench/b_sync
 BENCH_LIBEV_PROGS = bench/b_spawn_ev bench/b_wake_ev bench/b_yield_ev bench/b_timer_ev bench/b_drop_ev bench/b_mem_ev
 BENCH_PROGS = $(BENCH_LIBFUT_PROGS) $(BENCH_LIBEV_PROGS)
 EXTRA_PROGRAMS = $(BENCH_PROGS)
@@ -81,6 +83,11 @@ bench_b_mem_LDFLAGS = $(bench_fut_ldflags)
 bench_b_mem_ev_SOURCES = bench/b_mem_ev.c bench/bench.h
 bench_b_mem_ev_CFLAGS = $(bench_cflags)
 bench_b_mem_ev_LDADD = $(EV_LIBS)
+
+bench_b_sync_SOURCES = bench/b_sync.c bench/bench.h
+bench_b_sync_CFLAGS = $(bench_cflags)
+bench_b_sync_LDADD = $(bench_fut_ldadd)
+bench_b_sync_LDFLAGS = $(bench_fut_ldflags)
 
 # (the programs' sources are distributed through their _SOURCES)
 EXTRA_DIST += bench/README.md bench/WORKLOADS.md bench/bench.mk bench/bench.h \

@@ -86,6 +86,8 @@ B7.drop.pd_pending   drop  pd_pending      20000 -
 B7.drop.task_ready   drop  task_pd_ready   5120  -
 B7.drop.timer        drop  timer           5000  -
 B7.drop.join         drop  join            5000  -
+B10.sync.sem         sync  sem             20000 -
+B10.sync.notify      sync  notify          20000 -
 "
 else
     rows="
@@ -118,6 +120,8 @@ B7.drop.task_pending drop  task_pd_pending 25600  -
 B7.drop.timer        drop  timer           20000  -
 B7.drop.io           drop  io              4000   -
 B7.drop.join         drop  join            20000  -
+B10.sync.sem         sync  sem             200000 -
+B10.sync.notify      sync  notify          200000 -
 "
 fi
 

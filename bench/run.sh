@@ -71,6 +71,7 @@ for w in spawn wake yield timer drop mem; do
         fi
     done
 done
+[ -x "$bin/b_sync" ] || { echo "run.sh: $bin/b_sync is not built: run 'make bench-build'" >&2; exit 1; }
 # B5 (fd ping-pong) is built with the echo benchmarks; optional here.
 fdhop=0
 if [ -x "$bin/b_fdhop" ] && [ -x "$bin/b_fdhop_ev" ]; then
@@ -112,6 +113,8 @@ B7.drop.join         drop  join            1000  -
 B8.mem.idle          mem   idle            10000 -
 B8.mem.timer         mem   timer           10000 -
 B8.mem.socket        mem   socket          1000  -
+B10.sync.sem         sync  sem             10000 -
+B10.sync.notify      sync  notify          10000 -
 "
 else
     rows="
@@ -158,6 +161,8 @@ B7.drop.join         drop  join            1e5   -
 B8.mem.idle          mem   idle            1e6   -
 B8.mem.timer         mem   timer           1e6   -
 B8.mem.socket        mem   socket          8000  -
+B10.sync.sem         sync  sem             1e7   -
+B10.sync.notify      sync  notify          1e6   -
 "
 fi
 

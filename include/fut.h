@@ -14,6 +14,7 @@
  *   <fut/net.h>     addresses, listeners, connect, streams with a graceful close, UDP
  *   <fut/signal.h>  waiting for POSIX signals, on any runtime
  *   <fut/process.h> child processes: spawn, wait, a graceful kill as the drop
+ *   <fut/sync.h>    semaphore, notify, mutex: fair, cancellation-safe
  *
  * Errors are negative errno values throughout; fut_strerror() explains
  * them. See docs/DESIGN.md in the source tree for the architecture.
@@ -34,5 +35,6 @@
 #include "fut/net.h"
 #include "fut/signal.h"
 #include "fut/process.h"
+#include "fut/sync.h"
 
 #endif
