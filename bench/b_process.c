@@ -1,7 +1,7 @@
 /* Processes, libfut: spawn /bin/true and wait for its exit, N times.
  *
  * Mode:
- *   true   fut_process_spawn() of /bin/true (stdio inherited), then
+ *   spawn  fut_process_spawn() of /bin/true (stdio inherited), then
  *          fut_block_on() of the process (its pidfd's ev_io fires, waitid
  *          reaps), then fut_drop() (READY at once). One op is one child,
  *          spawned, waited for and reaped.
@@ -17,12 +17,12 @@
 
 #include "bench.h"
 
-#define MODES "true"
+#define MODES "spawn"
 
 int main(int argc, char **argv)
 {
     struct bench_args a = bench_parse(argc, argv, MODES, 0);
-    if (!bench_mode_is(&a, "true"))
+    if (!bench_mode_is(&a, "spawn"))
         bench_unsupported(&a);
     fut_rt *rt;
     BENCH_CHECK(fut_rt_new(&rt, NULL) == 0);

@@ -7,14 +7,14 @@
 
 #include "bench.h"
 
-#define MODES "true"
+#define MODES "spawn"
 
 extern char **environ;
 
 int main(int argc, char **argv)
 {
     struct bench_args a = bench_parse(argc, argv, MODES, 0);
-    if (!bench_mode_is(&a, "true"))
+    if (!bench_mode_is(&a, "spawn"))
         bench_unsupported(&a);
     char *const args[] = {"/bin/true", NULL};
     double t0 = bench_now();

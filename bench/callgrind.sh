@@ -65,6 +65,9 @@ tokio=${BENCH_TOKIO:-$(peer peers/tokio/target/release/b_tokio)}
 [ -n "$tokio" ] && [ -x "$tokio" ] || { echo "callgrind.sh: Tokio peer not built: shown as -" >&2; tokio=; }
 
 # id, workload, mode, N, M ('-': none). The ops are done N and 2N times.
+# B10 coordination (rows below): Tokio's twins are b_tokio sync|chan|process;
+# libfut's counterparts are `b_sync sem|notify`, `b_chan stream|pingpong`
+# and `b_process spawn` (not here yet: their column shows '-' until built).
 # Batch sizes (spawn batch: 256) divide N.
 if [ $quick = 1 ]; then
     rows="
@@ -88,6 +91,9 @@ B7.drop.timer        drop  timer           5000  -
 B7.drop.join         drop  join            5000  -
 B10.sync.sem         sync  sem             20000 -
 B10.sync.notify      sync  notify          20000 -
+B10.chan.stream      chan  stream          20000 -
+B10.chan.pingpong    chan  pingpong        20000 -
+B10.process.spawn    process spawn         50    -
 "
 else
     rows="
@@ -122,6 +128,9 @@ B7.drop.io           drop  io              4000   -
 B7.drop.join         drop  join            20000  -
 B10.sync.sem         sync  sem             200000 -
 B10.sync.notify      sync  notify          200000 -
+B10.chan.stream      chan  stream          200000 -
+B10.chan.pingpong    chan  pingpong        100000 -
+B10.process.spawn    process spawn         200    -
 "
 fi
 

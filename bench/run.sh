@@ -80,6 +80,9 @@ else
     echo "run.sh: b_fdhop not built: B5 skipped" >&2
 fi
 
+# B10 coordination: libfut's b_sync sem|notify is required (above);
+# b_chan stream|pingpong and b_process spawn are optional: a runtime
+# without the program shows '-'.
 # The workloads: id, workload, mode, N, M ('-': none). N is chosen so that
 # one run takes a fraction of a second. At N = 1e3 the scaling rows pass
 # M = 1000: the N ops are repeated 1000 times in the process (warm).
@@ -110,11 +113,14 @@ B7.drop.task_pending drop  task_pd_pending 10000 -
 B7.drop.timer        drop  timer           1000  -
 B7.drop.io           drop  io              1000  -
 B7.drop.join         drop  join            1000  -
+B10.sync.sem         sync  sem             10000 -
+B10.sync.notify      sync  notify          10000 -
+B10.chan.stream      chan  stream          10000 -
+B10.chan.pingpong    chan  pingpong        10000 -
+B10.process.spawn    process spawn         20    -
 B8.mem.idle          mem   idle            10000 -
 B8.mem.timer         mem   timer           10000 -
 B8.mem.socket        mem   socket          1000  -
-B10.sync.sem         sync  sem             10000 -
-B10.sync.notify      sync  notify          10000 -
 "
 else
     rows="
@@ -158,11 +164,14 @@ B7.drop.task_pending drop  task_pd_pending 1e5   -
 B7.drop.timer        drop  timer           1e5   -
 B7.drop.io           drop  io              1e4   -
 B7.drop.join         drop  join            1e5   -
+B10.sync.sem         sync  sem             1e7   -
+B10.sync.notify      sync  notify          1e6   -
+B10.chan.stream      chan  stream          1e6   -
+B10.chan.pingpong    chan  pingpong        1e6   -
+B10.process.spawn    process spawn         1000  -
 B8.mem.idle          mem   idle            1e6   -
 B8.mem.timer         mem   timer           1e6   -
 B8.mem.socket        mem   socket          8000  -
-B10.sync.sem         sync  sem             1e7   -
-B10.sync.notify      sync  notify          1e6   -
 "
 fi
 

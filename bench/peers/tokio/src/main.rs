@@ -18,6 +18,10 @@
 //! read-modify-write). The comment at the top of each workload says what it
 //! does and why it is the honest equivalent of the libfut program.
 //!
+//! B10 (coordination: `sync sem|notify`, `chan stream|pingpong`, `process
+//! spawn`) uses `tokio::sync::{Semaphore, Notify, mpsc}` and
+//! `tokio::process` (feature `process`).
+//!
 //! Written for the Rust and Tokio that Debian bookworm ships (rustc 1.63,
 //! tokio 1.24.2): no `std::future::poll_fn`, `std::pin::pin!` or
 //! `let ... else`.
@@ -45,7 +49,8 @@ const PROG: &str = "b_tokio";
 const WORKLOADS: &str = "spawn all|batch N [M]; wake hop N [M] | \
     wake select|select_hand N [K]; yield one N | yield many N [M]; timer fifo|lifo N [M] | \
     timer fire|timeout_ready|timeout_hand N; fdhop pipe N; drop timer|io|join N; \
-    mem idle|timer|socket N; echo-server PORT";
+    mem idle|timer|socket N; sync sem|notify N; chan stream|pingpong N; process spawn N; \
+    echo-server PORT";
 const BATCH: usize = 256;
 /// The contract's "never": 1e9 s (Tokio's wheel caps it at its ~2-year
 /// horizon internally, which changes nothing here).
@@ -1039,6 +1044,192 @@ fn w_mem(a: &Args) {
 }
 
 // ---------------------------------------------------------------------------
+// B10 coordination: the synchronisation primitives a program builds from
+// tasks, each the `tokio::sync` (or `tokio::process`) type Tokio code uses.
+// libfut's twins: `b_sync sem|notify`, `b_chan stream|pingpong`,
+// `b_process spawn`. The tasks are spawned and joined inside the clock, as
+// in B2 (two spawns and two joins amortised over N ops).
+//
+//   sync sem         one spawned task: `sem.acquire().await` of a
+//                    `tokio::sync::Semaphore` of one permit, nobody else
+//                    holding it, then the permit dropped (the release), N
+//                    times; op = one acquire + release. Tokio's Acquire
+//                    future takes the fast path (a compare-and-swap of the
+//                    permit count), but it first asks the cooperative
+//                    budget: every 128 acquires the task is made to yield
+//                    once (Tokio's behaviour, measured).
+//   sync notify      two spawned tasks, each with its own `Arc<Notify>`: A
+//                    `notify_one()`s B's and awaits its own `notified()`;
+//                    B awaits its own, then `notify_one()`s A's; op = one
+//                    hop (hop h is sent by A when h is even, by B when
+//                    odd). Unlike B2's wake hop no shared state is touched:
+//                    the Notify's stored permit is all the hand-off, so
+//                    each task checks it received exactly its share.
+//   chan stream      a bounded `tokio::sync::mpsc::channel::<usize>(64)`
+//                    (usize: pointer-sized, as libfut's channel carries a
+//                    void *): a producer task sends 0..N, a consumer task
+//                    receives until the sender is dropped and checks every
+//                    value in order; op = one message. The producer runs
+//                    ahead until the channel is full (64), then each side
+//                    parks on the other: Tokio's own batching.
+//   chan pingpong    two bounded channels of capacity 1: A sends i on the
+//                    request channel and awaits the reply; B receives each
+//                    request and sends it back on the response channel; A
+//                    checks the reply is i; op = one round trip (two
+//                    messages, two task wakes).
+//   process spawn    `tokio::process::Command::new("/bin/true")`, `spawn()`
+//                    then `wait().await` (exit status checked: success), N
+//                    times in sequence in one spawned task; op = one
+//                    spawn + reap. Tokio learns of the exit through its
+//                    SIGCHLD handler (the signal driver's self-pipe) and
+//                    reaps with waitpid; std's spawn underneath (posix_spawn
+//                    or fork + exec, as std chooses).
+
+fn w_sync(a: &Args) {
+    let n = a.n;
+    let el = match a.mode.as_str() {
+        "sem" => {
+            let sem = Arc::new(tokio::sync::Semaphore::new(1));
+            let s2 = sem.clone();
+            let el = runtime().block_on(async move {
+                tokio::spawn(async move {
+                    let t0 = Instant::now();
+                    for _ in 0..n {
+                        let p = s2.acquire().await.expect("acquire");
+                        drop(p);
+                    }
+                    t0.elapsed()
+                })
+                .await
+                .expect("sem task")
+            });
+            check!(sem.available_permits() == 1);
+            el
+        }
+        "notify" => {
+            let na = Arc::new(Notify::new());
+            let nb = Arc::new(Notify::new());
+            runtime().block_on(async move {
+                let (a1, b1) = (na.clone(), nb.clone());
+                let t0 = Instant::now();
+                let ja = tokio::spawn(async move {
+                    let (mut sent, mut got) = (0u64, 0u64);
+                    let mut h = 0;
+                    while h < n {
+                        b1.notify_one();
+                        sent += 1;
+                        if h + 1 < n {
+                            a1.notified().await;
+                            got += 1;
+                        }
+                        h += 2;
+                    }
+                    (sent, got)
+                });
+                let jb = tokio::spawn(async move {
+                    let (mut sent, mut got) = (0u64, 0u64);
+                    let mut h = 1;
+                    while h <= n {
+                        nb.notified().await;
+                        got += 1;
+                        if h < n {
+                            na.notify_one();
+                            sent += 1;
+                        }
+                        h += 2;
+                    }
+                    (sent, got)
+                });
+                let (sa, ga) = ja.await.expect("notify task A");
+                let (sb, gb) = jb.await.expect("notify task B");
+                let el = t0.elapsed();
+                check!(sa + sb == n && ga == sb && gb == sa);
+                el
+            })
+        }
+        _ => unknown(a),
+    };
+    report(a, el, n as f64);
+}
+
+fn w_chan(a: &Args) {
+    use tokio::sync::mpsc;
+    let n = a.n;
+    let el = match a.mode.as_str() {
+        "stream" => runtime().block_on(async move {
+            let t0 = Instant::now();
+            let (tx, mut rx) = mpsc::channel::<usize>(64);
+            let jp = tokio::spawn(async move {
+                for i in 0..n as usize {
+                    tx.send(i).await.expect("send");
+                }
+            });
+            let jc = tokio::spawn(async move {
+                let mut next = 0usize;
+                while let Some(v) = rx.recv().await {
+                    check!(v == next);
+                    next += 1;
+                }
+                next as u64
+            });
+            check!(jp.await.is_ok());
+            check!(jc.await.ok() == Some(n));
+            t0.elapsed()
+        }),
+        "pingpong" => runtime().block_on(async move {
+            let t0 = Instant::now();
+            let (req_tx, mut req_rx) = mpsc::channel::<usize>(1);
+            let (resp_tx, mut resp_rx) = mpsc::channel::<usize>(1);
+            let ja = tokio::spawn(async move {
+                let mut trips = 0u64;
+                for i in 0..n as usize {
+                    req_tx.send(i).await.expect("send request");
+                    check!(resp_rx.recv().await == Some(i));
+                    trips += 1;
+                }
+                trips
+            });
+            let jb = tokio::spawn(async move {
+                while let Some(v) = req_rx.recv().await {
+                    resp_tx.send(v).await.expect("send response");
+                }
+            });
+            check!(ja.await.ok() == Some(n));
+            check!(jb.await.is_ok());
+            t0.elapsed()
+        }),
+        _ => unknown(a),
+    };
+    report(a, el, n as f64);
+}
+
+fn w_process(a: &Args) {
+    if a.mode != "spawn" {
+        unknown(a);
+    }
+    let n = a.n;
+    let (el, ok) = runtime().block_on(async move {
+        tokio::spawn(async move {
+            let mut ok = 0u64;
+            let t0 = Instant::now();
+            for _ in 0..n {
+                let mut child = tokio::process::Command::new("/bin/true")
+                    .spawn()
+                    .expect("spawn /bin/true");
+                if child.wait().await.expect("wait").success() {
+                    ok += 1;
+                }
+            }
+            (t0.elapsed(), ok)
+        })
+        .await
+        .expect("process task")
+    });
+    check!(ok == n);
+    report(a, el, n as f64);
+}
+
+// ---------------------------------------------------------------------------
 // B6 echo-server PORT: a TcpListener on 127.0.0.1:PORT (backlog 4096,
 // as b_echo); every accepted connection is a spawned task with its own
 // 16 KiB buffer (b_echo's size), `read` then `write_all` of what was read,
@@ -1134,6 +1325,9 @@ fn main() {
         "timer" => w_timer(&a),
         "fdhop" => w_fdhop(&a),
         "drop" => w_drop(&a),
+        "sync" => w_sync(&a),
+        "chan" => w_chan(&a),
+        "process" => w_process(&a),
         "mem" => {
             COUNTING.store(true, Relaxed);
             w_mem(&a)
