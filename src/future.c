@@ -53,6 +53,7 @@ FUT_API fut_status fut_poll(fut *f, fut_cx *cx)
     }
     unsigned outer = cx->arranged;
     cx->arranged = 0;
+    f->rt = cx->rt->id;
     fut_status st = f->vt->poll(f, cx);
     if (st == FUT_READY)
         f->state |= FUT__F_READY;
@@ -61,6 +62,7 @@ FUT_API fut_status fut_poll(fut *f, fut_cx *cx)
     cx->arranged |= outer;
     return st;
 #else
+    f->rt = cx->rt->id;
     fut_status st = f->vt->poll(f, cx);
     if (st == FUT_READY)
         f->state |= FUT__F_READY; /* combinators read it */
@@ -78,6 +80,7 @@ FUT_API fut_status fut_poll_drop(fut *f, fut_cx *cx)
     }
     fut_status (*pd)(fut *, fut_cx *) = SLOT(f->vt, poll_drop);
     if (pd) {
+        f->rt = cx->rt->id;
 #ifndef NDEBUG
         unsigned outer = cx->arranged;
         cx->arranged = 0;
@@ -126,7 +129,11 @@ bool fut__drop_hard(fut *f)
 static __attribute__((noinline)) int drop_with_poll_drop(fut *f,
                                                          fut_status (*pd)(fut *, fut_cx *))
 {
-    fut_rt *rt = fut__rt_current();
+    /* The runtime its pending work belongs to (the one that last polled
+     * it), when it lives on this thread; else the current one. */
+    fut_rt *rt = f->rt ? fut__rt_by_id(f->rt) : NULL;
+    if (!rt)
+        rt = fut__rt_current();
     if (!rt)
         return -ENXIO;
     unsigned top = rt->frame_depth;

@@ -176,6 +176,8 @@ struct fut_rt {
     bool owns_loop;
     bool closing;
     pthread_t thread;
+    unsigned id;           /* never 0; what a future's base records (fut.rt) */
+    struct fut_rt *thread_next; /* the runtimes created on this thread */
 
     /* run queue: FIFO of wakers with NOTIFIED set */
     fut_waker *head, *tail;
@@ -270,6 +272,9 @@ static inline void fut__keepalive(fut_rt *rt, int delta)
 extern __thread fut_rt *fut__current __attribute__((tls_model("initial-exec")));
 /* The runtime created on this thread while it had none (until freed). */
 extern __thread fut_rt *fut__thread_default __attribute__((tls_model("initial-exec")));
+
+/* The runtime of this thread with that id, NULL when there is none. */
+fut_rt *fut__rt_by_id(unsigned id);
 
 static inline fut_rt *fut__rt_current(void)
 {

@@ -12,6 +12,31 @@ __thread fut_rt *fut__current __attribute__((tls_model("initial-exec")));
 /* The first live runtime created on this thread: the fallback current
  * runtime for sync drops made outside any loop. */
 __thread fut_rt *fut__thread_default __attribute__((tls_model("initial-exec")));
+/* Every live runtime created on this thread, newest first. */
+static __thread fut_rt *thread_rts;
+static _Atomic unsigned next_id;
+
+fut_rt *fut__rt_by_id(unsigned id)
+{
+    for (fut_rt *rt = thread_rts; rt; rt = rt->thread_next)
+        if (rt->id == id)
+            return rt;
+    return NULL;
+}
+
+/* A forked child has only the forking thread, with copies of the parent's
+ * runtimes it must not use: it starts with none. */
+static void forget_after_fork(void)
+{
+    fut__current = NULL;
+    fut__thread_default = NULL;
+    thread_rts = NULL;
+}
+
+static void install_atfork(void)
+{
+    pthread_atfork(NULL, NULL, forget_after_fork);
+}
 
 /* Tasks per drain before the loop polls for I/O again: fairness between a
  * task that keeps waking itself and the fds and timers. */
@@ -119,6 +144,13 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop)
     ev_async_start(loop, &rt->async);
     ev_unref(loop);
 
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, install_atfork);
+    rt->id = atomic_fetch_add(&next_id, 1) + 1;
+    if (!rt->id) /* wrapped around */
+        rt->id = atomic_fetch_add(&next_id, 1) + 1;
+    rt->thread_next = thread_rts;
+    thread_rts = rt;
     if (!fut__thread_default)
         fut__thread_default = rt;
     *out = rt;
@@ -163,6 +195,12 @@ FUT_API int fut_rt_free(fut_rt *rt)
     for (unsigned i = 0; i < rt->frames->n; i++)
         atomic_fetch_or(&rt->frames->v[i].w.state, FUT__W_DONE);
     fut__frames_release(rt->frames);
+    for (fut_rt **p = &thread_rts; *p; p = &(*p)->thread_next) {
+        if (*p == rt) {
+            *p = rt->thread_next;
+            break;
+        }
+    }
     if (fut__current == rt)
         fut__current = NULL;
     if (fut__thread_default == rt)

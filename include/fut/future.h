@@ -79,6 +79,7 @@ struct fut {
     const struct fut_vtable *vt; /* public, read-only after fut_init() */
     ssize_t out;                 /* public, read-only: valid after READY */
     unsigned state;              /* private: protocol bookkeeping */
+    unsigned rt;                 /* private: id of the runtime that last polled it */
 };
 
 /* Initialises the base of a future. Call it before anything else touches
@@ -88,6 +89,7 @@ static inline void fut_init(fut *f, const struct fut_vtable *vt)
     f->vt = vt;
     f->out = 0;
     f->state = 0;
+    f->rt = 0;
 }
 
 /* In a poll implementation: `return fut_ready(&self->base, n);` stores
@@ -123,8 +125,10 @@ FUT_API fut_status fut_poll_drop(fut *f, fut_cx *cx);
 /* The synchronous drop, for plain C code. Runs drop; with no drop but a
  * poll_drop, polls poll_drop and, if it is PENDING, drives it to
  * completion under a nested loop of the thread's current runtime (see
- * fut_nested_loop() in <fut/rt.h>): the tasks not on the call stack keep
- * running meanwhile. Exactly once per future, whichever path (this or
+ * fut_nested_loop() in <fut/rt.h>) of the runtime that last polled it
+ * (the one its pending work belongs to: a pool job's completion, an fd's
+ * readiness arrive there), else of the thread's current runtime: the
+ * tasks not on the call stack keep running meanwhile. Exactly once per future, whichever path (this or
  * fut_poll_drop) runs it.
  *
  * Returns 0 once the future is released; f == NULL, or a zero-initialised
