@@ -154,6 +154,9 @@ static fut_status scope_poll(fut *self, fut_cx *cx)
         scope_cancel(s, out == -ECANCELED ? -ECANCELED : -ETIMEDOUT);
     }
     if (s->alive == 0) {
+        /* Nobody would await a child spawned from now on. */
+        if (!s->closed)
+            s->closed = 1;
         scope_release(s);
         return fut_ready(self, scope_output(s));
     }
@@ -164,6 +167,7 @@ static fut_status scope_poll(fut *self, fut_cx *cx)
 static fut_status scope_poll_drop(fut *self, fut_cx *cx)
 {
     fut_scope *s = (fut_scope *)self;
+    s->closed = 2;
     if (s->alive && !s->cancelled)
         scope_cancel(s, -ECANCELED);
     if (s->alive == 0) {
@@ -196,6 +200,7 @@ FUT_API fut *fut_scope_init(fut_scope *s, fut_rt *rt, unsigned flags)
     s->budget = -1;
     s->timeout = -1;
     s->armed = 0;
+    s->closed = 0;
     s->waker = NULL;
     return &s->base;
 }
@@ -220,8 +225,14 @@ FUT_API int fut_scope_spawn(fut_scope *s, const fut *f, size_t size, fut_join *j
 {
     if (!s)
         return -EINVAL;
+    /* A dropped scope has no cancellation to report when it had no
+     * children then: its drop is what refuses. */
+    if (s->closed == 2)
+        return -ESHUTDOWN;
     if (s->cancelled)
         return -ECANCELED;
+    if (s->closed)
+        return -ESHUTDOWN;
     int err = fut__spawn(s->rt, f, size, join, s, false);
     if (!err)
         s->alive++;
@@ -232,6 +243,12 @@ FUT_API void fut_scope_cancel(fut_scope *s)
 {
     if (s)
         scope_cancel(s, -ECANCELED);
+}
+
+FUT_API void fut_scope_close(fut_scope *s)
+{
+    if (s && !s->closed)
+        s->closed = 1;
 }
 
 FUT_API void fut_scope_result(const fut_scope *s, struct fut_scope_result *r)

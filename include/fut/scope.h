@@ -55,6 +55,7 @@ typedef struct fut_scope {
     double budget;            /* < 0: the runtime's */
     double timeout;           /* < 0: none */
     int armed;
+    int closed;               /* 1: closed or completed, 2: its drop started */
     fut_waker *waker;
     fut_sleep deadline;
 } fut_scope;
@@ -75,7 +76,16 @@ FUT_API int fut_scope_set_timeout(fut_scope *s, double seconds);
 FUT_API int fut_scope_set_budget(fut_scope *s, double seconds);
 
 /* Spawns a task into the scope, as fut_spawn() does (same ownership
- * rules and errors), plus -ECANCELED when the scope was cancelled. */
+ * rules and errors). A scope that no longer takes children refuses, and
+ * the caller keeps f (an accept loop should stop on these, not retry):
+ *   -ESHUTDOWN  the scope's drop started (or it was dropped: its memory
+ *               still in place), fut_scope_close() was called, or the
+ *               scope already completed (was polled to READY); also the
+ *               runtime is being freed, as for fut_spawn();
+ *   -ECANCELED  the scope was cancelled: fut_scope_cancel(), its
+ *               timeout, or, without FUT_SCOPE_KEEP_GOING, a child's
+ *               error (fut_scope_result() says which).
+ * Loop thread only. */
 FUT_API int fut_scope_spawn(fut_scope *s, const fut *f, size_t size, fut_join *join);
 
 #define FUT_SCOPE_SPAWN(s, fp, join) \
@@ -84,6 +94,11 @@ FUT_API int fut_scope_spawn(fut_scope *s, const fut *f, size_t size, fut_join *j
 /* Cancels every child (and, through their drops, their own scopes); the
  * scope then completes once their teardowns did. Idempotent. */
 FUT_API void fut_scope_cancel(fut_scope *s);
+
+/* Closes the scope to new children (fut_scope_spawn() then fails with
+ * -ESHUTDOWN) without cancelling the ones it has: a server's graceful
+ * stop. The scope completes when they finished. NULL: no-op. Idempotent. */
+FUT_API void fut_scope_close(fut_scope *s);
 
 struct fut_scope_result {
     int first_error;          /* first child error, 0 if none */
