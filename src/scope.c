@@ -115,6 +115,8 @@ void fut__scope_child_done(fut_scope *s, struct fut_task *t, unsigned state)
     if (t->result < 0 && !(t->result == -ECANCELED && (state & FUT__W_CANCELLED))) {
         if (!s->errors++)
             s->first_error = (int)t->result;
+        if (s->on_error)
+            s->on_error(s, (int)t->result, s->on_error_ud);
         if (!(s->flags & FUT_SCOPE_KEEP_GOING) && !s->cancelled)
             scope_cancel(s, (int)t->result);
     }
@@ -202,6 +204,8 @@ FUT_API fut *fut_scope_init(fut_scope *s, fut_rt *rt, unsigned flags)
     s->armed = 0;
     s->closed = 0;
     s->waker = NULL;
+    s->on_error = NULL;
+    s->on_error_ud = NULL;
     return &s->base;
 }
 
@@ -218,6 +222,17 @@ FUT_API int fut_scope_set_budget(fut_scope *s, double seconds)
     if (!s || isnan(seconds) || seconds < 0)
         return -EINVAL;
     s->budget = seconds;
+    return 0;
+}
+
+FUT_API int fut_scope_set_error_handler(fut_scope *s,
+                                        void (*on_error)(fut_scope *s, int err, void *ud),
+                                        void *ud)
+{
+    if (!s)
+        return -EINVAL;
+    s->on_error = on_error;
+    s->on_error_ud = ud;
     return 0;
 }
 

@@ -35,7 +35,13 @@ extern "C" {
 FUT_API int fut_rt_set_drop_budget(fut_rt *rt, double seconds);
 
 /* Scope flags */
-#define FUT_SCOPE_KEEP_GOING 0x1u /* a failing child does not cancel its siblings */
+/* A failing child does not cancel its siblings: its error is counted
+ * (first error, count: fut_scope_result(), the scope's output) and passed
+ * to the error handler, and the others keep running; new children are
+ * still taken. The policy for servers, whose connections are children.
+ * Without it, the first child error cancels the scope: every sibling, and
+ * every later spawn fails with -ECANCELED. */
+#define FUT_SCOPE_KEEP_GOING 0x1u
 
 /* Embeddable; fields private. Initialise with fut_scope_init(); the scope
  * must not move once a child was spawned into it, and must be dropped
@@ -58,6 +64,8 @@ typedef struct fut_scope {
     int closed;               /* 1: closed or completed, 2: its drop started */
     fut_waker *waker;
     fut_sleep deadline;
+    void (*on_error)(struct fut_scope *s, int err, void *ud);
+    void *on_error_ud;
 } fut_scope;
 
 /* Output of the scope future: 0 when every child succeeded; else the
@@ -74,6 +82,19 @@ FUT_API int fut_scope_set_timeout(fut_scope *s, double seconds);
 /* The drop budget of this scope's children (overrides the runtime's).
  * Returns 0 or -EINVAL. */
 FUT_API int fut_scope_set_budget(fut_scope *s, double seconds);
+
+/* Calls on_error(s, err, ud) once per failed child, with its error, on
+ * the loop thread, as the child finishes (after its teardown): a server
+ * logs each failed connection here. A failure is a child output < 0 that
+ * is not the -ECANCELED of the scope's own cancellation; it is counted
+ * (fut_scope_result() already shows it) before the call, and, without
+ * FUT_SCOPE_KEEP_GOING, the first one cancels the siblings right after
+ * it. The handler may call fut_scope_result(), fut_scope_cancel(),
+ * fut_scope_close() and spawn into s; it must not drop s. NULL removes
+ * it. Any time before the scope is dropped. Returns 0 or -EINVAL (s NULL). */
+FUT_API int fut_scope_set_error_handler(fut_scope *s,
+                                        void (*on_error)(fut_scope *s, int err, void *ud),
+                                        void *ud);
 
 /* Spawns a task into the scope, as fut_spawn() does (same ownership
  * rules and errors). A scope that no longer takes children refuses, and
