@@ -103,9 +103,31 @@ static void scope_cancel(fut_scope *s, int why)
         fut_waker_wake(s->waker);
 }
 
+/* Its lists, set up at the first spawn or wait rather than at init: a
+ * scope may be moved until then. */
+static void scope_lists(fut_scope *s)
+{
+    if (!s->finished.next) {
+        fut__list_init(&s->finished);
+        fut__list_init(&s->nexts);
+    }
+}
+
+static void wake_nexts(fut_scope *s)
+{
+    fut__list *pos, *tmp;
+    fut__list_each_safe(pos, tmp, &s->nexts)
+        fut_waker_wake(fut__container_of(pos, fut_scope_next_op, link)->waker);
+}
+
 void fut__scope_child_done(fut_scope *s, struct fut_task *t, unsigned state)
 {
     s->alive--;
+    bool kept = (s->flags & FUT_SCOPE_COLLECT) && s->closed < 2;
+    if (kept) { /* task_finish unlinked t->live, and releases its own ref after us */
+        atomic_fetch_add_explicit(&t->w.refs, 1, memory_order_relaxed);
+        fut__list_add_tail(&s->finished, &t->live);
+    }
     if (t->terrs) {
         if (!s->teardown_errors)
             s->teardown_error = t->terr;
@@ -120,8 +142,19 @@ void fut__scope_child_done(fut_scope *s, struct fut_task *t, unsigned state)
         if (!(s->flags & FUT_SCOPE_KEEP_GOING) && !s->cancelled)
             scope_cancel(s, (int)t->result);
     }
+    if (kept || s->alive == 0)
+        wake_nexts(s);
     if (s->alive == 0 && s->waker)
         fut_waker_wake(s->waker);
+}
+
+static struct fut_task *take_finished(fut_scope *s)
+{
+    if (!s->finished.next || fut__list_empty(&s->finished))
+        return NULL;
+    struct fut_task *t = fut__container_of(s->finished.next, struct fut_task, live);
+    fut__list_del(&t->live);
+    return t;
 }
 
 static int scope_output(const fut_scope *s)
@@ -166,14 +199,36 @@ static fut_status scope_poll(fut *self, fut_cx *cx)
     return FUT_PENDING;
 }
 
+/* Its drop completed: kept children are released, pending ops let go. */
+static void scope_detach(fut_scope *s)
+{
+    if (!s->finished.next)
+        return;
+    struct fut_task *t;
+    while ((t = take_finished(s)))
+        fut__task_release(t);
+    while (!fut__list_empty(&s->nexts)) {
+        fut_scope_next_op *op = fut__container_of(s->nexts.next, fut_scope_next_op, link);
+        fut__list_del(&op->link);
+        op->link.next = NULL;
+        op->let_go = 1;
+        fut_waker_wake(op->waker);
+    }
+}
+
 static fut_status scope_poll_drop(fut *self, fut_cx *cx)
 {
     fut_scope *s = (fut_scope *)self;
-    s->closed = 2;
+    if (s->closed < 2) {
+        s->closed = 2;
+        if (s->finished.next)
+            wake_nexts(s); /* nothing more will be kept */
+    }
     if (s->alive && !s->cancelled)
         scope_cancel(s, -ECANCELED);
     if (s->alive == 0) {
         scope_release(s);
+        scope_detach(s);
         return FUT_READY;
     }
     fut__keep_waker(&s->waker, cx);
@@ -206,6 +261,8 @@ FUT_API fut *fut_scope_init(fut_scope *s, fut_rt *rt, unsigned flags)
     s->waker = NULL;
     s->on_error = NULL;
     s->on_error_ud = NULL;
+    s->finished.next = s->finished.prev = NULL;
+    s->nexts.next = s->nexts.prev = NULL;
     return &s->base;
 }
 
@@ -238,6 +295,12 @@ FUT_API int fut_scope_set_error_handler(fut_scope *s,
 
 FUT_API int fut_scope_spawn(fut_scope *s, const fut *f, size_t size, fut_join *join)
 {
+    return fut_scope_spawn_tag(s, f, size, NULL, join);
+}
+
+FUT_API int fut_scope_spawn_tag(fut_scope *s, const fut *f, size_t size, void *tag,
+                                fut_join *join)
+{
     if (!s)
         return -EINVAL;
     /* A dropped scope has no cancellation to report when it had no
@@ -248,10 +311,84 @@ FUT_API int fut_scope_spawn(fut_scope *s, const fut *f, size_t size, fut_join *j
         return -ECANCELED;
     if (s->closed)
         return -ESHUTDOWN;
-    int err = fut__spawn(s->rt, f, size, join, s, false);
-    if (!err)
+    int err = fut__spawn(s->rt, f, size, join, s, tag, false);
+    if (!err) {
+        scope_lists(s);
         s->alive++;
+    }
     return err;
+}
+
+/* --- task sets ------------------------------------------------------------------ */
+
+static void next_unlink(fut_scope_next_op *op)
+{
+    if (op->link.next) {
+        fut__list_del(&op->link);
+        op->link.next = NULL;
+    }
+    fut_waker_drop(op->waker);
+    op->waker = NULL;
+}
+
+static fut_status next_poll(fut *self, fut_cx *cx)
+{
+    fut_scope_next_op *op = (fut_scope_next_op *)self;
+    fut_scope *s = op->scope;
+    if (op->let_go) {
+        next_unlink(op);
+        return fut_ready(self, -ECHILD);
+    }
+    if (!s || !(s->flags & FUT_SCOPE_COLLECT)) {
+        next_unlink(op);
+        return fut_ready(self, -EINVAL);
+    }
+    scope_lists(s);
+    struct fut_task *t = take_finished(s);
+    if (t) {
+        next_unlink(op);
+        op->child = 1;
+        op->tag = t->tag;
+        ssize_t out = t->result;
+        fut__task_release(t);
+        return fut_ready(self, out);
+    }
+    if (s->alive == 0 || s->closed == 2) {
+        next_unlink(op);
+        return fut_ready(self, -ECHILD);
+    }
+    if (fut__cx_cancelled(cx)) {
+        next_unlink(op);
+        return fut_ready(self, -ECANCELED);
+    }
+    fut__keep_waker(&op->waker, cx);
+    if (!op->link.next)
+        fut__list_add_tail(&s->nexts, &op->link);
+    return FUT_PENDING;
+}
+
+static void next_drop(fut *self)
+{
+    next_unlink((fut_scope_next_op *)self);
+}
+
+static const struct fut_vtable next_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "fut_scope_next",
+    .poll = next_poll,
+    .drop = next_drop,
+};
+
+FUT_API fut *fut_scope_next(fut_scope_next_op *op, fut_scope *s)
+{
+    fut_init(&op->base, &next_vt);
+    op->tag = NULL;
+    op->child = 0;
+    op->scope = s;
+    op->let_go = 0;
+    op->waker = NULL;
+    op->link.next = op->link.prev = NULL;
+    return &op->base;
 }
 
 FUT_API void fut_scope_cancel(fut_scope *s)
@@ -321,7 +458,7 @@ FUT_API int fut_rt_adopt(fut_rt *rt, fut *f, void (*release)(fut *f, void *ud), 
         return -EINVAL;
     struct orphan o = {.target = f, .release = release, .ud = ud};
     fut_init(&o.base, &orphan_vt);
-    int err = fut__spawn(rt, &o.base, sizeof o, NULL, NULL, true);
+    int err = fut__spawn(rt, &o.base, sizeof o, NULL, NULL, NULL, true);
     if (err)
         return err;
     rt->st.orphans++;

@@ -1,8 +1,9 @@
-/* Scopes as task sets and server policy (<fut/scope.h>): the error
- * handler and FUT_SCOPE_KEEP_GOING. */
+/* Scopes as task sets and server policy (<fut/scope.h>): fut_scope_next
+ * and kept children, the error handler and FUT_SCOPE_KEEP_GOING. */
 #include "helpers.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #define rt th_rt
@@ -156,6 +157,203 @@ START_TEST(first_error_policy_reports_and_refuses)
 }
 END_TEST
 
+/* --- fut_scope_next --------------------------------------------------- */
+
+/* Takes the next child from plain code: its output, and its tag in *tag
+ * (-1 when the op ended without a child). */
+static ssize_t take(fut_scope *sc, long *tag)
+{
+    fut_scope_next_op op;
+    ssize_t out = th_block(rt, fut_scope_next(&op, sc));
+    *tag = op.child ? (long)(intptr_t)op.tag : -1;
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    return out;
+}
+
+static void pause_loop(double seconds)
+{
+    fut_sleep w;
+    th_block(rt, fut_sleep_init(&w, seconds));
+    fut_drop(&w.base);
+}
+
+/* Children are taken in the order they finished (not spawned), with
+ * their outputs and tags, errors included; then -ECHILD. */
+START_TEST(next_in_finish_order)
+{
+    struct tally t = {0};
+    fut_scope sc;
+    fut_scope_init(&sc, rt, FUT_SCOPE_COLLECT | FUT_SCOPE_KEEP_GOING);
+    for (long i = 0; i < 5; i++) {
+        struct job j = job_make(0.005 * (5 - i), i == 2 ? -EIO : (int)(100 + i), &t);
+        ck_assert_int_eq(FUT_SCOPE_SPAWN_TAG(&sc, &j, (void *)(intptr_t)i, NULL), 0);
+    }
+    long tag;
+    for (long i = 4; i >= 0; i--) {
+        ssize_t out = take(&sc, &tag);
+        ck_assert_int_eq(tag, i);
+        ck_assert_int_eq(out, i == 2 ? -EIO : 100 + i);
+    }
+    ck_assert_int_eq(take(&sc, &tag), -ECHILD);
+    ck_assert_int_eq(tag, -1);
+    ck_assert_int_eq(th_block(rt, &sc.base), -EIO); /* counted as ever */
+    ck_assert_int_eq(fut_drop(&sc.base), 0);
+}
+END_TEST
+
+/* Children that finished before anyone asked are kept, in finish order;
+ * the scope completes with children never taken, and its drop releases
+ * them (the fixture checks nothing leaks). */
+START_TEST(next_takes_kept_children)
+{
+    struct tally t = {0};
+    fut_scope sc;
+    fut_scope_init(&sc, rt, FUT_SCOPE_COLLECT);
+    for (long i = 0; i < 4; i++) {
+        struct job j = job_make(0.002 * (4 - i), (int)i, &t);
+        ck_assert_int_eq(FUT_SCOPE_SPAWN_TAG(&sc, &j, (void *)(intptr_t)i, NULL), 0);
+    }
+    ck_assert_int_eq(th_block(rt, &sc.base), 0); /* all finished, none taken */
+    ck_assert_int_eq(t.completed, 4);
+    long tag;
+    ck_assert_int_eq(take(&sc, &tag), 3);
+    ck_assert_int_eq(tag, 3);
+    ck_assert_int_eq(take(&sc, &tag), 2);
+    ck_assert_int_eq(tag, 2);
+    ck_assert_int_eq(fut_drop(&sc.base), 0); /* two never taken */
+    ck_assert_int_eq(take(&sc, &tag), -ECHILD); /* dropped (memory still here) */
+}
+END_TEST
+
+START_TEST(next_on_empty_scope)
+{
+    fut_scope sc;
+    fut_scope_init(&sc, rt, FUT_SCOPE_COLLECT);
+    long tag;
+    ck_assert_int_eq(take(&sc, &tag), -ECHILD);
+    ck_assert_int_eq(tag, -1);
+    ck_assert_int_eq(fut_drop(&sc.base), 0);
+
+    fut_scope_init(&sc, rt, 0); /* not a task set */
+    ck_assert_int_eq(take(&sc, &tag), -EINVAL);
+    ck_assert_int_eq(take(NULL, &tag), -EINVAL);
+    ck_assert_int_eq(fut_drop(&sc.base), 0);
+}
+END_TEST
+
+/* Dropping a pending next loses nothing: the child that finished while
+ * it waited (and woke it) is taken by the next call. */
+START_TEST(dropped_next_loses_nothing)
+{
+    struct tally t = {0};
+    fut_scope sc;
+    fut_scope_init(&sc, rt, FUT_SCOPE_COLLECT);
+    struct job a = job_make(0.01, 11, &t), b = job_make(0.03, 22, &t);
+    ck_assert_int_eq(FUT_SCOPE_SPAWN_TAG(&sc, &a, (void *)(intptr_t)1, NULL), 0);
+    ck_assert_int_eq(FUT_SCOPE_SPAWN_TAG(&sc, &b, (void *)(intptr_t)2, NULL), 0);
+    fut_scope_next_op op;
+    ck_assert_int_eq(th_poll_once(rt, fut_scope_next(&op, &sc), NULL), FUT_PENDING);
+    pause_loop(0.02); /* a finished: op woken, not polled */
+    ck_assert_int_eq(t.completed, 1);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(th_poll_once(rt, fut_scope_next(&op, &sc), NULL), FUT_READY);
+    ck_assert_int_eq(fut_out(&op.base), 11); /* a was kept */
+    ck_assert_int_eq(op.child, 1);
+    ck_assert_ptr_eq(op.tag, (void *)(intptr_t)1);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    /* Dropped while nothing had finished: b is not lost either. */
+    ck_assert_int_eq(th_poll_once(rt, fut_scope_next(&op, &sc), NULL), FUT_PENDING);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    long tag;
+    ck_assert_int_eq(take(&sc, &tag), 22);
+    ck_assert_int_eq(tag, 2);
+    ck_assert_int_eq(take(&sc, &tag), -ECHILD);
+    ck_assert_int_eq(fut_drop(&sc.base), 0);
+}
+END_TEST
+
+/* A next still pending when the scope's drop completes is let go. */
+START_TEST(scope_drop_lets_next_go)
+{
+    struct tally t = {0};
+    fut_scope sc;
+    fut_scope_init(&sc, rt, FUT_SCOPE_COLLECT);
+    struct job a = job_make(30, 0, &t);
+    ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &a, NULL), 0);
+    fut_scope_next_op op;
+    ck_assert_int_eq(th_poll_once(rt, fut_scope_next(&op, &sc), NULL), FUT_PENDING);
+    ck_assert_int_eq(fut_drop(&sc.base), 0);
+    ck_assert_int_eq(t.torn_down, 1);
+    ck_assert_int_eq(th_block(rt, &op.base), -ECHILD);
+    ck_assert_int_eq(op.child, 0);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+}
+END_TEST
+
+/* The JoinSet loop inside a task: take every child as it finishes. */
+struct drainer {
+    fut base;
+    fut_scope *sc;
+    fut_scope_next_op op;
+    int waiting;
+    long order[8];
+    int n;
+};
+
+static fut_status drainer_poll(fut *self, fut_cx *cx)
+{
+    struct drainer *d = (struct drainer *)self;
+    for (;;) {
+        if (!d->waiting) {
+            fut_scope_next(&d->op, d->sc);
+            d->waiting = 1;
+        }
+        if (fut_poll(&d->op.base, cx) == FUT_PENDING)
+            return FUT_PENDING;
+        d->waiting = 0;
+        ssize_t out = fut_out(&d->op.base);
+        int child = d->op.child;
+        if (child)
+            d->order[d->n++] = (long)(intptr_t)d->op.tag;
+        fut_drop(&d->op.base);
+        if (!child)
+            return fut_ready(self, out == -ECHILD ? d->n : out);
+    }
+}
+
+static void drainer_drop(fut *self)
+{
+    struct drainer *d = (struct drainer *)self;
+    if (d->waiting)
+        fut_drop(&d->op.base);
+}
+
+static const struct fut_vtable drainer_vt = {sizeof(struct fut_vtable), "drainer", drainer_poll,
+                                             NULL, drainer_drop};
+
+START_TEST(next_loop_in_task)
+{
+    struct tally t = {0};
+    fut_scope sc;
+    fut_scope_init(&sc, rt, FUT_SCOPE_COLLECT);
+    static const double delay[8] = {0.012, 0.002, 0.010, 0.004, 0.016, 0.006, 0.014, 0.008};
+    for (long i = 0; i < 8; i++) {
+        struct job j = job_make(delay[i], 0, &t);
+        ck_assert_int_eq(FUT_SCOPE_SPAWN_TAG(&sc, &j, (void *)(intptr_t)i, NULL), 0);
+    }
+    struct drainer d;
+    memset(&d, 0, sizeof d);
+    fut_init(&d.base, &drainer_vt);
+    d.sc = &sc;
+    ck_assert_int_eq(th_block(rt, &d.base), 8);
+    static const long want[8] = {1, 3, 5, 7, 2, 0, 6, 4};
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(d.order[i], want[i]);
+    ck_assert_int_eq(fut_drop(&d.base), 0);
+    ck_assert_int_eq(fut_drop(&sc.base), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("scopeset");
@@ -164,6 +362,12 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, supervisor_keeps_going);
     tcase_add_test(tc, first_error_policy_reports_and_refuses);
+    tcase_add_test(tc, next_in_finish_order);
+    tcase_add_test(tc, next_takes_kept_children);
+    tcase_add_test(tc, next_on_empty_scope);
+    tcase_add_test(tc, dropped_next_loses_nothing);
+    tcase_add_test(tc, scope_drop_lets_next_go);
+    tcase_add_test(tc, next_loop_in_task);
     suite_add_tcase(s, tc);
     return th_run(s);
 }

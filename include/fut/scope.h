@@ -42,6 +42,13 @@ FUT_API int fut_rt_set_drop_budget(fut_rt *rt, double seconds);
  * Without it, the first child error cancels the scope: every sibling, and
  * every later spawn fails with -ECANCELED. */
 #define FUT_SCOPE_KEEP_GOING 0x1u
+/* A task set: each finished child is kept, with its output and tag, until
+ * fut_scope_next() takes it (or the scope is dropped). A kept child holds
+ * its task's memory (one block: the task and its copy of the future, the
+ * future already torn down) and nothing else. Without it, fut_scope_next()
+ * fails with -EINVAL. Its children's errors are counted, reported and
+ * acted on by the policy as they finish, whether taken or not. */
+#define FUT_SCOPE_COLLECT 0x2u
 
 /* Embeddable; fields private. Initialise with fut_scope_init(); the scope
  * must not move once a child was spawned into it, and must be dropped
@@ -66,6 +73,9 @@ typedef struct fut_scope {
     fut_sleep deadline;
     void (*on_error)(struct fut_scope *s, int err, void *ud);
     void *on_error_ud;
+    /* Set up at the first spawn or wait: the scope may move until then. */
+    fut__list finished;       /* kept children, in finish order (COLLECT) */
+    fut__list nexts;          /* pending fut_scope_next ops */
 } fut_scope;
 
 /* Output of the scope future: 0 when every child succeeded; else the
@@ -112,6 +122,51 @@ FUT_API int fut_scope_spawn(fut_scope *s, const fut *f, size_t size, fut_join *j
 #define FUT_SCOPE_SPAWN(s, fp, join) \
     fut_scope_spawn((s), (const fut *)(fp), sizeof *(fp) + FUT__NOT_BARE_FUT(fp), (join))
 
+/* fut_scope_spawn(), with a tag that fut_scope_next() hands back with the
+ * child's output (to tell which child it was: an index, the caller's
+ * record of it). The library never reads the tag. */
+FUT_API int fut_scope_spawn_tag(fut_scope *s, const fut *f, size_t size, void *tag,
+                                fut_join *join);
+
+#define FUT_SCOPE_SPAWN_TAG(s, fp, tag, join) \
+    fut_scope_spawn_tag((s), (const fut *)(fp), sizeof *(fp) + FUT__NOT_BARE_FUT(fp), (tag), \
+                        (join))
+
+/* --- task sets ----------------------------------------------------------- */
+
+/* A future that takes the next finished child of a FUT_SCOPE_COLLECT
+ * scope: the earliest finished one not taken yet, else the next to
+ * finish (a child finishes once its future's teardown is done). Like
+ * Tokio's JoinSet::join_next. Embeddable, no allocation.
+ *
+ * Output: the child's output (-ECANCELED for a child cancelled before its
+ * future completed), with child = 1 and tag = its spawn tag. Otherwise
+ * child = 0 and:
+ *   -ECHILD     no child left to take: the scope has no child alive and
+ *               none kept (the end of a `while next` loop), or its drop
+ *               started (children finishing then are not kept);
+ *   -EINVAL     s NULL, or the scope is not a FUT_SCOPE_COLLECT one;
+ *   -ECANCELED  the task polling it was cancelled.
+ * A child's output may be any of these too: read child, not the code.
+ *
+ * Cancellation: dropping a pending op loses nothing; a child that
+ * finished meanwhile stays kept for the next call. Several ops may wait
+ * on one scope; each child goes to one of them. A pending op must be
+ * dropped before the scope's memory goes; one still pending when the
+ * scope's drop completes is woken and completes with -ECHILD. Loop thread
+ * only. */
+typedef struct fut_scope_next_op {
+    fut base;
+    void *tag;        /* public, read-only: the child's tag, when child */
+    int child;        /* public, read-only: 1 when the output is a child's */
+    fut_scope *scope; /* private */
+    int let_go;       /* private: the scope's drop completed */
+    fut_waker *waker; /* private */
+    fut__list link;   /* private: the scope's pending nexts (next NULL: none) */
+} fut_scope_next_op;
+
+FUT_API fut *fut_scope_next(fut_scope_next_op *op, fut_scope *s);
+
 /* Cancels every child (and, through their drops, their own scopes); the
  * scope then completes once their teardowns did. Idempotent. */
 FUT_API void fut_scope_cancel(fut_scope *s);
@@ -121,6 +176,8 @@ FUT_API void fut_scope_cancel(fut_scope *s);
  * stop. The scope completes when they finished. NULL: no-op. Idempotent. */
 FUT_API void fut_scope_close(fut_scope *s);
 
+/* Never-taken children of a FUT_SCOPE_COLLECT scope are released by its
+ * drop; the scope completes when its children finished, taken or not. */
 struct fut_scope_result {
     int first_error;          /* first child error, 0 if none */
     unsigned errors;          /* children that failed */
