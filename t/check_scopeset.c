@@ -73,6 +73,13 @@ static struct job job_make(double delay, int value, struct tally *t)
     return j;
 }
 
+static void pause_loop(double seconds)
+{
+    fut_sleep w;
+    th_block(rt, fut_sleep_init(&w, seconds));
+    fut_drop(&w.base);
+}
+
 /* --- supervisor -------------------------------------------------------- */
 
 struct errlog {
@@ -157,6 +164,165 @@ START_TEST(first_error_policy_reports_and_refuses)
 }
 END_TEST
 
+/* --- bounded concurrency ----------------------------------------------- */
+
+/* A task that spawns `n` jobs through fut_scope_spawn_wait, one at a
+ * time, each waiting for room. */
+struct producer {
+    fut base;
+    fut_scope *sc;
+    fut_scope_spawn_op op;
+    struct job j;
+    struct tally *t;
+    int n, spawned, waiting, waits_pending;
+};
+
+static fut_status producer_poll(fut *self, fut_cx *cx)
+{
+    struct producer *p = (struct producer *)self;
+    while (p->spawned < p->n) {
+        if (!p->waiting) {
+            p->j = job_make(0.004, p->spawned, p->t);
+            FUT_SCOPE_SPAWN_WAIT(&p->op, p->sc, &p->j, NULL, NULL);
+            p->waiting = 1;
+        }
+        if (fut_poll(&p->op.base, cx) == FUT_PENDING) {
+            p->waits_pending++;
+            return FUT_PENDING;
+        }
+        p->waiting = 0;
+        ssize_t err = fut_out(&p->op.base);
+        fut_drop(&p->op.base);
+        if (err < 0)
+            return fut_ready(self, err);
+        p->spawned++;
+    }
+    return fut_ready(self, p->spawned);
+}
+
+static void producer_drop(fut *self)
+{
+    struct producer *p = (struct producer *)self;
+    if (p->waiting)
+        fut_drop(&p->op.base);
+}
+
+static const struct fut_vtable producer_vt = {sizeof(struct fut_vtable), "producer",
+                                              producer_poll, NULL, producer_drop};
+
+/* 20 jobs, limit 5: never more than 5 alive, all of them run. */
+START_TEST(limit_bounds_concurrency)
+{
+    struct tally t = {0};
+    fut_scope sc;
+    fut_scope_init(&sc, rt, 0);
+    t.scope = &sc;
+    ck_assert_int_eq(fut_scope_set_limit(&sc, 5), 0);
+    ck_assert_int_eq(fut_scope_set_limit(NULL, 5), -EINVAL);
+    struct producer p;
+    memset(&p, 0, sizeof p);
+    fut_init(&p.base, &producer_vt);
+    p.sc = &sc;
+    p.t = &t;
+    p.n = 20;
+    ck_assert_int_eq(th_block(rt, &p.base), 20);
+    ck_assert_int_ge(p.waits_pending, 3); /* it did wait for room */
+    ck_assert_int_eq(fut_drop(&p.base), 0);
+    ck_assert_int_eq(th_block(rt, &sc.base), 0);
+    ck_assert_int_eq(t.completed, 20);
+    ck_assert_int_eq(t.max_running, 5);
+    ck_assert_uint_eq(t.max_alive, 5);
+    ck_assert_int_eq(fut_drop(&sc.base), 0);
+}
+END_TEST
+
+/* fut_scope_spawn does not wait: -EAGAIN at the limit, and while spawns
+ * wait (they go first). A waiting spawn dropped spawns nothing, and the
+ * room goes to the next one. Raising the limit lets waiters in. */
+START_TEST(limit_try_spawn_and_dropped_wait)
+{
+    struct tally t = {0};
+    fut_scope sc;
+    fut_scope_init(&sc, rt, 0);
+    ck_assert_int_eq(fut_scope_set_limit(&sc, 1), 0);
+    struct job a = job_make(0.01, 1, &t), b = job_make(0.001, 2, &t), c = job_make(0.001, 3, &t);
+    ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &a, NULL), 0);
+    ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &b, NULL), -EAGAIN);
+    fut_scope_spawn_op wb, wc;
+    fut_join jc;
+    ck_assert_int_eq(th_poll_once(rt, FUT_SCOPE_SPAWN_WAIT(&wb, &sc, &b, NULL, NULL), NULL),
+                     FUT_PENDING);
+    ck_assert_int_eq(th_poll_once(rt, FUT_SCOPE_SPAWN_WAIT(&wc, &sc, &c, NULL, &jc), NULL),
+                     FUT_PENDING);
+    pause_loop(0.02); /* a finished: room for the first waiter, wb */
+    ck_assert_int_eq(t.completed, 1);
+    ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &c, NULL), -EAGAIN); /* waiters first */
+    ck_assert_int_eq(fut_drop(&wb.base), 0);                   /* b not spawned */
+    ck_assert_uint_eq(th_stats(rt).tasks_spawned, 1);
+    ck_assert_int_eq(th_block(rt, &wc.base), 0); /* now first, with room */
+    ck_assert_int_eq(fut_drop(&wc.base), 0);
+    ck_assert_int_eq(th_block(rt, &jc.base), 3);
+    ck_assert_int_eq(fut_drop(&jc.base), 0);
+    ck_assert_int_eq(th_block(rt, &sc.base), 0);
+    ck_assert_int_eq(t.completed, 2);
+    ck_assert_int_eq(fut_drop(&sc.base), 0);
+}
+END_TEST
+
+START_TEST(limit_raised_lets_waiters_in)
+{
+    struct tally t = {0};
+    fut_scope sc;
+    fut_scope_init(&sc, rt, 0);
+    ck_assert_int_eq(fut_scope_set_limit(&sc, 1), 0);
+    struct job a = job_make(30, 1, &t), b = job_make(0.001, 2, &t);
+    ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &a, NULL), 0);
+    fut_scope_spawn_op wb;
+    ck_assert_int_eq(th_poll_once(rt, FUT_SCOPE_SPAWN_WAIT(&wb, &sc, &b, NULL, NULL), NULL),
+                     FUT_PENDING);
+    ck_assert_int_eq(fut_scope_set_limit(&sc, 0), 0);
+    ck_assert_int_eq(th_block(rt, &wb.base), 0);
+    ck_assert_int_eq(fut_drop(&wb.base), 0);
+    pause_loop(0.01);                        /* b finishes */
+    ck_assert_int_eq(fut_drop(&sc.base), 0); /* cancels a */
+    ck_assert_int_eq(t.completed, 1);
+    ck_assert_int_eq(t.torn_down, 2);
+}
+END_TEST
+
+/* A waiting spawn learns that the scope stopped taking children. */
+START_TEST(spawn_wait_refused)
+{
+    struct tally t = {0};
+    struct job a = job_make(30, 1, &t), b = job_make(0.001, 2, &t);
+    fut_scope sc;
+    fut_scope_spawn_op w;
+    for (int how = 0; how < 3; how++) {
+        fut_scope_init(&sc, rt, 0);
+        ck_assert_int_eq(fut_scope_set_limit(&sc, 1), 0);
+        ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &a, NULL), 0);
+        ck_assert_int_eq(th_poll_once(rt, FUT_SCOPE_SPAWN_WAIT(&w, &sc, &b, NULL, NULL), NULL),
+                         FUT_PENDING);
+        if (how == 0)
+            fut_scope_cancel(&sc);
+        else if (how == 1)
+            fut_scope_close(&sc);
+        else
+            ck_assert_int_eq(fut_drop(&sc.base), 0); /* completes: lets w go */
+        ck_assert_int_eq(th_block(rt, &w.base), how == 0 ? -ECANCELED : -ESHUTDOWN);
+        ck_assert_int_eq(fut_drop(&w.base), 0);
+        if (how != 2)
+            ck_assert_int_eq(fut_drop(&sc.base), 0);
+        /* and one started afterwards, at once */
+        ck_assert_int_eq(th_block(rt, FUT_SCOPE_SPAWN_WAIT(&w, &sc, &b, NULL, NULL)),
+                         -ESHUTDOWN);
+        ck_assert_int_eq(fut_drop(&w.base), 0);
+    }
+    ck_assert_int_eq(t.completed, 0);
+    ck_assert_uint_eq(th_stats(rt).tasks_spawned, 3);
+}
+END_TEST
+
 /* --- fut_scope_next --------------------------------------------------- */
 
 /* Takes the next child from plain code: its output, and its tag in *tag
@@ -168,13 +334,6 @@ static ssize_t take(fut_scope *sc, long *tag)
     *tag = op.child ? (long)(intptr_t)op.tag : -1;
     ck_assert_int_eq(fut_drop(&op.base), 0);
     return out;
-}
-
-static void pause_loop(double seconds)
-{
-    fut_sleep w;
-    th_block(rt, fut_sleep_init(&w, seconds));
-    fut_drop(&w.base);
 }
 
 /* Children are taken in the order they finished (not spawned), with
@@ -362,6 +521,10 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, supervisor_keeps_going);
     tcase_add_test(tc, first_error_policy_reports_and_refuses);
+    tcase_add_test(tc, limit_bounds_concurrency);
+    tcase_add_test(tc, limit_try_spawn_and_dropped_wait);
+    tcase_add_test(tc, limit_raised_lets_waiters_in);
+    tcase_add_test(tc, spawn_wait_refused);
     tcase_add_test(tc, next_in_finish_order);
     tcase_add_test(tc, next_takes_kept_children);
     tcase_add_test(tc, next_on_empty_scope);

@@ -76,6 +76,8 @@ typedef struct fut_scope {
     /* Set up at the first spawn or wait: the scope may move until then. */
     fut__list finished;       /* kept children, in finish order (COLLECT) */
     fut__list nexts;          /* pending fut_scope_next ops */
+    fut__list waits;          /* pending fut_scope_spawn_wait ops, FIFO */
+    unsigned limit;           /* most children alive at once, 0: no limit */
 } fut_scope;
 
 /* Output of the scope future: 0 when every child succeeded; else the
@@ -116,6 +118,9 @@ FUT_API int fut_scope_set_error_handler(fut_scope *s,
  *   -ECANCELED  the scope was cancelled: fut_scope_cancel(), its
  *               timeout, or, without FUT_SCOPE_KEEP_GOING, a child's
  *               error (fut_scope_result() says which).
+ * With a limit (fut_scope_set_limit()) it does not wait for room:
+ *   -EAGAIN     the scope is at its limit, or spawns are waiting for room
+ *               (they go first); fut_scope_spawn_wait() waits instead.
  * Loop thread only. */
 FUT_API int fut_scope_spawn(fut_scope *s, const fut *f, size_t size, fut_join *join);
 
@@ -131,6 +136,57 @@ FUT_API int fut_scope_spawn_tag(fut_scope *s, const fut *f, size_t size, void *t
 #define FUT_SCOPE_SPAWN_TAG(s, fp, tag, join) \
     fut_scope_spawn_tag((s), (const fut *)(fp), sizeof *(fp) + FUT__NOT_BARE_FUT(fp), (tag), \
                         (join))
+
+/* --- bounded concurrency --------------------------------------------------- */
+
+/* At most n children of the scope alive at once (0: no limit, the
+ * default). A child counts from its spawn until it finished, its
+ * teardown included, so the bound holds for the resources its future
+ * owns. Lowering it below the children alive cancels none: new spawns
+ * wait until they are fewer. Any time; raising it lets waiting spawns in.
+ * Returns 0 or -EINVAL (s NULL). Loop thread only. */
+FUT_API int fut_scope_set_limit(fut_scope *s, unsigned n);
+
+/* A future that spawns f into the scope once the scope has room under its
+ * limit (at once when it has no limit): fut_scope_spawn_tag() that waits.
+ * Waiting spawns get room in the order they first waited (FIFO), before
+ * any fut_scope_spawn(). Embeddable; no allocation but the task's own, at
+ * the spawn.
+ *
+ * f (size bytes, as for fut_spawn()) and join must stay where they are
+ * until the op is READY or dropped; f is copied at the spawn, and from
+ * then on is the task's (forget the caller's copy, do not drop it).
+ *
+ * Output: 0 once spawned (join, if any, initialised); else f is still
+ * the caller's and it is
+ *   -ESHUTDOWN  the scope was closed, completed or dropped, or its drop
+ *               completed while this waited; or the runtime is being
+ *               freed;
+ *   -ECANCELED  the scope was cancelled, or the task polling this was;
+ *   -ENOMEM, -EINVAL (s NULL, or f as for fut_spawn()).
+ *
+ * Cancellation: dropping it while it waits spawns nothing and loses
+ * nothing: the room it was about to get goes to the next waiter. A
+ * pending op must be dropped before the scope's memory goes. Loop thread
+ * only. */
+typedef struct fut_scope_spawn_op {
+    fut base;
+    fut_scope *scope; /* private */
+    const fut *f;     /* private */
+    size_t size;      /* private */
+    void *tag;        /* private */
+    fut_join *join;   /* private */
+    int let_go;       /* private: the scope's drop completed */
+    fut_waker *waker; /* private */
+    fut__list link;   /* private: the scope's waits (next NULL: none) */
+} fut_scope_spawn_op;
+
+FUT_API fut *fut_scope_spawn_wait(fut_scope_spawn_op *op, fut_scope *s, const fut *f, size_t size,
+                                  void *tag, fut_join *join);
+
+#define FUT_SCOPE_SPAWN_WAIT(op, s, fp, tag, join) \
+    fut_scope_spawn_wait((op), (s), (const fut *)(fp), sizeof *(fp) + FUT__NOT_BARE_FUT(fp), \
+                         (tag), (join))
 
 /* --- task sets ----------------------------------------------------------- */
 
