@@ -80,6 +80,15 @@ static void pause_loop(double seconds)
     fut_drop(&w.base);
 }
 
+/* Runs the loop until *v reaches want (5 s at most): a timer that fired
+ * may end a pause before the task it woke ran. */
+static void run_until(const int *v, int want)
+{
+    for (double t0 = th_mono(); *v < want && th_mono() - t0 < 5;)
+        pause_loop(0.001);
+    ck_assert_int_eq(*v, want);
+}
+
 /* --- supervisor -------------------------------------------------------- */
 
 struct errlog {
@@ -254,8 +263,7 @@ START_TEST(limit_try_spawn_and_dropped_wait)
                      FUT_PENDING);
     ck_assert_int_eq(th_poll_once(rt, FUT_SCOPE_SPAWN_WAIT(&wc, &sc, &c, NULL, &jc), NULL),
                      FUT_PENDING);
-    pause_loop(0.02); /* a finished: room for the first waiter, wb */
-    ck_assert_int_eq(t.completed, 1);
+    run_until(&t.completed, 1); /* a finished: room for the first waiter, wb */
     ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &c, NULL), -EAGAIN); /* waiters first */
     ck_assert_int_eq(fut_drop(&wb.base), 0);                   /* b not spawned */
     ck_assert_uint_eq(th_stats(rt).tasks_spawned, 1);
@@ -283,7 +291,7 @@ START_TEST(limit_raised_lets_waiters_in)
     ck_assert_int_eq(fut_scope_set_limit(&sc, 0), 0);
     ck_assert_int_eq(th_block(rt, &wb.base), 0);
     ck_assert_int_eq(fut_drop(&wb.base), 0);
-    pause_loop(0.01);                        /* b finishes */
+    run_until(&t.completed, 1);              /* b finished */
     ck_assert_int_eq(fut_drop(&sc.base), 0); /* cancels a */
     ck_assert_int_eq(t.completed, 1);
     ck_assert_int_eq(t.torn_down, 2);
@@ -412,8 +420,7 @@ START_TEST(dropped_next_loses_nothing)
     ck_assert_int_eq(FUT_SCOPE_SPAWN_TAG(&sc, &b, (void *)(intptr_t)2, NULL), 0);
     fut_scope_next_op op;
     ck_assert_int_eq(th_poll_once(rt, fut_scope_next(&op, &sc), NULL), FUT_PENDING);
-    pause_loop(0.02); /* a finished: op woken, not polled */
-    ck_assert_int_eq(t.completed, 1);
+    run_until(&t.completed, 1); /* a finished: op woken, not polled */
     ck_assert_int_eq(fut_drop(&op.base), 0);
     ck_assert_int_eq(th_poll_once(rt, fut_scope_next(&op, &sc), NULL), FUT_READY);
     ck_assert_int_eq(fut_out(&op.base), 11); /* a was kept */
@@ -513,6 +520,200 @@ START_TEST(next_loop_in_task)
 }
 END_TEST
 
+/* --- the server policy, on real sockets ---------------------------------- */
+
+/* A server connection: reads one byte; 'e' makes it fail with -EPROTO,
+ * anything else is answered with 'k'. Its stream closes gracefully. */
+struct sconn {
+    fut base;
+    fut_coro co;
+    fut_stream s;
+    fut_stream_op op;
+    char b;
+};
+
+static fut_status sconn_body(struct sconn *c, fut_cx *cx)
+{
+    FUT_BEGIN(&c->co);
+    FUT_BIND_ASYNC(&c->co, &c->s.base);
+    FUT_AWAIT(&c->co, cx, fut_stream_read_exact(&c->op, &c->s, &c->b, 1));
+    if (fut_out(&c->op.base) < 0)
+        FUT_RETURN(&c->co, fut_out(&c->op.base));
+    if (c->b == 'e')
+        FUT_RETURN(&c->co, -EPROTO);
+    FUT_AWAIT(&c->co, cx, fut_stream_write(&c->op, &c->s, "k", 1));
+    FUT_RETURN(&c->co, fut_out(&c->op.base) < 0 ? fut_out(&c->op.base) : 0);
+    FUT_END(&c->co);
+}
+FUT_CORO_DEFINE(sconn, sconn_body);
+
+/* Accepts n connections, each a task in the scope; a spawn refused ends
+ * it with that error. */
+struct acceptor {
+    fut base;
+    fut_coro co;
+    fut_listener *l;
+    fut_scope *conns;
+    fut_accept acc;
+    struct sconn c;
+    int n, accepted;
+};
+
+static fut_status acceptor_body(struct acceptor *a, fut_cx *cx)
+{
+    FUT_BEGIN(&a->co);
+    while (a->accepted < a->n) {
+        FUT_AWAIT(&a->co, cx, fut_accept_init(&a->acc, a->l, &a->c.s, NULL));
+        fut_drop(&a->acc.base);
+        if (fut_out(&a->acc.base) < 0)
+            FUT_RETURN(&a->co, fut_out(&a->acc.base));
+        FUT_CORO_INIT(&a->c, sconn);
+        int err = FUT_SCOPE_SPAWN(a->conns, &a->c, NULL);
+        if (err < 0) {
+            fut_drop(&a->c.s.base);
+            FUT_RETURN(&a->co, err);
+        }
+        a->accepted++;
+    }
+    FUT_RETURN(&a->co, a->accepted);
+    FUT_END(&a->co);
+}
+FUT_CORO_DEFINE(acceptor, acceptor_body);
+
+struct replies {
+    int ok, eof;
+};
+
+/* A client: connects, sends one byte, reads the answer (or end of file). */
+struct client {
+    fut base;
+    fut_coro co;
+    const fut_addr *addr;
+    fut_connect conn;
+    fut_stream s;
+    fut_stream_op op;
+    char out, in;
+    struct replies *r;
+};
+
+static fut_status client_body(struct client *c, fut_cx *cx)
+{
+    FUT_BEGIN(&c->co);
+    FUT_AWAIT(&c->co, cx, fut_connect_init(&c->conn, c->addr, &c->s, NULL));
+    fut_drop(&c->conn.base); /* an await does not drop what it awaited */
+    if (fut_out(&c->conn.base) < 0)
+        FUT_RETURN(&c->co, fut_out(&c->conn.base));
+    FUT_BIND_ASYNC(&c->co, &c->s.base);
+    FUT_AWAIT(&c->co, cx, fut_stream_write(&c->op, &c->s, &c->out, 1));
+    if (fut_out(&c->op.base) < 0)
+        FUT_RETURN(&c->co, fut_out(&c->op.base));
+    FUT_AWAIT(&c->co, cx, fut_stream_read(&c->op, &c->s, &c->in, 1));
+    if (fut_out(&c->op.base) == 1 && c->in == 'k')
+        c->r->ok++;
+    else if (fut_out(&c->op.base) == 0)
+        c->r->eof++;
+    FUT_RETURN(&c->co, fut_out(&c->op.base) < 0 ? fut_out(&c->op.base) : 0);
+    FUT_END(&c->co);
+}
+FUT_CORO_DEFINE(client, client_body);
+
+/* Starts n clients through fut_scope_spawn_wait (the scope's limit bounds
+ * the fds in use); every tenth sends 'e'. */
+struct clients {
+    fut base;
+    fut_scope *sc;
+    const fut_addr *addr;
+    struct replies *r;
+    fut_scope_spawn_op op;
+    struct client c;
+    int n, spawned, waiting;
+};
+
+static fut_status clients_poll(fut *self, fut_cx *cx)
+{
+    struct clients *p = (struct clients *)self;
+    while (p->spawned < p->n) {
+        if (!p->waiting) {
+            memset(&p->c, 0, sizeof p->c);
+            p->c.addr = p->addr;
+            p->c.out = p->spawned % 10 == 9 ? 'e' : 'x';
+            p->c.r = p->r;
+            FUT_CORO_INIT(&p->c, client);
+            FUT_SCOPE_SPAWN_WAIT(&p->op, p->sc, &p->c, NULL, NULL);
+            p->waiting = 1;
+        }
+        if (fut_poll(&p->op.base, cx) == FUT_PENDING)
+            return FUT_PENDING;
+        p->waiting = 0;
+        ssize_t err = fut_out(&p->op.base);
+        fut_drop(&p->op.base);
+        if (err < 0)
+            return fut_ready(self, err);
+        p->spawned++;
+    }
+    return fut_ready(self, p->spawned);
+}
+
+static void clients_drop(fut *self)
+{
+    struct clients *p = (struct clients *)self;
+    if (p->waiting)
+        fut_drop(&p->op.base);
+}
+
+static const struct fut_vtable clients_vt = {sizeof(struct fut_vtable), "clients", clients_poll,
+                                             NULL, clients_drop};
+
+/* 1,000 connections to a listener, every tenth connection's task fails:
+ * the server keeps serving the others and logs each failure. */
+START_TEST(server_policy_on_sockets)
+{
+    fut_listener l;
+    ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
+    struct errlog log = {0};
+    fut_scope conns, cls;
+    fut_scope_init(&conns, rt, FUT_SCOPE_KEEP_GOING);
+    ck_assert_int_eq(fut_scope_set_error_handler(&conns, log_error, &log), 0);
+    fut_scope_init(&cls, rt, FUT_SCOPE_KEEP_GOING);
+    ck_assert_int_eq(fut_scope_set_limit(&cls, 50), 0);
+
+    struct acceptor a;
+    memset(&a, 0, sizeof a);
+    a.l = &l;
+    a.conns = &conns;
+    a.n = 1000;
+    FUT_CORO_INIT(&a, acceptor);
+    fut_join ja;
+    ck_assert_int_eq(FUT_SPAWN(rt, &a, &ja), 0);
+
+    struct replies r = {0};
+    struct clients p;
+    memset(&p, 0, sizeof p);
+    fut_init(&p.base, &clients_vt);
+    p.sc = &cls;
+    p.addr = fut_listener_addr(&l);
+    p.r = &r;
+    p.n = 1000;
+    ck_assert_int_eq(th_block(rt, &p.base), 1000);
+    ck_assert_int_eq(fut_drop(&p.base), 0);
+    ck_assert_int_eq(th_block(rt, &cls.base), 0);
+    ck_assert_int_eq(th_block(rt, &ja.base), 1000);
+    ck_assert_int_eq(fut_drop(&ja.base), 0);
+    ck_assert_int_eq(th_block(rt, &conns.base), -EPROTO);
+    ck_assert_int_eq(r.ok, 900);
+    ck_assert_int_eq(r.eof, 100);
+    ck_assert_int_eq(log.calls, 100);
+    ck_assert_int_eq(log.first, -EPROTO);
+    struct fut_scope_result res;
+    fut_scope_result(&conns, &res);
+    ck_assert_uint_eq(res.errors, 100);
+    ck_assert_int_eq(res.first_error, -EPROTO);
+    ck_assert_int_eq(fut_drop(&conns.base), 0);
+    ck_assert_int_eq(fut_drop(&cls.base), 0);
+    ck_assert_int_eq(fut_drop(&l.base), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("scopeset");
@@ -531,6 +732,7 @@ int main(void)
     tcase_add_test(tc, dropped_next_loses_nothing);
     tcase_add_test(tc, scope_drop_lets_next_go);
     tcase_add_test(tc, next_loop_in_task);
+    tcase_add_test(tc, server_policy_on_sockets);
     suite_add_tcase(s, tc);
     return th_run(s);
 }
