@@ -415,7 +415,7 @@ START_TEST(dropped_next_loses_nothing)
     struct tally t = {0};
     fut_scope sc;
     fut_scope_init(&sc, rt, FUT_SCOPE_COLLECT);
-    struct job a = job_make(0.01, 11, &t), b = job_make(0.03, 22, &t);
+    struct job a = job_make(0.01, 11, &t), b = job_make(0.5, 22, &t);
     ck_assert_int_eq(FUT_SCOPE_SPAWN_TAG(&sc, &a, (void *)(intptr_t)1, NULL), 0);
     ck_assert_int_eq(FUT_SCOPE_SPAWN_TAG(&sc, &b, (void *)(intptr_t)2, NULL), 0);
     fut_scope_next_op op;
