@@ -6,7 +6,16 @@
  * cancels its children and waits for their asynchronous drops; their
  * futures' own scopes are dropped with them, so cancellation propagates
  * down the tree. Errors propagate up: by default the first child that
- * fails cancels its siblings.
+ * fails cancels its siblings; with FUT_SCOPE_KEEP_GOING (servers) each
+ * failure is counted and passed to an error handler, and the others go on.
+ *
+ * A scope can also be a task set (FUT_SCOPE_COLLECT: fut_scope_next()
+ * takes its children's outputs as they finish) and can bound how many
+ * children it runs at once (fut_scope_set_limit(), fut_scope_spawn_wait()).
+ * A scope that takes no more children (closed, cancelled, dropped) says so
+ * to every spawn: -ESHUTDOWN or -ECANCELED, never a silent 0.
+ *
+ * Scopes and their futures belong to their runtime's loop thread.
  *
  * Teardowns run shielded from the cancellation that caused them, under a
  * drop budget: a teardown still pending when its budget runs out is
@@ -51,7 +60,8 @@ FUT_API int fut_rt_set_drop_budget(fut_rt *rt, double seconds);
 #define FUT_SCOPE_COLLECT 0x2u
 
 /* Embeddable; fields private. Initialise with fut_scope_init(); the scope
- * must not move once a child was spawned into it, and must be dropped
+ * must not move once a child was spawned into it (or a fut_scope_next()
+ * or fut_scope_spawn_wait() on it was polled), and must be dropped
  * (fut_drop() or an owner's async drop) before its memory goes: dropping
  * it waits for its children. */
 typedef struct fut_scope {
