@@ -5,6 +5,7 @@
  *
  *     ./examples/echo [ADDR]        default 127.0.0.1:7000
  */
+#include <errno.h>
 #include <fut.h>
 #include <stdio.h>
 
@@ -51,12 +52,23 @@ static fut_status server_body(struct server *sv, fut_cx *cx)
         if (fut_out(&sv->acc.base) < 0)
             FUT_RETURN(&sv->co, fut_out(&sv->acc.base));
         FUT_CORO_INIT(&sv->c, conn);
-        if (FUT_SCOPE_SPAWN(sv->conns, &sv->c, NULL) < 0)
-            fut_drop(&sv->c.s.base); /* out of memory: close it */
+        int err = FUT_SCOPE_SPAWN(sv->conns, &sv->c, NULL);
+        if (err < 0) {
+            fut_drop(&sv->c.s.base); /* not spawned: close it */
+            if (err != -ENOMEM) /* the scope stopped taking connections */
+                FUT_RETURN(&sv->co, err);
+        }
     }
     FUT_END(&sv->co);
 }
 FUT_CORO_DEFINE(server, server_body);
+
+static void conn_failed(fut_scope *s, int err, void *ud)
+{
+    (void)s;
+    (void)ud;
+    fprintf(stderr, "echo: a connection failed: %s\n", fut_strerror(err));
+}
 
 int main(int argc, char **argv)
 {
@@ -73,6 +85,7 @@ int main(int argc, char **argv)
     fut_scope conns; /* one connection's error stops no other */
     fut_scope_init(&conns, rt, FUT_SCOPE_KEEP_GOING);
     fut_scope_set_budget(&conns, 1.5);
+    fut_scope_set_error_handler(&conns, conn_failed, NULL);
     struct server sv = {.l = &l, .conns = &conns};
     fut_signal sig;
     fut *race[2] = {FUT_CORO_INIT(&sv, server), fut_signal_ctrl_c_init(&sig)};

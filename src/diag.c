@@ -66,7 +66,7 @@ FUT_API const char *fut_strerror(int err)
     case -EALREADY:
         return "future already dropped";
     case -ESHUTDOWN:
-        return "runtime is being freed";
+        return "shut down (the runtime is being freed, or the scope is closed)";
     case -EPERM:
         return "runtime belongs to another thread";
     case -EBUSY:

@@ -116,6 +116,7 @@ struct fut_task {
     fut__list live;     /* rt->tasks; rt->teardowns while its poll_drop is pending */
     fut_waker *joiner;  /* the join handle's waker */
     struct fut_scope *scope; /* the scope it was spawned into, or NULL */
+    void *tag;          /* given at spawn into a scope, handed out by fut_scope_next */
     ssize_t result;
     double deadline;    /* when its pending teardown escalates */
     int terr;           /* first error its teardown reported */
@@ -154,7 +155,7 @@ int fut__run_frame_pending(fut_rt *rt, fut *f);
 bool fut__stack_low(void);
 void fut__task_cancel(struct fut_task *t);
 int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut_scope *scope,
-               bool teardown);
+               void *tag, bool teardown);
 void fut__wake_frames(fut_rt *rt);
 bool fut__drop_hard(fut *f);
 /* Teardown budgets (scope.c) */

@@ -89,6 +89,8 @@ void fut__budget_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* --- scopes ---------------------------------------------------------------------- */
 
+static void wake_all_waits(fut_scope *s);
+
 static void scope_cancel(fut_scope *s, int why)
 {
     if (!s->cancelled)
@@ -99,13 +101,59 @@ static void scope_cancel(fut_scope *s, int why)
         if (t->scope == s)
             fut__task_cancel(t);
     }
+    wake_all_waits(s);
     if (s->waker)
         fut_waker_wake(s->waker);
+}
+
+/* Its lists, set up at the first spawn or wait rather than at init: a
+ * scope may be moved until then. */
+static void scope_lists(fut_scope *s)
+{
+    if (!s->finished.next) {
+        fut__list_init(&s->finished);
+        fut__list_init(&s->nexts);
+        fut__list_init(&s->waits);
+    }
+}
+
+static bool has_room(const fut_scope *s)
+{
+    return !s->limit || s->alive < s->limit;
+}
+
+/* Room goes to the first waiting spawn: it is woken to take it. */
+static void wake_first_wait(fut_scope *s)
+{
+    if (s->waits.next && !fut__list_empty(&s->waits) && has_room(s))
+        fut_waker_wake(fut__container_of(s->waits.next, fut_scope_spawn_op, link)->waker);
+}
+
+/* The scope stopped taking children: every waiting spawn fails. */
+static void wake_all_waits(fut_scope *s)
+{
+    if (!s->waits.next)
+        return;
+    fut__list *pos, *tmp;
+    fut__list_each_safe(pos, tmp, &s->waits)
+        fut_waker_wake(fut__container_of(pos, fut_scope_spawn_op, link)->waker);
+}
+
+static void wake_nexts(fut_scope *s)
+{
+    fut__list *pos, *tmp;
+    fut__list_each_safe(pos, tmp, &s->nexts)
+        fut_waker_wake(fut__container_of(pos, fut_scope_next_op, link)->waker);
 }
 
 void fut__scope_child_done(fut_scope *s, struct fut_task *t, unsigned state)
 {
     s->alive--;
+    bool kept = (s->flags & FUT_SCOPE_COLLECT) && s->closed < 2;
+    if (kept) { /* task_finish unlinked t->live, and releases its own ref after us */
+        atomic_fetch_add_explicit(&t->w.refs, 1, memory_order_relaxed);
+        fut__list_add_tail(&s->finished, &t->live);
+    }
     if (t->terrs) {
         if (!s->teardown_errors)
             s->teardown_error = t->terr;
@@ -115,11 +163,25 @@ void fut__scope_child_done(fut_scope *s, struct fut_task *t, unsigned state)
     if (t->result < 0 && !(t->result == -ECANCELED && (state & FUT__W_CANCELLED))) {
         if (!s->errors++)
             s->first_error = (int)t->result;
+        if (s->on_error)
+            s->on_error(s, (int)t->result, s->on_error_ud);
         if (!(s->flags & FUT_SCOPE_KEEP_GOING) && !s->cancelled)
             scope_cancel(s, (int)t->result);
     }
+    if (kept || s->alive == 0)
+        wake_nexts(s);
+    wake_first_wait(s);
     if (s->alive == 0 && s->waker)
         fut_waker_wake(s->waker);
+}
+
+static struct fut_task *take_finished(fut_scope *s)
+{
+    if (!s->finished.next || fut__list_empty(&s->finished))
+        return NULL;
+    struct fut_task *t = fut__container_of(s->finished.next, struct fut_task, live);
+    fut__list_del(&t->live);
+    return t;
 }
 
 static int scope_output(const fut_scope *s)
@@ -154,6 +216,9 @@ static fut_status scope_poll(fut *self, fut_cx *cx)
         scope_cancel(s, out == -ECANCELED ? -ECANCELED : -ETIMEDOUT);
     }
     if (s->alive == 0) {
+        /* Nobody would await a child spawned from now on. */
+        if (!s->closed)
+            s->closed = 1;
         scope_release(s);
         return fut_ready(self, scope_output(s));
     }
@@ -161,13 +226,44 @@ static fut_status scope_poll(fut *self, fut_cx *cx)
     return FUT_PENDING;
 }
 
+/* Its drop completed: kept children are released, pending ops let go. */
+static void scope_detach(fut_scope *s)
+{
+    if (!s->finished.next)
+        return;
+    struct fut_task *t;
+    while ((t = take_finished(s)))
+        fut__task_release(t);
+    while (!fut__list_empty(&s->nexts)) {
+        fut_scope_next_op *op = fut__container_of(s->nexts.next, fut_scope_next_op, link);
+        fut__list_del(&op->link);
+        op->link.next = NULL;
+        op->let_go = 1;
+        fut_waker_wake(op->waker);
+    }
+    while (!fut__list_empty(&s->waits)) {
+        fut_scope_spawn_op *op = fut__container_of(s->waits.next, fut_scope_spawn_op, link);
+        fut__list_del(&op->link);
+        op->link.next = NULL;
+        op->let_go = 1;
+        fut_waker_wake(op->waker);
+    }
+}
+
 static fut_status scope_poll_drop(fut *self, fut_cx *cx)
 {
     fut_scope *s = (fut_scope *)self;
+    if (s->closed < 2) {
+        s->closed = 2;
+        if (s->finished.next)
+            wake_nexts(s); /* nothing more will be kept */
+        wake_all_waits(s);
+    }
     if (s->alive && !s->cancelled)
         scope_cancel(s, -ECANCELED);
     if (s->alive == 0) {
         scope_release(s);
+        scope_detach(s);
         return FUT_READY;
     }
     fut__keep_waker(&s->waker, cx);
@@ -196,7 +292,14 @@ FUT_API fut *fut_scope_init(fut_scope *s, fut_rt *rt, unsigned flags)
     s->budget = -1;
     s->timeout = -1;
     s->armed = 0;
+    s->closed = 0;
     s->waker = NULL;
+    s->on_error = NULL;
+    s->on_error_ud = NULL;
+    s->finished.next = s->finished.prev = NULL;
+    s->nexts.next = s->nexts.prev = NULL;
+    s->waits.next = s->waits.prev = NULL;
+    s->limit = 0;
     return &s->base;
 }
 
@@ -216,22 +319,226 @@ FUT_API int fut_scope_set_budget(fut_scope *s, double seconds)
     return 0;
 }
 
-FUT_API int fut_scope_spawn(fut_scope *s, const fut *f, size_t size, fut_join *join)
+FUT_API int fut_scope_set_error_handler(fut_scope *s,
+                                        void (*on_error)(fut_scope *s, int err, void *ud),
+                                        void *ud)
 {
     if (!s)
         return -EINVAL;
+    s->on_error = on_error;
+    s->on_error_ud = ud;
+    return 0;
+}
+
+/* Why the scope takes no more children, or 0. */
+static int scope_refuses(const fut_scope *s)
+{
+    /* A dropped scope has no cancellation to report when it had no
+     * children then: its drop is what refuses. */
+    if (s->closed == 2)
+        return -ESHUTDOWN;
     if (s->cancelled)
         return -ECANCELED;
-    int err = fut__spawn(s->rt, f, size, join, s, false);
-    if (!err)
+    if (s->closed)
+        return -ESHUTDOWN;
+    return 0;
+}
+
+FUT_API int fut_scope_spawn(fut_scope *s, const fut *f, size_t size, fut_join *join)
+{
+    return fut_scope_spawn_tag(s, f, size, NULL, join);
+}
+
+FUT_API int fut_scope_spawn_tag(fut_scope *s, const fut *f, size_t size, void *tag,
+                                fut_join *join)
+{
+    if (!s)
+        return -EINVAL;
+    int err = scope_refuses(s);
+    if (err)
+        return err;
+    if (!has_room(s) || (s->waits.next && !fut__list_empty(&s->waits)))
+        return -EAGAIN;
+    err = fut__spawn(s->rt, f, size, join, s, tag, false);
+    if (!err) {
+        scope_lists(s);
         s->alive++;
+    }
     return err;
+}
+
+/* --- bounded concurrency ------------------------------------------------------------ */
+
+FUT_API int fut_scope_set_limit(fut_scope *s, unsigned n)
+{
+    if (!s)
+        return -EINVAL;
+    s->limit = n;
+    wake_first_wait(s);
+    return 0;
+}
+
+/* pass_on: the room it may have been woken for is the next one's. */
+static void wait_unlink(fut_scope_spawn_op *op, bool pass_on)
+{
+    if (op->link.next) {
+        fut_scope *s = op->scope;
+        bool first = s->waits.next == &op->link;
+        fut__list_del(&op->link);
+        op->link.next = NULL;
+        if (first && pass_on)
+            wake_first_wait(s);
+    }
+    fut_waker_drop(op->waker);
+    op->waker = NULL;
+}
+
+static fut_status spawn_wait_poll(fut *self, fut_cx *cx)
+{
+    fut_scope_spawn_op *op = (fut_scope_spawn_op *)self;
+    fut_scope *s = op->scope;
+    if (op->let_go) {
+        wait_unlink(op, true);
+        return fut_ready(self, -ESHUTDOWN);
+    }
+    if (!s)
+        return fut_ready(self, -EINVAL);
+    scope_lists(s);
+    int err = scope_refuses(s);
+    if (err) {
+        wait_unlink(op, true);
+        return fut_ready(self, err);
+    }
+    bool first = fut__list_empty(&s->waits) || s->waits.next == &op->link;
+    if (first && has_room(s)) {
+        wait_unlink(op, false);
+        err = fut__spawn(s->rt, op->f, op->size, op->join, s, op->tag, false);
+        if (!err)
+            s->alive++;
+        wake_first_wait(s);
+        return fut_ready(self, err);
+    }
+    if (fut__cx_cancelled(cx)) {
+        wait_unlink(op, true);
+        return fut_ready(self, -ECANCELED);
+    }
+    fut__keep_waker(&op->waker, cx);
+    if (!op->link.next)
+        fut__list_add_tail(&s->waits, &op->link);
+    return FUT_PENDING;
+}
+
+static void spawn_wait_drop(fut *self)
+{
+    wait_unlink((fut_scope_spawn_op *)self, true);
+}
+
+static const struct fut_vtable spawn_wait_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "fut_scope_spawn_wait",
+    .poll = spawn_wait_poll,
+    .drop = spawn_wait_drop,
+};
+
+FUT_API fut *fut_scope_spawn_wait(fut_scope_spawn_op *op, fut_scope *s, const fut *f, size_t size,
+                                  void *tag, fut_join *join)
+{
+    fut_init(&op->base, &spawn_wait_vt);
+    op->scope = s;
+    op->f = f;
+    op->size = size;
+    op->tag = tag;
+    op->join = join;
+    op->let_go = 0;
+    op->waker = NULL;
+    op->link.next = op->link.prev = NULL;
+    return &op->base;
+}
+
+/* --- task sets ------------------------------------------------------------------ */
+
+static void next_unlink(fut_scope_next_op *op)
+{
+    if (op->link.next) {
+        fut__list_del(&op->link);
+        op->link.next = NULL;
+    }
+    fut_waker_drop(op->waker);
+    op->waker = NULL;
+}
+
+static fut_status next_poll(fut *self, fut_cx *cx)
+{
+    fut_scope_next_op *op = (fut_scope_next_op *)self;
+    fut_scope *s = op->scope;
+    if (op->let_go) {
+        next_unlink(op);
+        return fut_ready(self, -ECHILD);
+    }
+    if (!s || !(s->flags & FUT_SCOPE_COLLECT)) {
+        next_unlink(op);
+        return fut_ready(self, -EINVAL);
+    }
+    scope_lists(s);
+    struct fut_task *t = take_finished(s);
+    if (t) {
+        next_unlink(op);
+        op->child = 1;
+        op->tag = t->tag;
+        ssize_t out = t->result;
+        fut__task_release(t);
+        return fut_ready(self, out);
+    }
+    if (s->alive == 0 || s->closed == 2) {
+        next_unlink(op);
+        return fut_ready(self, -ECHILD);
+    }
+    if (fut__cx_cancelled(cx)) {
+        next_unlink(op);
+        return fut_ready(self, -ECANCELED);
+    }
+    fut__keep_waker(&op->waker, cx);
+    if (!op->link.next)
+        fut__list_add_tail(&s->nexts, &op->link);
+    return FUT_PENDING;
+}
+
+static void next_drop(fut *self)
+{
+    next_unlink((fut_scope_next_op *)self);
+}
+
+static const struct fut_vtable next_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "fut_scope_next",
+    .poll = next_poll,
+    .drop = next_drop,
+};
+
+FUT_API fut *fut_scope_next(fut_scope_next_op *op, fut_scope *s)
+{
+    fut_init(&op->base, &next_vt);
+    op->tag = NULL;
+    op->child = 0;
+    op->scope = s;
+    op->let_go = 0;
+    op->waker = NULL;
+    op->link.next = op->link.prev = NULL;
+    return &op->base;
 }
 
 FUT_API void fut_scope_cancel(fut_scope *s)
 {
     if (s)
         scope_cancel(s, -ECANCELED);
+}
+
+FUT_API void fut_scope_close(fut_scope *s)
+{
+    if (s && !s->closed) {
+        s->closed = 1;
+        wake_all_waits(s);
+    }
 }
 
 FUT_API void fut_scope_result(const fut_scope *s, struct fut_scope_result *r)
@@ -289,7 +596,7 @@ FUT_API int fut_rt_adopt(fut_rt *rt, fut *f, void (*release)(fut *f, void *ud), 
         return -EINVAL;
     struct orphan o = {.target = f, .release = release, .ud = ud};
     fut_init(&o.base, &orphan_vt);
-    int err = fut__spawn(rt, &o.base, sizeof o, NULL, NULL, true);
+    int err = fut__spawn(rt, &o.base, sizeof o, NULL, NULL, NULL, true);
     if (err)
         return err;
     rt->st.orphans++;

@@ -304,7 +304,7 @@ static const struct fut_vtable join_vt = {
 };
 
 int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut_scope *scope,
-               bool teardown)
+               void *tag, bool teardown)
 {
     if (!rt || !f || size < sizeof(fut) || size > UINT32_MAX)
         return -EINVAL;
@@ -323,6 +323,7 @@ int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut
     t->w.remote_next = NULL;
     t->joiner = NULL;
     t->scope = scope;
+    t->tag = tag;
     t->result = 0;
     t->terr = 0;
     t->terrs = 0;
@@ -342,7 +343,7 @@ int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut
 
 FUT_API int fut_spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join)
 {
-    return fut__spawn(rt, f, size, join, NULL, false);
+    return fut__spawn(rt, f, size, join, NULL, NULL, false);
 }
 
 void fut__task_cancel(struct fut_task *t)

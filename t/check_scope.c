@@ -460,6 +460,77 @@ START_TEST(budget_bad_input)
 }
 END_TEST
 
+/* A scope that takes no more children says so: regression for a spawn
+ * into a dropped scope that returned 0 (the task then reported to a
+ * scope nobody awaited). */
+START_TEST(spawn_into_dropped_scope_fails)
+{
+    struct th_slow k;
+    th_slow_init(&k, 0.001, 0, 1, 0.001, NULL, NULL, NULL);
+    fut_scope sc;
+    fut_scope_init(&sc, rt, 0);
+    ck_assert_int_eq(fut_drop(&sc.base), 0); /* empty: not even cancelled */
+    ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &k, NULL), -ESHUTDOWN);
+
+    int dropped = 0;
+    th_slow_init(&k, -1, 0, 1, 0.001, NULL, NULL, &dropped);
+    fut_scope_init(&sc, rt, FUT_SCOPE_KEEP_GOING);
+    ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &k, NULL), 0);
+    ck_assert_int_eq(fut_drop(&sc.base), 0);
+    ck_assert_int_eq(dropped, 1);
+    ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &k, NULL), -ESHUTDOWN);
+    ck_assert_uint_eq(th_stats(rt).tasks_alive, 0);
+}
+END_TEST
+
+START_TEST(spawn_into_cancelled_scope_fails)
+{
+    struct th_slow k;
+    th_slow_init(&k, 0.001, 0, 1, 0.001, NULL, NULL, NULL);
+    fut_scope sc;
+    fut_scope_init(&sc, rt, FUT_SCOPE_KEEP_GOING);
+    fut_scope_cancel(&sc);
+    ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &k, NULL), -ECANCELED);
+    ck_assert_int_eq(th_block(rt, &sc.base), -ECANCELED);
+    ck_assert_int_eq(fut_drop(&sc.base), 0);
+    ck_assert_uint_eq(th_stats(rt).tasks_spawned, 0);
+}
+END_TEST
+
+/* fut_scope_close: no new children, the old ones run to their end. */
+START_TEST(closed_scope_refuses_keeps_children)
+{
+    int dropped = 0;
+    struct th_slow k;
+    th_slow_init(&k, 0.01, 7, 1, 0.001, NULL, NULL, &dropped);
+    fut_scope sc;
+    fut_scope_init(&sc, rt, 0);
+    ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &k, NULL), 0);
+    fut_scope_close(&sc);
+    fut_scope_close(&sc);
+    fut_scope_close(NULL);
+    ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &k, NULL), -ESHUTDOWN);
+    ck_assert_int_eq(th_block(rt, &sc.base), 0);
+    ck_assert_int_eq(dropped, 1); /* ran to its end, not cancelled */
+    ck_assert_int_eq(fut_drop(&sc.base), 0);
+    ck_assert_uint_eq(th_stats(rt).tasks_spawned, 1);
+}
+END_TEST
+
+/* A completed scope takes no child: nothing would await it. */
+START_TEST(completed_scope_refuses)
+{
+    struct th_slow k;
+    th_slow_init(&k, 0.001, 0, 1, 0.001, NULL, NULL, NULL);
+    fut_scope sc;
+    fut_scope_init(&sc, rt, 0);
+    ck_assert_int_eq(th_block(rt, &sc.base), 0);
+    ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &k, NULL), -ESHUTDOWN);
+    ck_assert_int_eq(fut_drop(&sc.base), 0);
+    ck_assert_str_ne(fut_strerror(-ESHUTDOWN), "unknown error");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("scope");
@@ -479,6 +550,10 @@ int main(void)
     tcase_add_test(tc, rt_free_drains_orphanage);
     tcase_add_test(tc, shutdown_with_budget);
     tcase_add_test(tc, budget_bad_input);
+    tcase_add_test(tc, spawn_into_dropped_scope_fails);
+    tcase_add_test(tc, spawn_into_cancelled_scope_fails);
+    tcase_add_test(tc, closed_scope_refuses_keeps_children);
+    tcase_add_test(tc, completed_scope_refuses);
     suite_add_tcase(s, tc);
     return th_run(s);
 }
