@@ -62,6 +62,10 @@ static void close_all(fut_connect *c, int except)
 static fut_status finish(fut_connect *c, ssize_t out)
 {
     close_all(c, -1);
+    /* READY holds nothing: not even the task's waker (a coroutine may
+     * never drop what it awaited) */
+    fut_waker_drop(c->waker);
+    c->waker = NULL;
     c->state = N_DONE;
     return fut_ready(&c->base, out);
 }

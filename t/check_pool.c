@@ -137,6 +137,35 @@ static ssize_t counted(fut_job *job, void *arg)
     return (ssize_t)(intptr_t)arg;
 }
 
+static ssize_t naps(fut_job *job, void *arg)
+{
+    (void)job;
+    (void)arg;
+    pthread_mutex_lock(&gmu);
+    started++;
+    pthread_cond_broadcast(&gcv);
+    pthread_mutex_unlock(&gmu);
+    usleep(50000);
+    return 7;
+}
+
+/* A job polled under a second runtime and dropped from plain code while
+ * its worker runs: the sync drop waits in a loop of that runtime, where
+ * the completion arrives (it drove the thread's first runtime and waited
+ * forever). */
+START_TEST(sync_drop_drives_the_jobs_runtime)
+{
+    gate_reset();
+    fut_rt *rt2 = th_new_rt(); /* th_rt stays the thread's default */
+    fut_job j;
+    fut_job_init(&j, naps, NULL, NULL);
+    ck_assert_int_eq(th_poll_once(rt2, &j.base, NULL), FUT_PENDING);
+    wait_started(1);
+    ck_assert_int_eq(fut_drop(&j.base), 0);
+    ck_assert_int_eq(fut_rt_free(rt2), 0);
+}
+END_TEST
+
 START_TEST(round_trip)
 {
     fut_job j;
@@ -874,6 +903,7 @@ int main(void)
     tcase_add_checked_fixture(tc, th_rt_setup, th_rt_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, round_trip);
+    tcase_add_test(tc, sync_drop_drives_the_jobs_runtime);
     tcase_add_test(tc, cancel_queued_never_runs);
     tcase_add_test(tc, cancel_running_waits_for_worker);
     tcase_add_test(tc, cancel_running_async_in_task);

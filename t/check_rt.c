@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 START_TEST(owned_loop_is_epoll)
@@ -289,6 +290,32 @@ START_TEST(new_with_fd_table_full)
 }
 END_TEST
 
+/* A forked child starts with no current runtime (the parent's are copies
+ * it must not use), and the one it creates becomes its own. */
+START_TEST(forked_child_has_no_runtime)
+{
+    fut_rt *rt;
+    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
+    ck_assert_ptr_eq(fut_rt_current(), rt);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int bad = fut_rt_current() != NULL;
+        fut_rt *mine = NULL;
+        /* the library's allocator is the test's counting one: leave it */
+        bad |= fut_rt_new(&mine, NULL) != 0;
+        bad |= fut_rt_current() != mine;
+        _exit(bad);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    ck_assert_ptr_eq(fut_rt_current(), rt); /* the parent is unchanged */
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rt");
@@ -304,5 +331,6 @@ int main(void)
     tcase_add_test(tc, free_from_other_thread_refused);
     tcase_add_test(tc, current_runtime);
     tcase_add_test(tc, new_with_fd_table_full);
+    tcase_add_test(tc, forked_child_has_no_runtime);
     return th_run(s);
 }
