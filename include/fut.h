@@ -13,6 +13,7 @@
  *   <fut/uring.h>   io_uring operations (falling back to the pool and readiness)
  *   <fut/net.h>     addresses, listeners, connect, streams with a graceful close, UDP
  *   <fut/signal.h>  waiting for POSIX signals, on any runtime
+ *   <fut/chan.h>    oneshot and bounded MPMC channels, across threads
  *
  * Errors are negative errno values throughout; fut_strerror() explains
  * them. See docs/DESIGN.md in the source tree for the architecture.
@@ -32,5 +33,6 @@
 #include "fut/uring.h"
 #include "fut/net.h"
 #include "fut/signal.h"
+#include "fut/chan.h"
 
 #endif
