@@ -155,6 +155,20 @@ static void wake_sends(fut_chan *c)
     }
 }
 
+/* Closed and nothing queued: the waiting receives are woken, without a
+ * reservation, to see it. (Closed with items queued, a receive waits only
+ * while those are reserved for receives already woken; it is woken here
+ * once they took them, or earlier by a reservation handed on.) */
+static void wake_drained(fut_chan *c)
+{
+    while (!fut__list_empty(&c->recvq)) {
+        fut_chan_recv_op *r = fut__container_of(c->recvq.next, fut_chan_recv_op, link);
+        fut__list_del(&r->link);
+        ST_SET(r, R_IDLE);
+        fut_waker_wake(r->waker);
+    }
+}
+
 /* Takes the next item; avail(c) > 0. */
 static void *take(fut_chan *c)
 {
@@ -164,6 +178,8 @@ static void *take(fut_chan *c)
         c->head = c->head + 1 == c->cap ? 0 : c->head + 1;
         c->len--;
         wake_sends(c);
+        if (fut__unlikely(c->closed) && !c->len)
+            wake_drained(c);
     } else {
         fut_chan_send_op *s = fut__container_of(c->sendq.next, fut_chan_send_op, link);
         fut__list_del(&s->link);
@@ -245,14 +261,8 @@ FUT_API void fut_chan_close(fut_chan *c)
         fut_waker_wake(s->waker);
     }
     c->nsend = 0;
-    /* Woken without a reservation: each takes what is left unreserved,
-     * or sees the channel closed and drained. */
-    while (!fut__list_empty(&c->recvq)) {
-        fut_chan_recv_op *r = fut__container_of(c->recvq.next, fut_chan_recv_op, link);
-        fut__list_del(&r->link);
-        ST_SET(r, R_IDLE);
-        fut_waker_wake(r->waker);
-    }
+    if (!c->len)
+        wake_drained(c);
     pthread_mutex_unlock(&c->mu);
 }
 
