@@ -30,7 +30,9 @@ BENCH_LIBFUT_PROGS = bench/b_spawn bench/b_wake bench/b_yield bench/b_timer benc
 	bench/b_sync
 BENCH_LIBEV_PROGS = bench/b_spawn_ev bench/b_wake_ev bench/b_yield_ev bench/b_timer_ev bench/b_drop_ev bench/b_mem_ev
 BENCH_PROGS = $(BENCH_LIBFUT_PROGS) $(BENCH_LIBEV_PROGS)
-EXTRA_PROGRAMS = $(BENCH_PROGS)
+# Without a libev twin (not in the timing table yet): B10 channels.
+BENCH_SOLO_PROGS = bench/b_chan
+EXTRA_PROGRAMS = $(BENCH_PROGS) $(BENCH_SOLO_PROGS)
 
 bench_cflags = $(AM_CFLAGS) $(EV_CFLAGS) -O2
 bench_fut_ldadd = libfut.la $(EV_LIBS)
@@ -43,6 +45,11 @@ bench_b_spawn_LDFLAGS = $(bench_fut_ldflags)
 bench_b_spawn_ev_SOURCES = bench/b_spawn_ev.c bench/bench.h
 bench_b_spawn_ev_CFLAGS = $(bench_cflags)
 bench_b_spawn_ev_LDADD = $(EV_LIBS)
+
+bench_b_chan_SOURCES = bench/b_chan.c bench/bench.h
+bench_b_chan_CFLAGS = $(bench_cflags)
+bench_b_chan_LDADD = $(bench_fut_ldadd)
+bench_b_chan_LDFLAGS = $(bench_fut_ldflags)
 
 bench_b_wake_SOURCES = bench/b_wake.c bench/bench.h
 bench_b_wake_CFLAGS = $(bench_cflags)
@@ -102,7 +109,7 @@ EXTRA_DIST += bench/README.md bench/WORKLOADS.md bench/bench.mk bench/bench.h \
 # neither EXTRA_PROGRAMS nor CLEANFILES; should it start to, turn these two
 # `=` into `+=`: automake wants the `=` first.) The scripts keep their raw
 # output in bench/out/ (git-ignored; delete it at will).
-CLEANFILES = $(BENCH_PROGS) bench/out/*
+CLEANFILES = $(BENCH_PROGS) $(BENCH_SOLO_PROGS) bench/out/*
 
 bench_env = BENCH_BIN='$(abs_top_builddir)/bench' BENCH_SRC='$(abs_top_srcdir)/bench' \
 	VALGRIND='$(VALGRIND)'
@@ -115,7 +122,7 @@ include $(srcdir)/bench/extra.mk
 # B5 (bench/b_fdhop[_ev]) comes from echo.mk; run.sh runs it with the rest.
 bench_b5 = bench/b_fdhop bench/b_fdhop_ev
 
-bench-build: $(BENCH_PROGS) $(bench_b5)
+bench-build: $(BENCH_PROGS) $(BENCH_SOLO_PROGS) $(bench_b5)
 
 bench: $(BENCH_PROGS) $(bench_b5) $(EXTRA_BENCH_PROGS) bench-peers
 	$(bench_env) $(SHELL) $(srcdir)/bench/run.sh $(BENCH_ARGS)

@@ -15,6 +15,7 @@
  *   <fut/signal.h>  waiting for POSIX signals, on any runtime
  *   <fut/process.h> child processes: spawn, wait, a graceful kill as the drop
  *   <fut/sync.h>    semaphore, notify, mutex: fair, cancellation-safe
+ *   <fut/chan.h>    oneshot and bounded MPMC channels, across threads
  *
  * Errors are negative errno values throughout; fut_strerror() explains
  * them. See docs/DESIGN.md in the source tree for the architecture.
@@ -36,5 +37,6 @@
 #include "fut/signal.h"
 #include "fut/process.h"
 #include "fut/sync.h"
+#include "fut/chan.h"
 
 #endif

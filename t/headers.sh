@@ -1,7 +1,7 @@
 #!/bin/sh
 # Each public header compiles alone, pedantic C11 and C++.
 set -u
-hdrs="fut.h fut/future.h fut/rt.h fut/time.h fut/io.h fut/fd.h fut/scope.h fut/combine.h fut/coro.h fut/pool.h fut/uring.h fut/net.h fut/signal.h fut/process.h fut/sync.h"
+hdrs="fut.h fut/future.h fut/rt.h fut/time.h fut/io.h fut/fd.h fut/scope.h fut/combine.h fut/coro.h fut/pool.h fut/uring.h fut/net.h fut/signal.h fut/process.h fut/sync.h fut/chan.h"
 inc="${top_srcdir:-.}/include"
 n=0
 fail=0
