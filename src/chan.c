@@ -314,7 +314,10 @@ static fut_status send_poll(fut *self, fut_cx *cx)
         }
     }
     op->st = r ? S_FAILED : S_DONE;
+    old = op->waker; /* READY holds nothing (a coroutine may never drop it) */
+    op->waker = NULL;
     pthread_mutex_unlock(&c->mu);
+    fut_waker_drop(old);
     return fut_ready(self, r);
 }
 
@@ -391,16 +394,16 @@ static fut_status recv_poll(fut *self, fut_cx *cx)
         c->granted--;
         front = true; /* if what it was woken for is gone, it keeps its place */
     }
-    if (avail(c) > c->granted) {
-        op->item = take(c);
+    if (avail(c) > c->granted || (c->closed && !c->len)) {
+        bool got = avail(c) > c->granted;
+        if (got)
+            op->item = take(c);
         op->st = R_DONE;
+        old = op->waker; /* READY holds nothing (a coroutine may never drop it) */
+        op->waker = NULL;
         pthread_mutex_unlock(&c->mu);
-        return fut_ready(self, 0);
-    }
-    if (c->closed && !c->len) {
-        op->st = R_DONE;
-        pthread_mutex_unlock(&c->mu);
-        return fut_ready(self, -EPIPE);
+        fut_waker_drop(old);
+        return fut_ready(self, got ? 0 : -EPIPE);
     }
     if (front) {
         op->link.next = c->recvq.next;

@@ -137,10 +137,17 @@ static fut_status recv_poll(fut *self, fut_cx *cx)
         o->ptr = NULL;
         o->st |= TAKEN;
         pthread_mutex_unlock(&o->mu);
+        /* READY holds nothing of the oneshot (a coroutine may never drop
+         * what it awaited): the receiver's end goes now; the pointer
+         * stays in the op until taken or the op is dropped. */
+        op->o = NULL;
+        fut_oneshot_receiver_drop(o);
         return fut_ready(self, v);
     }
     if (o->st & TX_GONE) {
         pthread_mutex_unlock(&o->mu);
+        op->o = NULL;
+        fut_oneshot_receiver_drop(o);
         return fut_ready(self, -EPIPE);
     }
     /* The waker is swapped under the lock: a sender on another thread

@@ -990,6 +990,73 @@ START_TEST(chan_cross_thread_rendezvous)
 }
 END_TEST
 
+/* A READY op holds nothing: a task whose ops completed but were never
+ * dropped (what a coroutine does with what it awaited) is freed when it
+ * ends; the fixture finds nothing outstanding. */
+struct never_drops {
+    fut base;
+    int step;
+    fut_chan *c;
+    fut_oneshot *o;
+    fut_chan_send_op s;
+    fut_chan_recv_op r, r2;
+    fut_oneshot_recv_op or;
+};
+
+static fut_status never_drops_poll(fut *self, fut_cx *cx)
+{
+    struct never_drops *n = (struct never_drops *)self;
+    switch (n->step) {
+    case 0:
+        fut_chan_recv(&n->r, n->c); /* waits: its waker is kept */
+        n->step = 1;
+        /* fallthrough */
+    case 1:
+        if (fut_poll(&n->r.base, cx) == FUT_PENDING)
+            return FUT_PENDING;
+        fut_chan_recv(&n->r2, n->c); /* waits, then sees the close */
+        n->step = 2;
+        /* fallthrough */
+    case 2:
+        if (fut_poll(&n->r2.base, cx) == FUT_PENDING)
+            return FUT_PENDING;
+        fut_oneshot_recv(&n->or, n->o);
+        n->step = 3;
+        /* fallthrough */
+    default:
+        if (fut_poll(&n->or.base, cx) == FUT_PENDING)
+            return FUT_PENDING;
+        return fut_ready(self, fut_out(&n->r2.base));
+    }
+}
+
+static const struct fut_vtable never_drops_vt = {sizeof(struct fut_vtable), "never_drops",
+                                                 never_drops_poll, NULL, NULL};
+
+START_TEST(ready_ops_hold_no_waker)
+{
+    fut_rt *rt = th_new_rt();
+    struct never_drops n = {0};
+    fut_init(&n.base, &never_drops_vt);
+    ck_assert_int_eq(fut_chan_new(&n.c, 1, NULL, NULL), 0);
+    ck_assert_int_eq(fut_oneshot_new(&n.o), 0);
+    fut_join j;
+    ck_assert_int_eq(FUT_SPAWN(rt, &n, &j), 0);
+    turn(rt);
+    ck_assert_int_eq(fut_chan_try_send(n.c, ITEM(1)), 0);
+    turn(rt);
+    turn(rt);
+    fut_chan_close(n.c);
+    turn(rt);
+    turn(rt);
+    fut_oneshot_send(n.o, 5, NULL, NULL);
+    ck_assert_int_eq(th_block(rt, &j.base), -EPIPE);
+    fut_drop(&j.base);
+    ck_assert_int_eq(fut_chan_free(n.c), 0);
+    ck_assert_int_eq(fut_rt_free(rt), 0); /* the task's memory went with it */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("chan");
@@ -1000,6 +1067,7 @@ int main(void)
     tcase_add_test(tc, oneshot_cross_thread);
     tc = th_tcase(s, "chan", 30);
     tcase_add_test(tc, chan_send_recv);
+    tcase_add_test(tc, ready_ops_hold_no_waker);
     tcase_add_test(tc, chan_backpressure);
     tcase_add_test(tc, chan_rendezvous);
     tcase_add_test(tc, chan_close);

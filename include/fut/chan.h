@@ -92,8 +92,9 @@ typedef struct fut_oneshot_recv_op {
 } fut_oneshot_recv_op;
 
 /* Initialises op on o's receiver end and returns &op->base; the op owns
- * the receiver end from now on (its drop releases it). o NULL: the op is
- * READY with -EINVAL at its first poll.
+ * the receiver end from now on, until it is READY (which gives the end
+ * up: a READY op holds only the pointer received) or dropped. o NULL:
+ * the op is READY with -EINVAL at its first poll.
  * Drop: while pending, gives the receiver end up (a later send gets
  * -EPIPE; a value that raced in is released); after READY, releases the
  * pointer unless fut_oneshot_recv_take() took it. Never waits. */
