@@ -1,5 +1,6 @@
 #!/bin/sh
-# The examples run: eyeballs' race closes the loser before it returns, and
+# The examples run: pipeline sorts its jobs, and tears down cleanly on
+# SIGINT midway; eyeballs' race closes the loser before it returns, and
 # fetch gets a page from examples/http, reports a refused port, gives up
 # on a silent server at its -T deadline, and rejects bad URLs. Loopback
 # only; every step bounded by timeout(1).
@@ -31,7 +32,7 @@ wait_for() {
     return 1
 }
 
-echo "1..9"
+echo "1..11"
 
 # --- eyeballs -------------------------------------------------------------
 timeout 10 "$b/eyeballs" >"$tmp/eye" 2>&1
@@ -147,5 +148,35 @@ if [ -z "$bad" ]; then
     ok "fetch of bad URLs: exit 2"
 else
     notok "fetch of bad URLs: exit 2; not for:$bad" "$tmp/bad"
+fi
+
+# --- pipeline --------------------------------------------------------------------
+timeout 20 "$b/pipeline" 60 >"$tmp/pl.out" 2>"$tmp/pl.err"
+rc=$?
+if [ $rc -eq 0 ] && [ "$(wc -l <"$tmp/pl.out")" -eq 60 ] && sort -n -c "$tmp/pl.out" 2>/dev/null &&
+    grep -q '60 jobs worked, 60 lines sorted, sort exited 0' "$tmp/pl.err"; then
+    ok "pipeline: 60 jobs through the workers and sort, in order"
+else
+    notok "pipeline: 60 jobs sorted (exit $rc)" "$tmp/pl.err"
+fi
+"$b/pipeline" 400 >"$tmp/pl.out" 2>"$tmp/pl.err" & # not under timeout(1): the SIGINT is for it
+ppid=$!
+pids="$pids $ppid"
+(sleep 20; kill -9 "$ppid") >/dev/null 2>&1 & # a watchdog
+wpid=$!
+pids="$pids $wpid"
+sleep 0.6
+kill -INT "$ppid"
+wait "$ppid"
+rc=$?
+kill "$wpid" 2>/dev/null
+spid=$(sed -n 's/.*sort is pid \([0-9]*\).*/\1/p' "$tmp/pl.err")
+if [ $rc -eq 0 ] && grep -q 'interrupted after' "$tmp/pl.err" &&
+    grep -q 'sort terminated and reaped' "$tmp/pl.err" &&
+    grep -q '[1-9][0-9]* queued jobs released' "$tmp/pl.err" &&
+    [ -n "$spid" ] && ! kill -0 "$spid" 2>/dev/null; then
+    ok "pipeline: SIGINT midway: queued jobs released, sort terminated and reaped, exit 0"
+else
+    notok "pipeline: SIGINT midway (exit $rc, sort pid '$spid')" "$tmp/pl.err"
 fi
 exit 0
