@@ -45,7 +45,7 @@ static fut_status peer_poll(fut *self, fut_cx *cx)
             if (fut_poll(&p->s.base, cx) == FUT_PENDING)
                 return FUT_PENDING;
             p->bad += fut_out(&p->s.base) != 0;
-            fut_drop(&p->s.base);
+            /* READY holds nothing: re-initialised without a drop (<fut/chan.h>) */
             p->sending = 0;
             if (!p->in || p->answerer) {
                 p->receiving = 0;
@@ -61,7 +61,7 @@ static fut_status peer_poll(fut *self, fut_cx *cx)
         if (fut_poll(&p->r.base, cx) == FUT_PENDING)
             return FUT_PENDING;
         p->bad += fut_out(&p->r.base) != 0 || fut_chan_recv_item(&p->r) != (void *)(uintptr_t)(p->i + 1);
-        fut_drop(&p->r.base);
+        /* (no drop: see above) */
         if (p->answerer) {
             p->receiving = 2; /* answer it */
         } else {
@@ -94,7 +94,7 @@ static fut_status sink_poll(fut *self, fut_cx *cx)
             return FUT_PENDING;
         k->bad += fut_out(&k->r.base) != 0 ||
                   fut_chan_recv_item(&k->r) != (void *)(uintptr_t)(k->i + 1);
-        fut_drop(&k->r.base);
+        /* READY holds nothing: re-initialised without a drop */
         k->armed = 0;
         k->i++;
     }

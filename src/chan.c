@@ -131,7 +131,7 @@ static inline size_t free_slots(const fut_chan *c)
 }
 
 /* Wakes waiting receives while there are unreserved items. */
-static void wake_recvs(fut_chan *c)
+static void wake_recvs_slow(fut_chan *c)
 {
     while (avail(c) > c->granted && !fut__list_empty(&c->recvq)) {
         fut_chan_recv_op *r = fut__container_of(c->recvq.next, fut_chan_recv_op, link);
@@ -143,7 +143,7 @@ static void wake_recvs(fut_chan *c)
 }
 
 /* Wakes waiting sends while there are unreserved slots (capacity > 0). */
-static void wake_sends(fut_chan *c)
+static void wake_sends_slow(fut_chan *c)
 {
     while (c->cap && free_slots(c) && !fut__list_empty(&c->sendq)) {
         fut_chan_send_op *s = fut__container_of(c->sendq.next, fut_chan_send_op, link);
@@ -153,6 +153,19 @@ static void wake_sends(fut_chan *c)
         c->reserved++;
         fut_waker_wake(s->waker);
     }
+}
+
+/* The common case, nobody waiting, without a call. */
+static inline void wake_recvs(fut_chan *c)
+{
+    if (!fut__list_empty(&c->recvq))
+        wake_recvs_slow(c);
+}
+
+static inline void wake_sends(fut_chan *c)
+{
+    if (!fut__list_empty(&c->sendq))
+        wake_sends_slow(c);
 }
 
 /* Closed and nothing queued: the waiting receives are woken, without a

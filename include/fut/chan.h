@@ -108,6 +108,11 @@ FUT_API void *fut_oneshot_recv_take(fut_oneshot_recv_op *op);
 /* After READY: 1 when a value was sent, 0 when the sender went away. */
 FUT_API int fut_oneshot_recv_sent(const fut_oneshot_recv_op *op);
 
+/* Channel ops: a READY op holds nothing (no waker, no reference), so it
+ * may be initialised again for the next message without a drop, and a
+ * coroutine that never drops what it awaited leaks nothing; an op that
+ * is not READY must be dropped first. */
+
 /* --- bounded MPMC channel ------------------------------------------------ */
 
 /* A channel of pointers. Opaque. */
