@@ -85,8 +85,7 @@ static fut_status hopper_poll(fut *self, fut_cx *cx)
         }
         if (fut_poll(&h->w.base, cx) == FUT_PENDING)
             return FUT_PENDING;
-        fut_poll_drop(&h->w.base, cx);
-        h->live = 0;
+        h->live = 0; /* READY holds nothing: re-armed without a drop (<fut/sync.h>) */
         if (*h->hops >= h->n) {
             fut_notify_one(h->other); /* let the other one finish too */
             return fut_ready(self, 0);

@@ -166,11 +166,14 @@ static void acquire_drop(fut *self)
             grant(s);
     } else if (a->st == A_GRANTED) {
         s->avail += a->n;
-        grant(s);
+        if (!fut__list_empty(&s->queue))
+            grant(s);
     }
     a->st = A_DONE;
-    fut_waker_drop(a->waker);
-    a->waker = NULL;
+    if (a->waker) { /* a granted op gave its waker up already */
+        fut_waker_drop(a->waker);
+        a->waker = NULL;
+    }
 }
 
 static const struct fut_vtable acquire_vt = {

@@ -159,6 +159,9 @@ FUT_API int fut_notify_stored(const fut_notify *n);
  * A wake by fut_notify_all() dropped unseen is not passed on (all the
  * waiters of that moment were woken anyway).
  *
+ * A READY wait holds nothing: it may be initialised again for the next
+ * wait without a drop (a coroutine that never drops it leaks nothing).
+ *
  * Embeddable, no allocation; may be moved until its first poll. */
 typedef struct fut_notify_wait {
     fut base;
