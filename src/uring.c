@@ -251,6 +251,11 @@ static bool ring_usable(struct io_uring *ring)
     return ok;
 }
 
+static bool transient(int err)
+{
+    return err == EMFILE || err == ENFILE || err == ENOMEM;
+}
+
 /* The runtime's ring, set up at the first call; NULL when unavailable. */
 static struct fut__uring *ring_get(fut_rt *rt)
 {
@@ -269,18 +274,25 @@ static struct fut__uring *ring_get(fut_rt *rt)
     u->rt = rt;
     u->efd = -1;
     fut__list_init(&u->inflight);
-    if (io_uring_queue_init(RING_ENTRIES, &u->ring, 0) < 0) {
+    int err = io_uring_queue_init(RING_ENTRIES, &u->ring, 0);
+    if (err < 0) {
         fut__free(u, sizeof *u);
-        rt->uring_state = -1;
+        /* Out of fds or memory for now: the next operation tries again
+         * (this one falls back). Anything else: unavailable for good. */
+        if (!transient(-err))
+            rt->uring_state = -1;
         return NULL;
     }
-    if (!ring_usable(&u->ring) || (u->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
-        io_uring_register_eventfd(&u->ring, u->efd) < 0) {
+    bool usable = ring_usable(&u->ring);
+    if (usable && (u->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+        err = errno;
+    if (!usable || u->efd < 0 || io_uring_register_eventfd(&u->ring, u->efd) < 0) {
         if (u->efd >= 0)
             close(u->efd);
         io_uring_queue_exit(&u->ring);
         fut__free(u, sizeof *u);
-        rt->uring_state = -1;
+        if (!(usable && u->efd < 0 && transient(err)))
+            rt->uring_state = -1;
         return NULL;
     }
     /* libfut's watchers do not keep the loop alive: operations in flight

@@ -11,6 +11,8 @@
 
 #include "helpers.h"
 
+#include <sys/resource.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -713,6 +715,44 @@ START_TEST(rt_free_with_op_in_flight)
 }
 END_TEST
 
+/* No fd left at the first operation: the ring is not set up and the
+ * operation falls back; once fds are free again the next operation sets
+ * the ring up (it used to stay on the fallback for the runtime's life). */
+START_TEST(ring_retried_after_fd_shortage)
+{
+    if (getenv("FUT_VALGRIND") || getenv("FUT_NO_URING")) {
+        fprintf(stderr, "# ring_retried_after_fd_shortage: skipped here\n");
+        return;
+    }
+    fut_rt *probe = th_new_rt();
+    int have_ring = fut_rt_uring_active(probe);
+    ck_assert_int_eq(fut_rt_free(probe), 0);
+    rt = th_new_rt();
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    ck_assert_int_eq(write(p[1], "ab", 2), 2);
+    struct rlimit old, low;
+    getrlimit(RLIMIT_NOFILE, &old);
+    int lowest = dup(0);
+    close(lowest);
+    low = old;
+    low.rlim_cur = (rlim_t)lowest;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    char c;
+    fut_uring_op op;
+    ssize_t r = th_block(rt, fut_uring_read(&op, p[0], &c, 1, -1));
+    int active_low = fut_rt_uring_active(rt);
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    ck_assert_int_eq(r, 1); /* the fallback served it */
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(active_low, 0);
+    ck_assert_int_eq(th_block(rt, fut_uring_read(&op, p[0], &c, 1, -1)), 1);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(fut_rt_uring_active(rt), have_ring);
+    closepipe(p);
+}
+END_TEST
+
 int main(void)
 {
     const char *e = getenv("FUT_NO_URING");
@@ -743,6 +783,7 @@ int main(void)
     tcase_add_loop_test(tc, send_closed_peer_no_sigpipe, 0, 2);
     tcase_add_loop_test(tc, file_at_offsets, 0, 2);
     tcase_add_test(tc, fallback_switch);
+    tcase_add_test(tc, ring_retried_after_fd_shortage);
     tcase_add_loop_test(tc, rt_free_with_op_in_flight, 0, 2);
     suite_add_tcase(s, tc);
     int r = th_run(s);

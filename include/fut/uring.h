@@ -148,9 +148,10 @@ FUT_API fut *fut_uring_accept(fut_uring_op *op, int fd, struct sockaddr *addr, s
 FUT_API fut *fut_uring_timeout(fut_uring_op *op, double seconds);
 
 /* 1 when rt runs its operations on an io_uring ring, 0 when it falls back
- * (see above). Sets the ring up if that was not tried yet; an allocation
- * failure gives 0 and is tried again at the next operation. Loop thread
- * only. */
+ * (see above). Sets the ring up if that was not tried yet; running out of
+ * memory or fds for it (ENOMEM, EMFILE, ENFILE) gives 0 and is tried
+ * again at the next operation, any other failure makes the fallback
+ * permanent. Loop thread only. */
 FUT_API int fut_rt_uring_active(fut_rt *rt);
 
 #ifdef __cplusplus
