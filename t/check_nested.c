@@ -291,6 +291,7 @@ END_TEST
 
 /* (e) the depth limit */
 struct deep {
+    int limit; /* deep_thread: the depth limit, 0 for the default */
     int depth, max_reached, err_at;
     int err;
     fut_rt *rt;
@@ -387,13 +388,15 @@ START_TEST(max_depth_busy_inside_loop)
 }
 END_TEST
 
-/* The default limit, reached on a thread with a small stack: a clean
- * -ELOOP, never a stack overflow. */
+/* Nesting on a thread with a 1 MiB stack, with the limit at `limit` (0:
+ * the default). */
 static void *deep_thread(void *arg)
 {
     struct deep *d = arg;
     fut_rt *trt;
     ck_assert_int_eq(fut_rt_new(&trt, NULL), 0);
+    if (d->limit)
+        ck_assert_int_eq(fut_rt_set_max_depth(trt, (unsigned)d->limit), 0);
     d->rt = trt;
     struct th_fn top;
     th_fn_init(&top, deep_fn, d);
@@ -402,16 +405,23 @@ static void *deep_thread(void *arg)
     return NULL;
 }
 
-START_TEST(default_depth_limit_on_small_stack)
+static void nest_on_small_stack(struct deep *d)
 {
-    struct deep d = {0};
     pthread_attr_t attr;
     pthread_t th;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 1024 * 1024);
-    ck_assert_int_eq(pthread_create(&th, &attr, deep_thread, &d), 0);
+    ck_assert_int_eq(pthread_create(&th, &attr, deep_thread, d), 0);
     pthread_join(th, NULL);
     pthread_attr_destroy(&attr);
+}
+
+/* The default limit, reached on a thread with a small stack: a clean
+ * -ELOOP, never a stack overflow. */
+START_TEST(default_depth_limit_on_small_stack)
+{
+    struct deep d = {0};
+    nest_on_small_stack(&d);
     ck_assert_int_eq(d.err, -ELOOP);
     ck_assert_int_eq(d.max_reached, FUT_DEFAULT_MAX_DEPTH);
 }
@@ -419,30 +429,10 @@ END_TEST
 
 /* The highest limit on a 1 MiB stack: the stack runs out first, and the
  * call says -ELOOP instead of crashing (a level costs 300 to 800 bytes). */
-static void *deeper_thread(void *arg)
-{
-    struct deep *d = arg;
-    fut_rt *trt;
-    ck_assert_int_eq(fut_rt_new(&trt, NULL), 0);
-    ck_assert_int_eq(fut_rt_set_max_depth(trt, 4096), 0);
-    d->rt = trt;
-    struct th_fn top;
-    th_fn_init(&top, deep_fn, d);
-    ck_assert_int_eq(fut_block_on(trt, &top.base, NULL), 0);
-    ck_assert_int_eq(fut_rt_free(trt), 0);
-    return NULL;
-}
-
 START_TEST(stack_runs_out_before_the_limit)
 {
-    struct deep d = {0};
-    pthread_attr_t attr;
-    pthread_t th;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 1024 * 1024);
-    ck_assert_int_eq(pthread_create(&th, &attr, deeper_thread, &d), 0);
-    pthread_join(th, NULL);
-    pthread_attr_destroy(&attr);
+    struct deep d = {.limit = 4096};
+    nest_on_small_stack(&d);
     ck_assert_int_eq(d.err, -ELOOP);
     ck_assert_int_lt(d.max_reached, 4096);
     ck_assert_int_gt(d.max_reached, 64); /* the margin does not cut it short */
