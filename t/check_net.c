@@ -12,6 +12,7 @@
 #include <math.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1355,6 +1356,288 @@ START_TEST(rt_freed_with_stream_open)
 }
 END_TEST
 
+/* --- coverage: error paths and rarely taken branches --------------------------- */
+
+START_TEST(shutdown_flushes_then_peer_reads_eof)
+{
+    fut_stream s;
+    fut_stream_op op;
+    int peer;
+    char buf[8];
+    stream_pair(&s, &peer, NULL);
+    ck_assert_int_eq(block(fut_stream_write(&op, &s, "abc", 3)), 3);
+    ck_assert_int_eq(block(fut_stream_shutdown(&op, &s)), 0);
+    ck_assert_int_eq(block(fut_stream_shutdown(&op, &s)), 0); /* twice: still 0 */
+    size_t got = 0;
+    ssize_t n;
+    while ((n = read(peer, buf + got, sizeof buf - got)) > 0)
+        got += (size_t)n;
+    ck_assert_int_eq(n, 0); /* the FIN */
+    ck_assert_uint_eq(got, 3);
+    ck_assert_int_eq(memcmp(buf, "abc", 3), 0);
+    ck_assert_int_eq(block(fut_stream_write(&op, &s, "x", 1)), -EPIPE);
+    /* reading goes on */
+    ck_assert_int_eq(write(peer, "yz", 2), 2);
+    ck_assert_int_eq(block(fut_stream_read(&op, &s, buf, sizeof buf)), 2);
+    ck_assert_int_eq(memcmp(buf, "yz", 2), 0);
+    ck_assert_int_eq(block(fut_stream_shutdown(&op, NULL)), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_flush(&op, NULL)), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_fill(&op, NULL)), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_read_exact(&op, NULL, buf, 1)), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_read_exact(&op, &s, NULL, 1)), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_read_until(&op, NULL, buf, 1, 'x')), -EINVAL);
+    ck_assert_uint_eq(fut_stream_op_done(NULL), 0);
+    size_t len = 1;
+    ck_assert_ptr_null(fut_stream_peek(NULL, &len));
+    ck_assert_uint_eq(len, 0);
+    fut_stream_consume(NULL, 1); /* a no-op */
+    close(peer);
+    fut_drop(&s.base);
+}
+END_TEST
+
+START_TEST(shutdown_of_a_pipe_only_flushes)
+{
+    int p[2];
+    fut_stream s;
+    fut_stream_op op;
+    char buf[4];
+    ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+    ck_assert_int_eq(fut_stream_open(rt, &s, p[1], NULL), 0);
+    ck_assert_int_eq(block(fut_stream_write(&op, &s, "ab", 2)), 2);
+    ck_assert_int_eq(block(fut_stream_shutdown(&op, &s)), 0);
+    ck_assert_int_eq(fut_stream_fd(&s), p[1]); /* not closed by it */
+    ck_assert_int_eq(read(p[0], buf, sizeof buf), 2);
+    ck_assert_int_eq(block(fut_stream_write(&op, &s, "c", 1)), -EPIPE);
+    fut_drop(&s.base);
+    close(p[0]);
+}
+END_TEST
+
+START_TEST(ops_on_a_stream_closed_before_first_use)
+{
+    fut_stream s;
+    fut_stream_op op;
+    int peer;
+    char buf[4];
+    stream_pair(&s, &peer, NULL);
+    fut_stream_close_hard(&s);
+    fut_stream_close_hard(NULL);
+    ck_assert_int_eq(fut_stream_fd(&s), -1);
+    ck_assert_int_eq(block(fut_stream_read(&op, &s, buf, sizeof buf)), -EBADF);
+    ck_assert_int_eq(block(fut_stream_write(&op, &s, "a", 1)), -EBADF);
+    ck_assert_int_eq(block(fut_stream_fill(&op, &s)), -EBADF);
+    errno = 0;
+    ck_assert_int_eq(read(peer, buf, sizeof buf), -1); /* closed abortively */
+    ck_assert_int_eq(errno, ECONNRESET);
+    fut_drop(&s.base);
+    close(peer);
+}
+END_TEST
+
+START_TEST(fill_reports_full_buffer_then_eof)
+{
+    fut_stream s;
+    fut_stream_op op;
+    int peer;
+    struct fut_stream_opts o = {.rbuf_size = 8};
+    stream_pair(&s, &peer, &o);
+    ck_assert_int_eq(write(peer, "abcdefghij", 10), 10);
+    ssize_t n;
+    while ((n = block(fut_stream_fill(&op, &s))) < 8)
+        ck_assert_int_gt(n, 0);
+    ck_assert_int_eq(n, 8);
+    ck_assert_int_eq(block(fut_stream_fill(&op, &s)), -EMSGSIZE);
+    size_t len;
+    const unsigned char *p = fut_stream_peek(&s, &len);
+    ck_assert_uint_eq(len, 8);
+    ck_assert_int_eq(memcmp(p, "abcdefgh", 8), 0);
+    fut_stream_consume(&s, 100); /* clamped */
+    ck_assert_uint_eq(fut_stream_buffered(&s), 0);
+    ck_assert_int_eq(shutdown(peer, SHUT_WR), 0);
+    ck_assert_int_eq(block(fut_stream_fill(&op, &s)), 2);
+    ck_assert_int_eq(block(fut_stream_fill(&op, &s)), 0); /* the end of file */
+    ck_assert_int_eq(block(fut_stream_fill(&op, &s)), 0); /* and it stays */
+    p = fut_stream_peek(&s, &len);
+    ck_assert_uint_eq(len, 2);
+    ck_assert_int_eq(memcmp(p, "ij", 2), 0);
+    close(peer);
+    fut_drop(&s.base);
+}
+END_TEST
+
+static void reset_peer(int peer)
+{
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    ck_assert_int_eq(setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    close(peer);
+}
+
+START_TEST(reset_fails_read_exact_and_read_line)
+{
+    fut_stream s;
+    fut_stream_op op;
+    int peer;
+    char buf[16];
+    stream_pair(&s, &peer, NULL);
+    reset_peer(peer);
+    ck_assert_int_eq(block(fut_stream_read_exact(&op, &s, buf, sizeof buf)), -ECONNRESET);
+    fut_drop(&s.base);
+
+    stream_pair(&s, &peer, NULL);
+    reset_peer(peer);
+    ck_assert_int_eq(block(fut_stream_read_line(&op, &s, buf, sizeof buf)), -ECONNRESET);
+    fut_drop(&s.base);
+}
+END_TEST
+
+/* Keeps s's kernel send buffer and its write buffer full: a write left
+ * pending, then dropped. */
+static char big[1 << 20];
+static void fill_write_side(fut_stream *s)
+{
+    fut_stream_op op;
+    ck_assert_int_eq(th_poll_once(rt, fut_stream_write(&op, s, big, sizeof big), NULL),
+                     FUT_PENDING);
+    ck_assert_uint_gt(fut_stream_op_done(&op), 0);
+    ck_assert_uint_lt(fut_stream_op_done(&op), sizeof big);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+}
+
+START_TEST(flush_fails_on_reset_and_the_error_sticks)
+{
+    fut_stream s;
+    fut_stream_op op;
+    int a, peer;
+    tcp_pair_small(&a, &peer, 4096);
+    ck_assert_int_eq(fut_stream_open(rt, &s, a, NULL), 0);
+    fill_write_side(&s);
+    reset_peer(peer);
+    ssize_t r = block(fut_stream_flush(&op, &s));
+    ck_assert_msg(r == -ECONNRESET || r == -EPIPE, "flush: %zd", r);
+    ck_assert_int_eq(block(fut_stream_write(&op, &s, "a", 1)), r);
+    ck_assert_int_eq(block(fut_stream_flush(&op, &s)), r);
+    fut_drop(&s.base);
+}
+END_TEST
+
+START_TEST(write_timeout_keeps_stream_usable)
+{
+    fut_stream s;
+    fut_stream_op op;
+    int a, peer;
+    tcp_pair_small(&a, &peer, 4096);
+    ck_assert_int_eq(fut_stream_open(rt, &s, a, NULL), 0);
+    fill_write_side(&s); /* registered: the timeouts apply at once */
+    ck_assert_int_eq(fut_stream_set_timeouts(&s, 0, 0.05, 0), 0);
+    double t0 = th_mono();
+    ck_assert_int_eq(block(fut_stream_write(&op, &s, big, sizeof big)), -ETIMEDOUT);
+    ck_assert_double_ge(th_mono() - t0, 0.04);
+    ck_assert_int_eq(block(fut_stream_flush(&op, &s)), -ETIMEDOUT);
+    /* the idle timeout bounds a waiting write too */
+    ck_assert_int_eq(fut_stream_set_timeouts(&s, 0, 0, 0.05), 0);
+    ck_assert_int_eq(block(fut_stream_flush(&op, &s)), -ETIMEDOUT);
+    fut_stream_close_hard(&s);
+    fut_drop(&s.base);
+    close(peer);
+}
+END_TEST
+
+struct drain {
+    int fd;
+    size_t got;
+    int eof;
+};
+
+static void *drain_body(void *arg)
+{
+    struct drain *d = arg;
+    static char sink[65536];
+    th_pause_for(0.05);
+    ssize_t n;
+    while ((n = read(d->fd, sink, sizeof sink)) > 0)
+        d->got += (size_t)n;
+    d->eof = n == 0;
+    return NULL;
+}
+
+START_TEST(flush_waits_for_the_peer_then_shutdown)
+{
+    fut_stream s;
+    fut_stream_op op;
+    int a, peer;
+    tcp_pair_small(&a, &peer, 4096);
+    ck_assert_int_eq(fut_stream_open(rt, &s, a, NULL), 0);
+    struct drain d = {.fd = peer};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, drain_body, &d), 0);
+    ck_assert_int_eq(block(fut_stream_write(&op, &s, big, sizeof big)), (ssize_t)sizeof big);
+    ck_assert_int_eq(block(fut_stream_flush(&op, &s)), 0);
+    ck_assert_int_eq(block(fut_stream_shutdown(&op, &s)), 0);
+    pthread_join(th, NULL);
+    ck_assert_uint_eq(d.got, sizeof big);
+    ck_assert_int_eq(d.eof, 1);
+    close(peer);
+    fut_drop(&s.base);
+}
+END_TEST
+
+START_TEST(accept_reports_peer_and_applies_opts)
+{
+    fut_listener l;
+    fut_accept acc;
+    fut_stream in;
+    ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
+    const fut_addr *la = fut_listener_addr(&l);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_eq(connect(c, &la->u.sa, la->len), 0);
+    struct sockaddr_in me;
+    socklen_t ml = sizeof me;
+    ck_assert_int_eq(getsockname(c, (struct sockaddr *)&me, &ml), 0);
+    struct fut_stream_opts o = {.rbuf_size = 4};
+    ck_assert_int_ge(block(fut_accept_init(&acc, &l, &in, &o)), 0);
+    ck_assert_int_eq(fut_addr_port(fut_accept_peer(&acc)), ntohs(me.sin_port));
+    ck_assert_ptr_null(fut_accept_peer(NULL));
+    /* the opts took: a line longer than the 4-byte buffer is refused */
+    fut_stream_op op;
+    char buf[8];
+    ck_assert_int_eq(block(fut_stream_read_line(&op, &in, buf, 5)), -EINVAL);
+    fut_drop(&in.base);
+    close(c);
+
+    /* a stream that cannot be opened: the connection is closed, the error
+     * reported */
+    char mem[4];
+    struct fut_stream_opts bad = {.rbuf = mem};
+    c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_eq(connect(c, &la->u.sa, la->len), 0);
+    ck_assert_int_eq(block(fut_accept_init(&acc, &l, &in, &bad)), -EINVAL);
+    ck_assert_int_le(read(c, buf, sizeof buf), 0);
+    close(c);
+    ck_assert_int_eq(block(fut_accept_init(&acc, NULL, NULL, NULL)), -EINVAL);
+    fut_drop(&l.base);
+    /* a dropped listener */
+    ck_assert_int_eq(block(fut_accept_init(&acc, &l, NULL, NULL)), -EBADF);
+}
+END_TEST
+
+START_TEST(listener_polled_as_a_future_and_bad_addresses)
+{
+    fut_listener l;
+    fut_addr a;
+    memset(&a, 0, sizeof a);
+    a.u.sa.sa_family = AF_APPLETALK;
+    ck_assert_int_eq(fut_listener_open_addr(rt, &l, &a, 0, 0), -EINVAL);
+    ck_assert_int_eq(fut_listener_open_addr(NULL, &l, &a, 0, 0), -EINVAL);
+    ck_assert_int_eq(fut_listener_open_addr(rt, &l, NULL, 0, 0), -EINVAL);
+    ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
+    int fd = fut_listener_fd(&l);
+    ck_assert_int_eq(block(&l.base), fd);
+    ck_assert_int_eq(fut_drop(&l.base), 0);
+    ck_assert_int_eq(fut_listener_fd(&l), -1);
+}
+END_TEST
+
 /* NET_ONLY=name runs one test (debugging). */
 #define ADD(tc, fn)                                                  \
     do {                                                             \
@@ -1407,6 +1690,16 @@ static Suite *suite(void)
     ADD(tc, idle_timeout_resets_on_progress);
     ADD(tc, accept_backs_off_when_out_of_fds);
     ADD(tc, rt_freed_with_stream_open);
+    ADD(tc, shutdown_flushes_then_peer_reads_eof);
+    ADD(tc, shutdown_of_a_pipe_only_flushes);
+    ADD(tc, ops_on_a_stream_closed_before_first_use);
+    ADD(tc, fill_reports_full_buffer_then_eof);
+    ADD(tc, reset_fails_read_exact_and_read_line);
+    ADD(tc, flush_fails_on_reset_and_the_error_sticks);
+    ADD(tc, write_timeout_keeps_stream_usable);
+    ADD(tc, flush_waits_for_the_peer_then_shutdown);
+    ADD(tc, accept_reports_peer_and_applies_opts);
+    ADD(tc, listener_polled_as_a_future_and_bad_addresses);
     return s;
 }
 
