@@ -12,6 +12,12 @@
 #include <limits.h>
 #include <string.h>
 
+#ifdef NDEBUG
+#define FUT_TEST_DEBUG_CHECKS 0
+#else
+#define FUT_TEST_DEBUG_CHECKS 1
+#endif
+
 /* Returns PENDING without asking for the waker: a hang in the making. */
 struct lazy {
     fut base;
@@ -264,6 +270,49 @@ START_TEST(version_and_strerror)
 }
 END_TEST
 
+/* Every code of the library's own has its own text, distinct from the
+ * others and from the fallback. */
+START_TEST(strerror_names_every_library_code)
+{
+    static const int codes[] = {0, -ELOOP, -ENXIO, -EALREADY, -ESHUTDOWN, -EPERM, -EBUSY,
+                                -ECANCELED, -ETIMEDOUT, -FUT_EAI_NONAME, -FUT_EAI_AGAIN,
+                                -FUT_EAI_FAIL, -FUT_EAI_NODATA, -FUT_EAI_FAMILY,
+                                -FUT_EAI_SERVICE, -FUT_EAI_SOCKTYPE};
+    size_t n = sizeof codes / sizeof codes[0];
+    for (size_t i = 0; i < n; i++) {
+        const char *m = fut_strerror(codes[i]);
+        ck_assert_ptr_nonnull(m);
+        ck_assert_str_ne(m, "unknown error");
+        for (size_t j = 0; j < i; j++)
+            ck_assert_msg(strcmp(m, fut_strerror(codes[j])) != 0, "%d and %d share \"%s\"",
+                          codes[i], codes[j], m);
+    }
+    ck_assert_str_eq(fut_strerror(-ETIMEDOUT), "timed out");
+    ck_assert_str_eq(fut_strerror(-ECANCELED), "cancelled");
+    ck_assert_ptr_nonnull(strstr(fut_strerror(-FUT_EAI_NONAME), "unknown host"));
+    /* the resolver's codes are not errnos: positive ones are not errors */
+    ck_assert_str_eq(fut_strerror(FUT_EAI_NONAME), "unknown error");
+    ck_assert_int_eq(fut_debug_checks(), FUT_TEST_DEBUG_CHECKS);
+}
+END_TEST
+
+/* A diagnostic about a future whose vtable has no name still names it. */
+static const struct fut_vtable nameless_vt = {sizeof(struct fut_vtable), NULL, once_poll, NULL,
+                                              NULL};
+
+START_TEST(diagnostic_names_an_unnamed_future)
+{
+    struct once o = {0};
+    fut_init(&o.base, &nameless_vt);
+    ck_assert_int_eq(fut_drop(&o.base), 0);
+    ck_assert_int_eq(fut_drop(&o.base), -EALREADY);
+    ck_assert_int_eq(th_diag_count, 1);
+    ck_assert_msg(strstr(th_diag_last, "double drop of (unnamed future)") != NULL, "%s",
+                  th_diag_last);
+    th_diag_count = 0;
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("future");
@@ -277,6 +326,8 @@ int main(void)
     tcase_add_test(tc, output_and_ready);
     tcase_add_test(tc, yield_interleaves_tasks);
     tcase_add_test(tc, version_and_strerror);
+    tcase_add_test(tc, strerror_names_every_library_code);
+    tcase_add_test(tc, diagnostic_names_an_unnamed_future);
     suite_add_tcase(s, tc);
     /* Needs a fork to observe the abort: skipped with CK_FORK=no. */
     const char *fork = getenv("CK_FORK");
