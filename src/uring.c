@@ -287,11 +287,12 @@ static struct fut__uring *ring_get(fut_rt *rt)
     if (usable && (u->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
         err = errno;
     if (!usable || u->efd < 0 || io_uring_register_eventfd(&u->ring, u->efd) < 0) {
+        bool again = usable && u->efd < 0 && transient(err);
         if (u->efd >= 0)
             close(u->efd);
         io_uring_queue_exit(&u->ring);
         fut__free(u, sizeof *u);
-        if (!(usable && u->efd < 0 && transient(err)))
+        if (!again)
             rt->uring_state = -1;
         return NULL;
     }

@@ -753,6 +753,105 @@ START_TEST(ring_retried_after_fd_shortage)
 }
 END_TEST
 
+/* The ring's first fd is the last one free: its eventfd cannot be made.
+ * The operation falls back and the ring is tried again at the next one. */
+START_TEST(ring_retried_after_eventfd_shortage)
+{
+    if (getenv("FUT_VALGRIND") || getenv("FUT_NO_URING")) {
+        fprintf(stderr, "# ring_retried_after_eventfd_shortage: skipped here\n");
+        return;
+    }
+    fut_rt *probe = th_new_rt();
+    int have_ring = fut_rt_uring_active(probe);
+    ck_assert_int_eq(fut_rt_free(probe), 0);
+    rt = th_new_rt();
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    ck_assert_int_eq(write(p[1], "ab", 2), 2);
+    struct rlimit old, low;
+    getrlimit(RLIMIT_NOFILE, &old);
+    int lowest = dup(0);
+    close(lowest);
+    low = old;
+    low.rlim_cur = (rlim_t)lowest + 1; /* room for the ring's fd only */
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    char c;
+    fut_uring_op op;
+    ssize_t r = th_block(rt, fut_uring_read(&op, p[0], &c, 1, -1));
+    int active_low = fut_rt_uring_active(rt);
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    ck_assert_int_eq(r, 1);
+    ck_assert_int_eq(c, 'a');
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(active_low, 0);
+    ck_assert_int_eq(th_block(rt, fut_uring_read(&op, p[0], &c, 1, -1)), 1);
+    ck_assert_int_eq(c, 'b');
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(fut_rt_uring_active(rt), have_ring);
+    closepipe(p);
+}
+END_TEST
+
+/* No memory for the ring: unavailable for now, tried again later. */
+START_TEST(ring_retried_after_allocation_failure)
+{
+    fut_rt *probe = th_new_rt();
+    int have_ring = fut_rt_uring_active(probe);
+    ck_assert_int_eq(fut_rt_free(probe), 0);
+    rt = th_new_rt();
+    th_alloc.fail_at = th_alloc.total + 1;
+    ck_assert_int_eq(fut_rt_uring_active(rt), 0);
+    ck_assert_int_eq(th_alloc.failed, getenv("FUT_NO_URING") || !have_ring ? 0 : 1);
+    th_alloc.fail_at = 0;
+    ck_assert_int_eq(fut_rt_uring_active(rt), have_ring);
+    ck_assert_int_eq(fut_rt_uring_active(NULL), 0);
+}
+END_TEST
+
+/* A timeout too long for the kernel's timespec waits (no overflow into
+ * the past); dropped, it never fires. */
+START_TEST(timeout_beyond_timespec_waits)
+{
+    new_rt(_i);
+    fut_uring_op op;
+    ck_assert_int_eq(th_poll_once(rt, fut_uring_timeout(&op, 1e300), NULL), FUT_PENDING);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(th_poll_once(rt, fut_uring_timeout(&op, INFINITY), NULL), FUT_PENDING);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(th_block(rt, fut_uring_timeout(&op, -1)), 0);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+}
+END_TEST
+
+/* read and write on a blocking socket (no RWF_NOWAIT there): the
+ * fallback waits for readiness and never blocks the loop. */
+START_TEST(read_write_on_a_blocking_socket)
+{
+    new_rt(_i);
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    fut_uring_op op;
+    char buf[8];
+    ck_assert_int_eq(write(sv[1], "hi", 2), 2);
+    ck_assert_int_eq(th_block(rt, fut_uring_read(&op, sv[0], buf, sizeof buf, -1)), 2);
+    ck_assert_int_eq(memcmp(buf, "hi", 2), 0);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    static char big[1 << 16];
+    memset(big, 'x', sizeof big);
+    ssize_t n = th_block(rt, fut_uring_write(&op, sv[0], big, sizeof big, -1));
+    ck_assert_int_gt(n, 0);
+    ck_assert_int_le(n, (ssize_t)sizeof big);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(fcntl(sv[0], F_GETFL) & O_NONBLOCK, 0); /* left as it was */
+    ssize_t got = 0, r;
+    ck_assert_int_eq(shutdown(sv[0], SHUT_WR), 0);
+    while ((r = read(sv[1], big, sizeof big)) > 0)
+        got += r;
+    ck_assert_int_eq(got, n);
+    closepipe(sv);
+}
+END_TEST
+
 int main(void)
 {
     const char *e = getenv("FUT_NO_URING");
@@ -785,6 +884,10 @@ int main(void)
     tcase_add_test(tc, fallback_switch);
     tcase_add_test(tc, ring_retried_after_fd_shortage);
     tcase_add_loop_test(tc, rt_free_with_op_in_flight, 0, 2);
+    tcase_add_test(tc, ring_retried_after_eventfd_shortage);
+    tcase_add_test(tc, ring_retried_after_allocation_failure);
+    tcase_add_loop_test(tc, timeout_beyond_timespec_waits, 0, 2);
+    tcase_add_loop_test(tc, read_write_on_a_blocking_socket, 0, 2);
     suite_add_tcase(s, tc);
     int r = th_run(s);
     free(orig_env);
