@@ -17,6 +17,10 @@
 
 #include "helpers.h"
 
+#include <sys/resource.h>
+
+#include <math.h>
+
 static int fds_at_start;
 
 static int open_fds(void)
@@ -544,6 +548,52 @@ START_TEST(ten_mib_through_cat_as_streams)
 }
 END_TEST
 
+START_TEST(argument_errors_after_the_exit)
+{
+    fut_process p;
+    ck_assert_int_eq(spawn(th_rt, &p, SH("exit 3"), 0, 0, 0), 0);
+    ck_assert_int_eq(fut_process_set_grace(&p, NAN), -EINVAL);
+    ck_assert_int_eq(fut_process_set_grace(&p, -1), -EINVAL);
+    ck_assert_int_eq(fut_process_set_grace(NULL, 1), -EINVAL);
+    ck_assert_int_eq(fut_process_set_grace(&p, 0.5), 0);
+    ck_assert_int_eq(fut_process_kill(&p, -1), -EINVAL);
+    ck_assert_int_eq(fut_process_kill(&p, NSIG), -EINVAL);
+    ck_assert_int_eq(fut_process_kill(NULL, SIGTERM), -EINVAL);
+    ck_assert_int_eq(th_block(th_rt, &p.base), 3);
+    ck_assert_int_eq(fut_process_take_fd(&p, 1), -EBADF); /* not a pipe */
+    ck_assert_int_eq(fut_drop(&p.base), 0);
+    ck_assert_int_eq(fut_process_kill(&p, SIGTERM), -ESRCH);
+}
+END_TEST
+
+/* No fd left for the pipes: the spawn fails with -EMFILE and leaves no
+ * child and no fd behind. */
+START_TEST(spawn_without_fds_for_the_pipes)
+{
+    if (under_valgrind()) { /* valgrind keeps fds of its own near the limit */
+        fprintf(stderr, "# spawn_without_fds_for_the_pipes: skipped under valgrind\n");
+        return;
+    }
+    fut_process p;
+    struct rlimit old, low;
+    getrlimit(RLIMIT_NOFILE, &old);
+    int lowest = dup(0);
+    close(lowest);
+    int fds = open_fds();
+    for (int room = 0; room < 3; room++) {
+        low = old;
+        low.rlim_cur = (rlim_t)(lowest + room);
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+        int r = spawn(th_rt, &p, SH("exit 0"), FUT_PROCESS_PIPE, FUT_PROCESS_PIPE,
+                      FUT_PROCESS_PIPE);
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+        ck_assert_msg(r == -EMFILE, "room %d: %d", room, r);
+        ck_assert_msg(!has_children(), "room %d: a child", room);
+        ck_assert_msg(open_fds() == fds, "room %d: %d fds, %d before", room, open_fds(), fds);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("process");
@@ -565,5 +615,7 @@ int main(void)
     tcase_add_test(tc, escalation_jumps_to_sigkill);
     tcase_add_test(tc, rt_free_with_a_running_child_leaves_no_zombie);
     tcase_add_test(tc, ten_mib_through_cat_as_streams);
+    tcase_add_test(tc, argument_errors_after_the_exit);
+    tcase_add_test(tc, spawn_without_fds_for_the_pipes);
     return th_run(s);
 }
