@@ -243,7 +243,10 @@ FUT_API int fut_rt_dump(fut_rt *rt, FILE *out, unsigned flags)
     if (!fut__on_thread(rt))
         return -EPERM;
     struct out o = {out, 0};
-    double now = fut__fresh_now(rt);
+    /* The clock itself, not the loop's: plain code may have run for a
+     * while since the loop last read it (ev_now() and the spawn and
+     * deadline stamps are on the same clock). */
+    double now = ev_time();
     if (flags & FUT_DUMP_DOT)
         dump_dot(&o, rt, now);
     else
