@@ -199,7 +199,8 @@ static void dot_task(struct out *o, const fut_rt *rt, const struct fut_task *t, 
     else if (s & FUT__W_TEARDOWN)
         put(o, " style=dashed color=red");
     put(o, "];\n");
-    /* A scope's node statement repeats for each child: DOT merges them. */
+    /* A scope's node and rt -> scope edge repeat for each child: a strict
+     * digraph merges them. */
     if (t->scope)
         put(o, "  \"s%p\" [shape=box label=\"scope\"];\n  \"rt\" -> \"s%p\";\n"
                "  \"s%p\" -> \"t%p\";\n",
@@ -212,7 +213,7 @@ static void dot_task(struct out *o, const fut_rt *rt, const struct fut_task *t, 
 static void dump_dot(struct out *o, const fut_rt *rt, double now)
 {
     const struct fut_rt_stats *st = &rt->st;
-    put(o, "digraph fut_rt {\n  node [shape=ellipse];\n");
+    put(o, "strict digraph fut_rt {\n  node [shape=ellipse];\n");
     put(o,
         "  \"rt\" [shape=box label=\"rt %p\\nalive %llu, tearing down %llu, "
         "escalations %llu\"];\n",

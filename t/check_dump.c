@@ -440,7 +440,7 @@ START_TEST(dot_holds_together)
     run_for(th_rt, 0.005);
 
     char *d = dump(th_rt, FUT_DUMP_DOT);
-    ck_assert(!strncmp(d, "digraph fut_rt {\n", 17));
+    ck_assert(!strncmp(d, "strict digraph fut_rt {\n", 24));
     int depth = 0, max = 0, nodes = 0, scope_edges = 0;
     for (const char *p = d; *p; p++) {
         if (*p == '{' && ++depth > max)

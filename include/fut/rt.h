@@ -271,7 +271,7 @@ FUT_API int fut_rt_stats(const fut_rt *rt, struct fut_rt_stats *st, size_t size)
  *
  * end: the counts of the lines above; its presence says the dump is whole.
  *
- * DOT format (FUT_DUMP_DOT): `digraph fut_rt { ... }` with a node "rt"
+ * DOT format (FUT_DUMP_DOT): `strict digraph fut_rt { ... }` with a node "rt"
  * labelled with the main counters, a node per task ("t<id>", its name,
  * state and age in the label; dashed and red while in teardown, bold
  * once escalated), a node per scope ("s<id>") with edges scope -> task
