@@ -184,7 +184,8 @@ START_TEST(parked_queued_and_scoped)
     ck_assert_int_eq(num(find(d, "end", NULL, NULL), "tasks"), 3);
     ck_assert_int_eq(num(find(d, "rt", NULL, NULL), "tasks_alive"), 3);
 
-    const char *la = task_line(d, ja.task), *lb = task_line(d, jb.task), *lc = task_line(d, jc.task);
+    const char *la = task_line(d, ja.task), *lb = task_line(d, jb.task);
+    const char *lc = task_line(d, jc.task);
     ck_assert_ptr_nonnull(la);
     ck_assert_ptr_nonnull(lb);
     ck_assert_ptr_nonnull(lc);
