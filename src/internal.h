@@ -111,6 +111,8 @@ static inline bool fut__is_frame(fut_waker *w)
 }
 
 /* --- tasks ------------------------------------------------------------------ */
+/* 112 bytes on LP64 before the future: keep it there (the fields after
+ * `size` fill what was padding). */
 struct fut_task {
     struct fut_waker w; /* first: a task is its waker */
     fut__list live;     /* rt->tasks; rt->teardowns while its poll_drop is pending */
@@ -122,6 +124,10 @@ struct fut_task {
     int terr;           /* first error its teardown reported */
     uint32_t terrs;     /* how many it reported */
     uint32_t size;      /* of the future below */
+    /* When its poll_drop first went PENDING, as seconds after `spawned`:
+     * a float fits the padding; precise to ~5 ms after a day alive. */
+    float torn_after;
+    double spawned;     /* ev_now() at spawn: its age in fut_rt_dump() */
     _Alignas(max_align_t) unsigned char fut[];
 };
 
@@ -163,6 +169,8 @@ void fut__teardown_wait(fut_rt *rt, struct fut_task *t);
 void fut__teardown_done(fut_rt *rt);
 void fut__budget_rearm(fut_rt *rt);
 void fut__scope_child_done(struct fut_scope *s, struct fut_task *t, unsigned state);
+/* f is the orphanage's future (a task of fut_rt_adopt()). */
+bool fut__is_orphan(const fut *f);
 void fut__budget_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void fut__pool_free(fut_rt *rt);
 fut_status fut__job_poll(fut_job *j, fut_cx *cx);

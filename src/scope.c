@@ -47,7 +47,9 @@ void fut__budget_rearm(fut_rt *rt)
 void fut__teardown_wait(fut_rt *rt, struct fut_task *t)
 {
     double budget = t->scope && t->scope->budget >= 0 ? t->scope->budget : rt->drop_budget;
-    t->deadline = fut__fresh_now(rt) + budget;
+    double now = fut__fresh_now(rt);
+    t->deadline = now + budget;
+    t->torn_after = (float)(now - t->spawned);
     /* Off the live list (nothing there needs it: it is cancelled or done
      * already) onto the teardowns, by the same link. */
     fut__list_del(&t->live);
@@ -589,6 +591,11 @@ static const struct fut_vtable orphan_vt = {
     .poll = orphan_step,
     .poll_drop = orphan_step,
 };
+
+bool fut__is_orphan(const fut *f)
+{
+    return f->vt == &orphan_vt;
+}
 
 FUT_API int fut_rt_adopt(fut_rt *rt, fut *f, void (*release)(fut *f, void *ud), void *ud)
 {

@@ -328,6 +328,8 @@ int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut
     t->terr = 0;
     t->terrs = 0;
     t->size = (uint32_t)size;
+    t->torn_after = 0;
+    t->spawned = fut__fresh_now(rt);
     memcpy(t->fut, f, size);
     fut__list_add_tail(&rt->tasks, &t->live);
     rt->st.tasks_spawned++;

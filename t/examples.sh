@@ -2,8 +2,9 @@
 # The examples run: pipeline sorts its jobs, and tears down cleanly on
 # SIGINT midway; eyeballs' race closes the loser before it returns, and
 # fetch gets a page from examples/http, reports a refused port, gives up
-# on a silent server at its -T deadline, and rejects bad URLs. Loopback
-# only; every step bounded by timeout(1).
+# on a silent server at its -T deadline, and rejects bad URLs; dump shows
+# a task in each state, at start and on SIGUSR1. Loopback only; every
+# step bounded by timeout(1).
 set -u
 b="${top_builddir:-.}/examples"
 tmp=$(mktemp -d)
@@ -32,7 +33,7 @@ wait_for() {
     return 1
 }
 
-echo "1..11"
+echo "1..13"
 
 # --- eyeballs -------------------------------------------------------------
 timeout 10 "$b/eyeballs" >"$tmp/eye" 2>&1
@@ -178,5 +179,34 @@ if [ $rc -eq 0 ] && grep -q 'interrupted after' "$tmp/pl.err" &&
     ok "pipeline: SIGINT midway: queued jobs released, sort terminated and reaped, exit 0"
 else
     notok "pipeline: SIGINT midway (exit $rc, sort pid '$spid')" "$tmp/pl.err"
+fi
+# --- dump ---------------------------------------------------------------------
+timeout 10 "$b/dump" -once 2>"$tmp/dump" >/dev/null
+rc=$?
+if [ $rc -eq 0 ] && grep -q '^task .*state=parked phase=run .*name=sleeper' "$tmp/dump" &&
+    grep -q '^task .*state=frozen .*name=nester .*awaits=quit' "$tmp/dump" &&
+    grep -q '^task .*state=running .*name=dumper' "$tmp/dump" &&
+    grep -q '^teardown .*name=slow_close .*budget_left=' "$tmp/dump" &&
+    grep -q '^frame depth=2 name=quit ' "$tmp/dump" &&
+    grep -q '^end tasks=4 teardowns=1 frames=2$' "$tmp/dump"; then
+    ok "dump -once: parked, frozen, running, a pending teardown, two loops"
+else
+    notok "dump -once (exit $rc)" "$tmp/dump"
+fi
+"$b/dump" 2>"$tmp/dump2" >/dev/null &
+dpid=$!
+pids="$pids $dpid"
+if wait_for "$tmp/dump2" '^end tasks=4' "$dpid"; then
+    kill -USR1 "$dpid"
+    wait_for "$tmp/dump2" '^--- SIGUSR1' "$dpid"
+    sleep 0.1
+    kill -INT "$dpid"
+fi
+wait "$dpid"
+rc=$?
+if [ $rc -eq 0 ] && [ "$(grep -c '^end tasks=4 teardowns=1 frames=2$' "$tmp/dump2")" -eq 2 ]; then
+    ok "dump: dumps again on SIGUSR1, exits 0 on SIGINT"
+else
+    notok "dump: SIGUSR1 then SIGINT (exit $rc)" "$tmp/dump2"
 fi
 exit 0

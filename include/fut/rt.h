@@ -14,6 +14,7 @@
 #define FUT_RT_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "future.h"
 
@@ -204,6 +205,85 @@ struct fut_rt_stats {
  * sizeof *st: older callers keep working as the struct grows). Returns 0
  * or -EINVAL. */
 FUT_API int fut_rt_stats(const fut_rt *rt, struct fut_rt_stats *st, size_t size);
+
+/* --- introspection ------------------------------------------------------- */
+
+/* fut_rt_dump() flags */
+#define FUT_DUMP_TEXT 0x0u /* one line per item, key=value fields (default) */
+#define FUT_DUMP_DOT 0x1u  /* a Graphviz digraph */
+
+/* Writes what the runtime is doing right now to out: its counters, every
+ * live task, every pending teardown and the stack of nested loops. For a
+ * human at a terminal (on a signal, say) and for tests, which may parse
+ * the text format: its keys stay, new ones may be appended to a line.
+ *
+ * Walks the runtime's own lists and allocates nothing of its own (stdio
+ * may allocate the stream's buffer); it may be called anywhere on the loop
+ * thread, from plain code or from inside a poll (even one that runs a
+ * nested loop), but out must not call back into the runtime (a
+ * fopencookie() stream, say). out is flushed before the call returns.
+ *
+ * Text format (FUT_DUMP_TEXT), in this order; times in seconds, pointers
+ * as %p, "none" for no pointer:
+ *
+ *   rt id=P now=T tasks_alive=N tasks_spawned=N tearing_down=N polls=N
+ *      wakes=N remote_wakes=N frozen_wakes=N async_drops=N escalations=N
+ *      teardown_errors=N orphans=N orphans_alive=N nested_depth=N
+ *      nested_depth_max=N nested_loops=N      (one line: fut_rt_stats())
+ *   task id=P state=S phase=H scope=P|none name=NAME age=T awaits=A
+ *   teardown id=P name=NAME age=T budget_left=T|inf|escalated
+ *   frame depth=D name=NAME drop=0|1 owner=P|none done=0|1
+ *   end tasks=N teardowns=N frames=N
+ *
+ * task: one line per live task (a finished child kept by a
+ * FUT_SCOPE_COLLECT scope is not live). id is the task's address: stable
+ * while it lives, may be reused after. state is where its poll stands:
+ *   queued   woken, waiting for its turn in the run queue;
+ *   parked   waiting for a wake;
+ *   running  its poll is on the stack (the dump is called from it, or
+ *            from a future it polls);
+ *   frozen   its poll is on the stack below a nested loop it started
+ *            (fut_block_on, fut_nested_loop, a sync drop): it is not
+ *            polled again until that loop returns.
+ * phase is what it polls: run (its future), cancelled (cancelled, its
+ * future not yet told), teardown (its future's poll_drop), orphan (a
+ * future adopted by fut_rt_adopt(), being torn down). scope is the scope
+ * it was spawned into; the task whose poll spawned it is not recorded
+ * (that would cost a field in every task and a liveness check here), so a
+ * task spawned with fut_spawn() shows scope=none. name is the vtable name
+ * of its future, with blanks, '=', '"' and control characters shown as
+ * '_'. age is the time since it was spawned. awaits names what it waits
+ * for when the runtime knows without tracking it per poll: for a frozen
+ * task, the future of the innermost nested loop it started; for a task in
+ * teardown, its own future's poll_drop (awaits=poll_drop); else unknown.
+ *
+ * teardown: one line per task whose poll_drop is pending (rt's drop
+ * budget), oldest first; these tasks also have a task line. age is the
+ * time since its poll_drop first returned PENDING; budget_left is the
+ * time until it escalates (the earlier of its budget's deadline and a
+ * shutdown's), inf for an infinite budget, escalated once past it.
+ *
+ * frame: one line per nested loop, outermost (depth=1, usually
+ * fut_block_on) first. name is its future's vtable name; drop=1 when it
+ * drives that future's teardown (a sync drop); owner is the task whose
+ * poll started it; done=1 when its future is done and it waits for the
+ * loops above it to return.
+ *
+ * end: the counts of the lines above; its presence says the dump is whole.
+ *
+ * DOT format (FUT_DUMP_DOT): `strict digraph fut_rt { ... }` with a node "rt"
+ * labelled with the main counters, a node per task ("t<id>", its name,
+ * state and age in the label; dashed and red while in teardown, bold
+ * once escalated), a node per scope ("s<id>") with edges scope -> task
+ * and rt -> scope or rt -> task, and the frames as a chain
+ * "f1" -> "f2" -> ... with a dotted edge from each frame to its owner.
+ *
+ * Returns 0, or
+ *   -EINVAL  rt or out NULL, or flags unknown;
+ *   -EPERM   called on another thread than the runtime's;
+ *   -errno   of the stream, when a write or the flush failed (what was
+ *            written may be partial). */
+FUT_API int fut_rt_dump(fut_rt *rt, FILE *out, unsigned flags);
 
 #ifdef __cplusplus
 }
