@@ -32,6 +32,14 @@ fuzz/cancel-fuzzer: $(fuzz_replay_SOURCES) $(libfut_la_SOURCES) $(include_HEADER
 fuzz-run:
 	@if ! command -v $(FUZZ_CC) >/dev/null 2>&1; then \
 	  echo "make fuzz: $(FUZZ_CC) not found, skipped"; exit 0; fi; \
+	tmp=$$(mktemp -d); \
+	printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }\n' \
+	  >$$tmp/t.c; \
+	if ! $(FUZZ_CC) -fsanitize=fuzzer -o $$tmp/t $$tmp/t.c >/dev/null 2>&1; then \
+	  rm -rf $$tmp; \
+	  echo "make fuzz: $(FUZZ_CC) cannot link libFuzzer (Debian: libclang-rt-dev), skipped"; \
+	  exit 0; fi; \
+	rm -rf $$tmp; \
 	$(MAKE) $(AM_MAKEFLAGS) fuzz/cancel-fuzzer && \
 	$(MKDIR_P) fuzz/corpus-new fuzz/artifacts && \
 	fuzz/cancel-fuzzer -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
