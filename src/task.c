@@ -50,8 +50,39 @@ static void remote_push(fut_rt *rt, fut_waker *w)
         ev_async_send(rt->loop, &rt->async);
 }
 
+/* Seeded scheduling: one xorshift64* step, whose top bit puts the waker
+ * at the head or at the tail of the queue. Every waker still reaches the
+ * queue exactly once per wake, so frozen tasks, nested loops and the
+ * drain budget work as with FIFO; only the order changes, reproducibly
+ * for a seed (as far as the wakes themselves are: cross-thread wakes and
+ * I/O readiness are not). A task put at the head again and again cannot
+ * starve the others for long: each time it is a coin toss. */
+static void __attribute__((noinline)) enqueue_seeded(fut_rt *rt, fut_waker *w)
+{
+    uint64_t x = rt->sched_rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    rt->sched_rng = x;
+    if (((x * UINT64_C(0x2545F4914F6CDD1D)) >> 63) && rt->head) {
+        w->next = rt->head;
+        rt->head = w;
+        return;
+    }
+    w->next = NULL;
+    if (rt->tail)
+        rt->tail->next = w;
+    else
+        rt->head = w;
+    rt->tail = w;
+}
+
 void fut__enqueue(fut_rt *rt, fut_waker *w)
 {
+    if (fut__unlikely(rt->sched_rng)) {
+        enqueue_seeded(rt, w);
+        return;
+    }
     w->next = NULL;
     if (rt->tail)
         rt->tail->next = w;
