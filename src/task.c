@@ -50,13 +50,24 @@ static void remote_push(fut_rt *rt, fut_waker *w)
         ev_async_send(rt->loop, &rt->async);
 }
 
+static inline void enqueue_tail(fut_rt *rt, fut_waker *w)
+{
+    w->next = NULL;
+    if (rt->tail)
+        rt->tail->next = w;
+    else
+        rt->head = w;
+    rt->tail = w;
+}
+
 /* Seeded scheduling: one xorshift64* step, whose top bit puts the waker
  * at the head or at the tail of the queue. Every waker still reaches the
  * queue exactly once per wake, so frozen tasks, nested loops and the
  * drain budget work as with FIFO; only the order changes, reproducibly
  * for a seed (as far as the wakes themselves are: cross-thread wakes and
- * I/O readiness are not). A task put at the head again and again cannot
- * starve the others for long: each time it is a coin toss. */
+ * I/O readiness are not). A task woken during its own poll (a yield) is
+ * not seeded: it goes behind every task ready then, as fut_yield()
+ * promises, and cannot hog the drain. */
 static void __attribute__((noinline)) enqueue_seeded(fut_rt *rt, fut_waker *w)
 {
     uint64_t x = rt->sched_rng;
@@ -69,12 +80,7 @@ static void __attribute__((noinline)) enqueue_seeded(fut_rt *rt, fut_waker *w)
         rt->head = w;
         return;
     }
-    w->next = NULL;
-    if (rt->tail)
-        rt->tail->next = w;
-    else
-        rt->head = w;
-    rt->tail = w;
+    enqueue_tail(rt, w);
 }
 
 void fut__enqueue(fut_rt *rt, fut_waker *w)
@@ -83,12 +89,7 @@ void fut__enqueue(fut_rt *rt, fut_waker *w)
         enqueue_seeded(rt, w);
         return;
     }
-    w->next = NULL;
-    if (rt->tail)
-        rt->tail->next = w;
-    else
-        rt->head = w;
-    rt->tail = w;
+    enqueue_tail(rt, w);
 }
 
 static void frame_woken_here(fut_rt *rt, fut_waker *w)
@@ -269,8 +270,9 @@ void fut__run_task(struct fut_task *t)
         return;
     }
     unsigned old = atomic_fetch_and_explicit(&t->w.state, ~FUT__W_RUNNING, memory_order_acq_rel);
+    /* Woken while frozen: behind the tasks ready now, seeded or not. */
     if (old & FUT__W_NOTIFIED)
-        fut__enqueue(rt, &t->w);
+        enqueue_tail(rt, &t->w);
 }
 
 void fut__drain(fut_rt *rt)

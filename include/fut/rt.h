@@ -131,9 +131,10 @@ FUT_API int fut_rt_set_max_depth(fut_rt *rt, unsigned depth);
  * wakes (wakes from other threads, I/O and timer readiness vary from run
  * to run). seed 0 turns it off: ready tasks are polled in the order they
  * were woken (FIFO), the default. Every other guarantee holds either way:
- * a task woken while its poll is on the stack is polled again after that
- * poll returns, nested loops keep running the other tasks, and a drain
- * polls at most a bounded number of tasks before the loop polls for I/O.
+ * a task woken while its poll is on the stack (fut_yield()) is polled
+ * again after that poll returns and after the tasks ready by then, nested
+ * loops keep running the other tasks, and a drain polls at most a bounded
+ * number of tasks before the loop polls for I/O.
  * Off, it costs one predictable branch per wake.
  *
  * The environment variable FUT_SEED, when set to a non-zero integer
