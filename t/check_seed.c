@@ -4,6 +4,7 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,11 @@ END_TEST
 START_TEST(env_seeds_new_runtimes)
 {
     char want[LOGLEN + 1], got[LOGLEN + 1];
+    /* put back at the end (CK_FORK=no runs every test in this process) */
+    const char *orig = getenv("FUT_SEED");
+    char saved[64] = "";
+    if (orig)
+        snprintf(saved, sizeof saved, "%s", orig);
     order_with_seed(7, want);
     ck_assert_int_eq(setenv("FUT_SEED", "7", 1), 0);
     fut_rt *rt = th_new_rt();
@@ -146,7 +152,10 @@ START_TEST(env_seeds_new_runtimes)
         ck_assert_msg(strcmp(got, "abcdefghabcdefghabcdefghabcdefgh") == 0, "FUT_SEED=\"%s\": %s",
                       off[i], got);
     }
-    unsetenv("FUT_SEED");
+    if (orig)
+        setenv("FUT_SEED", saved, 1);
+    else
+        unsetenv("FUT_SEED");
 }
 END_TEST
 

@@ -19,6 +19,7 @@ for s in $seeds; do for t in $suites; do total=$((total + 1)); done; done
 echo "1..$((total + 1))"
 why=
 [ -f "$shim" ] || why="$shim not built (no shared libraries)"
+[ -n "${FUT_VALGRIND:-}" ] && why="under FUT_VALGRIND (it would only repeat the plain run)"
 case "${CFLAGS:-}" in
 *-fsanitize*) why="a sanitizer build (its runtime must come first, not a preload)" ;;
 esac
