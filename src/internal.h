@@ -191,6 +191,9 @@ struct fut_rt {
     /* run queue: FIFO of wakers with NOTIFIED set */
     fut_waker *head, *tail;
     unsigned drain_budget;
+    /* Seeded scheduling (fut_rt_set_seed): the xorshift64* state that
+     * picks head or tail at each enqueue; 0: off, plain FIFO. */
+    uint64_t sched_rng;
 
     ev_prepare prepare; /* drains the run queue before the loop blocks */
     ev_idle idle;     /* keeps the loop from blocking while work is queued */

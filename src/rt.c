@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -77,6 +78,40 @@ static void async_cb(struct ev_loop *loop, ev_async *w, int revents)
     fut__take_remote(rt);
 }
 
+/* splitmix64: spreads small seeds (1, 2, 3) over the whole state, which
+ * xorshift needs non-zero. */
+static uint64_t seed_state(uint64_t seed)
+{
+    uint64_t z = seed + UINT64_C(0x9E3779B97F4A7C15);
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    z ^= z >> 31;
+    return z ? z : UINT64_C(0x9E3779B97F4A7C15);
+}
+
+FUT_API int fut_rt_set_seed(fut_rt *rt, uint64_t seed)
+{
+    if (!rt)
+        return -EINVAL;
+    rt->sched_rng = seed ? seed_state(seed) : 0;
+    return 0;
+}
+
+/* FUT_SEED: a non-zero integer (any base strtoull accepts) seeds every
+ * new runtime; anything else leaves scheduling FIFO. */
+static uint64_t env_seed(void)
+{
+    const char *s = getenv("FUT_SEED");
+    if (!s || !*s)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end || *s == '-')
+        return 0;
+    return v;
+}
+
 FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop)
 {
     if (!out)
@@ -91,6 +126,7 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop)
     rt->now_stale = true;
     rt->drop_budget = FUT_DEFAULT_DROP_BUDGET;
     rt->force_deadline = INFINITY;
+    fut_rt_set_seed(rt, env_seed());
     fut__list_init(&rt->teardowns);
     fut__list_init(&rt->shutdowns);
     fut__list_init(&rt->tasks);

@@ -50,7 +50,7 @@ static void remote_push(fut_rt *rt, fut_waker *w)
         ev_async_send(rt->loop, &rt->async);
 }
 
-void fut__enqueue(fut_rt *rt, fut_waker *w)
+static inline void enqueue_tail(fut_rt *rt, fut_waker *w)
 {
     w->next = NULL;
     if (rt->tail)
@@ -58,6 +58,38 @@ void fut__enqueue(fut_rt *rt, fut_waker *w)
     else
         rt->head = w;
     rt->tail = w;
+}
+
+/* Seeded scheduling: one xorshift64* step, whose top bit puts the waker
+ * at the head or at the tail of the queue. Every waker still reaches the
+ * queue exactly once per wake, so frozen tasks, nested loops and the
+ * drain budget work as with FIFO; only the order changes, reproducibly
+ * for a seed (as far as the wakes themselves are: cross-thread wakes and
+ * I/O readiness are not). A task woken during its own poll (a yield) is
+ * not seeded: it goes behind every task ready then, as fut_yield()
+ * promises, and cannot hog the drain. */
+static void __attribute__((noinline)) enqueue_seeded(fut_rt *rt, fut_waker *w)
+{
+    uint64_t x = rt->sched_rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    rt->sched_rng = x;
+    if (((x * UINT64_C(0x2545F4914F6CDD1D)) >> 63) && rt->head) {
+        w->next = rt->head;
+        rt->head = w;
+        return;
+    }
+    enqueue_tail(rt, w);
+}
+
+void fut__enqueue(fut_rt *rt, fut_waker *w)
+{
+    if (fut__unlikely(rt->sched_rng)) {
+        enqueue_seeded(rt, w);
+        return;
+    }
+    enqueue_tail(rt, w);
 }
 
 static void frame_woken_here(fut_rt *rt, fut_waker *w)
@@ -238,8 +270,9 @@ void fut__run_task(struct fut_task *t)
         return;
     }
     unsigned old = atomic_fetch_and_explicit(&t->w.state, ~FUT__W_RUNNING, memory_order_acq_rel);
+    /* Woken while frozen: behind the tasks ready now, seeded or not. */
     if (old & FUT__W_NOTIFIED)
-        fut__enqueue(rt, &t->w);
+        enqueue_tail(rt, &t->w);
 }
 
 void fut__drain(fut_rt *rt)

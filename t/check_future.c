@@ -249,7 +249,9 @@ START_TEST(yield_interleaves_tasks)
     ck_assert_int_eq(FUT_SPAWN(th_rt, &b, &jb), 0);
     ck_assert_int_eq(fut_block_on(th_rt, &ja.base, NULL), 0);
     ck_assert_int_eq(fut_block_on(th_rt, &jb.base, NULL), 0);
-    ck_assert_str_eq(log, "ababab");
+    /* Each yield lets the other run: they alternate. Which one starts is
+     * the scheduler's choice (spawn order with seeding off). */
+    ck_assert_msg(!strcmp(log, "ababab") || !strcmp(log, "bababa"), "log == \"%s\"", log);
     fut_drop(&ja.base);
     fut_drop(&jb.base);
 }

@@ -715,7 +715,17 @@ START_TEST(caller_buffers)
     fut_stream_op op;
     char buf[32];
     ck_assert_int_eq(block(fut_stream_write(&op, &s, "hello world\n", 12)), 12);
-    ck_assert_int_eq(read(peer, buf, sizeof buf), 12);
+    /* READY means in the kernel or in the write buffer: after a short
+     * send (t/faults.sh makes them) the tail waits for the flush. */
+    ck_assert_int_eq(block(fut_stream_flush(&op, &s)), 0);
+    ssize_t got = 0;
+    while (got < 12) {
+        ssize_t n = read(peer, buf + got, sizeof buf - (size_t)got);
+        ck_assert_int_gt(n, 0);
+        got += n;
+    }
+    ck_assert_int_eq(got, 12);
+    ck_assert_mem_eq(buf, "hello world\n", 12);
     ck_assert_int_eq(write(peer, "abcdefgh\n", 9), 9);
     ck_assert_int_eq(block(fut_stream_read_line(&op, &s, buf, 8)), -EMSGSIZE);
     ck_assert_int_eq(block(fut_stream_read_exact(&op, &s, buf, 9)), 9);
@@ -819,6 +829,8 @@ START_TEST(write_all_cancelled_counts_exactly)
             n += (size_t)r;
             continue;
         }
+        if (errno == EINTR) /* t/faults.sh injects it */
+            continue;
         ck_assert_int_eq(errno, EAGAIN);
         fut_sleep sl;
         block(fut_sleep_init(&sl, 0.001)); /* the close makes progress meanwhile */
@@ -1010,6 +1022,8 @@ START_TEST(graceful_close_data_then_fin)
         if (r == 0)
             break; /* FIN after every byte */
         if (r < 0) {
+            if (errno == EINTR) /* t/faults.sh injects it */
+                continue;
             ck_assert_int_eq(errno, EAGAIN);
             fut_sleep sl;
             block(fut_sleep_init(&sl, 0.001));
@@ -1267,18 +1281,21 @@ START_TEST(idle_timeout_resets_on_progress)
     fut_stream s;
     int peer;
     stream_pair(&s, &peer, NULL);
-    ck_assert_int_eq(fut_stream_set_timeouts(&s, 0, 0, 0.08), 0);
+    /* 50 ms of idle between reads, against 200 ms allowed: the slack a
+     * loaded machine (distcheck's parallel suites, under t/faults.sh)
+     * needs; 80 ms against 30 ms timed out there once. */
+    ck_assert_int_eq(fut_stream_set_timeouts(&s, 0, 0, 0.2), 0);
     fut_stream_op op;
     char buf[16];
     double t0 = th_mono();
     for (int i = 0; i < 5; i++) {
         fut_sleep sl;
-        block(fut_sleep_init(&sl, 0.03));
+        block(fut_sleep_init(&sl, 0.05));
         fut_drop(&sl.base);
         ck_assert_int_eq(write(peer, "x", 1), 1);
         ck_assert_int_eq(block(fut_stream_read(&op, &s, buf, sizeof buf)), 1);
     }
-    ck_assert_double_gt(th_mono() - t0, 0.14); /* longer than the idle time in all */
+    ck_assert_double_gt(th_mono() - t0, 0.24); /* longer than the idle time in all */
     t0 = th_mono();
     ck_assert_int_eq(block(fut_stream_read(&op, &s, buf, sizeof buf)), -ETIMEDOUT);
     ck_assert_double_lt(th_mono() - t0, 0.5);

@@ -122,6 +122,32 @@ FUT_API int fut_nested_loop(fut_rt *rt, fut *f, ssize_t *out);
  * runtime) or -ENOMEM (the old limit stays). */
 FUT_API int fut_rt_set_max_depth(fut_rt *rt, unsigned depth);
 
+/* --- scheduling order ----------------------------------------------------- */
+
+/* Seeded scheduling, a test and debugging aid: with seed != 0 the order
+ * in which ready tasks are polled is permuted (each wake puts the task at
+ * the head or the tail of the run queue, by a pseudo-random bit), so code
+ * that silently relies on one task running before another shows up. The
+ * permutation is reproducible for a given seed and the same sequence of
+ * wakes (wakes from other threads, I/O and timer readiness vary from run
+ * to run). seed 0 turns it off: ready tasks are polled in the order they
+ * were woken (FIFO), the default. Every other guarantee holds either way:
+ * a task woken while its poll is on the stack (fut_yield()) is polled
+ * again after that poll returns and after the tasks ready by then, nested
+ * loops keep running the other tasks, and a drain polls at most a bounded
+ * number of tasks before the loop polls for I/O.
+ * Off, it costs one predictable branch per wake.
+ *
+ * The environment variable FUT_SEED, when set to a non-zero integer
+ * (decimal, or 0x hex), is the seed of every runtime fut_rt_new() makes,
+ * so a whole test suite can be run under a seed: FUT_SEED=3 make check.
+ * This call overrides it for rt; a test that pins FIFO order calls
+ * fut_rt_set_seed(rt, 0).
+ *
+ * Takes effect at the next wake; tasks already queued keep their place.
+ * On rt's thread. Returns 0, or -EINVAL when rt is NULL. */
+FUT_API int fut_rt_set_seed(fut_rt *rt, uint64_t seed);
+
 /* --- tasks --------------------------------------------------------------- */
 
 /* A join handle: a future whose output is the task's output (or
