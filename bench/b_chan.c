@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B10, libfut: messages through a fut_chan between two tasks.
  *
  * Modes:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B7, libfut: the drop paths, N futures each.
  *
  * Modes:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B7, raw libev twin of b_drop.c: the floor of each drop path.
  *
  * Modes:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B6, libfut: TCP echo server on 127.0.0.1.
  *
  *     b_echo PORT

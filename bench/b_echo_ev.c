@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B6, raw libev twin of b_echo.c: TCP echo server on 127.0.0.1.
  *
  *     b_echo_ev PORT

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B6, libfut through its streams (<fut/net.h>): TCP echo server on
  * 127.0.0.1, written the way a user of the library would.
  *

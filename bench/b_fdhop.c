@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B5, libfut: fd readiness hop. Two tasks ping-pong one byte over two
  * pipes, N hops.
  *

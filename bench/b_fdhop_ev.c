@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B5, raw libev twin of b_fdhop.c: one byte ping-ponged over two pipes,
  * N hops.
  *

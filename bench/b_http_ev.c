@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B9, raw libev floor: an HTTP/1.1 "hello" server on 127.0.0.1.
  *
  *     b_http_ev PORT

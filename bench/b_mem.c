@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B8, libfut: bytes per parked task.
  *
  * Spawns N detached tasks, lets every one be polled once (each parks),

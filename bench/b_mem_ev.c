@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B8, raw libev twin of b_mem.c: N parked "units", malloc'd one by one.
  * alloc is the bytes malloc'd per unit (the watcher: the whole unit,
  * nothing is added around it), rss the resident growth per unit (malloc

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The blocking-work pool: submit-to-completion round trip, cancel of a
  * queued job, cancel of a running job.
  *

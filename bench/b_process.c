@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Processes, libfut: spawn /bin/true and wait for its exit, N times.
  *
  * Mode:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Processes, the raw floor: posix_spawn() of /bin/true and a blocking
  * waitpid(), N times. No loop, no pidfd, no file actions: the least a
  * program can do to run a child and collect its status. Twin of

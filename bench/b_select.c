@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Select over K children: the cost per extra child, inline and with branch
  * tasks, and the teardown path of a select loser.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B1, libfut: spawn + join of empty tasks.
  *
  * The task's future is READY at its first poll (output 7) and has no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B1, raw libev twin of b_spawn.c: schedule N units of work and be told
  * each finished.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Coordination primitives (<fut/sync.h>), libfut only (no libev twin:
  * libev has nothing to coordinate; the Tokio peer is a separate step).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B4, libfut: timer insert + cancel with M armed timers in the background.
  *
  * Inside one task's poll, N times: fut_sleep_init, fut_poll it once (it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B4, raw libev twin of b_timer.c: N times ev_timer_init + ev_timer_start
  * + ev_timer_stop on one watcher, with the same M background timers
  * (same seed, same timeouts) and the same modes (early 1 s, mid uniform in

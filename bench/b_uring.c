@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* io_uring reads against readiness reads on a pipe: two tasks ping-pong
  * one byte over two pipes (as B5), with each side's read and write done
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B2, libfut: wake-ups between tasks.
  *
  * Modes:

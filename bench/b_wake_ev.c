@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B2, raw libev twin of b_wake.c: two callbacks handing a token back and
  * forth, N hops.
  *

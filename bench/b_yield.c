@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B3, libfut: yielding to the other tasks.
  *
  * A yielder task awaits fut_yield N times, one after the other: fut_yield

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B3, raw libev twin of b_yield.c: callbacks that give the others a turn.
  *
  * The equivalent chosen: a yielder is an ev_idle watcher. A yield feeds

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared helpers of the benchmark programs (libfut ones and their raw
  * libev twins alike): the command line, the clock, the report line.
  *

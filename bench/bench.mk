@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Benchmarks (included from Makefile.am): built and run by `make bench`,
 # never by `make` or `make check` (they are EXTRA_PROGRAMS: automake only
 # builds those on request).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Instructions per operation, by marginal differencing under callgrind: each
 # program runs at N and at 2N, and (Ir(2N) - Ir(N)) / N is what one more
 # operation costs; process start-up, runtime creation, the background

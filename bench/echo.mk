@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # B5 (fd readiness hop) and B6 (TCP echo) programs; included at the end of
 # bench/bench.mk, whose variables (bench_cflags, bench_fut_ldadd,
 # bench_fut_ldflags, bench_env) it uses. Its `+=` must come after

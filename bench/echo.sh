@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # B6: TCP echo on 127.0.0.1 (bench/WORKLOADS.md). For each runtime whose
 # echo server is built, each message SIZE (64, 1024) and each number of
 # connections K (1, 50, 500):

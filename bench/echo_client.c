@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B6 load client: closed-loop TCP echo load over epoll.
  *
  *     echo_client HOST PORT K SIZE SECONDS [MAXMSGS]

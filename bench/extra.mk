@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Benchmarks of the structured-concurrency and owned-buffer layers
 # (issues 4 and 5): select over K children, the pool, io_uring against
 # readiness I/O. Included from bench.mk; built only by the bench targets.

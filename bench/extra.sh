@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Select over K children (inline and with branch tasks; the cost per extra
 # child), a select loser's async teardown, the pool (round trip, a window
 # of 256 jobs, cancelling a queued and a running job) and io_uring against

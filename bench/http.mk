@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # B9 (HTTP/1.1 keep-alive "hello") programs; included from bench/bench.mk,
 # whose variables (bench_cflags, bench_env) it uses. Its `+=` must come
 # after bench.mk's first `=` of EXTRA_PROGRAMS and CLEANFILES.

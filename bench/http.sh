@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # B9: hello over HTTP/1.1 keep-alive on 127.0.0.1 (bench/WORKLOADS.md).
 # For each server (libev: bench/b_http_ev, the floor; libfut: its HTTP
 # example examples/http with -t 1, and libfut-t2 the same with -t 2, when

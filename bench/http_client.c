@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* B9 deterministic client: exactly N HTTP/1.1 keep-alive requests.
  *
  *     http_client HOST PORT K N [DEPTH]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The benchmark peers (bench/peers/, see bench/peers/README.md): the
 # workloads of bench/WORKLOADS.md on libuv (bench/peers/uv/b_uv) and on
 # Tokio current_thread (bench/peers/tokio, binary

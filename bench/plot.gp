@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # gnuplot script of bench/plot.sh (which prepares the data files): the
 # scaling chart (ns/op against N, log-log, one panel per workload, one line
 # per runtime) and the echo chart (server CPU per message, bars per

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Publishes the latest benchmark results: copies bench/out/results.txt and
 # .tsv (from `make bench`), callgrind.txt and syscalls.txt (when there) and
 # the echo helper's echo.tsv (when there) to bench/results/, and draws

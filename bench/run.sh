@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs every benchmark workload of bench/WORKLOADS.md on each runtime
 # alternately (libfut, libev, libuv, Tokio, libfut, libev, ...), REPS
 # times, and prints the medians side by side with the ratios libfut/libev

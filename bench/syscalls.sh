@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # System calls per operation, by marginal differencing under strace: each
 # program runs at N and at 2N under `strace -c -f` (threads included), and
 # (calls(2N) - calls(N)) / N per system call is what one more op costs;

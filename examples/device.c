@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A future that owns a buffer a device is still writing into.
  *
  * The "device" is a libev timer that writes one chunk into the caller's

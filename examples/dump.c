@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fut_rt_dump() on a runtime with a task in each state: one parked on a
  * sleep, one whose teardown is slow, one frozen under the nested loop its
  * poll runs. A fourth task dumps to stderr once at start and again on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A TCP (or Unix socket) echo server: a task per connection in a scope,
  * a 5 s idle timeout, and a clean stop on Ctrl-C or SIGTERM: stop
  * accepting, then every connection closes gracefully (flush, FIN, wait

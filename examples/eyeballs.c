@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* "Happy eyeballs" on real sockets: fut_connect_addrs() races two
  * loopback servers, a slow one first and a fast one 100 ms later; the
  * first to connect wins. The slow server's accept queue is full, so the

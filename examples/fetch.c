@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* An HTTP/1.1 client with one deadline for everything: the name lookup,
  * the happy-eyeballs connect, the request and the whole response. The
  * fetch is one coroutine run under fut_timeout: when the deadline passes,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* An HTTP/1.1 server that says hello: GET / answers "hello", keep-alive
  * and pipelining included (every request already received is answered
  * in one write). Honest and minimal: 400 on a malformed request (and on

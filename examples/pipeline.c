@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A pipeline: a producer feeds a bounded channel; a dispatcher takes each
  * job and, holding one of 4 semaphore permits, hands it to a worker task,
  * so at most 4 work at once; workers send their results to a second

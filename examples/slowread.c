@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The motivating case: a read into a buffer the future owns, from a slow
  * source, raced against a timeout.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A cancellation fuzzer: the input bytes are decoded into a small program
  * over the public API (spawn tasks of sleeps, fd waits, channels, a
  * semaphore, pool jobs, stream echoes, combinators and scopes around them;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The cancellation fuzzer (fuzz/cancel.c).
 #
 # make check builds fuzz/replay (the target with a plain main, any

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Runs the fuzz target over files and directories of inputs, without
  * libFuzzer: the committed corpus is replayed under make check, with
  * whatever compiler built the tree. Prints one line per input with -v.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libfut: futures with asynchronous destructors, on libev.
  *
  * The umbrella header. The API lives in:

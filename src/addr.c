@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Socket addresses: parsing and formatting (<fut/net.h>). */
 #include "internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The allocation hook every allocation of the library goes through. */
 #include "internal.h"
 

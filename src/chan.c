@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A bounded MPMC channel of pointers: a ring allocated once, two
  * intrusive FIFO lists of waiting ops, and a mutex.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Combinators: all, select, timeout. Children polled inline, or each in a
  * branch task (FUT_BRANCH_TASKS). */
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Connect (<fut/net.h>): one address, or several raced with happy
  * eyeballs (RFC 8305), after a lookup on the pool for a name. */
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The coroutine macros' runtime half: bindings and the generated
  * poll_drop (see <fut/coro.h>). */
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Diagnostics, version and error strings. */
 #include "internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fut_rt_dump(): the live task tree, pending teardowns and nested loops,
  * as text or Graphviz DOT. Reads the runtime's lists in place and writes
  * as it goes: nothing is allocated or copied, so a dump works in the

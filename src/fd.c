@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Registered fds: one persistent ev_io per fd, readiness cached between
  * waits (see <fut/fd.h>). */
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Drop glue: polling children with the protocol checks, asynchronous and
  * synchronous drop, the async dropper, yield. */
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libfut internals shared between files. Never installed. */
 #ifndef FUT_INTERNAL_H
 #define FUT_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fd readiness on ev_io, with an optional deadline on ev_timer. */
 #include "internal.h"
 

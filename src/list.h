@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Intrusive circular doubly-linked list, after Linux's list.h. */
 #ifndef FUT_LIST_H
 #define FUT_LIST_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Listeners and accept (<fut/net.h>). */
 #include "internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A fair asynchronous mutex; waiters queue inside their lock futures
  * (see <fut/sync.h>). */
 #include "internal.h"

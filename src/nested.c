@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Nested loops and frozen tasks.
  *
  * A nested loop polls its future, drains the run queue (re-entrantly: an

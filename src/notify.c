@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Notifications to waiting tasks, like Tokio's Notify (see
  * <fut/sync.h>). */
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A one-value channel: one shared, counted allocation, a mutex, one
  * waker slot. The sender never waits, so the lock is held for a few
  * stores only; the wake happens after it is released. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The blocking-work pool: workers, a FIFO queue, completions in batches
  * through one ev_async, cancellation that waits for the worker to let go
  * (see <fut/pool.h>). File I/O and DNS on top. */

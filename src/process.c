@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Child processes (<fut/process.h>): posix_spawnp, a pidfd watched by an
  * ev_io (or a polling timer without pidfds), and a graceful kill as the
  * asynchronous drop. */

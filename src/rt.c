@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The runtime: loop ownership, the watchers that drive the run queue,
  * shutdown and stats. */
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Structured concurrency: teardown budgets and escalation, scopes, the
  * orphanage, graceful shutdown. */
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A fair counting semaphore; waiters queue inside their acquire futures
  * (see <fut/sync.h>). */
 #include "internal.h"

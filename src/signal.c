@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Signal waits (see <fut/signal.h>): a process-wide registry of installed
  * handlers, one hub per runtime that the handler notifies with
  * ev_async_send(), and the waiters each hub wakes from its loop.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Streams (<fut/net.h>): a registered fd with a read buffer, a write
  * buffer, deadlines on one lazy timer, and a graceful close as the
  * asynchronous drop. */

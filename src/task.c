@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tasks, wakers, join handles and the run queue. */
 #include "internal.h"
 

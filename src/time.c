@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sleep and deadlines on ev_timer. */
 #include "internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* UDP sockets (<fut/net.h>): a registered fd, registered lazily at the
  * first op so the struct may move until then, and one-shot send and
  * receive ops that try the syscall first and wait only on EAGAIN. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* io_uring operations as futures (see <fut/uring.h>): one ring per
  * runtime, its completions delivered through an eventfd watched by an
  * ev_io on the runtime's loop; cancellation through IORING_OP_ASYNC_CANCEL,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The allocation hook: every allocation goes through it, sizes match on
  * free, and a failure at any allocation returns -ENOMEM and leaves
  * everything consistent. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Channels (<fut/chan.h>): the oneshot (value, pointer released when the
  * receiver goes, sender dropped, cross-thread send) and the bounded MPMC
  * channel (send and receive, back-pressure, rendezvous, close, release of

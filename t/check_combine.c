@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Combinators (<fut/combine.h>): all, select, timeout, inline and with
  * branch tasks; losers' teardowns awaited; nesting; bad input; -ENOMEM. */
 #include "helpers.h"

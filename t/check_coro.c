@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Coroutine macros (<fut/coro.h>): awaits, bindings dropped in reverse
  * order on completion, early error and cancellation at every await point,
  * exactly once, nothing leaked. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Drop glue (DESIGN §3): fut_drop, fut_drop_async, a task's async drop,
  * exactly-once teardown whichever path runs it. */
 #include "helpers.h"

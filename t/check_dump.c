@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fut_rt_dump (DESIGN §6b): every live task with its state, every pending
  * teardown with its budget, the nested loops; text that parses, DOT that
  * holds together, no allocation while dumping. */

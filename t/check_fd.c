@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Registered fds (<fut/fd.h>): open/close rules, cached readiness, read
  * and write futures, waits, cancellation, bad fds. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The future protocol (DESIGN §2) and its debug checks: PENDING without a
  * wake, poll after READY, poll after drop, double drop; yield; version and
  * error strings. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fut_io: readiness on pipes and sockets, bad fds and bad input, deadlines,
  * fds closed behind the library's back, cancellation. */
 #ifndef _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Nested loops and frozen tasks (DESIGN §5): the scenarios of issue 2. */
 #include "helpers.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Networking (<fut/net.h>): addresses, listeners and accept, connect and
  * happy eyeballs, streams (ops, deadlines, graceful and abortive close),
  * fd exhaustion, moved objects. Loopback and Unix sockets only. */

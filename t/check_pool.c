@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The blocking-work pool (<fut/pool.h>): round trips, cancellation while
  * queued and while running (the buffer outlives the worker's writes),
  * results released after a cancel, storms, random cancel points, fork,

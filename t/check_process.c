@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Child processes: exit statuses, signals, the graceful kill of the drop
  * (SIGTERM, grace, SIGKILL), reaping on every path (READY, async and sync
  * drop, cancellation, escalation, fut_rt_free), pipes as streams, spawn

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Regressions found in review: each test replays a scenario that failed
  * before its fix (use-after-free, a spinning loop, a freed loop under its
  * own ev_run, ...). */

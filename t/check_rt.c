@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The runtime (DESIGN §4): owned and borrowed loops, fut_rt_free. */
 #include "helpers.h"
 

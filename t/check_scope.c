@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Structured concurrency (<fut/scope.h>): scopes, propagating
  * cancellation, voluntary cancellation through fut_cx, shielded and
  * budgeted teardown, teardown errors, the orphanage, shutdown. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Scopes as task sets and server policy (<fut/scope.h>): fut_scope_next
  * and kept children, the error handler and FUT_SCOPE_KEEP_GOING. */
 #include "helpers.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Seeded scheduling (fut_rt_set_seed, FUT_SEED): the order ready tasks
  * are polled in is a reproducible permutation, FIFO with seed 0, and
  * nothing else changes. */

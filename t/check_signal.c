@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fut_signal (<fut/signal.h>): waits that see raise() and kill(), sets of
  * signals, the ctrl_c shorthand, arming at the first poll, two runtimes on
  * two threads, the previous disposition restored by the last waiter, drops

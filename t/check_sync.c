@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Coordination primitives (<fut/sync.h>): semaphore, notify, mutex.
  * Basic semantics, FIFO order, hand-over of a grant by a dropped waiter,
  * cancellation, bad input, and randomized drop schedules checked step by

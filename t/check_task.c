@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tasks and join handles (DESIGN §4): spawn, join, detach, cancel. */
 #include "helpers.h"
 

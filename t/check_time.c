@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fut_sleep and fut_sleep_until_init: timing, bad input, cancellation at
  * every point, deadline order, sleeps driven by nested loops. */
 #include "helpers.h"

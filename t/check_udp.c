@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* UDP sockets (<fut/net.h>): open and bind rules, send and receive on
  * loopback (IPv4 and IPv6), connected sockets, waiting, truncation, ICMP
  * errors, cancellation, a moved socket, a runtime freed under a socket.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* io_uring operations (<fut/uring.h>), each test run twice: on the ring
  * (_i == 0; where io_uring cannot be set up here, that run falls back
  * too and says so) and on the fallback forced with FUT_NO_URING=1

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Wakers: clone, wake, drop; wakes from other threads (no wake lost);
  * waking finished and running (frozen) tasks; no allocation on the wake
  * and poll paths; reference counts, including past fut_rt_free(). */

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Misuse of the coroutine macros is a compile error, and correct use
 # compiles cleanly (the control case, so the test can fail).
 set -u

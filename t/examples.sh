@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The examples run: pipeline sorts its jobs, and tears down cleanly on
 # SIGINT midway; eyeballs' race closes the loser before it returns, and
 # fetch gets a page from examples/http, reports a refused port, gives up

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* An LD_PRELOAD shim that injects syscall faults a correct non-blocking
  * program must handle: EINTR, EAGAIN and short reads and writes.
  *

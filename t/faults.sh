@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The I/O suites under syscall fault injection (t/faults.c, LD_PRELOAD):
 # read, write, recv, send, recvmsg, sendmsg, accept4 and epoll_wait on
 # non-blocking fds fail with EINTR or EAGAIN, or transfer fewer bytes,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Replays the cancellation fuzzer's committed corpus (fuzz/corpus) through
 # fuzz/replay, the fuzz target built with the tree's compiler: every input
 # must run to its end with the invariants holding (a violation aborts).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Each public header compiles alone, pedantic C11 and C++.
 set -u
 hdrs="fut.h fut/future.h fut/rt.h fut/time.h fut/io.h fut/fd.h fut/scope.h fut/combine.h fut/coro.h fut/pool.h fut/uring.h fut/net.h fut/signal.h fut/process.h fut/sync.h fut/chan.h"

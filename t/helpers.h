@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared test helpers: a counting allocator that can fail on demand, a
  * diagnostic catcher, fixtures, runtime and clock shorthands, and small
  * futures with scripted behaviour. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Built outside the tree against the installed library through
  * pkg-config by `make installcheck`. */
 #include <fut.h>

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The example servers against real clients, on loopback, bounded in time:
 # socat, nc, curl and wrk (skipped with a message when one is missing).
 #   1. 200 concurrent socat clients x 5,000 lines through examples/echo:

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs one test: shell scripts with the shell, test programs directly or,
 # with FUT_VALGRIND=1, under valgrind memcheck (Check must not fork there:
 # CK_FORK=no is set for it).

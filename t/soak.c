@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Soak: many tasks alive at once, and many fds with random readiness and
  * random cancellation for a while, checking that nothing is lost, nothing
  * leaks and the memory stays flat.

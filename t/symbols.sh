@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The shared library exports fut_* names and nothing else.
 set -u
 lib="${top_builddir:-.}/.libs/libfut.so"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libfut: channels between tasks and threads.
  *
  *   fut_oneshot  one value (an ssize_t and an optional pointer) from one

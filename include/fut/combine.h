@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libfut: combinators. all, select, timeout.
  *
  * Each combinator is a future that owns its children (the caller's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libfut: coroutine macros. Write a future as one function body, top to
  * bottom, with children bound for asynchronous drop at scope exit.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libfut: registered file descriptors, for I/O in steady state.
  *
  * fut_io (<fut/io.h>) is one-shot: each wait registers the fd and checks

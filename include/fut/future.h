@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libfut: the future protocol.
  *
  * A future is a struct whose first member is a `fut`, which points at a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libfut: file descriptor readiness, on libev's ev_io.
  *
  * A readiness future watches one fd and becomes READY when it is readable

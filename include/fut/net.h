@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libfut: networking. Addresses, listeners, connects, streams whose
  * asynchronous drop is a graceful close, and UDP.
  *

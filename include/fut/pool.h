@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libfut: blocking work on a thread pool, with cancellation that waits
  * for the worker to let go.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libfut: child processes.
  *
  * A fut_process is a running child and a future at once: polling it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libfut: the runtime, tasks, join handles and nested loops.
  *
  * A runtime drives tasks on one libev loop, on one thread: the thread that

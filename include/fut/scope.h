@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libfut: structured concurrency. Scopes, drop budgets, the orphanage,
  * graceful shutdown.
  *

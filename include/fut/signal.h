@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libfut: waiting for POSIX signals.
  *
  * A fut_signal is a future that completes when the process receives one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libfut: coordination between tasks: a counting semaphore, a
  * notification cell and a mutex.
  *

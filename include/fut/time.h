@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libfut: time. Sleep and deadline futures on libev timers.
  *
  * Time is the loop's time, ev_now() (fut_now()), in seconds: it is

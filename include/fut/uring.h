@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libfut: I/O through io_uring, with buffers the kernel owns while an
  * operation is in flight.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The libuv peer of the libfut benchmarks: every workload of
  * bench/WORKLOADS.md written with plain libuv idioms, one binary.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The Tokio peer of the libfut benchmarks: every workload of
 //! bench/WORKLOADS.md on Tokio's `current_thread` runtime, one binary.
 //!
