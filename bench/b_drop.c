@@ -152,7 +152,7 @@ static void task_drops(fut_rt *rt, long n, const struct fut_vtable *vt)
     }
     struct join_all ja = {.j = j, .n = n, .expect = 7};
     fut_init(&ja.base, &join_all_vt);
-    BENCH_CHECK(fut_block_on(rt, &ja.base, NULL) == 0);
+    BENCH_CHECK(fut_rt_block_on(rt, &ja.base, NULL) == 0);
     BENCH_CHECK(ja.bad == 0 && ja.i == n);
     for (long i = 0; i < n; i++)
         fut_drop(&j[i].base);
@@ -192,7 +192,7 @@ static void park_all(fut_rt *rt)
     fut_rt_stats(rt, &st, sizeof st);
     struct polled p = {.rt = rt, .polls = st.tasks_spawned};
     fut_init(&p.base, &polled_vt);
-    BENCH_CHECK(fut_block_on(rt, &p.base, NULL) == 0);
+    BENCH_CHECK(fut_rt_block_on(rt, &p.base, NULL) == 0);
     fut_drop(&p.base);
 }
 
@@ -270,7 +270,7 @@ static double cancel_all(fut_rt *rt, fut_join **victims, fut_join *j, long n)
         BENCH_CHECK(fut_join_cancel(victims[i]) == 0);
     struct join_all ja = {.j = j, .n = n, .expect = -ECANCELED};
     fut_init(&ja.base, &join_all_vt);
-    BENCH_CHECK(fut_block_on(rt, &ja.base, NULL) == 0);
+    BENCH_CHECK(fut_rt_block_on(rt, &ja.base, NULL) == 0);
     double t1 = bench_now();
     BENCH_CHECK(ja.bad == 0 && ja.i == n);
     fut_drop(&ja.base);
@@ -300,7 +300,7 @@ static double cancels(fut_rt *rt, long n, const char *mode)
             fds[i] = dup(p[0]);
             BENCH_CHECK(fds[i] >= 0);
             fut_io f;
-            fut_readable_init(&f, fds[i]);
+            fut_io_readable_init(&f, fds[i]);
             BENCH_CHECK(FUT_SPAWN(rt, &f, &j[i]) == 0);
             victims[i] = &j[i];
         } else {
@@ -316,11 +316,11 @@ static double cancels(fut_rt *rt, long n, const char *mode)
     for (long i = 0; i < n; i++)
         BENCH_CHECK(victims[i] && !fut_join_finished(victims[i]));
     if (fds) {
-        /* A full loop iteration (a 1 ms sleep: fut_block_on must let the
+        /* A full loop iteration (a 1 ms sleep: fut_rt_block_on must let the
          * loop poll): libev hands the new fds to epoll then, before the clock starts. */
         fut_sleep z;
         fut_sleep_init(&z, 1e-3);
-        BENCH_CHECK(fut_block_on(rt, &z.base, NULL) == 0);
+        BENCH_CHECK(fut_rt_block_on(rt, &z.base, NULL) == 0);
         fut_drop(&z.base);
     }
 

@@ -12,7 +12,7 @@
  * One accept task waits on the listening socket, a registered fut_fd
  * (<fut/fd.h>), and accepts until EAGAIN; each connection is a task of
  * its own that opens a fut_fd on its socket and loops read -> write with
- * fut_fd_read_init()/fut_fd_write_init(): a read shorter than the buffer
+ * fut_fd_read()/fut_fd_write(): a read shorter than the buffer
  * clears the cached readability, so in steady state a message costs one
  * read(2), one write(2) and a share of epoll_wait. SIGTERM arrives through
  * an ev_signal on the runtime's loop (fut_rt_loop()), which wakes the
@@ -45,7 +45,7 @@ struct conn {
     int opened;       /* h is open */
     size_t off, len;  /* the part of buf being written back */
     fut_fd h;         /* opened at the first poll: the task's copy must not move */
-    fut_fd_io op;
+    fut_fd_op op;
     unsigned char buf[BUFSZ];
 };
 
@@ -74,7 +74,7 @@ static fut_status conn_poll(fut *self, fut_cx *cx)
             c->state = C_READ_INIT;
             break;
         case C_READ_INIT:
-            fut_fd_read_init(&c->op, &c->h, c->buf, sizeof c->buf);
+            fut_fd_read(&c->op, &c->h, c->buf, sizeof c->buf);
             c->state = C_READ;
             break;
         case C_READ:
@@ -91,7 +91,7 @@ static fut_status conn_poll(fut *self, fut_cx *cx)
             c->state = C_WRITE_INIT;
             break;
         case C_WRITE_INIT:
-            fut_fd_write_init(&c->op, &c->h, c->buf + c->off, c->len - c->off);
+            fut_fd_write(&c->op, &c->h, c->buf + c->off, c->len - c->off);
             c->state = C_WRITE;
             break;
         case C_WRITE:
@@ -166,7 +166,7 @@ static fut_status acceptor_poll(fut *self, fut_cx *cx)
         }
         struct conn c = {.fd = fd, .state = C_OPEN};
         fut_init(&c.base, &conn_vt);
-        if (fut_spawn(fut_cx_rt(cx), &c.base, sizeof c, NULL) != 0)
+        if (fut_rt_spawn(fut_cx_rt(cx), &c.base, sizeof c, NULL) != 0)
             close(fd);
     }
 }
@@ -283,7 +283,7 @@ int main(int argc, char **argv)
     printf("ready\n");
     fflush(stdout);
     ssize_t failed = 0;
-    BENCH_CHECK(fut_block_on(rt, &s.base, &failed) == 0);
+    BENCH_CHECK(fut_rt_block_on(rt, &s.base, &failed) == 0);
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

@@ -119,7 +119,7 @@ int main(int argc, char **argv)
     printf("ready\n");
     fflush(stdout);
     ssize_t won = -1;
-    BENCH_CHECK(fut_block_on(rt, &sel.base, &won) == 0);
+    BENCH_CHECK(fut_rt_block_on(rt, &sel.base, &won) == 0);
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

@@ -5,7 +5,7 @@
  * Task A writes a byte to p1 and reads p2; task B reads p1 and writes p2.
  * One hop = one byte one way: a write, the peer's wake through epoll, its
  * read. Every fd is a registered fut_fd (<fut/fd.h>) opened once; the
- * I/O goes through fut_fd_read_init()/fut_fd_write_init(). Reads ask for
+ * I/O goes through fut_fd_read()/fut_fd_write(). Reads ask for
  * 64 bytes and get 1: the short read clears the cached readability, so
  * the next read waits without a failing read(2) first. In steady state a
  * hop should cost exactly write + epoll_wait + read, and no epoll_ctl
@@ -40,7 +40,7 @@ struct player {
     long hop;             /* the hop this side is doing now */
     unsigned char byte;   /* written */
     unsigned char buf[64];/* read */
-    fut_fd_io op;
+    fut_fd_op op;
 };
 
 static fut_status player_poll(fut *self, fut_cx *cx)
@@ -53,10 +53,10 @@ static fut_status player_poll(fut *self, fut_cx *cx)
             p->hop = 0;
             if (p->first) {
                 p->byte = (unsigned char)p->hop;
-                fut_fd_write_init(&p->op, p->out, &p->byte, 1);
+                fut_fd_write(&p->op, p->out, &p->byte, 1);
                 p->state = S_WRITE;
             } else {
-                fut_fd_read_init(&p->op, p->in, p->buf, sizeof p->buf);
+                fut_fd_read(&p->op, p->in, p->buf, sizeof p->buf);
                 p->state = S_READ;
             }
             break;
@@ -70,7 +70,7 @@ static fut_status player_poll(fut *self, fut_cx *cx)
                 p->state = S_DONE;
                 break;
             }
-            fut_fd_read_init(&p->op, p->in, p->buf, sizeof p->buf);
+            fut_fd_read(&p->op, p->in, p->buf, sizeof p->buf);
             p->state = S_READ;
             break;
         case S_READ:
@@ -87,7 +87,7 @@ static fut_status player_poll(fut *self, fut_cx *cx)
                 break;
             }
             p->byte = (unsigned char)p->hop;
-            fut_fd_write_init(&p->op, p->out, &p->byte, 1);
+            fut_fd_write(&p->op, p->out, &p->byte, 1);
             p->state = S_WRITE;
             break;
         default:
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
     }
     struct both b = {.j = j};
     fut_init(&b.base, &both_vt);
-    BENCH_CHECK(fut_block_on(rt, &b.base, NULL) == 0);
+    BENCH_CHECK(fut_rt_block_on(rt, &b.base, NULL) == 0);
     double t1 = bench_now();
 
     BENCH_CHECK(c.reads == a.n && c.bad == 0);

@@ -125,19 +125,19 @@ int main(int argc, char **argv)
             BENCH_CHECK(FUT_SPAWN(rt, &s, NULL) == 0);
         } else {
             fut_io f;
-            fut_readable_init(&f, sv[2 * i]);
+            fut_io_readable_init(&f, sv[2 * i]);
             BENCH_CHECK(FUT_SPAWN(rt, &f, NULL) == 0);
         }
     }
     struct polled p = {.rt = rt, .polls = (uint64_t)a.n};
     fut_init(&p.base, &polled_vt);
-    BENCH_CHECK(fut_block_on(rt, &p.base, NULL) == 0);
+    BENCH_CHECK(fut_rt_block_on(rt, &p.base, NULL) == 0);
     if (mode == 2) {
-        /* A full loop iteration (a 1 ms sleep: fut_block_on must let the
+        /* A full loop iteration (a 1 ms sleep: fut_rt_block_on must let the
          * loop poll): libev hands the new fds to epoll then (and grows its fd table). */
         fut_sleep z;
         fut_sleep_init(&z, 1e-3);
-        BENCH_CHECK(fut_block_on(rt, &z.base, NULL) == 0);
+        BENCH_CHECK(fut_rt_block_on(rt, &z.base, NULL) == 0);
         fut_drop(&z.base);
     }
     long bytes1 = live_bytes, rss1 = bench_rss();

@@ -108,7 +108,7 @@ static void poll_once(fut_rt *rt, fut *child)
 {
     struct once o = {.child = child};
     fut_init(&o.base, &once_vt);
-    fut_block_on(rt, &o.base, NULL);
+    fut_rt_block_on(rt, &o.base, NULL);
 }
 
 int main(int argc, char **argv)
@@ -131,7 +131,7 @@ int main(int argc, char **argv)
         for (long i = 0; i < n; i++) {
             fut_job j;
             ssize_t out;
-            fut_block_on(rt, fut_job_init(&j, empty, (void *)(intptr_t)i, NULL), &out);
+            fut_rt_block_on(rt, fut_job_init(&j, empty, (void *)(intptr_t)i, NULL), &out);
             ok += out == i;
             fut_drop(&j.base);
         }
@@ -142,7 +142,7 @@ int main(int argc, char **argv)
         w.total = n;
         ssize_t out;
         t0 = now();
-        fut_block_on(rt, &w.base, &out);
+        fut_rt_block_on(rt, &w.base, &out);
         t1 = now();
         ok = out;
     } else if (!strcmp(mode, "cancel_queued")) {
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
         }
         t1 = now();
         release_blocker = 1;
-        fut_block_on(rt, &b.base, NULL);
+        fut_rt_block_on(rt, &b.base, NULL);
         fut_drop(&b.base);
     } else if (!strcmp(mode, "cancel_running")) {
         t0 = now();

@@ -3,7 +3,7 @@
  *
  * Mode:
  *   spawn  fut_process_spawn() of /bin/true (stdio inherited), then
- *          fut_block_on() of the process (its pidfd's ev_io fires, waitid
+ *          fut_rt_block_on() of the process (its pidfd's ev_io fires, waitid
  *          reaps), then fut_drop() (READY at once). One op is one child,
  *          spawned, waited for and reaped.
  *
@@ -34,7 +34,7 @@ int main(int argc, char **argv)
         fut_process p;
         BENCH_CHECK(fut_process_spawn(rt, &p, &o) == 0);
         ssize_t st = -1;
-        BENCH_CHECK(fut_block_on(rt, &p.base, &st) == 0 && st == 0);
+        BENCH_CHECK(fut_rt_block_on(rt, &p.base, &st) == 0 && st == 0);
         BENCH_CHECK(fut_drop(&p.base) == 0);
     }
     bench_report(&a, bench_now() - t0);

@@ -132,7 +132,7 @@ int main(int argc, char **argv)
     FUT_CORO_INIT(&d, driver);
     ssize_t wins = 0;
     double t0 = now();
-    fut_block_on(rt, &d.base, &wins);
+    fut_rt_block_on(rt, &d.base, &wins);
     double t1 = now();
     fut_drop(&d.base);
     fut_rt_free(rt);

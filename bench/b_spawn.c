@@ -7,7 +7,7 @@
  * join handle's poll and drop, the free.
  *
  * Modes:
- *   all    spawn N tasks (each with a join handle), then fut_block_on a
+ *   all    spawn N tasks (each with a join handle), then fut_rt_block_on a
  *          future that joins them all in order, then drop the N handles.
  *          The working set grows with N (N tasks alive at once). M > 1
  *          repeats that M times in the process (warm: N = 1e3 alone is
@@ -78,7 +78,7 @@ static void round_trip(fut_rt *rt, fut_join *j, long n)
     struct join_all ja = {.j = j, .n = n};
     fut_init(&ja.base, &join_all_vt);
     ssize_t out = -1;
-    BENCH_CHECK(fut_block_on(rt, &ja.base, &out) == 0 && out == 0);
+    BENCH_CHECK(fut_rt_block_on(rt, &ja.base, &out) == 0 && out == 0);
     BENCH_CHECK(ja.bad == 0 && ja.i == n);
     fut_drop(&ja.base);
     for (long i = 0; i < n; i++)

@@ -4,7 +4,7 @@
  *
  * Modes:
  *   sem     uncontended semaphore: one future, polled once by
- *           fut_block_on, loops N times over fut_sem_acquire() of one
+ *           fut_rt_block_on, loops N times over fut_sem_acquire() of one
  *           permit, a fut_poll that is READY at once, and a
  *           fut_poll_drop of the guard that gives the permit back. One op
  *           = one acquire + one release, through the protocol wrappers
@@ -59,7 +59,7 @@ static void sem(const struct bench_args *a)
     struct sem_loop l = {.s = &s, .n = ops};
     fut_init(&l.base, &sem_loop_vt);
     double t0 = bench_now();
-    BENCH_CHECK(fut_block_on(rt, &l.base, NULL) == 0);
+    BENCH_CHECK(fut_rt_block_on(rt, &l.base, NULL) == 0);
     double t1 = bench_now();
     BENCH_CHECK(l.granted == ops && fut_sem_available(&s) == 4);
     bench_report_ops(a, t1 - t0, (double)ops);
@@ -145,7 +145,7 @@ static void notify(const struct bench_args *a)
     }
     struct both b = {.j = j};
     fut_init(&b.base, &both_vt);
-    BENCH_CHECK(fut_block_on(rt, &b.base, NULL) == 0);
+    BENCH_CHECK(fut_rt_block_on(rt, &b.base, NULL) == 0);
     double t1 = bench_now();
 
     BENCH_CHECK(hops == want);

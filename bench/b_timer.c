@@ -129,7 +129,7 @@ static void arm_cancel(const struct bench_args *a, int lifo)
     double t0 = bench_now();
     BENCH_CHECK(FUT_SPAWN(rt, &d, &j) == 0);
     ssize_t out = -1;
-    BENCH_CHECK(fut_block_on(rt, &j.base, &out) == 0 && out == 0);
+    BENCH_CHECK(fut_rt_block_on(rt, &j.base, &out) == 0 && out == 0);
     double t1 = bench_now();
 
     fut_drop(&j.base);
@@ -213,7 +213,7 @@ static void fire(const struct bench_args *a)
     }
     struct all_fired w = {.st = &st};
     fut_init(&w.base, &all_fired_vt);
-    BENCH_CHECK(fut_block_on(rt, &w.base, NULL) == 0);
+    BENCH_CHECK(fut_rt_block_on(rt, &w.base, NULL) == 0);
     double t1 = bench_now();
 
     struct fut_rt_stats rs;
@@ -334,7 +334,7 @@ static void timeout_ready(const struct bench_args *a, int hand)
 
     double t0 = bench_now();
     BENCH_CHECK(FUT_SPAWN(rt, &w, &j) == 0);
-    BENCH_CHECK(fut_block_on(rt, &j.base, NULL) == 0);
+    BENCH_CHECK(fut_rt_block_on(rt, &j.base, NULL) == 0);
     double t1 = bench_now();
 
     BENCH_CHECK(fut_join_finished(&j) && timeout_bad == 0);
@@ -389,7 +389,7 @@ int main(int argc, char **argv)
     double t0 = bench_now();
     BENCH_CHECK(FUT_SPAWN(rt, &d, &j) == 0);
     ssize_t out = -1;
-    BENCH_CHECK(fut_block_on(rt, &j.base, &out) == 0 && out == 0);
+    BENCH_CHECK(fut_rt_block_on(rt, &j.base, &out) == 0 && out == 0);
     double t1 = bench_now();
 
     fut_drop(&j.base);

@@ -28,19 +28,19 @@ struct side {
     long i;
     char c;
     fut_uring_op op;
-    fut_fd_io io;
+    fut_fd_op io;
 };
 
 static fut *read_op(struct side *s)
 {
     return use_uring ? fut_uring_read(&s->op, s->in, &s->c, 1, -1)
-                     : fut_fd_read_init(&s->io, s->fin, &s->c, 1);
+                     : fut_fd_read(&s->io, s->fin, &s->c, 1);
 }
 
 static fut *write_op(struct side *s)
 {
     return use_uring ? fut_uring_write(&s->op, s->out, "x", 1, -1)
-                     : fut_fd_write_init(&s->io, s->fout, "x", 1);
+                     : fut_fd_write(&s->io, s->fout, "x", 1);
 }
 
 static fut *cur(struct side *s)
@@ -113,8 +113,8 @@ int main(int argc, char **argv)
     FUT_SPAWN(rt, &b, &jb);
     ssize_t oa = 0, ob = 0;
     double t0 = now();
-    fut_block_on(rt, &ja.base, &oa);
-    fut_block_on(rt, &jb.base, &ob);
+    fut_rt_block_on(rt, &ja.base, &oa);
+    fut_rt_block_on(rt, &jb.base, &ob);
     double t1 = now();
     int active = fut_rt_uring_active(rt);
     fut_drop(&ja.base);

@@ -122,7 +122,7 @@ static void hop(const struct bench_args *a)
     }
     struct both b = {.j = j};
     fut_init(&b.base, &both_vt);
-    BENCH_CHECK(fut_block_on(rt, &b.base, NULL) == 0);
+    BENCH_CHECK(fut_rt_block_on(rt, &b.base, NULL) == 0);
     double t1 = bench_now();
 
     BENCH_CHECK(c.hops == hops && c.spurious <= 1);
@@ -362,7 +362,7 @@ static void select_rounds(const struct bench_args *a, int hand)
     BENCH_CHECK(FUT_SPAWN(rt, &drv, &j[1]) == 0);
     struct both b = {.j = j};
     fut_init(&b.base, &both_vt);
-    BENCH_CHECK(fut_block_on(rt, &b.base, NULL) == 0);
+    BENCH_CHECK(fut_rt_block_on(rt, &b.base, NULL) == 0);
     double t1 = bench_now();
 
     BENCH_CHECK(ar.won == a->n && ar.sent == a->n && ar.wrong == 0);

@@ -91,7 +91,7 @@ int main(int argc, char **argv)
     }
     struct join_all ja = {.j = j, .n = tasks};
     fut_init(&ja.base, &join_all_vt);
-    BENCH_CHECK(fut_block_on(rt, &ja.base, NULL) == 0);
+    BENCH_CHECK(fut_rt_block_on(rt, &ja.base, NULL) == 0);
     double t1 = bench_now();
 
     BENCH_CHECK(yields == a.n * tasks);

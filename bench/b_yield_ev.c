@@ -8,7 +8,7 @@
  * idle watcher instead, so that it runs at the next loop iteration, after
  * an epoll_wait. An ev_prepare watcher starts each iteration's count
  * afresh. That is libfut's policy, and so the same number of syscalls per
- * yield (bench/syscalls.sh): tasks under fut_block_on run in two drains of
+ * yield (bench/syscalls.sh): tasks under fut_rt_block_on run in two drains of
  * the run queue per loop iteration (the frame's and the prepare
  * watcher's), 128 polls each. The twin measures the hand-off, not a
  * different policy. The plainest libev yield

@@ -199,7 +199,7 @@ int main(void)
     fut_join j;
     FUT_SPAWN(rt, &t, &j); /* the task owns copies of both: rd is the timeout's child */
     ssize_t out;
-    fut_block_on(rt, &j.base, &out);
+    fut_rt_block_on(rt, &j.base, &out);
     say("main: timeout finished: %s", out < 0 ? fut_strerror((int)out) : "read completed");
     fut_drop(&j.base);
 
@@ -209,7 +209,7 @@ int main(void)
     struct kick k;
     FUT_CORO_INIT(&k, kick);
     k.target = &rd2.base;
-    fut_block_on(rt, &k.base, NULL);
+    fut_rt_block_on(rt, &k.base, NULL);
     fut_drop(&k.base);
     say("main: the read is in flight; fut_drop(read) from sync code");
     double before = ev_time();
@@ -217,7 +217,7 @@ int main(void)
     say("main: fut_drop returned after %.1f ms", (ev_time() - before) * 1e3);
 
     fut_join_cancel(&ticker);
-    fut_block_on(rt, &ticker.base, NULL);
+    fut_rt_block_on(rt, &ticker.base, NULL);
     fut_drop(&ticker.base);
     fut_rt_free(rt);
     return 0;

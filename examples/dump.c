@@ -101,7 +101,7 @@ static fut_status nester_poll(fut *self, fut_cx *cx)
 {
     fut q;
     fut_init(&q, &quit_vt);
-    fut_nested_loop(fut_cx_rt(cx), &q, NULL);
+    fut_rt_nested_loop(fut_cx_rt(cx), &q, NULL);
     fut_drop(&q);
     return fut_ready(self, 0);
 }
@@ -185,15 +185,15 @@ int main(int argc, char **argv)
     FUT_SPAWN(rt, &c, &jc);
     fut_join_cancel(&jc); /* its teardown starts at its first poll */
     fut_drop(&jc.base);
-    fut_spawn(rt, &n, sizeof n, NULL);
+    fut_rt_spawn(rt, &n, sizeof n, NULL);
     FUT_SPAWN(rt, &d, &jd);
     fprintf(stderr, "dump: pid %d; kill -USR1 %d to dump, Ctrl-C to stop\n", (int)getpid(),
             (int)getpid());
-    fut_block_on(rt, &jd.base, NULL);
+    fut_rt_block_on(rt, &jd.base, NULL);
     fut_drop(&jd.base);
     /* The teardown still pending is escalated by the shutdown's budget. */
     fut_shutdown sd;
-    fut_block_on(rt, fut_rt_shutdown(&sd, rt, 0.1), NULL);
+    fut_rt_block_on(rt, fut_rt_shutdown(&sd, rt, 0.1), NULL);
     fut_drop(&sd.base);
     return fut_rt_free(rt) ? 1 : 0;
 }

@@ -93,7 +93,7 @@ int main(int argc, char **argv)
     fut_select sel;
     fprintf(stderr, "echo: listening on %s\n", addr);
     ssize_t won;
-    fut_block_on(rt, fut_select_init(&sel, race, 2, 0, NULL), &won);
+    fut_rt_block_on(rt, fut_select_init(&sel, race, 2, 0, NULL), &won);
     fut_drop(&sel.base); /* the accept loop is gone */
     fut_drop(&l.base);   /* and the listener closed: new clients are refused */
     struct fut_rt_stats st;

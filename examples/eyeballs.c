@@ -175,17 +175,17 @@ int main(void)
     fut_connect_set_trace(&c, trace, NULL);
     say("race: slow first, fast after an attempt delay of 100 ms");
     ssize_t fd;
-    fut_block_on(rt, &c.base, &fd);
+    fut_rt_block_on(rt, &c.base, &fd);
     fut_drop(&c.base);
     if (fd < 0)
         return fail("connect", (int)fd);
     say("race: connected to the fast server (fd %zd); the loser was already closed", fd);
 
     ssize_t r;
-    fut_block_on(rt, FUT_CORO_INIT(&h, hello), &r);
+    fut_rt_block_on(rt, FUT_CORO_INIT(&h, hello), &r);
     say("client: dropping the stream (graceful close)");
     fut_drop(&h.base);
-    fut_block_on(rt, &sj.base, NULL);
+    fut_rt_block_on(rt, &sj.base, NULL);
     fut_drop(&sj.base);
     struct fut_rt_stats st;
     fut_rt_stats(rt, &st, sizeof st);

@@ -295,7 +295,7 @@ int main(int argc, char **argv)
     f.t0 = now();
     fut_timeout t;
     ssize_t out;
-    fut_block_on(rt, fut_timeout_init(&t, FUT_CORO_INIT(&f, fetch), deadline, 0), &out);
+    fut_rt_block_on(rt, fut_timeout_init(&t, FUT_CORO_INIT(&f, fetch), deadline, 0), &out);
     fut_drop(&t.base);
     double t1 = now();
     fflush(stdout);

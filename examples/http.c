@@ -188,7 +188,7 @@ static void *serve(void *arg)
         fflush(stdout);
     }
     ssize_t won;
-    fut_block_on(rt, fut_select_init(&sel, race, 2, 0, NULL), &won);
+    fut_rt_block_on(rt, fut_select_init(&sel, race, 2, 0, NULL), &won);
     fut_drop(&sel.base);
     fut_drop(&l.base);
     fut_drop(&conns.base); /* each connection closes gracefully */

@@ -277,7 +277,7 @@ int main(int argc, char **argv)
     fut *race[2] = {&a.tasks.base, fut_signal_ctrl_c_init(&sig)};
     fut_select sel;
     ssize_t won;
-    fut_block_on(rt, fut_select_init(&sel, race, 2, 0, NULL), &won);
+    fut_rt_block_on(rt, fut_select_init(&sel, race, 2, 0, NULL), &won);
     ssize_t tasks = fut_out(&a.tasks.base);
     fut_drop(&sel.base); /* on a signal: every task cancelled, and waited for */
     if (won == 1 || tasks < 0) {
@@ -286,7 +286,7 @@ int main(int argc, char **argv)
                 won == 1 ? "interrupted" : fut_strerror((int)tasks), a.worked, a.njobs);
     } else {
         ssize_t status;
-        fut_block_on(rt, &sort.base, &status);
+        fut_rt_block_on(rt, &sort.base, &status);
         fut_drop(&sort.base);
         fprintf(stderr, "pipeline: %lu jobs worked, %lu lines sorted, sort exited %zd\n", a.worked,
                 a.printed, status);

@@ -185,7 +185,7 @@ int main(void)
     say("main: Part 1: reading from a slow source, with a 50 ms timeout (pool)");
     fut_timeout t;
     ssize_t out;
-    fut_block_on(rt, fut_timeout_init(&t, &r.base, 0.05, 0), &out);
+    fut_rt_block_on(rt, fut_timeout_init(&t, &r.base, 0.05, 0), &out);
     say("main: timeout reported %s, after the read's teardown", fut_strerror((int)out));
     fut_drop(&t.base);
 
@@ -203,14 +203,14 @@ int main(void)
     fut_uring_read(&ur.op, quiet[0], ur.buf, ur.len, -1);
     say("main: Part 2: reading a pipe nobody writes to, with a 30 ms timeout (%s)",
         fut_rt_uring_active(rt) ? "io_uring" : "io_uring unavailable: fallback");
-    fut_block_on(rt, fut_timeout_init(&t, &ur.base, 0.03, 0), &out);
+    fut_rt_block_on(rt, fut_timeout_init(&t, &ur.base, 0.03, 0), &out);
     say("main: timeout reported %s, after the kernel let go", fut_strerror((int)out));
     fut_drop(&t.base);
     close(quiet[0]);
     close(quiet[1]);
 
     fut_join_cancel(&jt);
-    fut_block_on(rt, &jt.base, NULL);
+    fut_rt_block_on(rt, &jt.base, NULL);
     fut_drop(&jt.base);
     fut_rt_free(rt);
     pthread_join(th, NULL);

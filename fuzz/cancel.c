@@ -412,7 +412,7 @@ static void leaf_init(struct leaf *l, struct input *in)
     l->inner_live = 1;
     switch (l->kind) {
     case L_SLEEP: fut_sleep_init(&l->u.sleep, (double)(p % 4) / 1000.0); break;
-    case L_PIPE: fut_readable_init(&l->u.io, W.pipes[p % NPIPES][0]); break;
+    case L_PIPE: fut_io_readable_init(&l->u.io, W.pipes[p % NPIPES][0]); break;
     case L_CHAN_SEND: fut_chan_send(&l->u.send, W.chan, &token); break;
     case L_CHAN_RECV: fut_chan_recv(&l->u.recv, W.chan); break;
     case L_SEM: fut_sem_acquire(&l->u.acq, &W.sem, 1 + p % 2); break;
@@ -645,7 +645,7 @@ static struct node *polled_node(struct input *in)
     node_init(n, in);
     struct once o = {.child = &n->base};
     fut_init(&o.base, &once_vt);
-    if (fut_block_on(W.rt, &o.base, NULL) != 0)
+    if (fut_rt_block_on(W.rt, &o.base, NULL) != 0)
         die("block_on(once) failed", 0, 0);
     return n;
 }
@@ -656,7 +656,7 @@ static void run_loop(struct input *in)
     if (p % 2 == 0 || W.slept >= SLEEP_BUDGET) {
         fut_yield y;
         fut_yield_init(&y);
-        if (fut_block_on(W.rt, &y.base, NULL) != 0)
+        if (fut_rt_block_on(W.rt, &y.base, NULL) != 0)
             die("block_on(yield) failed", 0, 0);
         fut_drop(&y.base);
     } else {
@@ -664,7 +664,7 @@ static void run_loop(struct input *in)
         W.slept += s;
         fut_sleep sl;
         fut_sleep_init(&sl, s);
-        if (fut_block_on(W.rt, &sl.base, NULL) != 0)
+        if (fut_rt_block_on(W.rt, &sl.base, NULL) != 0)
             die("block_on(sleep) failed", 0, 0);
         fut_drop(&sl.base);
     }
@@ -733,7 +733,7 @@ static void run_op(struct world_local *L, struct input *in)
     case OP_JOIN_FINISHED:
         if ((s = pick_slot(L, take(in))) >= 0 && fut_join_finished(&L->joins[s])) {
             ssize_t out;
-            if (fut_block_on(W.rt, &L->joins[s].base, &out) != 0)
+            if (fut_rt_block_on(W.rt, &L->joins[s].base, &out) != 0)
                 die("block_on(join) failed", s, 0);
             fut_drop(&L->joins[s].base);
             L->used[s] = 0;
@@ -775,14 +775,14 @@ static void world_close(struct world_local *L)
             continue;
         fut_join_cancel(&L->joins[i]);
         ssize_t out;
-        if (fut_block_on(W.rt, &L->joins[i].base, &out) != 0)
+        if (fut_rt_block_on(W.rt, &L->joins[i].base, &out) != 0)
             die("final block_on(join) failed", i, 0);
         fut_drop(&L->joins[i].base);
         L->used[i] = 0;
     }
     /* Then the detached tasks: a shutdown cancels and waits for them. */
     fut_shutdown sd;
-    if (fut_block_on(W.rt, fut_rt_shutdown(&sd, W.rt, 0.05), NULL) != 0)
+    if (fut_rt_block_on(W.rt, fut_rt_shutdown(&sd, W.rt, 0.05), NULL) != 0)
         die("block_on(shutdown) failed", 0, 0);
     fut_drop(&sd.base);
     struct fut_rt_stats st;

@@ -91,7 +91,7 @@ static void spawn_branches(fut__branches *b, fut_cx *cx)
     for (size_t i = 0; i < b->n; i++) {
         struct branch br = {.child = b->children[i], .b = b, .idx = i};
         fut_init(&br.base, &branch_vt);
-        int err = fut_spawn(fut_cx_rt(cx), &br.base, sizeof br, &b->joins[i]);
+        int err = fut_rt_spawn(fut_cx_rt(cx), &br.base, sizeof br, &b->joins[i]);
         if (err) {
             b->error = err;
             break;
@@ -299,7 +299,7 @@ FUT_API fut *fut_select_init(fut_select *s, fut **children, size_t n, unsigned f
 /* --- timeout ---------------------------------------------------------------------------------- */
 
 /* The pointers into the timeout itself are set when it is polled, not at
- * init: a future may be moved (into a task by fut_spawn) until then. */
+ * init: a future may be moved (into a task by fut_rt_spawn) until then. */
 static fut_timeout *timeout_here(fut *self)
 {
     fut_timeout *t = (fut_timeout *)self;

@@ -333,7 +333,7 @@ FUT_API fut *fut_fd_wait_init(fut_fd_wait *w, fut_fd *h, int events)
 
 static fut_status rw_poll(fut *self, fut_cx *cx)
 {
-    fut_fd_io *op = (fut_fd_io *)self;
+    fut_fd_op *op = (fut_fd_op *)self;
     fut_fd *h = op->h;
     int dir = op->write ? FUT_WRITABLE : FUT_READABLE;
     if (fut__unlikely(fut__fd_moved(h, "fut_fd", h)))
@@ -372,18 +372,18 @@ static fut_status rw_poll(fut *self, fut_cx *cx)
 
 static void rw_drop(fut *self)
 {
-    fut_fd_io *op = (fut_fd_io *)self;
+    fut_fd_op *op = (fut_fd_op *)self;
     give_slots(op->h, op->write ? FUT_WRITABLE : FUT_READABLE, &op->waker);
 }
 
 static const struct fut_vtable rw_vt = {
     .size = sizeof(struct fut_vtable),
-    .name = "fut_fd_io",
+    .name = "fut_fd_op",
     .poll = rw_poll,
     .drop = rw_drop,
 };
 
-static fut *rw_init(fut_fd_io *op, fut_fd *h, void *buf, size_t len, int write)
+static fut *rw_init(fut_fd_op *op, fut_fd *h, void *buf, size_t len, int write)
 {
     fut_init(&op->base, &rw_vt);
     op->h = h;
@@ -394,12 +394,12 @@ static fut *rw_init(fut_fd_io *op, fut_fd *h, void *buf, size_t len, int write)
     return &op->base;
 }
 
-FUT_API fut *fut_fd_read_init(fut_fd_io *op, fut_fd *h, void *buf, size_t len)
+FUT_API fut *fut_fd_read(fut_fd_op *op, fut_fd *h, void *buf, size_t len)
 {
     return rw_init(op, h, buf, len, 0);
 }
 
-FUT_API fut *fut_fd_write_init(fut_fd_io *op, fut_fd *h, const void *buf, size_t len)
+FUT_API fut *fut_fd_write(fut_fd_op *op, fut_fd *h, const void *buf, size_t len)
 {
     return rw_init(op, h, (void *)buf, len, 1);
 }

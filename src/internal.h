@@ -132,7 +132,7 @@ struct fut_task {
     _Alignas(max_align_t) unsigned char fut[];
 };
 
-/* A nested loop (fut_block_on, fut_nested_loop). The runtime keeps one
+/* A nested loop (fut_rt_block_on, fut_rt_nested_loop). The runtime keeps one
  * per possible depth in one block, allocated up front so that a sync drop
  * never allocates; the block is counted, because a frame's waker may be
  * cloned and outlive the loop that lent it (even the runtime). */

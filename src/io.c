@@ -155,12 +155,12 @@ FUT_API fut *fut_io_init(fut_io *f, int fd, int events)
     return &f->base;
 }
 
-FUT_API fut *fut_readable_init(fut_io *f, int fd)
+FUT_API fut *fut_io_readable_init(fut_io *f, int fd)
 {
     return fut_io_init(f, fd, FUT_READABLE);
 }
 
-FUT_API fut *fut_writable_init(fut_io *f, int fd)
+FUT_API fut *fut_io_writable_init(fut_io *f, int fd)
 {
     return fut_io_init(f, fd, FUT_WRITABLE);
 }

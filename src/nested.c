@@ -234,7 +234,7 @@ bool fut__stack_low(void)
     return here < stack_low;
 }
 
-FUT_API int fut_nested_loop(fut_rt *rt, fut *f, ssize_t *out)
+FUT_API int fut_rt_nested_loop(fut_rt *rt, fut *f, ssize_t *out)
 {
     if (!rt || !f)
         return -EINVAL;
@@ -248,7 +248,7 @@ FUT_API int fut_nested_loop(fut_rt *rt, fut *f, ssize_t *out)
     return 0;
 }
 
-FUT_API int fut_block_on(fut_rt *rt, fut *f, ssize_t *out)
+FUT_API int fut_rt_block_on(fut_rt *rt, fut *f, ssize_t *out)
 {
-    return fut_nested_loop(rt, f, out);
+    return fut_rt_nested_loop(rt, f, out);
 }

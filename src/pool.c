@@ -282,7 +282,7 @@ FUT_API int fut_rt_set_pool_size(fut_rt *rt, unsigned workers)
     return 0;
 }
 
-FUT_API int fut_pool_stats(fut_rt *rt, struct fut_pool_stats *st, size_t size)
+FUT_API int fut_rt_pool_stats(fut_rt *rt, struct fut_pool_stats *st, size_t size)
 {
     if (!rt || !st)
         return -EINVAL;

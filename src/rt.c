@@ -207,7 +207,7 @@ FUT_API int fut_rt_free(fut_rt *rt)
      * and its teardown driven to completion, escalated past the budget.
      * Teardowns may themselves run nested loops. */
     fut_shutdown sd;
-    fut_block_on(rt, fut_rt_shutdown(&sd, rt, rt->drop_budget), NULL);
+    fut_rt_block_on(rt, fut_rt_shutdown(&sd, rt, rt->drop_budget), NULL);
     fut_drop(&sd.base);
     fut__take_remote(rt);
     fut__pool_free(rt);
@@ -256,7 +256,7 @@ FUT_API fut_rt *fut_rt_current(void)
     return fut__rt_current();
 }
 
-FUT_API double fut_now(fut_rt *rt)
+FUT_API double fut_rt_now(fut_rt *rt)
 {
     return ev_now(rt->loop);
 }

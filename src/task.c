@@ -377,7 +377,7 @@ int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut
     return 0;
 }
 
-FUT_API int fut_spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join)
+FUT_API int fut_rt_spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join)
 {
     return fut__spawn(rt, f, size, join, NULL, NULL, false);
 }

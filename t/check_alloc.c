@@ -44,7 +44,7 @@ static int scenario(void)
     }
     for (int i = 0; i < spawned; i++) {
         ssize_t out;
-        ck_assert_int_eq(fut_block_on(rt, &j[i].base, &out), 0);
+        ck_assert_int_eq(fut_rt_block_on(rt, &j[i].base, &out), 0);
         ck_assert_int_eq(out, i);
         fut_drop(&j[i].base);
     }
@@ -89,7 +89,7 @@ START_TEST(failed_spawn_is_clean)
     ck_assert_uint_eq(st.tasks_alive, 0);
     ck_assert_uint_eq(st.tasks_spawned, 0);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(rt, &s.base, &out), 0); /* still the caller's */
+    ck_assert_int_eq(fut_rt_block_on(rt, &s.base, &out), 0); /* still the caller's */
     ck_assert_int_eq(out, 3);
     fut_drop(&s.base);
     ck_assert_int_eq(dropped, 1);
@@ -107,7 +107,7 @@ START_TEST(failed_depth_change_keeps_limit)
     ck_assert_int_eq(fut_rt_set_max_depth(rt, 10), -ENOMEM);
     th_alloc.fail_at = 0;
     fut_sleep s;
-    ck_assert_int_eq(fut_block_on(rt, fut_sleep_init(&s, 0.001), NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(rt, fut_sleep_init(&s, 0.001), NULL), 0);
     fut_drop(&s.base);
     ck_assert_int_eq(fut_rt_free(rt), 0);
 }
@@ -128,7 +128,7 @@ START_TEST(no_allocation_after_spawn)
     }
     long before = th_alloc.total;
     for (int i = 0; i < 4; i++) {
-        ck_assert_int_eq(fut_block_on(rt, &j[i].base, NULL), 0);
+        ck_assert_int_eq(fut_rt_block_on(rt, &j[i].base, NULL), 0);
         fut_drop(&j[i].base);
     }
     int dropped = 0;

@@ -870,7 +870,7 @@ static void *x_send(void *p)
         if (rt) {
             fut_chan_send_op s;
             ssize_t out;
-            ck_assert_int_eq(fut_block_on(rt, fut_chan_send(&s, x->c, item), &out), 0);
+            ck_assert_int_eq(fut_rt_block_on(rt, fut_chan_send(&s, x->c, item), &out), 0);
             ck_assert_int_eq(out, 0);
             ck_assert_int_eq(fut_drop(&s.base), 0);
         } else {
@@ -939,7 +939,7 @@ static void *x_recv_thread(void *p)
     struct xrecv t = {.x = x};
     fut_init(&t.base, &xrecv_vt);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(rt, &t.base, &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(rt, &t.base, &out), 0);
     ck_assert_int_eq(fut_drop(&t.base), 0);
     ck_assert_int_eq(fut_rt_free(rt), 0);
     return NULL;

@@ -123,7 +123,7 @@ static fut_status blocked_poll(fut *self, fut_cx *cx)
     struct blocked *b = (struct blocked *)self;
     fut_sleep s;
     ssize_t out = 0;
-    ck_assert_int_eq(fut_nested_loop(fut_cx_rt(cx), fut_sleep_init(&s, 30), &out), 0);
+    ck_assert_int_eq(fut_rt_nested_loop(fut_cx_rt(cx), fut_sleep_init(&s, 30), &out), 0);
     fut_drop(&s.base);
     ck_assert_int_eq(out, -ECANCELED);
     (*b->unwound)++;
@@ -181,7 +181,7 @@ START_TEST(timeout_inner_wins_or_times_out)
 }
 END_TEST
 
-/* A timeout moved into a task by fut_spawn before its first poll works
+/* A timeout moved into a task by fut_rt_spawn before its first poll works
  * on the task's copy (no pointer into the original). */
 START_TEST(timeout_moved_before_first_poll)
 {

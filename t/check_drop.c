@@ -156,7 +156,7 @@ START_TEST(drop_async_completes_teardown)
     th_slow_init(&s, -1, 0, 3, 0.002, NULL, &steps, &dropped);
     fut_dropper d;
     ssize_t out = -1;
-    ck_assert_int_eq(fut_block_on(th_rt, fut_drop_async(&d, &s.base), &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, fut_drop_async(&d, &s.base), &out), 0);
     ck_assert_int_eq(out, 0);
     ck_assert_int_eq(dropped, 1);
     ck_assert_int_eq(steps, 4);
@@ -179,12 +179,12 @@ START_TEST(drop_async_dropped_half_way)
      * async drop of the dropper finishes the target's teardown. */
     ck_assert_int_eq(FUT_SPAWN(th_rt, &holder.d, &j), 0);
     fut_yield y;
-    ck_assert_int_eq(fut_block_on(th_rt, fut_yield_init(&y), NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, fut_yield_init(&y), NULL), 0);
     fut_drop(&y.base);
     ck_assert_int_eq(steps, 1); /* teardown started, pending */
     ck_assert_int_eq(fut_join_cancel(&j), 0);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(th_rt, &j.base, &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &j.base, &out), 0);
     ck_assert_int_eq(out, -ECANCELED);
     ck_assert_int_eq(dropped, 1);
     fut_drop(&j.base);
@@ -222,13 +222,13 @@ START_TEST(cancelled_task_async_drops_its_future)
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(th_rt, &s, &j), 0);
     fut_yield y;
-    ck_assert_int_eq(fut_block_on(th_rt, fut_yield_init(&y), NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, fut_yield_init(&y), NULL), 0);
     ck_assert_int_eq(polls, 1);
     ck_assert_int_eq(fut_join_cancel(&j), 0);
     struct observe o = {.j = &j, .dropped = &dropped};
     fut_init(&o.base, &observe_vt);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(th_rt, &o.base, &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &o.base, &out), 0);
     ck_assert_int_eq(out, -ECANCELED);
     ck_assert_int_eq(o.dropped_when_joined, 1);
     ck_assert_int_eq(steps, 4);
@@ -253,7 +253,7 @@ START_TEST(completed_task_drops_its_future)
     struct observe o = {.j = &j, .dropped = &dropped};
     fut_init(&o.base, &observe_vt);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(th_rt, &o.base, &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &o.base, &out), 0);
     ck_assert_int_eq(out, 42);
     ck_assert_int_eq(o.dropped_when_joined, 1);
     fut_drop(&j.base);
@@ -271,7 +271,7 @@ START_TEST(cancel_before_first_poll)
     ck_assert_int_eq(fut_join_cancel(&j), 0);
     ck_assert_int_eq(fut_join_cancel(&j), 0); /* idempotent */
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(th_rt, &j.base, &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &j.base, &out), 0);
     ck_assert_int_eq(out, -ECANCELED);
     ck_assert_int_eq(polls, 0);
     ck_assert_int_eq(dropped, 1);
@@ -291,9 +291,9 @@ START_TEST(exactly_once_on_every_path)
     fut_join j[3];
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(FUT_SPAWN(th_rt, &s[i], &j[i]), 0);
-    ck_assert_int_eq(fut_block_on(th_rt, &j[0].base, NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &j[0].base, NULL), 0);
     fut_join_cancel(&j[1]);
-    ck_assert_int_eq(fut_block_on(th_rt, &j[1].base, NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &j[1].base, NULL), 0);
     ck_assert_int_eq(dropped[0], 1);
     ck_assert_int_eq(dropped[1], 1);
     ck_assert_int_eq(dropped[2], 0);

@@ -327,7 +327,7 @@ static fut_status nester_fn(struct th_fn *f, fut_cx *cx)
 {
     fut_sleep s;
     nesting = 1;
-    ck_assert_int_eq(fut_nested_loop(fut_cx_rt(cx), fut_sleep_init(&s, 0.05), NULL), 0);
+    ck_assert_int_eq(fut_rt_nested_loop(fut_cx_rt(cx), fut_sleep_init(&s, 0.05), NULL), 0);
     nesting = 0;
     fut_drop(&s.base);
     return fut_ready(&f->base, 0);
@@ -428,7 +428,7 @@ START_TEST(names_are_one_token)
     fut f;
     fut_init(&f, &vt);
     fut_join j;
-    ck_assert_int_eq(fut_spawn(th_rt, &f, sizeof f, &j), 0);
+    ck_assert_int_eq(fut_rt_spawn(th_rt, &f, sizeof f, &j), 0);
     char *d = dump(th_rt, 0);
     ck_assert_str_eq(str(task_line(d, j.task), "name"), "my_conn__1___");
     free(d);

@@ -28,7 +28,7 @@ static void teardown(void)
 static ssize_t block(fut *f)
 {
     ssize_t out = -12345;
-    ck_assert_int_eq(fut_block_on(rt, f, &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(rt, f, &out), 0);
     return out;
 }
 
@@ -101,20 +101,20 @@ START_TEST(short_read_waits_without_trying)
     ck_assert_int_eq(fut_fd_open(rt, &h, p[0]), 0);
     ck_assert_int_eq(write(p[1], "abc", 3), 3);
     char buf[16];
-    fut_fd_io rd;
-    ck_assert_int_eq(block(fut_fd_read_init(&rd, &h, buf, sizeof buf)), 3);
+    fut_fd_op rd;
+    ck_assert_int_eq(block(fut_fd_read(&rd, &h, buf, sizeof buf)), 3);
     ck_assert_int_eq(memcmp(buf, "abc", 3), 0);
     fut_drop(&rd.base);
     ck_assert_int_eq(h.ready & FUT_READABLE, 0);
-    ck_assert_int_eq(peek(fut_fd_read_init(&rd, &h, buf, sizeof buf)), FUT_PENDING);
+    ck_assert_int_eq(peek(fut_fd_read(&rd, &h, buf, sizeof buf)), FUT_PENDING);
     ck_assert_int_eq(write(p[1], "de", 2), 2);
     ck_assert_int_eq(block(&rd.base), 2);
     fut_drop(&rd.base);
     /* End of file: 0, and stays readable. */
     close(p[1]);
-    ck_assert_int_eq(block(fut_fd_read_init(&rd, &h, buf, sizeof buf)), 0);
+    ck_assert_int_eq(block(fut_fd_read(&rd, &h, buf, sizeof buf)), 0);
     fut_drop(&rd.base);
-    ck_assert_int_eq(block(fut_fd_read_init(&rd, &h, buf, sizeof buf)), 0);
+    ck_assert_int_eq(block(fut_fd_read(&rd, &h, buf, sizeof buf)), 0);
     fut_drop(&rd.base);
     fut_fd_close(&h);
     close(p[0]);
@@ -130,16 +130,16 @@ START_TEST(write_waits_on_full_pipe)
     ck_assert_int_eq(fut_fd_open(rt, &w, p[1]), 0);
     ck_assert_int_eq(fut_fd_open(rt, &r, p[0]), 0);
     static char big[1 << 20];
-    fut_fd_io wr, rd;
-    ssize_t n = block(fut_fd_write_init(&wr, &w, big, sizeof big));
+    fut_fd_op wr, rd;
+    ssize_t n = block(fut_fd_write(&wr, &w, big, sizeof big));
     ck_assert_int_gt(n, 0);
     ck_assert_int_lt(n, (ssize_t)sizeof big); /* partial: the pipe is full */
     fut_drop(&wr.base);
-    ck_assert_int_eq(peek(fut_fd_write_init(&wr, &w, big, 1)), FUT_PENDING);
+    ck_assert_int_eq(peek(fut_fd_write(&wr, &w, big, 1)), FUT_PENDING);
     static char sink[1 << 20];
     ssize_t got = 0;
     while (got < n) {
-        ssize_t k = block(fut_fd_read_init(&rd, &r, sink, sizeof sink));
+        ssize_t k = block(fut_fd_read(&rd, &r, sink, sizeof sink));
         ck_assert_int_gt(k, 0);
         got += k;
         fut_drop(&rd.base);
@@ -158,7 +158,7 @@ END_TEST
 struct pinger {
     fut base;
     fut_fd *in, *out;
-    fut_fd_io op;
+    fut_fd_op op;
     int rounds, i, step, armed, first;
     char buf[8];
 };
@@ -171,9 +171,9 @@ static fut_status pinger_poll(fut *self, fut_cx *cx)
             return fut_ready(self, p->i);
         if (!p->armed) {
             if ((p->step == 0) == p->first)
-                fut_fd_write_init(&p->op, p->out, "x", 1);
+                fut_fd_write(&p->op, p->out, "x", 1);
             else
-                fut_fd_read_init(&p->op, p->in, p->buf, sizeof p->buf);
+                fut_fd_read(&p->op, p->in, p->buf, sizeof p->buf);
             p->armed = 1;
         }
         if (fut_poll(&p->op.base, cx) == FUT_PENDING)
@@ -323,8 +323,8 @@ START_TEST(cancelled_read_leaves_handle_usable)
     ck_assert_int_eq(fut_fd_open(rt, &h, p[0]), 0);
     fut_fd_clear(&h, FUT_READABLE);
     char buf[4];
-    fut_fd_io rd;
-    fut_fd_read_init(&rd, &h, buf, sizeof buf);
+    fut_fd_op rd;
+    fut_fd_read(&rd, &h, buf, sizeof buf);
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(rt, &rd, &j), 0);
     fut_yield y;
@@ -338,7 +338,7 @@ START_TEST(cancelled_read_leaves_handle_usable)
     ck_assert_int_eq(write(p[1], "ok", 2), 2);
     struct fut_rt_stats before, after;
     fut_rt_stats(rt, &before, sizeof before);
-    ck_assert_int_eq(block(fut_fd_read_init(&rd, &h, buf, sizeof buf)), 2);
+    ck_assert_int_eq(block(fut_fd_read(&rd, &h, buf, sizeof buf)), 2);
     fut_drop(&rd.base);
     fut_rt_stats(rt, &after, sizeof after);
     ck_assert_uint_eq(after.wakes, before.wakes); /* nothing woke the dead task */
@@ -363,8 +363,8 @@ START_TEST(closed_before_registration_is_ebadf)
     ck_assert_int_eq(block(fut_fd_wait_init(&w, &h, FUT_READABLE)), -EBADF);
     fut_drop(&w.base);
     char c;
-    fut_fd_io rd;
-    ck_assert_int_eq(block(fut_fd_read_init(&rd, &h, &c, 1)), -EBADF);
+    fut_fd_op rd;
+    ck_assert_int_eq(block(fut_fd_read(&rd, &h, &c, 1)), -EBADF);
     fut_drop(&rd.base);
     fut_fd_close(&h);
 }

@@ -96,12 +96,12 @@ START_TEST(pending_without_wake_is_reported)
      * swallows it; the task then hangs, so cancel it. */
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(th_rt, &l, &j), 0);
-    ck_assert_int_eq(fut_block_on(th_rt, fut_yield_init(&y), NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, fut_yield_init(&y), NULL), 0);
     ck_assert_int_eq(th_diag_count, 1);
     ck_assert_str_eq(th_diag_last, "lazy_fut returned PENDING without arranging a wake-up");
     th_diag_count = 0;
     fut_join_cancel(&j);
-    ck_assert_int_eq(fut_block_on(th_rt, &j.base, NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &j.base, NULL), 0);
     fut_drop(&j.base);
 }
 END_TEST
@@ -115,7 +115,7 @@ START_TEST(poll_after_ready_is_reported)
     struct twice t = {.child = &o.base, .mode = 0};
     fut_init(&t.base, &twice_vt);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(th_rt, &t.base, &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &t.base, &out), 0);
     ck_assert_int_eq(o.polls, 1); /* the second poll never reached the slot */
     ck_assert_int_eq(out, -EINVAL);
     ck_assert_int_eq(th_diag_count, 1);
@@ -134,7 +134,7 @@ START_TEST(poll_after_drop_is_reported)
     struct twice t = {.child = &o.base, .mode = 1};
     fut_init(&t.base, &twice_vt);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(th_rt, &t.base, &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &t.base, &out), 0);
     ck_assert_int_eq(o.polls, 0);
     ck_assert_int_eq(o.drops, 1);
     ck_assert_int_eq(out, -EINVAL);
@@ -150,7 +150,7 @@ START_TEST(double_async_drop_is_reported)
     fut_init(&o.base, &once_vt);
     struct twice t = {.child = &o.base, .mode = 2};
     fut_init(&t.base, &twice_vt);
-    ck_assert_int_eq(fut_block_on(th_rt, &t.base, NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &t.base, NULL), 0);
     ck_assert_int_eq(o.drops, 1);
     ck_assert_int_eq(th_diag_count, 1);
     ck_assert_str_eq(th_diag_last, "double drop of once_fut");
@@ -196,12 +196,12 @@ START_TEST(output_and_ready)
     fut_init(&o.base, &once_vt);
     ck_assert_int_eq(fut_out(&o.base), 0);
     ssize_t out = 0;
-    ck_assert_int_eq(fut_block_on(th_rt, &o.base, &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &o.base, &out), 0);
     ck_assert_int_eq(out, 3);
     ck_assert_int_eq(fut_out(&o.base), 3);
     fut_drop(&o.base);
-    ck_assert_int_eq(fut_block_on(NULL, &o.base, NULL), -EINVAL);
-    ck_assert_int_eq(fut_block_on(th_rt, NULL, NULL), -EINVAL);
+    ck_assert_int_eq(fut_rt_block_on(NULL, &o.base, NULL), -EINVAL);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, NULL, NULL), -EINVAL);
 }
 END_TEST
 
@@ -248,8 +248,8 @@ START_TEST(yield_interleaves_tasks)
     fut_join ja, jb;
     ck_assert_int_eq(FUT_SPAWN(th_rt, &a, &ja), 0);
     ck_assert_int_eq(FUT_SPAWN(th_rt, &b, &jb), 0);
-    ck_assert_int_eq(fut_block_on(th_rt, &ja.base, NULL), 0);
-    ck_assert_int_eq(fut_block_on(th_rt, &jb.base, NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &ja.base, NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &jb.base, NULL), 0);
     /* Each yield lets the other run: they alternate. Which one starts is
      * the scheduler's choice (spawn order with seeding off). */
     ck_assert_msg(!strcmp(log, "ababab") || !strcmp(log, "bababa"), "log == \"%s\"", log);

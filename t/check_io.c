@@ -50,7 +50,7 @@ static void set_nonblock(int fd)
     ck_assert_int_eq(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
 }
 
-/* Runs the loop for about `seconds` (a sleep under fut_block_on). */
+/* Runs the loop for about `seconds` (a sleep under fut_rt_block_on). */
 static void run_for(fut_rt *rt, double seconds)
 {
     fut_sleep s;
@@ -216,7 +216,7 @@ START_TEST(readable_after_write_from_task)
 
     /* Data already there: readable without any other task. */
     fut_io io;
-    ck_assert_ptr_eq(fut_readable_init(&io, p[0]), &io.base);
+    ck_assert_ptr_eq(fut_io_readable_init(&io, p[0]), &io.base);
     ck_assert_int_eq(th_block(rt, &io.base), FUT_READABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
     close(p[0]);
@@ -244,7 +244,7 @@ START_TEST(readable_after_write_from_timer)
     t.data = &wa;
     ev_timer_start(fut_rt_loop(rt), &t);
     fut_io io;
-    fut_readable_init(&io, p[0]);
+    fut_io_readable_init(&io, p[0]);
     ck_assert_int_eq(th_block(rt, &io.base), FUT_READABLE);
     ck_assert_int_eq(wa.written, 1);
     ck_assert_int_eq(fut_drop(&io.base), 0);
@@ -261,7 +261,7 @@ START_TEST(writable_fresh_pipe)
     int p[2];
     make_pipe(p);
     fut_io io;
-    ck_assert_ptr_eq(fut_writable_init(&io, p[1]), &io.base);
+    ck_assert_ptr_eq(fut_io_writable_init(&io, p[1]), &io.base);
     double t0 = th_mono();
     ck_assert_int_eq(th_block(rt, &io.base), FUT_WRITABLE);
     ck_assert_double_lt(th_mono() - t0, 5.0);
@@ -286,14 +286,14 @@ START_TEST(peer_closed_reports_asked_events)
     make_pipe(p);
     close(p[1]); /* EOF on the read end */
     fut_io io;
-    fut_readable_init(&io, p[0]);
+    fut_io_readable_init(&io, p[0]);
     ck_assert_int_eq(th_block(rt, &io.base), FUT_READABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
     close(p[0]);
 
     make_pipe(p);
     close(p[0]); /* EPIPE on the write end */
-    fut_writable_init(&io, p[1]);
+    fut_io_writable_init(&io, p[1]);
     ck_assert_int_eq(th_block(rt, &io.base), FUT_WRITABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
     close(p[1]);
@@ -312,10 +312,10 @@ START_TEST(regular_file_is_ready)
     ck_assert_int_ge(fd, 0);
     unlink(path);
     fut_io io;
-    fut_readable_init(&io, fd);
+    fut_io_readable_init(&io, fd);
     ck_assert_int_eq(th_block(rt, &io.base), FUT_READABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
-    fut_writable_init(&io, fd);
+    fut_io_writable_init(&io, fd);
     ck_assert_int_eq(th_block(rt, &io.base), FUT_WRITABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
     close(fd);
@@ -462,11 +462,11 @@ START_TEST(closed_fd_is_ebadf)
     /* Through tasks and the readable/writable shorthands. */
     fut_io io;
     fut_join j;
-    fut_readable_init(&io, p[0]);
+    fut_io_readable_init(&io, p[0]);
     ck_assert_int_eq(FUT_SPAWN(rt, &io, &j), 0);
     ck_assert_int_eq(th_block(rt, &j.base), -EBADF);
     ck_assert_int_eq(fut_drop(&j.base), 0);
-    fut_writable_init(&io, p[1]);
+    fut_io_writable_init(&io, p[1]);
     ck_assert_int_eq(FUT_SPAWN(rt, &io, &j), 0);
     ck_assert_int_eq(th_block(rt, &j.base), -EBADF);
     ck_assert_int_eq(fut_drop(&j.base), 0);
@@ -516,7 +516,7 @@ START_TEST(bad_fd_or_events_is_einval)
     expect_at_first_poll(rt, p[1], ~0x3, -EINVAL); /* ditto */
     /* A negative fd with a deadline: still -EINVAL, no timer left. */
     fut_io io;
-    fut_readable_init(&io, -1);
+    fut_io_readable_init(&io, -1);
     ck_assert_int_eq(fut_io_set_timeout(&io, 5.0), 0);
     ssize_t out = 0;
     ck_assert(th_poll_once(rt, &io.base, &out) == FUT_READY);
@@ -524,7 +524,7 @@ START_TEST(bad_fd_or_events_is_einval)
     ck_assert_int_eq(fut_drop(&io.base), 0);
     ck_assert_int_eq(th_loop_busy(rt), 0);
     /* The pipe itself was not disturbed. */
-    fut_writable_init(&io, p[1]);
+    fut_io_writable_init(&io, p[1]);
     ck_assert_int_eq(th_block(rt, &io.base), FUT_WRITABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
     close(p[0]);
@@ -541,7 +541,7 @@ START_TEST(timeout_on_silent_pipe)
     int p[2];
     make_pipe(p);
     fut_io io;
-    fut_readable_init(&io, p[0]);
+    fut_io_readable_init(&io, p[0]);
     ck_assert_int_eq(fut_io_set_timeout(&io, 0.05), 0);
     double t0 = th_mono();
     ev_now_update(fut_rt_loop(rt));
@@ -553,14 +553,14 @@ START_TEST(timeout_on_silent_pipe)
     ck_assert_int_eq(th_loop_busy(rt), 0); /* io watcher stopped with the timer */
 
     /* A zero deadline: times out, does not hang. */
-    fut_readable_init(&io, p[0]);
+    fut_io_readable_init(&io, p[0]);
     ck_assert_int_eq(fut_io_set_timeout(&io, 0), 0);
     ck_assert_int_eq(th_block(rt, &io.base), -ETIMEDOUT);
     ck_assert_int_eq(fut_drop(&io.base), 0);
 
     /* After a timeout the fd is still usable by a new future. */
     put_byte(p[1]);
-    fut_readable_init(&io, p[0]);
+    fut_io_readable_init(&io, p[0]);
     ck_assert_int_eq(fut_io_set_timeout(&io, 5.0), 0);
     ck_assert_int_eq(th_block(rt, &io.base), FUT_READABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
@@ -577,7 +577,7 @@ START_TEST(set_timeout_bad_input)
     int p[2];
     make_pipe(p);
     fut_io io;
-    fut_readable_init(&io, p[0]);
+    fut_io_readable_init(&io, p[0]);
     ck_assert_int_eq(fut_io_set_timeout(NULL, 1.0), -EINVAL);
     ck_assert_int_eq(fut_io_set_timeout(&io, NAN), -EINVAL);
     ck_assert_int_eq(fut_io_set_timeout(&io, -NAN), -EINVAL);
@@ -594,7 +594,7 @@ START_TEST(set_timeout_bad_input)
 
     /* After the first poll: -EINVAL, and the future keeps waiting without
      * a deadline. */
-    fut_readable_init(&io, p[0]);
+    fut_io_readable_init(&io, p[0]);
     ck_assert(th_poll_once(rt, &io.base, NULL) == FUT_PENDING);
     ck_assert_int_eq(fut_io_set_timeout(&io, 0.01), -EINVAL);
     ck_assert_int_eq(fut_io_set_timeout(&io, NAN), -EINVAL);
@@ -638,7 +638,7 @@ START_TEST(closed_behind_back_times_out)
     make_pipe(q);
     put_byte(q[1]);
     fut_io io;
-    fut_readable_init(&io, q[0]);
+    fut_io_readable_init(&io, q[0]);
     ck_assert_int_eq(fut_io_set_timeout(&io, 5.0), 0);
     ck_assert_int_eq(th_block(rt, &io.base), FUT_READABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
@@ -698,7 +698,7 @@ START_TEST(drop_while_pending)
     make_pipe(p);
     fut_io *io = malloc(sizeof *io);
     ck_assert_ptr_nonnull(io);
-    fut_readable_init(io, p[0]);
+    fut_io_readable_init(io, p[0]);
     ck_assert_int_eq(fut_io_set_timeout(io, 0.02), 0);
     ck_assert(th_poll_once(rt, &io->base, NULL) == FUT_PENDING);
     run_for(rt, 0.005);
@@ -800,7 +800,7 @@ static fut_status closer_poll(fut *self, fut_cx *cx)
 {
     struct closer *c = (struct closer *)self;
     if (c->step == 0) {
-        fut_readable_init(&c->io, c->p[0]);
+        fut_io_readable_init(&c->io, c->p[0]);
         if (c->timeout >= 0)
             ck_assert_int_eq(fut_io_set_timeout(&c->io, c->timeout), 0);
         c->step = 1;

@@ -8,7 +8,7 @@
 static void join_all(fut_join *j, int n, ssize_t *outs)
 {
     for (int i = 0; i < n; i++) {
-        ck_assert_int_eq(fut_block_on(th_rt, &j[i].base, &outs[i]), 0);
+        ck_assert_int_eq(fut_rt_block_on(th_rt, &j[i].base, &outs[i]), 0);
         ck_assert_int_eq(fut_drop(&j[i].base), 0);
     }
 }
@@ -25,19 +25,19 @@ START_TEST(nested_in_plain_code)
     fut_sleep s;
     ssize_t out = -1;
     double t0 = th_mono();
-    ck_assert_int_eq(fut_nested_loop(th_rt, fut_sleep_init(&s, 0.03), &out), 0);
+    ck_assert_int_eq(fut_rt_nested_loop(th_rt, fut_sleep_init(&s, 0.03), &out), 0);
     ck_assert_int_eq(out, 0);
     ck_assert(th_mono() - t0 >= 0.025);
     fut_drop(&s.base);
     /* the ticker runs during nested loops (more of them where the machine
      * is slow: valgrind's first translations can outlast 30 ms) */
     for (int i = 0; i < 100 && ticks <= 2; i++) {
-        ck_assert_int_eq(fut_nested_loop(th_rt, fut_sleep_init(&s, 0.02), &out), 0);
+        ck_assert_int_eq(fut_rt_nested_loop(th_rt, fut_sleep_init(&s, 0.02), &out), 0);
         fut_drop(&s.base);
     }
     ck_assert_int_gt(ticks, 2);
     fut_join_cancel(&j);
-    ck_assert_int_eq(fut_block_on(th_rt, &j.base, &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &j.base, &out), 0);
     ck_assert_int_eq(out, -ECANCELED);
     fut_drop(&j.base);
 }
@@ -59,7 +59,7 @@ static fut_status nest_in_task_fn(struct th_fn *f, fut_cx *cx)
     (void)cx;
     fut_sleep s;
     n->ticks_before = *n->ticks;
-    n->err = fut_nested_loop(fut_cx_rt(cx), fut_sleep_init(&s, n->sleep), NULL);
+    n->err = fut_rt_nested_loop(fut_cx_rt(cx), fut_sleep_init(&s, n->sleep), NULL);
     fut_drop(&s.base);
     n->ticks_after = *n->ticks;
     n->sibling_done_inside = fut_join_finished(n->sibling);
@@ -109,7 +109,7 @@ static fut_status rec_fn(struct th_fn *f, fut_cx *cx)
 {
     struct rec *r = f->ud;
     fut_sleep s;
-    r->err = fut_nested_loop(fut_cx_rt(cx), fut_sleep_init(&s, r->sleep), NULL);
+    r->err = fut_rt_nested_loop(fut_cx_rt(cx), fut_sleep_init(&s, r->sleep), NULL);
     r->returned_at = th_mono();
     fut_drop(&s.base);
     return fut_ready(&f->base, 0);
@@ -163,7 +163,7 @@ static fut_status frozen_a(struct th_fn *f, fut_cx *cx)
         fut_sleep s;
         /* B runs in here and wakes us: we are frozen, so the wake must be
          * kept, not delivered by polling us re-entrantly. */
-        ck_assert_int_eq(fut_nested_loop(fut_cx_rt(cx), fut_sleep_init(&s, 0.03), NULL), 0);
+        ck_assert_int_eq(fut_rt_nested_loop(fut_cx_rt(cx), fut_sleep_init(&s, 0.03), NULL), 0);
         fut_drop(&s.base);
         ck_assert_int_eq(z->woke, 1);
         return FUT_PENDING;
@@ -221,7 +221,7 @@ static fut_status reent_a(struct th_fn *f, fut_cx *cx)
         fut_yield y;
         /* Several loop turns in which B wakes us repeatedly. */
         for (int i = 0; i < 5; i++) {
-            ck_assert_int_eq(fut_nested_loop(fut_cx_rt(cx), fut_yield_init(&y), NULL), 0);
+            ck_assert_int_eq(fut_rt_nested_loop(fut_cx_rt(cx), fut_yield_init(&y), NULL), 0);
             fut_drop(&y.base);
         }
         return FUT_PENDING;
@@ -283,7 +283,7 @@ static fut_status frozen_frame_fn(struct th_fn *f, fut_cx *cx)
         fut_join j;
         ck_assert_int_eq(FUT_SPAWN(fut_cx_rt(cx), &waker, &j), 0);
         /* The task runs in this inner loop and wakes us (we are frozen). */
-        ck_assert_int_eq(fut_nested_loop(fut_cx_rt(cx), &j.base, NULL), 0);
+        ck_assert_int_eq(fut_rt_nested_loop(fut_cx_rt(cx), &j.base, NULL), 0);
         fut_drop(&j.base);
         return FUT_PENDING;
     }
@@ -298,7 +298,7 @@ START_TEST(wake_of_frozen_frame_is_kept)
     th_fn_init(&f, frozen_frame_fn, &z);
     ssize_t out = -1;
     /* No timer, no fd: only the kept wake can finish this. */
-    ck_assert_int_eq(fut_block_on(th_rt, &f.base, &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &f.base, &out), 0);
     ck_assert_int_eq(out, 1);
     ck_assert_int_eq(f.reentered, 0);
 }
@@ -321,7 +321,7 @@ static fut_status deep_fn(struct th_fn *f, fut_cx *cx)
         d->max_reached = d->depth;
     struct th_fn child;
     th_fn_init(&child, deep_fn, d);
-    int err = fut_nested_loop(d->rt, &child.base, NULL);
+    int err = fut_rt_nested_loop(d->rt, &child.base, NULL);
     if (err && !d->err) {
         d->err = err;
         d->err_at = d->depth;
@@ -336,7 +336,7 @@ START_TEST(depth_limit_is_an_error)
     ck_assert_int_eq(fut_rt_set_max_depth(th_rt, 4), 0);
     struct th_fn top;
     th_fn_init(&top, deep_fn, &d);
-    ck_assert_int_eq(fut_block_on(th_rt, &top.base, NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &top.base, NULL), 0);
     /* block_on is level 1; nested loops 2..4; the 5th is refused. */
     ck_assert_int_eq(d.err, -ELOOP);
     ck_assert_int_eq(d.err_at, 4);
@@ -368,7 +368,7 @@ START_TEST(sync_drop_past_limit_refused)
     struct drop_at_limit d = {&s, 0};
     struct th_fn f;
     th_fn_init(&f, drop_at_limit_fn, &d);
-    ck_assert_int_eq(fut_block_on(th_rt, &f.base, NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &f.base, NULL), 0);
     ck_assert_int_eq(d.err, -ELOOP);
     ck_assert_int_eq(drop_steps, 0); /* untouched */
     ck_assert_int_eq(fut_rt_set_max_depth(th_rt, 4), 0);
@@ -382,8 +382,8 @@ START_TEST(max_depth_bad_input)
     ck_assert_int_eq(fut_rt_set_max_depth(NULL, 4), -EINVAL);
     ck_assert_int_eq(fut_rt_set_max_depth(th_rt, 0), -EINVAL);
     ck_assert_int_eq(fut_rt_set_max_depth(th_rt, 5000), -EINVAL);
-    ck_assert_int_eq(fut_nested_loop(NULL, NULL, NULL), -EINVAL);
-    ck_assert_int_eq(fut_nested_loop(th_rt, NULL, NULL), -EINVAL);
+    ck_assert_int_eq(fut_rt_nested_loop(NULL, NULL, NULL), -EINVAL);
+    ck_assert_int_eq(fut_rt_nested_loop(th_rt, NULL, NULL), -EINVAL);
 }
 END_TEST
 
@@ -398,7 +398,7 @@ START_TEST(max_depth_busy_inside_loop)
     struct th_fn f;
     th_fn_init(&f, set_depth_inside, NULL);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(th_rt, &f.base, &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &f.base, &out), 0);
     ck_assert_int_eq(out, -EBUSY);
 }
 END_TEST
@@ -415,7 +415,7 @@ static void *deep_thread(void *arg)
     d->rt = trt;
     struct th_fn top;
     th_fn_init(&top, deep_fn, d);
-    ck_assert_int_eq(fut_block_on(trt, &top.base, NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(trt, &top.base, NULL), 0);
     ck_assert_int_eq(fut_rt_free(trt), 0);
     return NULL;
 }
@@ -471,7 +471,7 @@ START_TEST(sync_drop_multi_turn_teardown_from_plain_code)
     ck_assert_int_eq(drop_steps, 4); /* READY on the 4th step: 3 turns */
     ck_assert_int_gt(ticks - before, 3);
     fut_join_cancel(&j);
-    ck_assert_int_eq(fut_block_on(th_rt, &j.base, NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &j.base, NULL), 0);
     fut_drop(&j.base);
 }
 END_TEST
@@ -505,13 +505,13 @@ START_TEST(sync_drop_multi_turn_teardown_inside_task)
     fut_join j[2];
     ck_assert_int_eq(FUT_SPAWN(th_rt, &tk, &j[0]), 0);
     ck_assert_int_eq(FUT_SPAWN(th_rt, &f, &j[1]), 0);
-    ck_assert_int_eq(fut_block_on(th_rt, &j[1].base, NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &j[1].base, NULL), 0);
     ck_assert_int_eq(d.err, 0);
     ck_assert_int_eq(dropped, 1);
     ck_assert_int_gt(d.after - d.before, 3);
     fut_drop(&j[1].base);
     fut_join_cancel(&j[0]);
-    ck_assert_int_eq(fut_block_on(th_rt, &j[0].base, NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &j[0].base, NULL), 0);
     fut_drop(&j[0].base);
 }
 END_TEST
@@ -526,8 +526,8 @@ static void *other_thread(void *arg)
 {
     struct other *o = arg;
     fut_yield y;
-    o->err_block = fut_block_on(o->rt, fut_yield_init(&y), NULL);
-    o->err_nested = fut_nested_loop(o->rt, &y.base, NULL);
+    o->err_block = fut_rt_block_on(o->rt, fut_yield_init(&y), NULL);
+    o->err_nested = fut_rt_nested_loop(o->rt, &y.base, NULL);
     return NULL;
 }
 

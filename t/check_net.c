@@ -780,10 +780,10 @@ START_TEST(no_sigpipe)
     usleep(10000);
     fut_fd h;
     ck_assert_int_eq(fut_fd_open(rt, &h, a), 0);
-    fut_fd_io io;
+    fut_fd_op io;
     r = 0;
     for (int i = 0; i < 4 && r >= 0; i++) {
-        r = block(fut_fd_write_init(&io, &h, big, sizeof big));
+        r = block(fut_fd_write(&io, &h, big, sizeof big));
         fut_drop(&io.base);
         usleep(5000);
     }
@@ -820,7 +820,7 @@ START_TEST(write_all_cancelled_counts_exactly)
     fcntl(b, F_SETFL, flags | O_NONBLOCK);
     fut_dropper d;
     fut_join j;
-    ck_assert_int_eq(fut_spawn(rt, fut_drop_async(&d, &s.base), sizeof d, &j), 0);
+    ck_assert_int_eq(fut_rt_spawn(rt, fut_drop_async(&d, &s.base), sizeof d, &j), 0);
     size_t n = 0;
     for (;;) {
         ssize_t r = read(b, got + n, len - n);
@@ -929,7 +929,7 @@ START_TEST(reader_and_writer_tasks_at_once)
     /* our close: FIN to the echo task, which reads 0, returns, and closes */
     fut_dropper d;
     fut_join jd;
-    ck_assert_int_eq(fut_spawn(rt, fut_drop_async(&d, &sa.base), sizeof d, &jd), 0);
+    ck_assert_int_eq(fut_rt_spawn(rt, fut_drop_async(&d, &sa.base), sizeof d, &jd), 0);
     ck_assert_int_eq(block(&je.base), 0);
     fut_drop(&je.base);
     ck_assert_int_eq(fut_drop(&sb.base), 0);
@@ -1014,7 +1014,7 @@ START_TEST(graceful_close_data_then_fin)
     ck_assert_int_eq(block(fut_stream_write(&op, &s, data, sizeof data)), (ssize_t)sizeof data);
     fut_dropper d;
     fut_join j;
-    ck_assert_int_eq(fut_spawn(rt, fut_drop_async(&d, &s.base), sizeof d, &j), 0);
+    ck_assert_int_eq(fut_rt_spawn(rt, fut_drop_async(&d, &s.base), sizeof d, &j), 0);
     static char got[1 << 20];
     fcntl(peer, F_SETFL, O_NONBLOCK);
     size_t n = 0;
@@ -1173,8 +1173,8 @@ START_TEST(simultaneous_close)
     ck_assert_int_eq(block(fut_stream_write(&op2, &s2, "2", 1)), 1);
     fut_dropper d1, d2;
     fut_join j1, j2;
-    ck_assert_int_eq(fut_spawn(rt, fut_drop_async(&d1, &s1.base), sizeof d1, &j1), 0);
-    ck_assert_int_eq(fut_spawn(rt, fut_drop_async(&d2, &s2.base), sizeof d2, &j2), 0);
+    ck_assert_int_eq(fut_rt_spawn(rt, fut_drop_async(&d1, &s1.base), sizeof d1, &j1), 0);
+    ck_assert_int_eq(fut_rt_spawn(rt, fut_drop_async(&d2, &s2.base), sizeof d2, &j2), 0);
     double t0 = th_mono();
     ck_assert_int_eq(block(&j1.base), 0);
     ck_assert_int_eq(block(&j2.base), 0);

@@ -173,14 +173,14 @@ START_TEST(round_trip)
     ck_assert_int_eq(th_block(rt, fut_job_init(&j, counted, (void *)42, NULL)), 42);
     ck_assert_int_eq(fut_drop(&j.base), 0);
     fut_job k;
-    ck_assert_int_eq(th_block(rt, fut_spawn_blocking(&k, counted, (void *)7)), 7);
+    ck_assert_int_eq(th_block(rt, fut_job_init(&k, counted, (void *)7, NULL)), 7);
     fut_drop(&k.base);
     struct fut_pool_stats st;
-    ck_assert_int_eq(fut_pool_stats(rt, &st, sizeof st), 0);
+    ck_assert_int_eq(fut_rt_pool_stats(rt, &st, sizeof st), 0);
     ck_assert_uint_eq(st.submitted, 2);
     ck_assert_uint_eq(st.completed, 2);
     ck_assert_uint_ge(st.workers, 1);
-    ck_assert_int_eq(fut_pool_stats(NULL, &st, sizeof st), -EINVAL);
+    ck_assert_int_eq(fut_rt_pool_stats(NULL, &st, sizeof st), -EINVAL);
     ck_assert_int_eq(fut_rt_set_pool_size(rt, 0), -EINVAL);
     ck_assert_int_eq(fut_rt_set_pool_size(NULL, 2), -EINVAL);
 }
@@ -210,7 +210,7 @@ START_TEST(cancel_queued_never_runs)
     fut_drop(&c.base);
     ck_assert_int_eq(ran, 1);
     struct fut_pool_stats st;
-    fut_pool_stats(rt, &st, sizeof st);
+    fut_rt_pool_stats(rt, &st, sizeof st);
     ck_assert_uint_eq(st.cancelled_queued, 1);
 }
 END_TEST
@@ -260,7 +260,7 @@ START_TEST(cancel_running_waits_for_worker)
         ck_assert_int_eq(w.buf[w.len + i], 0x5c);
     free(w.buf); /* only now: ASan would catch a write after this */
     struct fut_pool_stats st;
-    fut_pool_stats(rt, &st, sizeof st);
+    fut_rt_pool_stats(rt, &st, sizeof st);
     ck_assert_uint_eq(st.cancelled_running, 1);
 }
 END_TEST
@@ -333,7 +333,7 @@ START_TEST(result_released_after_cancel)
     ck_assert_int_ge(released_fd, 0);
     ck_assert_int_eq(fcntl(released_fd, F_GETFD), -1); /* closed */
     struct fut_pool_stats st;
-    fut_pool_stats(rt, &st, sizeof st);
+    fut_rt_pool_stats(rt, &st, sizeof st);
     ck_assert_uint_eq(st.released, 1);
 
     /* Finished, but dropped before a poll saw the result: released too. */
@@ -345,7 +345,7 @@ START_TEST(result_released_after_cancel)
     th_block(rt, fut_sleep_init(&s, 0.02)); /* the open completes meanwhile */
     fut_drop(&s.base);
     ck_assert_int_eq(fut_drop(&op.job.base), 0);
-    fut_pool_stats(rt, &st, sizeof st);
+    fut_rt_pool_stats(rt, &st, sizeof st);
     ck_assert_uint_eq(st.released, 2);
 }
 END_TEST
@@ -411,7 +411,7 @@ START_TEST(completion_storm)
     ck_assert_int_eq(th_block(rt, &s.base), s.total);
     ck_assert_int_eq(s.sum, expect);
     struct fut_pool_stats st;
-    fut_pool_stats(rt, &st, sizeof st);
+    fut_rt_pool_stats(rt, &st, sizeof st);
     ck_assert_uint_eq(st.completed, (uint64_t)s.total);
     ck_assert_uint_lt(st.batches, (uint64_t)s.total); /* completions did coalesce */
 }
@@ -728,7 +728,7 @@ static void wait_released(uint64_t n)
     double until = th_mono() + 5;
     struct fut_pool_stats st;
     for (;;) {
-        fut_pool_stats(rt, &st, sizeof st);
+        fut_rt_pool_stats(rt, &st, sizeof st);
         if (st.released >= n || th_mono() > until)
             break;
         fut_sleep s;
@@ -763,7 +763,7 @@ START_TEST(dns_timeout_returns_on_time)
     pthread_mutex_unlock(&gmu);
     ck_assert_int_gt(th_alloc.live, live0); /* the lookup's block, the worker's */
     struct fut_pool_stats st;
-    fut_pool_stats(rt, &st, sizeof st);
+    fut_rt_pool_stats(rt, &st, sizeof st);
     ck_assert_uint_eq(st.cancelled_running, 1);
     /* getaddrinfo returns: its list is freed, with the lookup's block
      * (the fixture checks the allocator). */
@@ -782,7 +782,7 @@ static fut_status lookup_nested(struct th_fn *f, fut_cx *cx)
 {
     fut_dns *d = f->ud;
     ssize_t out = 0;
-    int rc = fut_nested_loop(fut_cx_rt(cx), &d->job.base, &out);
+    int rc = fut_rt_nested_loop(fut_cx_rt(cx), &d->job.base, &out);
     fut_drop(&d->job.base);
     return fut_ready(&f->base, rc ? rc : out);
 }
@@ -824,7 +824,7 @@ START_TEST(dns_drop_does_not_wait)
     ck_assert_uint_eq(th_stats(rt).nested_loops, nested); /* no loop was needed */
     ck_assert(!gate_is_open());
     struct fut_pool_stats st;
-    fut_pool_stats(rt, &st, sizeof st);
+    fut_rt_pool_stats(rt, &st, sizeof st);
     ck_assert_uint_eq(st.cancelled_queued, 1);
     ck_assert_uint_eq(st.cancelled_running, 1);
     hang_end();

@@ -534,8 +534,8 @@ START_TEST(ten_mib_through_cat_as_streams)
     w.s = &in;
     r.s = &out;
     fut_join jw, jr;
-    ck_assert_int_eq(fut_spawn(th_rt, &w.base, sizeof w, &jw), 0);
-    ck_assert_int_eq(fut_spawn(th_rt, &r.base, sizeof r, &jr), 0);
+    ck_assert_int_eq(fut_rt_spawn(th_rt, &w.base, sizeof w, &jw), 0);
+    ck_assert_int_eq(fut_rt_spawn(th_rt, &r.base, sizeof r, &jr), 0);
     double t0 = th_mono();
     ck_assert_int_eq(th_block(th_rt, &jw.base), (ssize_t)BIG);
     ck_assert_int_eq(th_block(th_rt, &jr.base), (ssize_t)BIG);

@@ -136,7 +136,7 @@ END_TEST
 struct reader {
     fut base;
     fut_fd *h;
-    fut_fd_io op;
+    fut_fd_op op;
     int started;
     char buf[64];
 };
@@ -145,7 +145,7 @@ static fut_status reader_poll(fut *self, fut_cx *cx)
 {
     struct reader *r = (struct reader *)self;
     if (!r->started) {
-        fut_fd_read_init(&r->op, r->h, r->buf, sizeof r->buf);
+        fut_fd_read(&r->op, r->h, r->buf, sizeof r->buf);
         r->started = 1;
     }
     if (fut_poll(&r->op.base, cx) == FUT_PENDING)
@@ -220,7 +220,7 @@ static fut_status all_in_nested_loop(struct th_fn *f, fut_cx *cx)
     fut_all all;
     ssize_t out = 0;
     ck_assert_int_eq(
-        fut_nested_loop(fut_cx_rt(cx), fut_all_init(&all, kids, 2, FUT_BRANCH_TASKS, joins), &out),
+        fut_rt_nested_loop(fut_cx_rt(cx), fut_all_init(&all, kids, 2, FUT_BRANCH_TASKS, joins), &out),
         0);
     fut_drop(&all.base);
     return fut_ready(&f->base, out);
@@ -338,7 +338,7 @@ static void inner_shutdown_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)w;
     (void)revents;
     fut_shutdown sd2;
-    ck_assert_int_eq(fut_block_on(sd_rt, fut_rt_shutdown(&sd2, sd_rt, 1.0), NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(sd_rt, fut_rt_shutdown(&sd2, sd_rt, 1.0), NULL), 0);
     fut_drop(&sd2.base);
     inner_done = 1;
 }

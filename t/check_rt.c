@@ -21,7 +21,7 @@ START_TEST(owned_loop_is_epoll)
     ck_assert_ptr_nonnull(fut_rt_loop(rt));
     ck_assert_uint_eq(ev_backend(fut_rt_loop(rt)), EVBACKEND_EPOLL);
     ck_assert_ptr_eq(fut_rt_current(), rt);
-    ck_assert(fut_now(rt) > 0);
+    ck_assert(fut_rt_now(rt) > 0);
     ck_assert_int_eq(fut_rt_free(rt), 0);
     ck_assert_ptr_null(fut_rt_current());
     ck_assert_int_eq(fut_rt_free(NULL), 0);
@@ -100,7 +100,7 @@ START_TEST(free_drives_teardowns)
         ck_assert_int_eq(FUT_SPAWN(rt, &s[i], NULL), 0);
     }
     fut_yield y;
-    ck_assert_int_eq(fut_block_on(rt, fut_yield_init(&y), NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(rt, fut_yield_init(&y), NULL), 0);
     fut_drop(&y.base);
     ck_assert_int_eq(polls, 4);
     ck_assert_int_eq(fut_rt_free(rt), 0);
@@ -140,7 +140,7 @@ START_TEST(free_inside_runtime_is_busy)
     struct th_fn f;
     th_fn_init(&f, free_inside, NULL);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(rt, &f.base, &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(rt, &f.base, &out), 0);
     ck_assert_int_eq(out, -EBUSY);
     ck_assert_int_eq(fut_rt_free(rt), 0);
 }
@@ -192,7 +192,7 @@ static void sid_drop(fut *self)
     struct spawn_in_drop *s = (struct spawn_in_drop *)self;
     fut_yield y;
     fut_yield_init(&y);
-    *s->err = fut_spawn(fut_rt_current(), &y.base, sizeof y, NULL);
+    *s->err = fut_rt_spawn(fut_rt_current(), &y.base, sizeof y, NULL);
 }
 
 static const struct fut_vtable sid_vt = {sizeof(struct fut_vtable), "spawn_in_drop", sid_poll,
@@ -207,7 +207,7 @@ START_TEST(spawn_during_free_refused)
     fut_init(&s.base, &sid_vt);
     ck_assert_int_eq(FUT_SPAWN(rt, &s, NULL), 0);
     fut_yield y;
-    ck_assert_int_eq(fut_block_on(rt, fut_yield_init(&y), NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(rt, fut_yield_init(&y), NULL), 0);
     ck_assert_int_eq(fut_rt_free(rt), 0);
     ck_assert_int_eq(err, -ESHUTDOWN);
 }
@@ -248,7 +248,7 @@ START_TEST(current_runtime)
     struct th_fn f;
     th_fn_init(&f, current_is, NULL);
     ssize_t out = 0;
-    ck_assert_int_eq(fut_block_on(b, &f.base, &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(b, &f.base, &out), 0);
     ck_assert_int_eq(out, 1);
     ck_assert_ptr_eq(fut_rt_current(), a);
     ck_assert_int_eq(fut_rt_free(b), 0);

@@ -341,7 +341,7 @@ static fut_status blocker_fn(struct th_fn *f, fut_cx *cx)
     fut_sleep s;
     double t0 = th_mono();
     ssize_t out = 0;
-    b->err = fut_nested_loop(fut_cx_rt(cx), fut_sleep_init(&s, 30), &out);
+    b->err = fut_rt_nested_loop(fut_cx_rt(cx), fut_sleep_init(&s, 30), &out);
     b->out = (int)out;
     b->took = th_mono() - t0;
     ck_assert(fut_cx_cancelled(cx));

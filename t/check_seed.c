@@ -226,7 +226,7 @@ static fut_status nester_poll(fut *self, fut_cx *cx)
     struct nester *n = (struct nester *)self;
     for (int i = 0; i < n->rounds; i++) {
         fut_yield y;
-        ck_assert_int_eq(fut_nested_loop(fut_cx_rt(cx), fut_yield_init(&y), NULL), 0);
+        ck_assert_int_eq(fut_rt_nested_loop(fut_cx_rt(cx), fut_yield_init(&y), NULL), 0);
         fut_drop(&y.base);
     }
     return fut_ready(self, n->rounds);

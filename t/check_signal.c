@@ -230,7 +230,7 @@ END_TEST
 /* --- several runtimes and waiters ------------------------------------------------ */
 
 /* Runs on its own thread: a runtime of its own, a wait for SIGUSR2 armed,
- * then fut_block_on until it completes. The counting allocator is not
+ * then fut_rt_block_on until it completes. The counting allocator is not
  * thread-safe: what allocates (the runtime, the first wait, the free) runs
  * under `lock`. */
 struct waiter_thread {
@@ -281,7 +281,7 @@ static void *waiter_main(void *arg)
         atomic_fetch_add(w->armed, 1);
         return NULL;
     }
-    w->err = fut_block_on(rt, &a.base, &w->out);
+    w->err = fut_rt_block_on(rt, &a.base, &w->out);
     pthread_mutex_lock(w->lock);
     fut_drop(&s.base);
     int err = fut_rt_free(rt);
@@ -449,10 +449,10 @@ static fut_status blocker_fn(struct th_fn *f, fut_cx *cx)
 {
     struct blocker *b = f->ud;
     fut_signal s;
-    ck_assert_int_eq(fut_nested_loop(fut_cx_rt(cx), wait_for(&s, SIGUSR1, 0), &b->first), 0);
+    ck_assert_int_eq(fut_rt_nested_loop(fut_cx_rt(cx), wait_for(&s, SIGUSR1, 0), &b->first), 0);
     fut_drop(&s.base);
     ck_assert(fut_cx_cancelled(cx));
-    ck_assert_int_eq(fut_nested_loop(fut_cx_rt(cx), wait_for(&s, SIGUSR2, 0), &b->second), 0);
+    ck_assert_int_eq(fut_rt_nested_loop(fut_cx_rt(cx), wait_for(&s, SIGUSR2, 0), &b->second), 0);
     fut_drop(&s.base);
     return fut_ready(&f->base, b->second);
 }
@@ -507,11 +507,11 @@ static int child_main(void)
     if (FUT_SPAWN(rt, &s, &j))
         return 3;
     fut_yield y;
-    fut_block_on(rt, fut_yield_init(&y), NULL); /* the task armed */
+    fut_rt_block_on(rt, fut_yield_init(&y), NULL); /* the task armed */
     fut_drop(&y.base);
     kill(getpid(), SIGTERM);
     ssize_t out = 0;
-    if (fut_block_on(rt, &j.base, &out) || out != SIGTERM)
+    if (fut_rt_block_on(rt, &j.base, &out) || out != SIGTERM)
         return 4;
     fut_drop(&j.base);
     if (fut_rt_free(rt))

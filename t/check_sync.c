@@ -29,7 +29,7 @@ static void teardown(void)
 
 /* --- running test code inside one poll --------------------------------------
  * The steps below poll and drop futures by hand with the context of one
- * fut_block_on: cheap enough for the randomized schedules, and exact
+ * fut_rt_block_on: cheap enough for the randomized schedules, and exact
  * (nothing runs between two steps). */
 typedef void (*inpoll_fn)(fut_cx *cx, void *ud);
 
@@ -1169,7 +1169,7 @@ START_TEST(tasks_random_cancel)
         fut_init(&d.base, &driver_vt);
         Q_EQ(th_block(rt, &d.base), 0);
         for (int i = 0; i < WORKERS; i++) {
-            Q_EQ(fut_block_on(rt, &j[i].base, NULL), 0);
+            Q_EQ(fut_rt_block_on(rt, &j[i].base, NULL), 0);
             Q_EQ(fut_drop(&j[i].base), 0);
         }
         Q_EQ(sh.overlaps, 0);

@@ -40,7 +40,7 @@ START_TEST(spawn_join_returns_output)
     ck_assert_int_eq(FUT_SPAWN(th_rt, &v, &j), 0);
     ck_assert(!fut_join_finished(&j));
     ssize_t out = 0;
-    ck_assert_int_eq(fut_block_on(th_rt, &j.base, &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &j.base, &out), 0);
     ck_assert_int_eq(out, 7);
     ck_assert(fut_join_finished(&j));
     ck_assert_int_eq(fut_drop(&j.base), 0);
@@ -57,9 +57,9 @@ START_TEST(spawn_bad_input)
     struct val v;
     val_init(&v, 1, NULL, NULL);
     fut_join j;
-    ck_assert_int_eq(fut_spawn(NULL, &v.base, sizeof v, &j), -EINVAL);
-    ck_assert_int_eq(fut_spawn(th_rt, NULL, sizeof v, &j), -EINVAL);
-    ck_assert_int_eq(fut_spawn(th_rt, &v.base, sizeof(fut) - 1, &j), -EINVAL);
+    ck_assert_int_eq(fut_rt_spawn(NULL, &v.base, sizeof v, &j), -EINVAL);
+    ck_assert_int_eq(fut_rt_spawn(th_rt, NULL, sizeof v, &j), -EINVAL);
+    ck_assert_int_eq(fut_rt_spawn(th_rt, &v.base, sizeof(fut) - 1, &j), -EINVAL);
     ck_assert_int_eq(fut_join_cancel(NULL), -EINVAL);
     ck_assert_int_eq(fut_join_finished(NULL), 0);
     ck_assert_int_eq(fut_rt_stats(NULL, NULL, 0), -EINVAL);
@@ -80,7 +80,7 @@ START_TEST(tasks_run_in_spawn_order)
         ck_assert_int_eq(FUT_SPAWN(th_rt, &v[i], &j[i]), 0);
     }
     for (int i = 0; i < 5; i++) {
-        ck_assert_int_eq(fut_block_on(th_rt, &j[i].base, NULL), 0);
+        ck_assert_int_eq(fut_rt_block_on(th_rt, &j[i].base, NULL), 0);
         fut_drop(&j[i].base);
     }
     ck_assert_str_eq(log, "01234");
@@ -97,7 +97,7 @@ START_TEST(detached_task_runs)
      * runtime (up to 2 s: valgrind on a loaded machine is slow) */
     for (int i = 0; i < 200 && ticks < 3; i++) {
         fut_sleep s;
-        ck_assert_int_eq(fut_block_on(th_rt, fut_sleep_init(&s, 0.01), NULL), 0);
+        ck_assert_int_eq(fut_rt_block_on(th_rt, fut_sleep_init(&s, 0.01), NULL), 0);
         fut_drop(&s.base);
     }
     ck_assert_int_eq(ticks, 3);
@@ -115,11 +115,11 @@ START_TEST(dropping_join_detaches)
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(th_rt, &tk, &j), 0);
     fut_yield y;
-    ck_assert_int_eq(fut_block_on(th_rt, fut_yield_init(&y), NULL), 0); /* polled, waiting */
+    ck_assert_int_eq(fut_rt_block_on(th_rt, fut_yield_init(&y), NULL), 0); /* polled, waiting */
     fut_drop(&y.base);
     ck_assert_int_eq(fut_drop(&j.base), 0);
     fut_sleep s;
-    ck_assert_int_eq(fut_block_on(th_rt, fut_sleep_init(&s, 0.05), NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, fut_sleep_init(&s, 0.05), NULL), 0);
     fut_drop(&s.base);
     ck_assert_int_eq(ticks, 3); /* it kept running */
 }
@@ -132,12 +132,12 @@ START_TEST(cancel_after_completion_keeps_result)
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(th_rt, &v, &j), 0);
     fut_yield y;
-    ck_assert_int_eq(fut_block_on(th_rt, fut_yield_init(&y), NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, fut_yield_init(&y), NULL), 0);
     fut_drop(&y.base);
     ck_assert(fut_join_finished(&j));
     ck_assert_int_eq(fut_join_cancel(&j), 0);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(th_rt, &j.base, &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &j.base, &out), 0);
     ck_assert_int_eq(out, 4);
     fut_drop(&j.base);
 }
@@ -176,7 +176,7 @@ START_TEST(join_from_another_task)
     fut_init(&jr.base, &joiner_vt);
     ck_assert_int_eq(FUT_SPAWN(th_rt, &jr, &outer), 0);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(th_rt, &outer.base, &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &outer.base, &out), 0);
     ck_assert_int_eq(out, 105);
     fut_drop(&outer.base);
 }
@@ -233,7 +233,7 @@ START_TEST(task_spawns_tasks)
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(th_rt, &sp, &j), 0);
     ssize_t out;
-    ck_assert_int_eq(fut_block_on(th_rt, &j.base, &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &j.base, &out), 0);
     ck_assert_int_eq(out, 10);
     fut_drop(&j.base);
     struct fut_rt_stats st;

@@ -68,15 +68,15 @@ START_TEST(sleep_takes_its_time)
      * after t0, so it cannot expire before t0 + d. */
     double t0 = th_mono();
     ev_now_update(fut_rt_loop(rt));
-    double now0 = fut_now(rt);
+    double now0 = fut_rt_now(rt);
     fut_sleep s;
     ck_assert_ptr_eq(fut_sleep_init(&s, d), &s.base);
     ck_assert_int_eq(th_block(rt, &s.base), 0);
     double elapsed = th_mono() - t0;
     ck_assert_msg(elapsed >= d - 1e-4, "a %.3f s sleep completed after %.4f s", d, elapsed);
     ck_assert_msg(elapsed < 5.0, "a %.3f s sleep took %.3f s", d, elapsed);
-    ck_assert_msg(fut_now(rt) - now0 >= d - 1e-4, "loop time advanced only %.4f s",
-                  fut_now(rt) - now0);
+    ck_assert_msg(fut_rt_now(rt) - now0 >= d - 1e-4, "loop time advanced only %.4f s",
+                  fut_rt_now(rt) - now0);
     ck_assert_int_eq(fut_drop(&s.base), 0);
     ck_assert_int_eq(th_loop_busy(rt), 0); /* the timer is gone */
     ck_assert_int_eq(fut_rt_free(rt), 0);
@@ -84,7 +84,7 @@ START_TEST(sleep_takes_its_time)
 END_TEST
 
 /* "A sleep of `seconds`, counted from its first poll": also when the loop
- * sat idle before fut_block_on() (its cached time is then stale). */
+ * sat idle before fut_rt_block_on() (its cached time is then stale). */
 START_TEST(sleep_counts_from_first_poll_after_idle)
 {
     fut_rt *rt = th_new_rt();
@@ -110,7 +110,7 @@ START_TEST(sleep_counts_from_first_poll_after_idle)
     ck_assert_int_eq(fut_rt_free(rt), 0);
 
     ck_assert_msg(elapsed >= d - 1e-3,
-                  "fut_block_on of a %.2f s sleep after 0.25 s idle returned after %.4f s", d,
+                  "fut_rt_block_on of a %.2f s sleep after 0.25 s idle returned after %.4f s", d,
                   elapsed);
     ck_assert_msg(elapsed2 >= d - 1e-3,
                   "a task's %.2f s sleep after 0.25 s idle completed after %.4f s", d, elapsed2);
@@ -181,12 +181,12 @@ START_TEST(sleep_until_future)
     fut_rt *rt = th_new_rt();
     double t0 = th_mono();
     ev_now_update(fut_rt_loop(rt));
-    double at = fut_now(rt) + 0.05;
+    double at = fut_rt_now(rt) + 0.05;
     fut_sleep s;
     ck_assert_ptr_eq(fut_sleep_until_init(&s, at), &s.base);
     ck_assert_int_eq(th_block(rt, &s.base), 0);
     double elapsed = th_mono() - t0;
-    ck_assert_msg(fut_now(rt) >= at - 1e-3, "woke at %.4f, before the deadline %.4f", fut_now(rt),
+    ck_assert_msg(fut_rt_now(rt) >= at - 1e-3, "woke at %.4f, before the deadline %.4f", fut_rt_now(rt),
                   at);
     ck_assert_msg(elapsed >= 0.05 - 1e-3, "completed after %.4f s", elapsed);
     ck_assert_msg(elapsed < 5.0, "took %.3f s", elapsed);
@@ -212,7 +212,7 @@ START_TEST(sleep_nonpositive_ready_at_once)
         ck_assert_int_eq(th_loop_busy(rt), 0);
     }
     ev_now_update(fut_rt_loop(rt));
-    const double ats[] = {fut_now(rt), fut_now(rt) - 1.0, 0.0, -1e9, -INFINITY};
+    const double ats[] = {fut_rt_now(rt), fut_rt_now(rt) - 1.0, 0.0, -1e9, -INFINITY};
     for (size_t i = 0; i < sizeof ats / sizeof ats[0]; i++) {
         fut_sleep s;
         fut_sleep_until_init(&s, ats[i]);
@@ -436,7 +436,7 @@ START_TEST(sleeps_complete_in_deadline_order)
 }
 END_TEST
 
-/* Task bodies that drive a sleep with fut_nested_loop() from their poll. */
+/* Task bodies that drive a sleep with fut_rt_nested_loop() from their poll. */
 struct nester {
     fut base;
     fut_sleep s;
@@ -472,7 +472,7 @@ static fut_status nester_poll(fut *self, fut_cx *cx)
         }
     }
     fut_rt *rt = fut_cx_rt(cx);
-    t->res->rc = fut_nested_loop(rt, &t->s.base, &t->res->out);
+    t->res->rc = fut_rt_nested_loop(rt, &t->s.base, &t->res->out);
     t->res->end = th_mono();
     t->res->ticks_during = *t->ticks - t->ticks_before;
     ck_assert_int_eq(fut_drop(&t->s.base), 0);

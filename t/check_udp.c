@@ -419,7 +419,7 @@ static fut_status blocker_fn(struct th_fn *f, fut_cx *cx)
     fut_udp_op op;
     char buf[16];
     ck_assert_int_eq(
-        fut_nested_loop(fut_cx_rt(cx), fut_udp_recv(&op, b->u, buf, sizeof buf), &b->out), 0);
+        fut_rt_nested_loop(fut_cx_rt(cx), fut_udp_recv(&op, b->u, buf, sizeof buf), &b->out), 0);
     fut_drop(&op.base);
     return fut_ready(&f->base, b->out);
 }

@@ -358,7 +358,7 @@ static fut_status nest_poll(fut *self, fut_cx *cx)
 {
     struct nest *n = (struct nest *)self;
     ssize_t out = 0;
-    ck_assert_int_eq(fut_nested_loop(fut_cx_rt(cx), &n->op->base, &out), 0);
+    ck_assert_int_eq(fut_rt_nested_loop(fut_cx_rt(cx), &n->op->base, &out), 0);
     return fut_ready(self, out);
 }
 

@@ -14,7 +14,7 @@
 
 /* --- local helpers ---------------------------------------------------------- */
 
-/* Lets the other ready tasks run: one yield under fut_block_on. */
+/* Lets the other ready tasks run: one yield under fut_rt_block_on. */
 static void turn(fut_rt *rt)
 {
     fut_yield y;
@@ -259,7 +259,7 @@ START_TEST(many_threads_three_tasks)
 }
 END_TEST
 
-/* The same through a future driven directly by fut_block_on(): its waker
+/* The same through a future driven directly by fut_rt_block_on(): its waker
  * is the loop frame's, not a task's. */
 START_TEST(wake_frame_from_thread)
 {
@@ -518,7 +518,7 @@ static fut_status task_a_poll(struct th_fn *f, fut_cx *cx)
         struct gate g;
         fut_init(&g.base, &gate_vt);
         g.sh = sh;
-        sh->nested_rc = fut_nested_loop(fut_cx_rt(cx), &g.base, NULL);
+        sh->nested_rc = fut_rt_nested_loop(fut_cx_rt(cx), &g.base, NULL);
         ck_assert_int_eq(fut_drop(&g.base), 0);
         fut_waker_drop(atomic_exchange(&sh->gate, NULL));
     } else {
@@ -758,7 +758,7 @@ START_TEST(clones_outlive_runtime)
     ck_assert_int_eq(th_block(rt, &j.base), 7);
     ck_assert_int_eq(fut_drop(&j.base), 0);
 
-    fut_waker *fc = NULL; /* a clone of fut_block_on's frame waker */
+    fut_waker *fc = NULL; /* a clone of fut_rt_block_on's frame waker */
     struct th_fn f;
     th_fn_init(&f, frame_keeper_poll, &fc);
     ck_assert_int_eq(th_block(rt, &f.base), 0);
@@ -787,7 +787,7 @@ START_TEST(clones_outlive_runtime)
 END_TEST
 
 /* A frame waker clone keeps its block alive even while the runtime lives
- * on, and a stale wake of it does not disturb a later fut_block_on. */
+ * on, and a stale wake of it does not disturb a later fut_rt_block_on. */
 START_TEST(frame_clone_stale_wake)
 {
     fut_rt *rt = th_new_rt();
@@ -813,7 +813,7 @@ START_TEST(frame_clone_stale_wake)
 }
 END_TEST
 
-/* A frame waker woken after its fut_block_on() returned (a stale wake, from
+/* A frame waker woken after its fut_rt_block_on() returned (a stale wake, from
  * this thread or another) is harmless: on a borrowed loop, the caller's
  * ev_run() still returns once there is nothing left to do, rather than
  * spinning on a watcher libfut keeps active for a loop frame that is gone. */

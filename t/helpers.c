@@ -107,7 +107,7 @@ fut_rt *th_new_rt(void)
 ssize_t th_block(fut_rt *rt, fut *f)
 {
     ssize_t out = -99999;
-    ck_assert_int_eq(fut_block_on(rt, f, &out), 0);
+    ck_assert_int_eq(fut_rt_block_on(rt, f, &out), 0);
     return out;
 }
 

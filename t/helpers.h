@@ -42,10 +42,10 @@ void th_rt_teardown(void);
 /* A new runtime with its own loop; asserts it was made. */
 fut_rt *th_new_rt(void);
 
-/* fut_block_on(rt, f), asserting it returned 0; returns f's output. */
+/* fut_rt_block_on(rt, f), asserting it returned 0; returns f's output. */
 ssize_t th_block(fut_rt *rt, fut *f);
 
-/* Polls `child` once, from a future run by fut_block_on(rt), and returns
+/* Polls `child` once, from a future run by fut_rt_block_on(rt), and returns
  * the child's status; a READY child's output goes to *out (0 when PENDING;
  * out may be NULL). A PENDING child is left armed for the caller to drop. */
 fut_status th_poll_once(fut_rt *rt, fut *child, ssize_t *out);

@@ -13,7 +13,7 @@ int main(void)
 
     if (fut_rt_new(&rt, NULL) != 0)
         return 1;
-    if (fut_block_on(rt, fut_sleep_init(&s, 0.001), &out) != 0 || out != 0)
+    if (fut_rt_block_on(rt, fut_sleep_init(&s, 0.001), &out) != 0 || out != 0)
         return 2;
     fut_drop(&s.base);
     fut_rt_free(rt);

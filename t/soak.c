@@ -177,7 +177,7 @@ static struct fut_rt_stats stats(fut_rt *rt)
     return st;
 }
 
-/* A future run by fut_block_on() that calls fn from each poll until it
+/* A future run by fut_rt_block_on() that calls fn from each poll until it
  * returns nonzero, waiting `period` seconds (0: a yield) in between. */
 struct until {
     fut base;
@@ -226,7 +226,7 @@ static const struct fut_vtable until_vt = {
     .size = sizeof(struct fut_vtable), .name = "soak_until", .poll = until_poll,
     .drop = until_drop};
 
-/* Runs fn under fut_block_on() until it returns nonzero or `limit`
+/* Runs fn under fut_rt_block_on() until it returns nonzero or `limit`
  * seconds passed; returns 0, or -ETIMEDOUT. */
 static int run_until(fut_rt *rt, int (*fn)(struct until *, fut_cx *), double period,
                      double limit)
@@ -238,8 +238,8 @@ static int run_until(fut_rt *rt, int (*fn)(struct until *, fut_cx *), double per
     u.period = period;
     u.deadline = mono() + limit;
     ssize_t out = -1;
-    int r = fut_block_on(rt, &u.base, &out);
-    must(r == 0, "fut_block_on: %d", r);
+    int r = fut_rt_block_on(rt, &u.base, &out);
+    must(r == 0, "fut_rt_block_on: %d", r);
     fut_drop(&u.base);
     return r ? r : (int)out;
 }
@@ -447,7 +447,7 @@ struct reader {
     fut base;
     struct slot *sl;
     union {
-        fut_fd_io io;
+        fut_fd_op io;
         fut_stream_op op;
     } u;
     int armed;
@@ -472,7 +472,7 @@ static fut_status reader_poll(fut *self, fut_cx *cx)
             if (sl->stream)
                 fut_stream_read(&r->u.op, &sl->s, r->buf, len);
             else
-                fut_fd_read_init(&r->u.io, &sl->h, r->buf, len);
+                fut_fd_read(&r->u.io, &sl->h, r->buf, len);
             r->armed = 1;
         }
         fut *op = reader_op(r);

@@ -8,7 +8,7 @@
  * dropped synchronously: a select returns READY only after every loser's
  * poll_drop returned READY, so a loser can say goodbye.
  *
- * Like any future, a combinator may be moved (into a task by fut_spawn)
+ * Like any future, a combinator may be moved (into a task by fut_rt_spawn)
  * until its first poll; its children are referenced by pointer and stay
  * where they are.
  *
@@ -49,7 +49,7 @@ typedef struct fut__branches {
 
 /* READY when every child is READY; each child's status is its own output
  * (fut_out(children[i])). Output: 0; with FUT_BRANCH_TASKS, the error of
- * fut_spawn (-ENOMEM, -ESHUTDOWN) when the branch tasks could not be
+ * fut_rt_spawn (-ENOMEM, -ESHUTDOWN) when the branch tasks could not be
  * spawned, or -ECANCELED when the combinator's own task was cancelled
  * while its poll was on the stack (after every branch was torn down). */
 typedef struct fut_all {

@@ -13,7 +13,7 @@
  *     static fut_status fetch_body(struct fetch *f, fut_cx *cx)
  *     {
  *         FUT_BEGIN(&f->co);
- *         FUT_BIND_ASYNC(&f->co, fut_readable_init(&f->rd, f->fd));
+ *         FUT_BIND_ASYNC(&f->co, fut_io_readable_init(&f->rd, f->fd));
  *         FUT_AWAIT(&f->co, cx, &f->rd.base);
  *         if (fut_out(&f->rd.base) < 0)
  *             FUT_RETURN(&f->co, fut_out(&f->rd.base));   // an early error exit

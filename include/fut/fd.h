@@ -9,7 +9,7 @@
  * epoll_ctl (libev only changes the kernel's interest when the mask
  * changes across an iteration), and the fd is not re-checked.
  *
- * A handle must not move (memcpy, a copy into a task by fut_spawn) once
+ * A handle must not move (memcpy, a copy into a task by fut_rt_spawn) once
  * open: libev keeps its address. The debug checks report a moved handle
  * at its next wait, naming it, and the wait completes with -EINVAL.
  *
@@ -95,17 +95,17 @@ FUT_API fut *fut_fd_wait_init(fut_fd_wait *w, fut_fd *h, int events);
  * EAGAIN: one syscall per message in steady state. The buffer belongs to
  * the caller and must stay valid until the future is READY or dropped;
  * dropping it never blocks. Embeddable, no allocation. */
-typedef struct fut_fd_io {
+typedef struct fut_fd_op {
     fut base;
     fut_fd *h;    /* private */
     void *buf;    /* private */
     size_t len;   /* private */
     int write;    /* private */
     fut_waker *waker; /* private: what it put in the handle's slot */
-} fut_fd_io;
+} fut_fd_op;
 
-FUT_API fut *fut_fd_read_init(fut_fd_io *op, fut_fd *h, void *buf, size_t len);
-FUT_API fut *fut_fd_write_init(fut_fd_io *op, fut_fd *h, const void *buf, size_t len);
+FUT_API fut *fut_fd_read(fut_fd_op *op, fut_fd *h, void *buf, size_t len);
+FUT_API fut *fut_fd_write(fut_fd_op *op, fut_fd *h, const void *buf, size_t len);
 
 #ifdef __cplusplus
 }

@@ -126,7 +126,7 @@ FUT_API fut_status fut_poll_drop(fut *f, fut_cx *cx);
 /* The synchronous drop, for plain C code. Runs drop; with no drop but a
  * poll_drop, polls poll_drop and, if it is PENDING, drives it to
  * completion under a nested loop of the thread's current runtime (see
- * fut_nested_loop() in <fut/rt.h>) of the runtime that last polled it
+ * fut_rt_nested_loop() in <fut/rt.h>) of the runtime that last polled it
  * (the one its pending work belongs to: a pool job's completion, an fd's
  * readiness arrive there), else of the thread's current runtime: the
  * tasks not on the call stack keep running meanwhile. Exactly once per future, whichever path (this or

@@ -60,10 +60,10 @@ typedef struct fut_io {
 FUT_API fut *fut_io_init(fut_io *f, int fd, int events);
 
 /* fut_io_init(f, fd, FUT_READABLE) */
-FUT_API fut *fut_readable_init(fut_io *f, int fd);
+FUT_API fut *fut_io_readable_init(fut_io *f, int fd);
 
 /* fut_io_init(f, fd, FUT_WRITABLE) */
-FUT_API fut *fut_writable_init(fut_io *f, int fd);
+FUT_API fut *fut_io_writable_init(fut_io *f, int fd);
 
 /* Gives the wait a deadline, `seconds` from its first poll; call it
  * before the first poll. Returns 0, or -EINVAL (NaN or negative seconds,

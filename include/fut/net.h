@@ -17,7 +17,7 @@
  * signal, or block it, if that can happen).
  *
  * Moving: the structs below are embeddable and may be moved (memcpy'd, or
- * copied into a task by fut_spawn) until their first use registers their
+ * copied into a task by fut_rt_spawn) until their first use registers their
  * fd with the runtime's loop: a stream's first op poll, a listener's first
  * accept poll, a UDP socket's first op poll. Moving one after that is a
  * bug the debug checks report, naming the object.
@@ -454,7 +454,7 @@ FUT_API int fut_connect_set_trace(fut_connect *c, fut_connect_trace_fn fn, void 
  * blocks, hard: nothing is pending in a datagram socket that a graceful
  * close could save) closes the socket. The fd is registered with the
  * runtime's loop at the first op poll: until then the struct may be
- * moved (memcpy'd, copied into a task by fut_spawn), afterwards not (the
+ * moved (memcpy'd, copied into a task by fut_rt_spawn), afterwards not (the
  * debug checks report it, and the op completes with -EINVAL). Ops must
  * be polled on the runtime given to fut_udp_open(). When that runtime is
  * freed after the socket's first op, later ops complete with -EBADF; a

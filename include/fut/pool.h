@@ -75,9 +75,6 @@ struct fut_job {
  * (the first poll submits it). Returns &job->base. */
 FUT_API fut *fut_job_init(fut_job *job, fut_job_fn fn, void *arg, fut_job_release release);
 
-/* Alias in the shape of spawn_blocking: same as fut_job_init. */
-#define fut_spawn_blocking(job, fn, arg) fut_job_init((job), (fn), (arg), NULL)
-
 /* From the job function, on its worker: 1 once the job's future was
  * cancelled. Any thread. */
 FUT_API int fut_job_cancelled(const fut_job *job);
@@ -96,7 +93,7 @@ struct fut_pool_stats {
     uint64_t workers;          /* workers started now */
 };
 
-FUT_API int fut_pool_stats(fut_rt *rt, struct fut_pool_stats *st, size_t size);
+FUT_API int fut_rt_pool_stats(fut_rt *rt, struct fut_pool_stats *st, size_t size);
 
 /* --- file I/O and DNS on the pool -----------------------------------------
  *
@@ -173,7 +170,7 @@ FUT_API fut *fut_file_stat(fut_file_op *op, const char *path, struct stat *st);
  * never blocks (the sync drop needs no loop), the future's memory may go
  * at once, and the worker writes only into the lookup's own block; when
  * getaddrinfo returns, its list and the block are freed (on the loop
- * thread; counted in fut_pool_stats() as `released`). The worker stays
+ * thread; counted in fut_rt_pool_stats() as `released`). The worker stays
  * busy until then: lookups that hang can occupy every worker and delay
  * the jobs queued behind them. fut_rt_free() does not wait for such a
  * worker either (see <fut/rt.h>). A lookup still queued is removed and

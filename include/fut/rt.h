@@ -75,25 +75,25 @@ FUT_API int fut_rt_free(fut_rt *rt);
 FUT_API struct ev_loop *fut_rt_loop(fut_rt *rt);
 
 /* The thread's current runtime: the one running on this thread right
- * now (inside fut_block_on(), a nested loop, a libev callback of
+ * now (inside fut_rt_block_on(), a nested loop, a libev callback of
  * libfut), else the thread's default runtime (the one created while the
  * thread had none, until it is freed); NULL when none. */
 FUT_API fut_rt *fut_rt_current(void);
 
 /* The loop's notion of now (ev_now()), in seconds. */
-FUT_API double fut_now(fut_rt *rt);
+FUT_API double fut_rt_now(fut_rt *rt);
 
 /* Runs the loop until f is READY: the outermost synchronous entry point.
  * The other tasks run meanwhile. f is polled directly, not as a task, and
  * is not dropped: drop it (fut_drop()) when done with it. Called from
- * inside the runtime it behaves as fut_nested_loop().
+ * inside the runtime it behaves as fut_rt_nested_loop().
  *
  * Returns 0 and stores f's output in *out (out may be NULL), or
  *   -EINVAL  rt or f NULL;
  *   -EPERM   called on another thread than the runtime's;
  *   -ELOOP   the nested-loop depth limit is reached, or the stack is too
  *            low for one more level (f was not polled). */
-FUT_API int fut_block_on(fut_rt *rt, fut *f, ssize_t *out);
+FUT_API int fut_rt_block_on(fut_rt *rt, fut *f, ssize_t *out);
 
 /* Drives f to completion from synchronous code that may already be inside
  * the runtime: a drop slot, a poll that must block. The tasks whose poll is
@@ -110,15 +110,15 @@ FUT_API int fut_block_on(fut_rt *rt, fut *f, ssize_t *out);
  * the thread's stack is left (64 KiB; 256 KiB under ASan), the call fails
  * with -ELOOP instead of overflowing the stack, whatever the limit.
  *
- * Same returns as fut_block_on(). */
-FUT_API int fut_nested_loop(fut_rt *rt, fut *f, ssize_t *out);
+ * Same returns as fut_rt_block_on(). */
+FUT_API int fut_rt_nested_loop(fut_rt *rt, fut *f, ssize_t *out);
 
 /* Each nested level costs a few hundred bytes of stack (libev's ev_run
  * frame, libfut's, and whatever the futures' own frames take); 64 levels
  * stay far within a thread's usual stack. */
 #define FUT_DEFAULT_MAX_DEPTH 64
 
-/* Sets the nested-loop depth limit, 1 to 4096 (1: fut_block_on() only, no
+/* Sets the nested-loop depth limit, 1 to 4096 (1: fut_rt_block_on() only, no
  * nesting). Returns 0, -EINVAL, -EBUSY (called from inside a loop of this
  * runtime) or -ENOMEM (the old limit stays). */
 FUT_API int fut_rt_set_max_depth(fut_rt *rt, unsigned depth);
@@ -155,7 +155,7 @@ FUT_API int fut_rt_set_seed(fut_rt *rt, uint64_t seed);
  * -ECANCELED when the task was cancelled before its future completed). It
  * becomes READY once the task finished, including the asynchronous drop of
  * its future. Dropping the handle detaches the task, which keeps running.
- * Embeddable; initialised by fut_spawn(). */
+ * Embeddable; initialised by fut_rt_spawn(). */
 typedef struct fut_join {
     fut base;
     struct fut_task *task; /* private */
@@ -173,13 +173,13 @@ typedef struct fut_join {
  *   -EINVAL     rt or f NULL, size < sizeof(fut);
  *   -ENOMEM     (nothing was spawned, f is still the caller's);
  *   -ESHUTDOWN  the runtime is being freed. */
-FUT_API int fut_spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join);
+FUT_API int fut_rt_spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join);
 
 /* Spawns a future held in a variable: FUT_SPAWN(rt, &s, &j) where s is the
  * caller's future struct (not a fut *: that is a compile error, since
  * only sizeof(fut) bytes would be copied). */
 #define FUT_SPAWN(rt, fp, join) \
-    fut_spawn((rt), (const fut *)(fp), sizeof *(fp) + FUT__NOT_BARE_FUT(fp), (join))
+    fut_rt_spawn((rt), (const fut *)(fp), sizeof *(fp) + FUT__NOT_BARE_FUT(fp), (join))
 
 /* 0, or a compile error when fp is a plain fut pointer (what
  * FUT_CORO_INIT() and every *_init() return): the spawn would copy the
@@ -214,8 +214,8 @@ struct fut_rt_stats {
                                    meeting a running task is delivered uncounted) */
     uint64_t async_drops;       /* teardowns that went through poll_drop */
     uint64_t drains;            /* run-queue drains */
-    uint64_t nested_loops;      /* fut_nested_loop() runs (depth >= 2) */
-    uint64_t nested_depth;      /* loops on the stack now (fut_block_on is 1) */
+    uint64_t nested_loops;      /* fut_rt_nested_loop() runs (depth >= 2) */
+    uint64_t nested_depth;      /* loops on the stack now (fut_rt_block_on is 1) */
     uint64_t nested_depth_max;  /* deepest seen */
     uint64_t nested_blocked;    /* loops whose future was done but waited for an inner one */
     double nested_blocked_seconds; /* time they spent waiting so */
@@ -270,14 +270,14 @@ FUT_API int fut_rt_stats(const fut_rt *rt, struct fut_rt_stats *st, size_t size)
  *   running  its poll is on the stack (the dump is called from it, or
  *            from a future it polls);
  *   frozen   its poll is on the stack below a nested loop it started
- *            (fut_block_on, fut_nested_loop, a sync drop): it is not
+ *            (fut_rt_block_on, fut_rt_nested_loop, a sync drop): it is not
  *            polled again until that loop returns.
  * phase is what it polls: run (its future), cancelled (cancelled, its
  * future not yet told), teardown (its future's poll_drop), orphan (a
  * future adopted by fut_rt_adopt(), being torn down). scope is the scope
  * it was spawned into; the task whose poll spawned it is not recorded
  * (that would cost a field in every task and a liveness check here), so a
- * task spawned with fut_spawn() shows scope=none. name is the vtable name
+ * task spawned with fut_rt_spawn() shows scope=none. name is the vtable name
  * of its future, with blanks, '=', '"' and control characters shown as
  * '_'. age is the time since it was spawned. awaits names what it waits
  * for when the runtime knows without tracking it per poll: for a frozen
@@ -291,7 +291,7 @@ FUT_API int fut_rt_stats(const fut_rt *rt, struct fut_rt_stats *st, size_t size)
  * shutdown's), inf for an infinite budget, escalated once past it.
  *
  * frame: one line per nested loop, outermost (depth=1, usually
- * fut_block_on) first. name is its future's vtable name; drop=1 when it
+ * fut_rt_block_on) first. name is its future's vtable name; drop=1 when it
  * drives that future's teardown (a sync drop); owner is the task whose
  * poll started it; done=1 when its future is done and it waits for the
  * loops above it to return.

@@ -119,13 +119,13 @@ FUT_API int fut_scope_set_error_handler(fut_scope *s,
                                         void (*on_error)(fut_scope *s, int err, void *ud),
                                         void *ud);
 
-/* Spawns a task into the scope, as fut_spawn() does (same ownership
+/* Spawns a task into the scope, as fut_rt_spawn() does (same ownership
  * rules and errors). A scope that no longer takes children refuses, and
  * the caller keeps f (an accept loop should stop on these, not retry):
  *   -ESHUTDOWN  the scope's drop started (or it was dropped: its memory
  *               still in place), fut_scope_close() was called, or the
  *               scope already completed (was polled to READY); also the
- *               runtime is being freed, as for fut_spawn();
+ *               runtime is being freed, as for fut_rt_spawn();
  *   -ECANCELED  the scope was cancelled: fut_scope_cancel(), its
  *               timeout, or, without FUT_SCOPE_KEEP_GOING, a child's
  *               error (fut_scope_result() says which).
@@ -164,7 +164,7 @@ FUT_API int fut_scope_set_limit(fut_scope *s, unsigned n);
  * any fut_scope_spawn(). Embeddable; no allocation but the task's own, at
  * the spawn.
  *
- * f (size bytes, as for fut_spawn()) and join must stay where they are
+ * f (size bytes, as for fut_rt_spawn()) and join must stay where they are
  * until the op is READY or dropped; f is copied at the spawn, and from
  * then on is the task's (forget the caller's copy, do not drop it).
  *
@@ -174,7 +174,7 @@ FUT_API int fut_scope_set_limit(fut_scope *s, unsigned n);
  *               completed while this waited; or the runtime is being
  *               freed;
  *   -ECANCELED  the scope was cancelled, or the task polling this was;
- *   -ENOMEM, -EINVAL (s NULL, or f as for fut_spawn()).
+ *   -ENOMEM, -EINVAL (s NULL, or f as for fut_rt_spawn()).
  *
  * Cancellation: dropping it while it waits spawns nothing and loses
  * nothing: the room it was about to get goes to the next waiter. A

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* libfut: time. Sleep and deadline futures on libev timers.
  *
- * Time is the loop's time, ev_now() (fut_now()), in seconds: it is
+ * Time is the loop's time, ev_now() (fut_rt_now()), in seconds: it is
  * updated once per loop iteration. A relative sleep (fut_sleep_init(), and
  * the deadlines built on it: fut_timeout, scope timeouts) refreshes it when
  * it is armed, so it never ends before its duration has passed since its
@@ -34,7 +34,7 @@ typedef struct fut_sleep {
  * &s->base. */
 FUT_API fut *fut_sleep_init(fut_sleep *s, double seconds);
 
-/* A sleep until the absolute loop time `at` (see fut_now()). A time in the
+/* A sleep until the absolute loop time `at` (see fut_rt_now()). A time in the
  * past: READY at the first poll. NaN: READY with -EINVAL. Returns
  * &s->base. */
 FUT_API fut *fut_sleep_until_init(fut_sleep *s, double at);

@@ -62,7 +62,7 @@
  *
  * Freeing the runtime: fut_rt_free() tears every task down first, so no
  * operation of a task can still be in flight when the ring is closed.
- * An operation polled from plain code (fut_block_on()) and never dropped
+ * An operation polled from plain code (fut_rt_block_on()) and never dropped
  * is cancelled and waited for by fut_rt_free(); it then completes with
  * its completion's result and may still be dropped (not polled) later, on
  * a thread that has a runtime (fut_drop() needs one for any future with
