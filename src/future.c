@@ -5,9 +5,7 @@
 
 #include <errno.h>
 
-/* Slots past the author's vtable size read as NULL. */
-#define SLOT(vt, slot) \
-    ((vt)->size >= offsetof(struct fut_vtable, slot) + sizeof((vt)->slot) ? (vt)->slot : NULL)
+#define SLOT FUT__SLOT
 
 FUT_API fut_waker *fut_cx_waker(fut_cx *cx)
 {

@@ -27,6 +27,10 @@ _Static_assert(_Alignof(ev_timer) <= _Alignof(fut__watcher), "ev_timer alignment
 #define FUT__F_DROPPED 0x2u /* teardown complete */
 #define FUT__F_DROPPING 0x4u /* teardown started (poll_drop returned PENDING) */
 
+/* A vtable slot; slots past the author's vtable size read as NULL. */
+#define FUT__SLOT(vt, slot) \
+    ((vt)->size >= offsetof(struct fut_vtable, slot) + sizeof((vt)->slot) ? (vt)->slot : NULL)
+
 /* --- allocation ---------------------------------------------------------- */
 void *fut__alloc(size_t size);
 void fut__free(void *p, size_t size);

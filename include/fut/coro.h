@@ -134,11 +134,11 @@ static inline void fut_coro_init(fut_coro *co)
  * full, -EINVAL when co or child is NULL. FUT_BIND_ASYNC() calls it. */
 FUT_API int fut_coro_bind(fut_coro *co, fut *child);
 
-/* One step of an await, for FUT_AWAIT(): polls co's awaited child until
- * READY, then drops it asynchronously unless it is bound, keeping its
- * output in its `out`. READY once both are done; PENDING meanwhile (a
- * wake-up was arranged). */
-FUT_API fut_status fut_coro_await(fut_coro *co, fut_cx *cx);
+/* The second half of an await, for FUT_AWAIT(): once co's awaited child
+ * is READY, drops it asynchronously unless it is bound, keeping its
+ * output in its `out`. READY once it is released (or bound); PENDING
+ * meanwhile (a wake-up was arranged): call it again when woken. */
+FUT_API fut_status fut_coro_drop_awaited(fut_coro *co, fut_cx *cx);
 
 /* The generated poll_drop. */
 FUT_API fut_status fut_coro_poll_drop(fut_coro *co, fut_cx *cx);
@@ -147,13 +147,6 @@ FUT_API fut_status fut_coro_poll_drop(fut_coro *co, fut_cx *cx);
 #define FUT__FALLTHROUGH __attribute__((fallthrough))
 #else
 #define FUT__FALLTHROUGH ((void)0)
-#endif
-
-/* A resume point: a positive case label unique in the file. */
-#ifdef __COUNTER__
-#define FUT__RESUME_POINT (__COUNTER__ + 1)
-#else
-#define FUT__RESUME_POINT __LINE__
 #endif
 
 /* Starts the body; co is the coroutine's fut_coro (e.g. &self->co). */
@@ -165,15 +158,24 @@ FUT_API fut_status fut_coro_poll_drop(fut_coro *co, fut_cx *cx);
 /* Awaits child (a fut *, evaluated once): polls it until READY, then
  * drops it asynchronously unless it is bound; the coroutine returns
  * PENDING meanwhile. fut_out(child) is then its output (see above). */
-#define FUT_AWAIT(cx, child) FUT__AWAIT(cx, child, FUT__RESUME_POINT)
-#define FUT__AWAIT(cx, child, n)                           \
-    do {                                                   \
-        fut__co->awaiting = (child);                       \
-        fut__co->line = (n);                               \
-        FUT__FALLTHROUGH;                                  \
-    case (n):                                              \
-        if (fut_coro_await(fut__co, (cx)) == FUT_PENDING)  \
-            return FUT_PENDING;                            \
+#ifdef __COUNTER__ /* two resume points, positive, unique in the file */
+#define FUT_AWAIT(cx, child) FUT__AWAIT_AT(cx, child, __COUNTER__ + 1, __COUNTER__ + 1)
+#else
+#define FUT_AWAIT(cx, child) FUT__AWAIT_AT(cx, child, __LINE__ * 2, __LINE__ * 2 + 1)
+#endif
+#define FUT__AWAIT_AT(cx, child, polling, dropping)                \
+    do {                                                           \
+        fut__co->awaiting = (child);                               \
+        fut__co->line = (polling);                                 \
+        FUT__FALLTHROUGH;                                          \
+    case (polling):                                                \
+        if (fut_poll(fut__co->awaiting, (cx)) == FUT_PENDING)      \
+            return FUT_PENDING;                                    \
+        fut__co->line = (dropping);                                \
+        FUT__FALLTHROUGH;                                          \
+    case (dropping):                                               \
+        if (fut_coro_drop_awaited(fut__co, (cx)) == FUT_PENDING)   \
+            return FUT_PENDING;                                    \
     } while (0)
 
 /* Binds child (a fut *) for asynchronous drop at the coroutine's exit;
