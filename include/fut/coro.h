@@ -37,13 +37,15 @@
  * cancellation like any teardown), the coroutine returning PENDING
  * meanwhile; only then does the body go on. So the body never drops what
  * it awaited: a join handle's task reference, a lookup's addresses, a
- * timer, a granted permit are released at the await. After the await:
+ * timer, a granted permit are released at the await, whichever way the
+ * body goes on. After the await:
  *  - fut_out(child) is still the child's output: the base stays in your
  *    struct and the macro restores its `out` after the drop. It stays
  *    valid until the child is initialised again.
- *  - Anything else of the child is gone with its drop. What the child
- *    delivered to you lives on: bytes in your buffer, a stream handed to
- *    you (fut_accept, fut_connect), a channel item
+ *  - Anything else of the child is gone with its drop: to read what it
+ *    keeps inside (a fut_dns_lookup()'s addresses), bind it (below). What
+ *    it delivered to you lives on: bytes in your buffer, a stream handed
+ *    to you (fut_accept, fut_connect), a channel item
  *    (fut_chan_recv_item() reads it after the drop).
  *  - The child's memory may be initialised again (a stream op re-used in
  *    a loop, a sleep re-armed) and awaited again.
@@ -83,9 +85,10 @@
  * Misuse the compiler catches: FUT_AWAIT, FUT_BIND_ASYNC, FUT_RETURN or
  * FUT_END outside FUT_BEGIN (undeclared fut__co), FUT_BEGIN without
  * FUT_END and the reverse (unbalanced braces), a FUT_BEGIN argument that
- * is not a fut_coro pointer, the 0.x forms that passed the coroutine to
- * every macro (wrong number of macro arguments), FUT_CORO_MAX_BOUND
- * defined after this header or out of range.
+ * is not a fut_coro pointer, the earlier forms that passed the coroutine
+ * to every macro (wrong number of macro arguments), FUT_CORO_MAX_BOUND
+ * out of range (a negative array size naming it). Defining it again
+ * after the header draws a "redefined" warning.
  */
 #ifndef FUT_CORO_H
 #define FUT_CORO_H
@@ -111,7 +114,7 @@ typedef char fut__coro_max_bound_must_be_1_to_65535
 typedef struct fut_coro {
     fut *self;      /* private: the coroutine's own base */
     int line;       /* private: resume point */
-    unsigned nbound;/* private */
+    unsigned nbound; /* private */
     unsigned cap;   /* private: capacity of bound[], set by fut_coro_init() */
     fut *awaiting;  /* private: the child being awaited, then dropped */
     fut *bound[FUT_CORO_MAX_BOUND]; /* private; last: its size may vary */
