@@ -14,6 +14,7 @@
 
 #include "fut.h"
 #include "list.h"
+#include "state.h"
 
 #define fut__likely(x) __builtin_expect(!!(x), 1)
 #define fut__unlikely(x) __builtin_expect(!!(x), 0)
@@ -36,28 +37,10 @@ void fut__diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *fut__name(const fut *f);
 
 /* --- wakers ---------------------------------------------------------------
- * A waker is the common head of a task and of a nested-loop frame.
- *
- * state bits:
- *   NOTIFIED  woken and either queued, or running and to be re-queued when
- *             its poll returns. Set by whoever enqueues; a wake that finds
- *             it set does nothing more.
- *   RUNNING   its poll is on the call stack (the task is frozen).
- *   DONE      finished; wakes are ignored.
- * Transitions on the loop thread use atomics because remote wakers race
- * with them. */
-#define FUT__W_NOTIFIED 0x1u
-#define FUT__W_RUNNING 0x2u
-#define FUT__W_DONE 0x4u
-#define FUT__W_CANCELLED 0x8u
-#define FUT__W_TEARDOWN 0x10u  /* the task's future is being dropped */
-#define FUT__W_DROPWAIT 0x20u  /* ... and its poll_drop returned PENDING */
-#define FUT__W_REMOTE 0x40u    /* a frame on the cross-thread stack */
-#define FUT__W_ESCALATED 0x80u /* its teardown ran past the budget */
-#define FUT__W_FRAME 0x100u    /* a nested-loop frame, not a task (never changes) */
-
+ * A waker is the common head of a task and of a nested-loop frame. Its
+ * state word and every transition of it are in state.h. */
 struct fut_waker {
-    _Atomic unsigned state;
+    fut__state state;
     _Atomic unsigned refs;
     fut_rt *rt;
     struct fut_waker *next;        /* run queue */
@@ -101,14 +84,12 @@ static inline void fut__keep_waker(fut_waker **slot, fut_cx *cx)
 static inline bool fut__cx_cancelled(const fut_cx *cx)
 {
     return cx->task && !(cx->flags & FUT__CX_SHIELD) &&
-           (atomic_load_explicit((_Atomic unsigned *)&((struct fut_waker *)cx->task)->state,
-                                 memory_order_acquire) &
-            FUT__W_CANCELLED);
+           fut__state_is_cancelled(&((struct fut_waker *)cx->task)->state);
 }
 
 static inline bool fut__is_frame(fut_waker *w)
 {
-    return atomic_load_explicit(&w->state, memory_order_relaxed) & FUT__W_FRAME;
+    return fut__state_is_frame(&w->state);
 }
 
 /* --- tasks ------------------------------------------------------------------ */

@@ -230,7 +230,7 @@ FUT_API int fut_rt_free(fut_rt *rt)
         ev_loop_destroy(rt->loop);
 
     for (unsigned i = 0; i < rt->frames->n; i++)
-        atomic_fetch_or(&rt->frames->v[i].w.state, FUT__W_DONE);
+        fut__state_retire(&rt->frames->v[i].w.state);
     fut__frames_release(rt->frames);
     for (fut_rt **p = &thread_rts; *p; p = &(*p)->thread_next) {
         if (*p == rt) {
