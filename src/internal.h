@@ -6,6 +6,8 @@
 #include "config.h"
 
 #include <ev.h>
+#include <errno.h>
+#include <sys/types.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -27,6 +29,64 @@ _Static_assert(_Alignof(ev_timer) <= _Alignof(fut__watcher), "ev_timer alignment
 #define FUT__F_READY 0x1u   /* poll returned READY */
 #define FUT__F_DROPPED 0x2u /* teardown complete */
 #define FUT__F_DROPPING 0x4u /* teardown started (poll_drop returned PENDING) */
+
+/* --- small idioms, one implementation each -------------------------------- */
+
+/* A syscall's result as libfut returns it: the value, or -errno. */
+static inline ssize_t fut__neg_errno(ssize_t r)
+{
+    return r < 0 ? -errno : r;
+}
+
+/* A multi-producer stack whose consumer takes every node at once (the
+ * cross-thread wake stack, the pool's completions). `top` is an
+ * _Atomic(T *), `link` the name of the node's plain `T *` link. Evaluates
+ * to true when the stack was empty: only that push needs to signal the
+ * consumer, which takes the whole stack anyway. */
+#define FUT__STACK_PUSH(top, node, link)                                                 \
+    ({                                                                                   \
+        __typeof__(node) fut__n = (node);                                                \
+        __typeof__(node) fut__old = atomic_load_explicit((top), memory_order_relaxed);   \
+        do                                                                               \
+            fut__n->link = fut__old;                                                     \
+        while (!atomic_compare_exchange_weak_explicit((top), &fut__old, fut__n,          \
+                                                      memory_order_release,              \
+                                                      memory_order_relaxed));            \
+        fut__old == NULL;                                                                \
+    })
+
+/* Takes every node of such a stack, oldest push first. */
+#define FUT__STACK_TAKE_FIFO(top, link)                                                  \
+    ({                                                                                   \
+        __typeof__(atomic_load(top)) fut__w =                                            \
+            atomic_exchange_explicit((top), NULL, memory_order_acquire);                 \
+        __typeof__(fut__w) fut__rev = NULL;                                              \
+        while (fut__w) { /* LIFO to FIFO */                                              \
+            __typeof__(fut__w) fut__nx = fut__w->link;                                   \
+            fut__w->link = fut__rev;                                                     \
+            fut__rev = fut__w;                                                           \
+            fut__w = fut__nx;                                                            \
+        }                                                                                \
+        fut__rev;                                                                        \
+    })
+
+/* A plain int of a public struct (public headers stay free of _Atomic, for
+ * C++) accessed with C11 atomics: same size and alignment on every target
+ * libfut builds for, checked here. */
+_Static_assert(sizeof(_Atomic int) == sizeof(int) && _Alignof(_Atomic int) == _Alignof(int),
+               "_Atomic int has the layout of int");
+static inline _Atomic int *fut__atomic_int(const int *p)
+{
+    return (_Atomic int *)(void *)(uintptr_t)p;
+}
+
+_Static_assert(sizeof(_Atomic unsigned) == sizeof(unsigned) &&
+                   _Alignof(_Atomic unsigned) == _Alignof(unsigned),
+               "_Atomic unsigned has the layout of unsigned");
+static inline _Atomic unsigned *fut__atomic_uint(const unsigned *p)
+{
+    return (_Atomic unsigned *)(void *)(uintptr_t)p;
+}
 
 /* --- allocation ---------------------------------------------------------- */
 void *fut__alloc(size_t size);

@@ -40,14 +40,7 @@ FUT_API void fut_waker_drop(fut_waker *w)
 
 static void remote_push(fut_rt *rt, fut_waker *w)
 {
-    fut_waker *old = atomic_load_explicit(&rt->remote, memory_order_relaxed);
-    do
-        w->remote_next = old;
-    while (!atomic_compare_exchange_weak_explicit(&rt->remote, &old, w, memory_order_release,
-                                                  memory_order_relaxed));
-    /* Only the push onto an empty stack signals: the loop takes the whole
-     * stack at once, and ev_async_send coalesces anyway. */
-    if (!old)
+    if (FUT__STACK_PUSH(&rt->remote, w, remote_next))
         ev_async_send(rt->loop, &rt->async);
 }
 
@@ -147,14 +140,7 @@ void fut__take_remote(fut_rt *rt)
 {
     if (!atomic_load_explicit(&rt->remote, memory_order_relaxed))
         return;
-    fut_waker *w = atomic_exchange_explicit(&rt->remote, NULL, memory_order_acquire);
-    fut_waker *rev = NULL;
-    while (w) { /* LIFO to FIFO */
-        fut_waker *n = w->remote_next;
-        w->remote_next = rev;
-        rev = w;
-        w = n;
-    }
+    fut_waker *w, *rev = FUT__STACK_TAKE_FIFO(&rt->remote, remote_next);
     for (w = rev; w; w = rev) {
         rev = w->remote_next;
         if (fut__is_frame(w)) {
