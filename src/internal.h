@@ -88,6 +88,17 @@ static inline _Atomic unsigned *fut__atomic_uint(const unsigned *p)
     return (_Atomic unsigned *)(void *)(uintptr_t)p;
 }
 
+/* FUT_READABLE/FUT_WRITABLE <-> libev's EV_READ/EV_WRITE, both ways. */
+static inline int fut__to_ev_events(int events)
+{
+    return (events & FUT_READABLE ? EV_READ : 0) | (events & FUT_WRITABLE ? EV_WRITE : 0);
+}
+
+static inline int fut__from_ev_events(int revents)
+{
+    return (revents & EV_READ ? FUT_READABLE : 0) | (revents & EV_WRITE ? FUT_WRITABLE : 0);
+}
+
 /* --- allocation ---------------------------------------------------------- */
 void *fut__alloc(size_t size);
 void fut__free(void *p, size_t size);
