@@ -57,7 +57,6 @@ static void wake_slot(fut_waker *w)
 
 static void fd_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-    (void)loop;
     fut_fd *h = w->data;
     int r = fut__from_ev_events(revents);
     if (revents & EV_ERROR) { /* libev gave up on the fd */

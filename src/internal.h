@@ -226,8 +226,6 @@ void fut__scope_child_done(struct fut_scope *s, struct fut_task *t, unsigned sta
 bool fut__is_orphan(const fut *f);
 void fut__budget_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void fut__pool_free(fut_rt *rt);
-fut_status fut__job_poll(fut_job *j, fut_cx *cx);
-fut_status fut__job_poll_drop(fut_job *j, fut_cx *cx);
 void fut__uring_free(fut_rt *rt);
 void fut__signal_free(fut_rt *rt);
 void fut__process_free(fut_rt *rt);
@@ -285,7 +283,6 @@ struct fut_rt {
     struct fut_rt_stats st;
 };
 
-void fut__enqueue(fut_rt *rt, fut_waker *w);
 /* fds registered with libev since the last prepare: checked right before
  * libev hands them to epoll_ctl (which aborts the process on EBADF). */
 void fut__check_fds(fut_rt *rt);
@@ -315,7 +312,6 @@ void fut__fd_wake(fut_fd *h);
 ssize_t fut__fd_send(fut_fd *h, const void *buf, size_t len);
 int fut__addr_split(const char *s, char *buf, size_t size, const char **port, int *bracketed);
 void fut__drain(fut_rt *rt);
-void fut__run_task(struct fut_task *t);
 void fut__task_release(struct fut_task *t);
 void fut__take_remote(fut_rt *rt);
 bool fut__on_thread(const fut_rt *rt);

@@ -197,8 +197,6 @@ static void deliver(struct fut__pool *p, bool wake)
 
 static void pool_async_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
-    (void)loop;
-    (void)revents;
     struct fut__pool *p = w->data;
     p->st.batches++;
     deliver(p, true);
@@ -425,7 +423,7 @@ static void release_result(fut_job *j)
     j->taken = 1;
 }
 
-fut_status fut__job_poll(fut_job *j, fut_cx *cx)
+static fut_status job_step(fut_job *j, fut_cx *cx)
 {
     if (job_state(j) == J_IDLE) {
         if (fut_cx_cancelled(cx))
@@ -450,7 +448,7 @@ fut_status fut__job_poll(fut_job *j, fut_cx *cx)
     return FUT_PENDING;
 }
 
-fut_status fut__job_poll_drop(fut_job *j, fut_cx *cx)
+static fut_status job_step_drop(fut_job *j, fut_cx *cx)
 {
     switch (job_state(j)) {
     case J_QUEUED:
@@ -474,12 +472,12 @@ fut_status fut__job_poll_drop(fut_job *j, fut_cx *cx)
 
 static fut_status job_poll(fut *self, fut_cx *cx)
 {
-    return fut__job_poll((fut_job *)self, cx);
+    return job_step((fut_job *)self, cx);
 }
 
 static fut_status job_poll_drop(fut *self, fut_cx *cx)
 {
-    return fut__job_poll_drop((fut_job *)self, cx);
+    return job_step_drop((fut_job *)self, cx);
 }
 
 static const struct fut_vtable job_vt = {
@@ -515,47 +513,40 @@ FUT_API fut *fut_job_init(fut_job *job, fut_job_fn fn, void *arg, fut_job_releas
 
 static ssize_t do_pread(fut_job *job, void *arg)
 {
-    (void)job;
     fut_file_op *op = arg;
     return fut__neg_errno(pread(op->fd, op->buf, op->len, op->off));
 }
 
 static ssize_t do_pwrite(fut_job *job, void *arg)
 {
-    (void)job;
     fut_file_op *op = arg;
     return fut__neg_errno(pwrite(op->fd, op->buf, op->len, op->off));
 }
 
 static ssize_t do_open(fut_job *job, void *arg)
 {
-    (void)job;
     fut_file_op *op = arg;
     return fut__neg_errno(open(op->path, op->flags | O_CLOEXEC, op->mode));
 }
 
 static void close_unwanted_fd(ssize_t result, void *arg)
 {
-    (void)arg;
     if (result >= 0)
         close((int)result);
 }
 
 static ssize_t do_close(fut_job *job, void *arg)
 {
-    (void)job;
     return fut__neg_errno(close(((fut_file_op *)arg)->fd));
 }
 
 static ssize_t do_fsync(fut_job *job, void *arg)
 {
-    (void)job;
     return fut__neg_errno(fsync(((fut_file_op *)arg)->fd));
 }
 
 static ssize_t do_stat(fut_job *job, void *arg)
 {
-    (void)job;
     fut_file_op *op = arg;
     return fut__neg_errno(stat(op->path, op->st));
 }
@@ -602,13 +593,13 @@ static fut_status owned_poll(fut *self, fut_cx *cx)
         if (!op->buf)
             return fut_ready(self, -ENOMEM);
     }
-    return fut__job_poll(&op->job, cx);
+    return job_step(&op->job, cx);
 }
 
 static fut_status owned_poll_drop(fut *self, fut_cx *cx)
 {
     fut_file_op *op = (fut_file_op *)self;
-    if (fut__job_poll_drop(&op->job, cx) == FUT_PENDING)
+    if (job_step_drop(&op->job, cx) == FUT_PENDING)
         return FUT_PENDING;
     if (op->buf) {
         fut__free(op->buf, op->len ? op->len : 1);
@@ -722,7 +713,6 @@ struct fut__dns_req {
 
 static ssize_t do_lookup(fut_job *job, void *arg)
 {
-    (void)job;
     struct fut__dns_req *q = arg;
     struct addrinfo hints;
     memset(&hints, 0, sizeof hints);
@@ -760,7 +750,6 @@ static void dns_req_free(struct fut__dns_req *q)
 /* A detached lookup's release, when getaddrinfo returned. */
 static void dns_req_release(ssize_t result, void *arg)
 {
-    (void)result;
     dns_req_free(arg);
 }
 
@@ -795,7 +784,7 @@ static fut_status dns_poll(fut *self, fut_cx *cx)
         dns_let_go(d); /* like a drop: getaddrinfo is not waited for */
         return dns_finish(d, -ECANCELED);
     }
-    if (fut__job_poll(&q->job, cx) == FUT_PENDING)
+    if (job_step(&q->job, cx) == FUT_PENDING)
         return FUT_PENDING;
     ssize_t r = fut_out(&q->job.base);
     d->res = q->res; /* NULL unless it succeeded */
@@ -809,7 +798,6 @@ static fut_status dns_poll(fut *self, fut_cx *cx)
  * getaddrinfo returns); the list the future holds is freed now. */
 static fut_status dns_poll_drop(fut *self, fut_cx *cx)
 {
-    (void)cx;
     fut_dns *d = (fut_dns *)self;
     dns_let_go(d);
     if (d->res) {

@@ -99,7 +99,6 @@ static void timer_arm(fut_stream *s, double at)
 
 static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-    (void)revents;
     fut_stream *s = t->data;
     double now = ev_now(loop);
     unsigned waiting = waiting_of(s);
@@ -136,7 +135,6 @@ static void rt_gone(fut_fd *h)
 
 static fut_status stream_poll(fut *self, fut_cx *cx)
 {
-    (void)cx;
     int fd = fut_stream_fd((fut_stream *)self);
     return fut_ready(self, fd >= 0 ? fd : -EBADF);
 }
@@ -600,7 +598,6 @@ static const struct fut_vtable bad_vt;
 
 static fut_status bad_poll(fut *self, fut_cx *cx)
 {
-    (void)cx;
     return fut_ready(self, -EINVAL);
 }
 

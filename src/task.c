@@ -77,7 +77,7 @@ static void __attribute__((noinline)) enqueue_seeded(fut_rt *rt, fut_waker *w)
     enqueue_tail(rt, w);
 }
 
-void fut__enqueue(fut_rt *rt, fut_waker *w)
+static void enqueue(fut_rt *rt, fut_waker *w)
 {
     if (fut__unlikely(rt->sched_rng)) {
         enqueue_seeded(rt, w);
@@ -127,7 +127,7 @@ FUT_API void fut_waker_wake(fut_waker *w)
     }
     if (here) {
         rt->st.wakes++;
-        fut__enqueue(rt, w);
+        enqueue(rt, w);
     } else {
         /* The stack holds its own reference: the waker's owner may drop
          * the last one before the loop thread gets to it. */
@@ -158,7 +158,7 @@ void fut__take_remote(fut_rt *rt)
             if (s & FUT__W_RUNNING)
                 rt->st.frozen_wakes++; /* re-queued when its poll returns */
             else
-                fut__enqueue(rt, w);
+                enqueue(rt, w);
         }
         fut__task_release(t);
     }
@@ -212,7 +212,7 @@ static fut_status task_teardown(fut_rt *rt, struct fut_task *t, fut *f, fut_cx *
     return st;
 }
 
-void fut__run_task(struct fut_task *t)
+static void run_task(struct fut_task *t)
 {
     fut_rt *rt = t->w.rt;
     unsigned s = fut__state_to_running(&t->w.state);
@@ -268,7 +268,7 @@ void fut__drain(fut_rt *rt)
         rt->head = w->next;
         if (!rt->head)
             rt->tail = NULL;
-        fut__run_task((struct fut_task *)w);
+        run_task((struct fut_task *)w);
     }
     /* Work left (the budget ran out) or a nested loop to resume: the next
      * iteration must not block. */
@@ -349,7 +349,7 @@ int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut
     rt->st.tasks_spawned++;
     rt->st.tasks_alive++;
     fut__keepalive(rt, 1);
-    fut__enqueue(rt, &t->w);
+    enqueue(rt, &t->w);
     if (join) {
         fut_init(&join->base, &join_vt);
         join->task = t;

@@ -98,7 +98,6 @@ static void mark_defined(fut_uring_op *op)
                                                                                     : *op->addrlen);
     }
 #else
-    (void)op;
 #endif
 }
 
@@ -140,8 +139,6 @@ static void reap(struct fut__uring *u)
 
 static void efd_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-    (void)loop;
-    (void)revents;
     struct fut__uring *u = w->data;
     uint64_t n;
     /* Clear first: a completion posted while reaping signals again. */
@@ -200,15 +197,11 @@ static void flush(struct fut__uring *u)
 
 static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
-    (void)loop;
-    (void)revents;
     flush(w->data);
 }
 
 static void idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 {
-    (void)loop;
-    (void)revents;
     flush(w->data);
 }
 
@@ -429,13 +422,11 @@ static struct fut__uring *ring_get(fut_rt *rt)
 static bool ring_submit(struct fut__uring *u, fut_uring_op *op)
 {
     (void)u;
-    (void)op;
     return false;
 }
 
 static void ring_cancel(fut_uring_op *op)
 {
-    (void)op;
 }
 
 void fut__uring_free(fut_rt *rt)
@@ -456,7 +447,6 @@ FUT_API int fut_rt_uring_active(fut_rt *rt)
  * EINTR. */
 static ssize_t job_io(fut_job *job, void *arg)
 {
-    (void)job;
     fut_uring_op *op = arg;
     size_t len = (size_t)cap_len(op->len);
     if (op->kind == K_READ)
