@@ -140,6 +140,25 @@ static inline void fut__cx_init(fut_cx *cx, fut_rt *rt, fut_waker *w)
     cx->arranged = 0;
 }
 
+/* Wakes w and gives back the reference the caller held; nothing when w
+ * is NULL. */
+static inline void fut__wake_drop(fut_waker *w)
+{
+    if (w) {
+        fut_waker_wake(w);
+        fut_waker_drop(w);
+    }
+}
+
+/* Wakes the waker a slot holds and empties the slot (its reference goes
+ * with it); nothing when the slot is empty. */
+static inline void fut__wake_slot(fut_waker **slot)
+{
+    fut_waker *w = *slot;
+    *slot = NULL;
+    fut__wake_drop(w);
+}
+
 /* Keeps the waker of the latest poll in *slot: a future may be polled by
  * another task than last time. */
 static inline void fut__keep_waker(fut_waker **slot, fut_cx *cx)
