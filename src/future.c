@@ -21,7 +21,7 @@ FUT_API fut_rt *fut_cx_rt(fut_cx *cx)
 FUT_API int fut_cx_cancelled(fut_cx *cx)
 {
     return cx->task && !(cx->flags & FUT__CX_SHIELD) &&
-           (atomic_load_explicit(&cx->task->w.state, memory_order_acquire) & FUT__W_CANCELLED);
+           fut__state_is_cancelled(&cx->task->w.state);
 }
 
 FUT_API int fut_cx_escalated(fut_cx *cx)
