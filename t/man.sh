@@ -63,7 +63,9 @@ done | sort >"$tmp/named"
 cut -d' ' -f1 "$tmp/named" | grep -v '^libfut$' | sort >"$tmp/names"
 # What the public headers offer besides exported symbols: function-like
 # FUT_ macros and static inline functions (FUT__/fut__ are private).
-cat "$top"/include/fut.h "$top"/include/fut/*.h |
+# (<fut/version.h> is generated: its .h.in in the source tree, the header
+# in the build tree.)
+cat "$top"/include/fut.h "$top"/include/fut/*.h $(ls "$top"/include/fut/*.h.in "$build"/include/fut/*.h 2>/dev/null) |
     sed -n 's/^#define \(FUT_[A-Z0-9][A-Z0-9_]*\)(.*/\1/p; s/^static inline [^(]*[ *]\(fut_[a-z0-9][a-z0-9_]*\)(.*/\1/p' |
     grep -v '^FUT__\|^fut__' | sort -u >"$tmp/header-names"
 if [ -f "$lib" ]; then
@@ -130,7 +132,7 @@ if command -v "${cc%% *}" >/dev/null 2>&1; then
     for c in "$tmp"/*.c; do
         [ -f "$c" ] || continue
         nblocks=$((nblocks + 1))
-        if ! $cc -std=gnu11 -Wall -Wextra -Werror -I"$top/include" -c -o "$tmp/ex.o" "$c" \
+        if ! $cc -std=gnu11 -Wall -Wextra -Werror -I"$top/include" -I"$build/include" -c -o "$tmp/ex.o" "$c" \
             >"$tmp/cc.out" 2>&1; then
             bad="$bad $(basename "$c" .c)"
             grep -m 3 'error' "$tmp/cc.out" | sed "s|^|# |"
