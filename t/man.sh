@@ -48,10 +48,10 @@ if [ "$listed" = "$present" ]; then
     echo "ok 2 - Makefile.am installs every page of man/"
 else
     echo "not ok 2 - Makefile.am installs every page of man/"
-    echo "$listed" >"$tmp/listed"
-    echo "$present" >"$tmp/present"
-    comm -13 "$tmp/listed" "$tmp/present" | sed 's/^/# not in dist_man*_MANS: /'
-    comm -23 "$tmp/listed" "$tmp/present" | sed 's/^/# listed, no such file: /'
+    printf '%s\n' $listed >"$tmp/listed"
+    printf '%s\n' $present >"$tmp/present"
+    comm -13 "$tmp/listed" "$tmp/present" | grep . | sed 's/^/# not in dist_man*_MANS: /'
+    comm -23 "$tmp/listed" "$tmp/present" | grep . | sed 's/^/# listed, no such file: /'
 fi
 
 # --- 3, 4. names ------------------------------------------------------------
@@ -69,7 +69,9 @@ cat "$top"/include/fut.h "$top"/include/fut/*.h $(ls "$top"/include/fut/*.h.in "
     sed -n 's/^#define \(FUT_[A-Z0-9][A-Z0-9_]*\)(.*/\1/p; s/^static inline [^(]*[ *]\(fut_[a-z0-9][a-z0-9_]*\)(.*/\1/p' |
     grep -v '^FUT__\|^fut__' | sort -u >"$tmp/header-names"
 if [ -f "$lib" ]; then
-    nm -D --defined-only "$lib" | awk '{print $3}' | grep '^fut_[^_]' | sort -u >"$tmp/exported"
+    # (With a version script the names read fut_x@@LIBFUT_0.2.)
+    nm -D --defined-only "$lib" | awk '{print $3}' | sed 's/@.*//' | grep '^fut_[^_]' |
+        sort -u >"$tmp/exported"
     sort -u "$tmp/exported" "$tmp/header-names" >"$tmp/public"
     missing=$(comm -23 "$tmp/public" "$tmp/names")
     dups=$(uniq -d "$tmp/names")
