@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static fut_rt *rt;
@@ -1656,6 +1657,124 @@ START_TEST(listener_polled_as_a_future_and_bad_addresses)
 }
 END_TEST
 
+/* --- failures injected into the listener's syscalls (seccomp) ------------------------ */
+
+/* socket, setsockopt, listen or getsockname failing: the open returns
+ * their error and leaves no fd (teardown counts) and no socket file. */
+START_TEST(listener_open_failures)
+{
+    const struct th_sysfail rules[] = {
+        {__NR_socket, EMFILE, -1, 0, 0},
+        {__NR_setsockopt, EPERM, 2, 0xffffffff, SO_REUSEPORT},
+        {__NR_listen, EADDRINUSE, -1, 0, 0},
+        {__NR_getsockname, ENOBUFS, -1, 0, 0},
+    };
+    const int want[] = {-EMFILE, -EPERM, -EADDRINUSE, -ENOBUFS};
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/check_net.%d.sock", (int)getpid());
+    unlink(path);
+    char unix_addr[80];
+    snprintf(unix_addr, sizeof unix_addr, "unix:%s", path);
+    if (th_sysfail(&rules[_i], 1) != 0) {
+        fprintf(stderr, "# listener_open_failures: no seccomp here, skipped\n");
+        return;
+    }
+    fut_listener l;
+    ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, FUT_LISTEN_REUSEPORT), want[_i]);
+    if (_i == 2) {
+        ck_assert_int_eq(fut_listener_open(rt, &l, unix_addr, 0, 0), -EADDRINUSE);
+        ck_assert_int_eq(access(path, F_OK), -1); /* the path it bound is gone */
+    }
+}
+END_TEST
+
+/* An accept error that is neither transient nor an exhaustion (EINVAL
+ * from accept4) is the accept's output. */
+START_TEST(accept_error_is_the_output)
+{
+    fut_listener l;
+    ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
+    const fut_addr *a = fut_listener_addr(&l);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_eq(connect(c, &a->u.sa, a->len), 0);
+    const struct th_sysfail rule = {__NR_accept4, EINVAL, -1, 0, 0};
+    if (th_sysfail(&rule, 1) != 0) {
+        fprintf(stderr, "# accept_error_is_the_output: no seccomp here, skipped\n");
+    } else {
+        fut_accept acc;
+        ck_assert_int_eq(block(fut_accept_init(&acc, &l, NULL, NULL)), -EINVAL);
+        fut_drop(&acc.base);
+    }
+    close(c);
+    fut_drop(&l.base);
+}
+END_TEST
+
+/* accept4 out of fds for good: the back-off doubles up to its cap (1 s),
+ * the listener is dropped (or its runtime freed) with the back-off timer
+ * running, and a listener whose runtime is gone fails with -EBADF. */
+START_TEST(accept_back_off_capped_then_dropped)
+{
+    fut_listener l;
+    ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
+    const fut_addr *a = fut_listener_addr(&l);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_eq(connect(c, &a->u.sa, a->len), 0);
+    const struct th_sysfail rule = {__NR_accept4, EMFILE, -1, 0, 0};
+    if (th_sysfail(&rule, 1) != 0) {
+        fprintf(stderr, "# accept_back_off_capped_then_dropped: no seccomp here, skipped\n");
+        close(c);
+        fut_drop(&l.base);
+        return;
+    }
+    fut_accept acc;
+    fut_timeout t;
+    fut_accept_init(&acc, &l, NULL, NULL);
+    if (_i == 0) {
+        /* 10, 20, ... 640 ms, then 1 s instead of 1.28 */
+        ck_assert_int_eq(block(fut_timeout_init(&t, &acc.base, 1.4, 0)), -ETIMEDOUT);
+        fut_drop(&t.base);
+        ck_assert_uint_eq(fut_listener_backoffs(&l), 8);
+    } else {
+        /* backing off at 0, 10 and 30 ms: the timer runs at 50 */
+        ck_assert_int_eq(block(fut_timeout_init(&t, &acc.base, 0.05, 0)), -ETIMEDOUT);
+        fut_drop(&t.base);
+        ck_assert_uint_ge(fut_listener_backoffs(&l), 1);
+    }
+    if (_i == 2) {
+        ck_assert_int_eq(fut_rt_free(rt), 0);
+        rt = th_new_rt();
+        ck_assert_int_eq(block(fut_accept_init(&acc, &l, NULL, NULL)), -EBADF);
+        fut_drop(&acc.base);
+    }
+    ck_assert_int_eq(fut_drop(&l.base), 0);
+    close(c);
+    ck_assert(!th_loop_busy(rt)); /* no timer left behind */
+}
+END_TEST
+
+/* An accept first polled under a cancelled context: -ECANCELED, the
+ * connection left for the next accept. */
+START_TEST(accept_cancelled_before_its_first_poll)
+{
+    fut_listener l;
+    ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
+    fut_accept acc;
+    fut_accept_init(&acc, &l, NULL, NULL);
+    ck_assert_int_eq(th_run_cancelled(rt, &acc.base, 0), -ECANCELED);
+    fut_drop(&acc.base);
+    const fut_addr *a = fut_listener_addr(&l);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_eq(connect(c, &a->u.sa, a->len), 0);
+    ssize_t fd = block(fut_accept_init(&acc, &l, NULL, NULL));
+    ck_assert_int_ge(fd, 0);
+    fut_drop(&acc.base);
+    close((int)fd);
+    close(c);
+    fut_drop(&l.base);
+}
+END_TEST
+
 /* NET_ONLY=name runs one test (debugging). */
 #define ADD(tc, fn)                                                  \
     do {                                                             \
@@ -1718,6 +1837,10 @@ static Suite *suite(void)
     ADD(tc, flush_waits_for_the_peer_then_shutdown);
     ADD(tc, accept_reports_peer_and_applies_opts);
     ADD(tc, listener_polled_as_a_future_and_bad_addresses);
+    tcase_add_loop_test(tc, listener_open_failures, 0, 4);
+    ADD(tc, accept_error_is_the_output);
+    tcase_add_loop_test(tc, accept_back_off_capped_then_dropped, 0, 3);
+    ADD(tc, accept_cancelled_before_its_first_poll);
     return s;
 }
 
