@@ -1775,6 +1775,95 @@ START_TEST(accept_cancelled_before_its_first_poll)
 }
 END_TEST
 
+/* Every stream call's bad input: -EINVAL (READY at the first poll for
+ * the ops), NULL streams answered without a crash, and the stream still
+ * usable afterwards. */
+START_TEST(stream_calls_refuse_bad_input)
+{
+    fut_stream s;
+    int peer;
+    stream_pair(&s, &peer, NULL);
+    fut_stream_op op;
+    char buf[8];
+    ck_assert_int_eq(fut_stream_set_timeouts(&s, 0, 0, NAN), -EINVAL);
+    ck_assert_int_eq(fut_stream_set_timeouts(&s, 0, NAN, 0), -EINVAL);
+    ck_assert_int_eq(fut_stream_set_timeouts(&s, -1, 0, 0), -EINVAL);
+    ck_assert_int_eq(fut_stream_set_timeouts(&s, 0, 0, -1), -EINVAL);
+    ck_assert_int_eq(fut_stream_set_close_timeout(NULL, 1), -EINVAL);
+    ck_assert_int_eq(fut_stream_set_close_timeout(&s, -1), -EINVAL);
+    ck_assert_int_eq(fut_stream_set_timeouts(&s, INFINITY, INFINITY, INFINITY), 0);
+    ck_assert_int_eq(block(fut_stream_read(&op, NULL, buf, 1)), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_read_exact(&op, NULL, buf, 1)), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_read_exact(&op, &s, NULL, 1)), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_read_until(&op, NULL, buf, 1, ':')), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_read_until(&op, &s, NULL, 1, ':')), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_fill(&op, NULL)), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_write(&op, &s, NULL, 1)), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_flush(&op, NULL)), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_shutdown(&op, NULL)), -EINVAL);
+    size_t len = 99;
+    ck_assert_ptr_null(fut_stream_peek(NULL, &len));
+    ck_assert_uint_eq(len, 0);
+    fut_stream_consume(NULL, 1);
+    ck_assert_int_eq(fut_stream_fd(NULL), -1);
+    ck_assert_uint_eq(fut_stream_buffered(NULL), 0);
+    fut_stream_close_hard(NULL);
+    /* still usable; consuming more than is buffered empties it */
+    ck_assert_int_eq(block(fut_stream_read_exact(&op, &s, NULL, 0)), 0);
+    ck_assert_int_eq(write(peer, "abc", 3), 3);
+    ck_assert_int_eq(block(fut_stream_fill(&op, &s)), 3);
+    fut_stream_consume(&s, 10);
+    ck_assert_uint_eq(fut_stream_buffered(&s), 0);
+    ck_assert_ptr_null(fut_stream_peek(&s, &len));
+    ck_assert_int_eq(block(fut_stream_write(&op, &s, NULL, 0)), 0);
+    close(peer);
+    fut_drop(&s.base);
+}
+END_TEST
+
+/* connect: a port missing or too long is -EINVAL before anything runs;
+ * first polled under a cancelled context, -ECANCELED; no socket to be
+ * had, that error; options go to the stream it opens. */
+START_TEST(connect_refusals_and_options)
+{
+    fut_connect c;
+    ck_assert_int_eq(block(fut_connect_name(&c, "localhost:", NULL, NULL)), -EINVAL);
+    fut_drop(&c.base);
+    ck_assert_int_eq(block(fut_connect_name(&c, "localhost:123456789012345678901234", NULL, NULL)),
+                     -EINVAL);
+    fut_drop(&c.base);
+    fut_listener l;
+    ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
+    fut_connect_init(&c, fut_listener_addr(&l), NULL, NULL);
+    ck_assert_int_eq(th_run_cancelled(rt, &c.base, 0), -ECANCELED);
+    fut_drop(&c.base);
+    /* options: a caller's read buffer */
+    static char rb[64];
+    struct fut_stream_opts o = {.rbuf = rb, .rbuf_size = sizeof rb};
+    fut_stream s;
+    ck_assert_int_ge(block(fut_connect_init(&c, fut_listener_addr(&l), &s, &o)), 0);
+    fut_drop(&c.base);
+    fut_accept acc;
+    ssize_t fd = block(fut_accept_init(&acc, &l, NULL, NULL));
+    ck_assert_int_ge(fd, 0);
+    fut_drop(&acc.base);
+    ck_assert_int_eq(write((int)fd, "opt", 3), 3);
+    fut_stream_op op;
+    ck_assert_int_eq(block(fut_stream_fill(&op, &s)), 3);
+    size_t len;
+    ck_assert_ptr_eq(fut_stream_peek(&s, &len), (const unsigned char *)rb);
+    ck_assert_uint_eq(len, 3);
+    close((int)fd);
+    fut_drop(&s.base);
+    const struct th_sysfail rule = {__NR_socket, EMFILE, -1, 0, 0};
+    if (th_sysfail(&rule, 1) == 0) {
+        ck_assert_int_eq(block(fut_connect_init(&c, fut_listener_addr(&l), NULL, NULL)), -EMFILE);
+        fut_drop(&c.base);
+    }
+    fut_drop(&l.base);
+}
+END_TEST
+
 /* NET_ONLY=name runs one test (debugging). */
 #define ADD(tc, fn)                                                  \
     do {                                                             \
@@ -1841,6 +1930,8 @@ static Suite *suite(void)
     ADD(tc, accept_error_is_the_output);
     tcase_add_loop_test(tc, accept_back_off_capped_then_dropped, 0, 3);
     ADD(tc, accept_cancelled_before_its_first_poll);
+    ADD(tc, stream_calls_refuse_bad_input);
+    ADD(tc, connect_refusals_and_options);
     return s;
 }
 
