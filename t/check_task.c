@@ -2,6 +2,8 @@
 /* Tasks and join handles (DESIGN §4): spawn, join, detach, cancel. */
 #include "helpers.h"
 
+#include <stdint.h>
+
 #include <errno.h>
 #include <string.h>
 
@@ -63,6 +65,12 @@ START_TEST(spawn_bad_input)
     ck_assert_int_eq(fut_join_cancel(NULL), -EINVAL);
     ck_assert_int_eq(fut_join_finished(NULL), 0);
     ck_assert_int_eq(fut_rt_stats(NULL, NULL, 0), -EINVAL);
+    struct fut_rt_stats st;
+    ck_assert_int_eq(fut_rt_stats(NULL, &st, sizeof st), -EINVAL);
+    ck_assert_int_eq(fut_rt_stats(th_rt, NULL, sizeof st), -EINVAL);
+#if SIZE_MAX > UINT32_MAX
+    ck_assert_int_eq(fut_rt_spawn(th_rt, &v.base, (size_t)UINT32_MAX + 1, &j), -EINVAL);
+#endif
 }
 END_TEST
 
