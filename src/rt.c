@@ -4,6 +4,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,10 +148,12 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop)
         }
         rt->owns_loop = true;
     }
-    /* libev aborts the process when it cannot create the eventfd behind
-     * ev_async (at the ev_async_start below): make sure one can be made. */
-    int probe = eventfd(0, EFD_CLOEXEC);
-    if (probe == -1) {
+    /* libev aborts the process when it cannot create what backs ev_async
+     * (at the ev_async_start below): an eventfd or, where eventfds are
+     * unavailable (ENOSYS, EINVAL in a sandbox), a pipe. Make sure one of
+     * them can be made. */
+    int probe[2] = {eventfd(0, EFD_CLOEXEC), -1};
+    if (probe[0] == -1 && pipe2(probe, O_CLOEXEC) == -1) {
         int e = errno;
         if (rt->owns_loop)
             ev_loop_destroy(loop);
@@ -158,7 +161,9 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop)
         fut__free(rt, sizeof *rt);
         return -e;
     }
-    close(probe);
+    close(probe[0]);
+    if (probe[1] != -1)
+        close(probe[1]);
     rt->loop = loop;
 
     ev_prepare_init(&rt->prepare, prepare_cb);

@@ -546,6 +546,33 @@ START_TEST(completed_scope_refuses)
 }
 END_TEST
 
+/* fut_scope_next and fut_scope_spawn_wait polled under a cancelled
+ * context while they would wait: -ECANCELED, the scope unchanged. */
+START_TEST(next_and_spawn_wait_under_a_cancelled_context)
+{
+    fut_scope s;
+    fut_scope_init(&s, rt, FUT_SCOPE_KEEP_GOING | FUT_SCOPE_COLLECT);
+    ck_assert_int_eq(fut_scope_set_limit(&s, 1), 0);
+    struct th_ticker t;
+    int count = 0;
+    th_ticker_init(&t, 0.01, 2, &count);
+    ck_assert_int_eq(FUT_SCOPE_SPAWN(&s, &t, NULL), 0);
+    fut_scope_next_op n;
+    fut_scope_next(&n, &s);
+    ck_assert_int_eq(th_run_cancelled(rt, &n.base, 0), -ECANCELED);
+    fut_drop(&n.base);
+    struct th_ticker t2;
+    th_ticker_init(&t2, 0.01, 1, &count);
+    fut_scope_spawn_op sp;
+    fut_scope_spawn_wait(&sp, &s, &t2.base, sizeof t2, NULL, NULL);
+    ck_assert_int_eq(th_run_cancelled(rt, &sp.base, 0), -ECANCELED);
+    fut_drop(&sp.base);
+    ck_assert_int_eq(th_block(rt, &s.base), 0);
+    fut_drop(&s.base);
+    ck_assert_int_eq(count, 2); /* the first child only */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("scope");
@@ -553,6 +580,7 @@ int main(void)
     tcase_add_checked_fixture(tc, th_rt_setup, th_rt_teardown);
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, scope_waits_for_all_children);
+    tcase_add_test(tc, next_and_spawn_wait_under_a_cancelled_context);
     tcase_add_test(tc, first_error_cancels_siblings);
     tcase_add_test(tc, keep_going_collects_errors);
     tcase_add_test(tc, cancel_propagates_through_nested_scopes);
