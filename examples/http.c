@@ -180,11 +180,10 @@ static fut_status dumper_body(struct dumper *d, fut_cx *cx)
 {
     FUT_BEGIN(&d->co);
     for (;;) {
-        FUT_AWAIT(&d->co, cx, fut_signal_init(&d->sig, &d->usr1));
-        fut_drop(&d->sig.base);
+        FUT_AWAIT(cx, fut_signal_init(&d->sig, &d->usr1));
         fut_rt_dump(fut_cx_rt(cx), stderr, FUT_DUMP_TEXT);
     }
-    FUT_END(&d->co);
+    FUT_END();
 }
 FUT_CORO_DEFINE(dumper, dumper_body);
 
