@@ -278,12 +278,14 @@ void fut__timers_prepare(fut_rt *rt)
     fut__timer *r = rt->troot[FUT__TH_RT];
     if (r && r->at <= rt->manual_now)
         fire_due(rt, FUT__TH_RT, rt->manual_now);
-    rt->auto_jump = rt->clock == FUT_CLOCK_AUTO && rt->troot[FUT__TH_RT] && !rt->head &&
+    r = rt->troot[FUT__TH_RT];
+    rt->auto_jump = rt->clock == FUT_CLOCK_AUTO && r && !rt->head &&
                     !(rt->frame_woken && rt->frame_depth);
     /* The idle watcher makes this iteration poll without blocking: with
-     * tasks to run, or for the auto clock to see whether I/O is ready
-     * before it jumps (idle_cb runs only when nothing else was). */
-    if ((rt->head || rt->auto_jump) && !ev_is_active(&rt->idle))
+     * tasks to run, a timer re-armed for a time already reached, or for
+     * the auto clock to see whether I/O is ready before it jumps (idle_cb
+     * runs only when nothing else was). */
+    if ((rt->head || rt->auto_jump || (r && r->at <= rt->manual_now)) && !ev_is_active(&rt->idle))
         ev_idle_start(rt->loop, &rt->idle);
 }
 
