@@ -21,13 +21,12 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
     /* Level-triggered: stop now, or libev reports it every iteration until
      * the task gets to run. */
     ev_io_stop(loop, w);
-    f->revents |= (revents & EV_READ ? FUT_READABLE : 0) | (revents & EV_WRITE ? FUT_WRITABLE : 0);
+    f->revents |= fut__from_ev_events(revents);
     fut_waker_wake(f->waker);
 }
 
 static void io_timeout_fire(fut_rt *rt, fut__timer *t)
 {
-    (void)rt;
     fut_io *f = fut__container_of(t, fut_io, timer);
     f->flags |= I_TIMEDOUT;
     fut_waker_wake(f->waker);
@@ -95,9 +94,7 @@ static fut_status io_poll(fut *self, fut_cx *cx)
         if (err)
             return fut_ready(self, err);
         f->rt = fut_cx_rt(cx);
-        ev_io_init(io_of(f), io_cb, f->fd,
-                   (f->events & FUT_READABLE ? EV_READ : 0) |
-                       (f->events & FUT_WRITABLE ? EV_WRITE : 0));
+        ev_io_init(io_of(f), io_cb, f->fd, fut__to_ev_events(f->events));
         io_of(f)->data = f;
         fut__timer_init(&f->timer, io_timeout_fire);
         ev_io_start(f->rt->loop, io_of(f));

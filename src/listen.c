@@ -19,7 +19,6 @@
 
 static fut_status listener_poll(fut *self, fut_cx *cx)
 {
-    (void)cx;
     int fd = fut_listener_fd((fut_listener *)self);
     return fut_ready(self, fd >= 0 ? fd : -EBADF);
 }
@@ -133,7 +132,6 @@ FUT_API unsigned long fut_listener_backoffs(const fut_listener *l)
 
 static void backoff_fire(fut_rt *rt, fut__timer *t)
 {
-    (void)rt;
     fut_listener *l = fut__container_of(t, fut_listener, timer);
     l->state &= ~L_BACKOFF;
     if (l->waker)

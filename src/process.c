@@ -139,8 +139,6 @@ static void wake(fut_process *p)
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-    (void)loop;
-    (void)revents;
     fut_process *p = w->data;
     if (reap(p, false))
         wake(p);
@@ -159,7 +157,6 @@ static void poller_fire(fut_rt *rt, fut__timer *t)
 
 static void grace_fire(fut_rt *rt, fut__timer *t)
 {
-    (void)rt;
     fut_process *p = fut__container_of(t, fut_process, timer);
     if (!(p->flags & P_EXITED) && !(p->flags & P_KILL)) {
         send_signal(p, SIGKILL);

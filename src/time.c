@@ -11,7 +11,6 @@
 
 static void sleep_fire(fut_rt *rt, fut__timer *t)
 {
-    (void)rt;
     fut_sleep *s = fut__container_of(t, fut_sleep, timer);
     s->flags |= S_FIRED;
     fut_waker_wake(s->waker);

@@ -153,7 +153,6 @@ static void fire_due(fut_rt *rt, unsigned h, double now)
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-    (void)revents;
     fut_rt *rt = w->data;
     /* libev's monotonic clock says the deadline it was armed for has
      * passed, even when the loop's time reads a hair earlier. */
