@@ -614,7 +614,9 @@ static fut_status op_poll(fut *self, fut_cx *cx)
         if (fut_cx_cancelled(cx))
             return finish(op, -ECANCELED);
         op->rt = fut_cx_rt(cx);
-        {
+        /* A timeout under a manual clock (fut_rt_set_clock()) waits on
+         * that clock: the kernel's would not follow it. */
+        if (op->kind != K_TIMEOUT || op->rt->clock == FUT_CLOCK_REAL) {
             struct fut__uring *u = ring_get(op->rt);
             if (u && ring_submit(u, op))
                 break;

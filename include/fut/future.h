@@ -225,6 +225,16 @@ typedef union fut__watcher {
     unsigned char bytes[64];
 } fut__watcher;
 
+/* A deadline inside a public future: a node of its runtime's timer heap
+ * (no allocation per timer). Private. */
+typedef struct fut__timer {
+    struct fut__timer *prev; /* NULL: not armed */
+    struct fut__timer *next, *child;
+    double at;               /* the deadline, on the runtime's clock */
+    unsigned long long seq;  /* arming order: breaks ties */
+    void (*fire)(fut_rt *rt, struct fut__timer *t);
+} fut__timer;
+
 /* An intrusive list link inside a public future. Private. */
 typedef struct fut__list {
     struct fut__list *prev, *next;
