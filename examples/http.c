@@ -101,7 +101,7 @@ struct conn {
 static fut_status conn_body(struct conn *c, fut_cx *cx)
 {
     FUT_BEGIN(&c->co);
-    FUT_BIND_ASYNC(&c->co, &c->s.base);
+    FUT_BIND_ASYNC(&c->s.base);
     c->n->connections++;
     fut_stream_set_timeouts(&c->s, 0, 0, 5.0);
     while (!c->close) {
@@ -125,16 +125,16 @@ static fut_status conn_body(struct conn *c, fut_cx *cx)
                 break;
         }
         if (c->outlen) {
-            FUT_AWAIT(&c->co, cx, fut_stream_write(&c->op, &c->s, c->out, c->outlen));
+            FUT_AWAIT(cx, fut_stream_write(&c->op, &c->s, c->out, c->outlen));
             if (fut_out(&c->op.base) < 0)
                 break;
             continue;
         }
-        FUT_AWAIT(&c->co, cx, fut_stream_fill(&c->op, &c->s));
+        FUT_AWAIT(cx, fut_stream_fill(&c->op, &c->s));
         if (fut_out(&c->op.base) <= 0)
             break; /* the client closed, went idle, or failed */
     }
-    FUT_END(&c->co);
+    FUT_END();
 }
 FUT_CORO_DEFINE(conn, conn_body);
 
@@ -152,15 +152,15 @@ static fut_status server_body(struct server *sv, fut_cx *cx)
 {
     FUT_BEGIN(&sv->co);
     for (;;) {
-        FUT_AWAIT(&sv->co, cx, fut_accept_init(&sv->acc, sv->l, &sv->c.s, NULL));
+        FUT_AWAIT(cx, fut_accept_init(&sv->acc, sv->l, &sv->c.s, NULL));
         if (fut_out(&sv->acc.base) < 0)
-            FUT_RETURN(&sv->co, fut_out(&sv->acc.base));
+            FUT_RETURN(fut_out(&sv->acc.base));
         FUT_CORO_INIT(&sv->c, conn);
         sv->c.n = &sv->n;
         if (FUT_SCOPE_SPAWN(sv->conns, &sv->c, NULL) < 0)
             fut_drop(&sv->c.s.base);
     }
-    FUT_END(&sv->co);
+    FUT_END();
 }
 FUT_CORO_DEFINE(server, server_body);
 

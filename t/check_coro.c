@@ -88,15 +88,14 @@ static fut_status job_body(struct job *j, fut_cx *cx)
     FUT_BEGIN(&j->co);
     for (j->i = 0; j->i < POINTS; j->i++) {
         j->res_ctl[j->i].open = 1;
-        FUT_BIND_ASYNC(&j->co, gate_init(&j->res[j->i], &j->res_ctl[j->i]));
-        FUT_AWAIT(&j->co, cx, gate_init(&j->wait[j->i], &j->wait_ctl[j->i]));
+        FUT_BIND_ASYNC(gate_init(&j->res[j->i], &j->res_ctl[j->i]));
+        FUT_AWAIT(cx, gate_init(&j->wait[j->i], &j->wait_ctl[j->i]));
         if (fut_out(&j->wait[j->i].base) < 0)
-            FUT_RETURN(&j->co, fut_out(&j->wait[j->i].base));
+            FUT_RETURN(fut_out(&j->wait[j->i].base));
         j->sum += (int)fut_out(&j->wait[j->i].base);
-        fut_drop(&j->wait[j->i].base); /* unbound: ours to drop (no loop turn: no waker) */
     }
-    FUT_RETURN(&j->co, j->sum);
-    FUT_END(&j->co);
+    FUT_RETURN(j->sum);
+    FUT_END();
 }
 FUT_CORO_DEFINE(job, job_body);
 
@@ -140,7 +139,7 @@ START_TEST(early_error_drops_bindings)
     ck_assert_int_eq(res[0].drops, 1);
     ck_assert_int_eq(res[1].drops, 1);
     ck_assert_int_eq(res[2].drops, 0); /* never bound */
-    ck_assert_int_eq(wait[1].drops, 0); /* READY and left: the coroutine exited */
+    ck_assert_int_eq(wait[1].drops, 1); /* dropped by its await */
 }
 END_TEST
 
@@ -197,8 +196,8 @@ static fut_status greedy_body(struct greedy *s, fut_cx *cx)
     (void)cx;
     FUT_BEGIN(&s->co);
     for (s->i = 0; s->i <= FUT_CORO_MAX_BOUND; s->i++)
-        FUT_BIND_ASYNC(&s->co, gate_init(&s->g[s->i], &s->ctl[s->i]));
-    FUT_END(&s->co);
+        FUT_BIND_ASYNC(gate_init(&s->g[s->i], &s->ctl[s->i]));
+    FUT_END();
 }
 FUT_CORO_DEFINE(greedy, greedy_body);
 

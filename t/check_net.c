@@ -236,22 +236,22 @@ struct echo_srv {
 static fut_status echo_srv_body(struct echo_srv *e, fut_cx *cx)
 {
     FUT_BEGIN(&e->co);
-    FUT_AWAIT(&e->co, cx, fut_accept_init(&e->acc, e->l, &e->s, NULL));
+    FUT_AWAIT(cx, fut_accept_init(&e->acc, e->l, &e->s, NULL));
     if (fut_out(&e->acc.base) < 0)
-        FUT_RETURN(&e->co, fut_out(&e->acc.base));
-    FUT_BIND_ASYNC(&e->co, &e->s.base);
+        FUT_RETURN(fut_out(&e->acc.base));
+    FUT_BIND_ASYNC(&e->s.base);
     for (;;) {
-        FUT_AWAIT(&e->co, cx, fut_stream_read_line(&e->op, &e->s, e->buf, sizeof e->buf));
+        FUT_AWAIT(cx, fut_stream_read_line(&e->op, &e->s, e->buf, sizeof e->buf));
         if (fut_out(&e->op.base) <= 0)
             break;
         e->lines++;
-        FUT_AWAIT(&e->co, cx,
+        FUT_AWAIT(cx,
                   fut_stream_write(&e->op, &e->s, e->buf, (size_t)fut_out(&e->op.base)));
         if (fut_out(&e->op.base) < 0)
             break;
     }
-    FUT_RETURN(&e->co, e->lines);
-    FUT_END(&e->co);
+    FUT_RETURN(e->lines);
+    FUT_END();
 }
 FUT_CORO_DEFINE(echo_srv, echo_srv_body);
 
@@ -270,22 +270,21 @@ struct echo_cli {
 static fut_status echo_cli_body(struct echo_cli *c, fut_cx *cx)
 {
     FUT_BEGIN(&c->co);
-    FUT_AWAIT(&c->co, cx, fut_connect_name(&c->conn, c->addr, &c->s, NULL));
+    FUT_AWAIT(cx, fut_connect_name(&c->conn, c->addr, &c->s, NULL));
     if (fut_out(&c->conn.base) < 0)
-        FUT_RETURN(&c->co, fut_out(&c->conn.base));
-    fut_drop(&c->conn.base);
-    FUT_BIND_ASYNC(&c->co, &c->s.base);
+        FUT_RETURN(fut_out(&c->conn.base));
+    FUT_BIND_ASYNC(&c->s.base);
     for (c->i = 0; c->i < c->n; c->i++) {
         snprintf(c->buf, sizeof c->buf, "line %d\n", c->i);
-        FUT_AWAIT(&c->co, cx, fut_stream_write(&c->op, &c->s, c->buf, strlen(c->buf)));
-        FUT_AWAIT(&c->co, cx, fut_stream_read_line(&c->op, &c->s, c->buf, sizeof c->buf));
+        FUT_AWAIT(cx, fut_stream_write(&c->op, &c->s, c->buf, strlen(c->buf)));
+        FUT_AWAIT(cx, fut_stream_read_line(&c->op, &c->s, c->buf, sizeof c->buf));
         char want[32];
         snprintf(want, sizeof want, "line %d\n", c->i);
         if (fut_out(&c->op.base) != (ssize_t)strlen(want) || memcmp(c->buf, want, strlen(want)))
-            FUT_RETURN(&c->co, -EPROTO);
+            FUT_RETURN(-EPROTO);
     }
-    FUT_RETURN(&c->co, c->n);
-    FUT_END(&c->co);
+    FUT_RETURN(c->n);
+    FUT_END();
 }
 FUT_CORO_DEFINE(echo_cli, echo_cli_body);
 
@@ -866,21 +865,21 @@ static fut_status rw_task_body(struct rw_task *t, fut_cx *cx)
     for (t->i = 0; t->i < t->n; t->i++) {
         if (t->write) {
             snprintf(t->line, sizeof t->line, "line %05d of the concurrency test\n", t->i);
-            FUT_AWAIT(&t->co, cx, fut_stream_write(&t->op, t->s, t->line, strlen(t->line)));
+            FUT_AWAIT(cx, fut_stream_write(&t->op, t->s, t->line, strlen(t->line)));
             if (fut_out(&t->op.base) < 0)
-                FUT_RETURN(&t->co, fut_out(&t->op.base));
+                FUT_RETURN(fut_out(&t->op.base));
         } else {
-            FUT_AWAIT(&t->co, cx, fut_stream_read_line(&t->op, t->s, t->line, sizeof t->line));
+            FUT_AWAIT(cx, fut_stream_read_line(&t->op, t->s, t->line, sizeof t->line));
             char want[64];
             snprintf(want, sizeof want, "line %05d of the concurrency test\n", t->i);
             if (fut_out(&t->op.base) != (ssize_t)strlen(want) || memcmp(t->line, want, strlen(want)))
-                FUT_RETURN(&t->co, -EPROTO);
+                FUT_RETURN(-EPROTO);
         }
     }
     if (t->write)
-        FUT_AWAIT(&t->co, cx, fut_stream_flush(&t->op, t->s));
-    FUT_RETURN(&t->co, t->n);
-    FUT_END(&t->co);
+        FUT_AWAIT(cx, fut_stream_flush(&t->op, t->s));
+    FUT_RETURN(t->n);
+    FUT_END();
 }
 FUT_CORO_DEFINE(rw_task, rw_task_body);
 
@@ -896,12 +895,12 @@ static fut_status echo_task_body(struct echo_task *e, fut_cx *cx)
 {
     FUT_BEGIN(&e->co);
     for (;;) {
-        FUT_AWAIT(&e->co, cx, fut_stream_read(&e->op, e->s, e->buf, sizeof e->buf));
+        FUT_AWAIT(cx, fut_stream_read(&e->op, e->s, e->buf, sizeof e->buf));
         if (fut_out(&e->op.base) <= 0)
-            FUT_RETURN(&e->co, fut_out(&e->op.base));
-        FUT_AWAIT(&e->co, cx, fut_stream_write(&e->op, e->s, e->buf, (size_t)fut_out(&e->op.base)));
+            FUT_RETURN(fut_out(&e->op.base));
+        FUT_AWAIT(cx, fut_stream_write(&e->op, e->s, e->buf, (size_t)fut_out(&e->op.base)));
     }
-    FUT_END(&e->co);
+    FUT_END();
 }
 FUT_CORO_DEFINE(echo_task, echo_task_body);
 
@@ -1112,10 +1111,10 @@ struct owner {
 static fut_status owner_body(struct owner *o, fut_cx *cx)
 {
     FUT_BEGIN(&o->co);
-    FUT_BIND_ASYNC(&o->co, &o->s.base);
-    FUT_AWAIT(&o->co, cx, fut_stream_write(&o->op, &o->s, "x", 1));
-    FUT_RETURN(&o->co, fut_out(&o->op.base));
-    FUT_END(&o->co);
+    FUT_BIND_ASYNC(&o->s.base);
+    FUT_AWAIT(cx, fut_stream_write(&o->op, &o->s, "x", 1));
+    FUT_RETURN(fut_out(&o->op.base));
+    FUT_END();
 }
 FUT_CORO_DEFINE(owner, owner_body);
 
