@@ -13,8 +13,7 @@
 # scheduling order.
 set -u
 unset FUT_SEED
-srcdir=${srcdir:-${top_srcdir:-.}}
-top_srcdir=${top_srcdir:-$srcdir}
+top_srcdir=${top_srcdir:-${srcdir:-.}}
 top_builddir=${top_builddir:-.}
 doc="$top_srcdir/docs/tutorial.md"
 tmp=$(mktemp -d)
@@ -101,25 +100,28 @@ la="$top_builddir/libfut.la"
 # run_server BIN NAME: the server scenario. Sets $rc and fills $tmp/NAME.out.
 run_server() {
     bin=$1
-    name=$2
+    sname=$2
     if ! have nc || ! have socat; then
         return 2
     fi
     port=""
     for try in 1 2 3 4 5; do
         port=$((20000 + ($$ * 7 + try * 131) % 30000))
-        # timeout(1) passes the SIGINT it gets on to the server.
-        timeout 20 "$bin" "127.0.0.1:$port" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
+        # timeout(1) passes the SIGINT it gets on to the server; with
+        # --foreground only to it, not a second time to its process group
+        # (a second SIGINT, once the server stopped waiting for one, would
+        # end it at once: that is what it is for)
+        timeout --foreground 20 "$bin" "127.0.0.1:$port" >"$tmp/$sname.out" 2>"$tmp/$sname.err" </dev/null &
         spid=$!
         pids="$pids $spid"
         i=0
-        while ! grep -q "^listening" "$tmp/$name.out" 2>/dev/null; do
+        while ! grep -q "^listening" "$tmp/$sname.out" 2>/dev/null; do
             kill -0 $spid 2>/dev/null || break
             i=$((i + 1))
             [ $i -gt 100 ] && break
             sleep 0.05
         done
-        grep -q "^listening" "$tmp/$name.out" 2>/dev/null && break
+        grep -q "^listening" "$tmp/$sname.out" 2>/dev/null && break
         kill $spid 2>/dev/null
         wait $spid 2>/dev/null
         spid=""
@@ -129,11 +131,14 @@ run_server() {
     printf 'hello\nworld\n' | timeout 10 nc -N 127.0.0.1 "$port" >"$tmp/c1" 2>&1
     c1rc=$?
     # 2. a client that sends one line and stays connected until the
-    #    server's graceful close ends the session (socat then exits: its
-    #    stdin, `sleep 15`, is still open, so only the server's FIN does it)
-    (printf 'still here\n'; sleep 15) | timeout 20 socat - "TCP:127.0.0.1:$port" >"$tmp/c2" 2>&1 &
+    #    server's graceful close ends the session: its stdin is a fifo
+    #    kept open, so only the server's FIN makes socat exit
+    mkfifo "$tmp/fifo"
+    timeout 20 socat - "TCP:127.0.0.1:$port" <"$tmp/fifo" >"$tmp/c2" 2>&1 &
     c2pid=$!
     pids="$pids $c2pid"
+    exec 3>"$tmp/fifo"
+    printf 'still here\n' >&3
     i=0
     while ! grep -q "STILL HERE" "$tmp/c2" 2>/dev/null && [ $i -lt 100 ]; do
         i=$((i + 1))
@@ -145,11 +150,12 @@ run_server() {
     rc=$?
     wait $c2pid
     c2rc=$?
+    exec 3>&-
     t1=$(date +%s%N)
     stop_ms=$(((t1 - t0) / 1000000))
     # the port in the output is this run's: show it as the tutorial's
-    sed "s/127\.0\.0\.1:$port\$/127.0.0.1:7000/" "$tmp/$name.out" >"$tmp/$name.norm"
-    mv "$tmp/$name.norm" "$tmp/$name.out"
+    sed "s/127\.0\.0\.1:$port\$/127.0.0.1:7000/" "$tmp/$sname.out" >"$tmp/$sname.norm"
+    mv "$tmp/$sname.norm" "$tmp/$sname.out"
     return 0
 }
 
