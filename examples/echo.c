@@ -27,8 +27,7 @@ static fut_status conn_body(struct conn *c, fut_cx *cx)
         FUT_AWAIT(cx, fut_stream_read(&c->op, &c->s, c->buf, sizeof c->buf));
         if (fut_out(&c->op.base) <= 0)
             break; /* end of file, idle, or an error: close */
-        FUT_AWAIT(cx,
-                  fut_stream_write(&c->op, &c->s, c->buf, (size_t)fut_out(&c->op.base)));
+        FUT_AWAIT(cx, fut_stream_write(&c->op, &c->s, c->buf, (size_t)fut_out(&c->op.base)));
         if (fut_out(&c->op.base) < 0)
             break;
     }

@@ -105,8 +105,7 @@ static fut_status server_body(struct server *sv, fut_cx *cx)
     if (fut_out(&sv->op.base) <= 0)
         FUT_RETURN(fut_out(&sv->op.base));
     say("server: got \"%.*s\", echoing it", (int)strcspn(sv->line, "\n"), sv->line);
-    FUT_AWAIT(cx,
-              fut_stream_write(&sv->op, &sv->s, sv->line, (size_t)fut_out(&sv->op.base)));
+    FUT_AWAIT(cx, fut_stream_write(&sv->op, &sv->s, sv->line, (size_t)fut_out(&sv->op.base)));
     FUT_RETURN(fut_out(&sv->op.base));
     FUT_END();
 }

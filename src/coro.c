@@ -36,9 +36,9 @@ FUT_API int fut_coro_bind(fut_coro *co, fut *child)
     return 0;
 }
 
-/* The drop that ends an await: a teardown, so shielded from the task's
- * cancellation as the combinators' drops are; the output survives it. */
-static fut_status drop_awaited(fut *a, fut_cx *cx)
+/* A child with a poll_drop: a teardown, shielded from the task's
+ * cancellation as the combinators' drops are. */
+static __attribute__((noinline)) fut_status drop_awaited_async(fut_coro *co, fut *a, fut_cx *cx)
 {
     ssize_t out = a->out;
     unsigned flags = cx->flags;
@@ -46,31 +46,44 @@ static fut_status drop_awaited(fut *a, fut_cx *cx)
     fut_status st = fut_poll_drop(a, cx);
     cx->flags = flags;
     a->out = out;
+    if (st == FUT_READY)
+        co->awaiting = NULL;
     return st;
 }
 
-/* READY already means the poll is done and the drop under way (resumed
- * after a PENDING poll_drop). */
-FUT_API fut_status fut_coro_await(fut_coro *co, fut_cx *cx)
+/* The drop that ends an await, right after the child's poll returned
+ * READY (or resumed after a PENDING poll_drop); the output survives it.
+ * A child without poll_drop is released here at once, with no context
+ * (what fut_poll_drop() does, minus a call: the hot path of stream ops
+ * and timers). */
+FUT_API fut_status fut_coro_drop_awaited(fut_coro *co, fut_cx *cx)
 {
     fut *a = co->awaiting;
-    if (!(a->state & FUT__F_READY) && fut_poll(a, cx) == FUT_PENDING)
-        return FUT_PENDING;
-    if (!is_bound(co, a) && drop_awaited(a, cx) == FUT_PENDING)
-        return FUT_PENDING;
+    if (co->nbound && is_bound(co, a)) {
+        co->awaiting = NULL;
+        return FUT_READY;
+    }
+    if (FUT__SLOT(a->vt, poll_drop))
+        return drop_awaited_async(co, a, cx);
     co->awaiting = NULL;
+    void (*drop)(fut *) = FUT__SLOT(a->vt, drop);
+    if (drop) {
+        ssize_t out = a->out;
+        drop(a);
+        a->out = out;
+    }
+    a->state |= FUT__F_DROPPED;
     return FUT_READY;
 }
 
 /* The child being awaited or dropped (unless bound: it goes with the
- * others), then the bound children in reverse order of binding, one
+ * others; an await that finished its drop left none), then the bound children in reverse order of binding, one
  * after the other, each asynchronously. Resumable: a PENDING step is
  * retried on the next call. */
 FUT_API fut_status fut_coro_poll_drop(fut_coro *co, fut_cx *cx)
 {
     fut *a = co->awaiting;
-    if (a && !is_bound(co, a) && !(a->state & FUT__F_DROPPED) &&
-        fut_poll_drop(a, cx) == FUT_PENDING)
+    if (a && !is_bound(co, a) && fut_poll_drop(a, cx) == FUT_PENDING)
         return FUT_PENDING;
     co->awaiting = NULL;
     fut **b = bound(co);

@@ -57,7 +57,7 @@ static void put_secs(struct out *o, double t)
 
 static unsigned task_state(const struct fut_task *t)
 {
-    return atomic_load_explicit((_Atomic unsigned *)&t->w.state, memory_order_acquire);
+    return fut__state_load(&t->w.state);
 }
 
 /* The innermost nested loop started by t's poll, or NULL. */

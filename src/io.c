@@ -26,7 +26,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
     /* Level-triggered: stop now, or libev reports it every iteration until
      * the task gets to run. */
     ev_io_stop(loop, w);
-    f->revents |= (revents & EV_READ ? FUT_READABLE : 0) | (revents & EV_WRITE ? FUT_WRITABLE : 0);
+    f->revents |= fut__from_ev_events(revents);
     fut_waker_wake(f->waker);
 }
 
@@ -102,9 +102,7 @@ static fut_status io_poll(fut *self, fut_cx *cx)
         if (err)
             return fut_ready(self, err);
         f->rt = fut_cx_rt(cx);
-        ev_io_init(io_of(f), io_cb, f->fd,
-                   (f->events & FUT_READABLE ? EV_READ : 0) |
-                       (f->events & FUT_WRITABLE ? EV_WRITE : 0));
+        ev_io_init(io_of(f), io_cb, f->fd, fut__to_ev_events(f->events));
         io_of(f)->data = f;
         ev_timer_init(timer_of(f), io_timeout_cb, f->timeout, 0.);
         timer_of(f)->data = f;

@@ -51,8 +51,6 @@ bool fut__on_thread(const fut_rt *rt)
 
 static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
-    (void)loop;
-    (void)revents;
     fut_rt *rt = w->data;
     fut_rt *prev = fut__enter(rt);
     fut__drain(rt);
@@ -66,15 +64,10 @@ static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 static void idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 {
     /* Only there to keep ev_run from blocking; the prepare watcher drains. */
-    (void)loop;
-    (void)w;
-    (void)revents;
 }
 
 static void async_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
-    (void)loop;
-    (void)revents;
     fut_rt *rt = w->data;
     fut__take_remote(rt);
 }
@@ -230,7 +223,7 @@ FUT_API int fut_rt_free(fut_rt *rt)
         ev_loop_destroy(rt->loop);
 
     for (unsigned i = 0; i < rt->frames->n; i++)
-        atomic_fetch_or(&rt->frames->v[i].w.state, FUT__W_DONE);
+        fut__state_retire(&rt->frames->v[i].w.state);
     fut__frames_release(rt->frames);
     for (fut_rt **p = &thread_rts; *p; p = &(*p)->thread_next) {
         if (*p == rt) {

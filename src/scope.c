@@ -29,7 +29,7 @@ void fut__budget_rearm(fut_rt *rt)
     fut__list *pos, *tmp;
     fut__list_each_safe(pos, tmp, &rt->teardowns) {
         struct fut_task *t = fut__container_of(pos, struct fut_task, live);
-        if (atomic_load_explicit(&t->w.state, memory_order_relaxed) & FUT__W_ESCALATED)
+        if (fut__state_peek(&t->w.state) & FUT__W_ESCALATED)
             continue;
         double d = task_deadline(rt, t);
         if (d < next)
@@ -79,8 +79,7 @@ void fut__budget_cb(struct ev_loop *loop, ev_timer *w, int revents)
         struct fut_task *t = fut__container_of(pos, struct fut_task, live);
         if (task_deadline(rt, t) > now)
             continue;
-        unsigned s = atomic_fetch_or_explicit(&t->w.state, FUT__W_ESCALATED, memory_order_acq_rel);
-        if (s & FUT__W_ESCALATED)
+        if (!fut__state_escalate(&t->w.state))
             continue;
         rt->st.escalations++;
         if (t->scope)

@@ -245,8 +245,7 @@ static fut_status echo_srv_body(struct echo_srv *e, fut_cx *cx)
         if (fut_out(&e->op.base) <= 0)
             break;
         e->lines++;
-        FUT_AWAIT(cx,
-                  fut_stream_write(&e->op, &e->s, e->buf, (size_t)fut_out(&e->op.base)));
+        FUT_AWAIT(cx, fut_stream_write(&e->op, &e->s, e->buf, (size_t)fut_out(&e->op.base)));
         if (fut_out(&e->op.base) < 0)
             break;
     }

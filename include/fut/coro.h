@@ -37,13 +37,15 @@
  * cancellation like any teardown), the coroutine returning PENDING
  * meanwhile; only then does the body go on. So the body never drops what
  * it awaited: a join handle's task reference, a lookup's addresses, a
- * timer, a granted permit are released at the await. After the await:
+ * timer, a granted permit are released at the await, whichever way the
+ * body goes on. After the await:
  *  - fut_out(child) is still the child's output: the base stays in your
  *    struct and the macro restores its `out` after the drop. It stays
  *    valid until the child is initialised again.
- *  - Anything else of the child is gone with its drop. What the child
- *    delivered to you lives on: bytes in your buffer, a stream handed to
- *    you (fut_accept, fut_connect), a channel item
+ *  - Anything else of the child is gone with its drop: to read what it
+ *    keeps inside (a fut_dns_lookup()'s addresses), bind it (below). What
+ *    it delivered to you lives on: bytes in your buffer, a stream handed
+ *    to you (fut_accept, fut_connect), a channel item
  *    (fut_chan_recv_item() reads it after the drop).
  *  - The child's memory may be initialised again (a stream op re-used in
  *    a loop, a sleep re-armed) and awaited again.
@@ -83,9 +85,10 @@
  * Misuse the compiler catches: FUT_AWAIT, FUT_BIND_ASYNC, FUT_RETURN or
  * FUT_END outside FUT_BEGIN (undeclared fut__co), FUT_BEGIN without
  * FUT_END and the reverse (unbalanced braces), a FUT_BEGIN argument that
- * is not a fut_coro pointer, the 0.x forms that passed the coroutine to
- * every macro (wrong number of macro arguments), FUT_CORO_MAX_BOUND
- * defined after this header or out of range.
+ * is not a fut_coro pointer, the earlier forms that passed the coroutine
+ * to every macro (wrong number of macro arguments), FUT_CORO_MAX_BOUND
+ * out of range (a negative array size naming it). Defining it again
+ * after the header draws a "redefined" warning.
  */
 #ifndef FUT_CORO_H
 #define FUT_CORO_H
@@ -111,7 +114,7 @@ typedef char fut__coro_max_bound_must_be_1_to_65535
 typedef struct fut_coro {
     fut *self;      /* private: the coroutine's own base */
     int line;       /* private: resume point */
-    unsigned nbound;/* private */
+    unsigned nbound; /* private */
     unsigned cap;   /* private: capacity of bound[], set by fut_coro_init() */
     fut *awaiting;  /* private: the child being awaited, then dropped */
     fut *bound[FUT_CORO_MAX_BOUND]; /* private; last: its size may vary */
@@ -134,11 +137,11 @@ static inline void fut_coro_init(fut_coro *co)
  * full, -EINVAL when co or child is NULL. FUT_BIND_ASYNC() calls it. */
 FUT_API int fut_coro_bind(fut_coro *co, fut *child);
 
-/* One step of an await, for FUT_AWAIT(): polls co's awaited child until
- * READY, then drops it asynchronously unless it is bound, keeping its
- * output in its `out`. READY once both are done; PENDING meanwhile (a
- * wake-up was arranged). */
-FUT_API fut_status fut_coro_await(fut_coro *co, fut_cx *cx);
+/* The second half of an await, for FUT_AWAIT(): once co's awaited child
+ * is READY, drops it asynchronously unless it is bound, keeping its
+ * output in its `out`. READY once it is released (or bound); PENDING
+ * meanwhile (a wake-up was arranged): call it again when woken. */
+FUT_API fut_status fut_coro_drop_awaited(fut_coro *co, fut_cx *cx);
 
 /* The generated poll_drop. */
 FUT_API fut_status fut_coro_poll_drop(fut_coro *co, fut_cx *cx);
@@ -147,13 +150,6 @@ FUT_API fut_status fut_coro_poll_drop(fut_coro *co, fut_cx *cx);
 #define FUT__FALLTHROUGH __attribute__((fallthrough))
 #else
 #define FUT__FALLTHROUGH ((void)0)
-#endif
-
-/* A resume point: a positive case label unique in the file. */
-#ifdef __COUNTER__
-#define FUT__RESUME_POINT (__COUNTER__ + 1)
-#else
-#define FUT__RESUME_POINT __LINE__
 #endif
 
 /* Starts the body; co is the coroutine's fut_coro (e.g. &self->co). */
@@ -165,15 +161,24 @@ FUT_API fut_status fut_coro_poll_drop(fut_coro *co, fut_cx *cx);
 /* Awaits child (a fut *, evaluated once): polls it until READY, then
  * drops it asynchronously unless it is bound; the coroutine returns
  * PENDING meanwhile. fut_out(child) is then its output (see above). */
-#define FUT_AWAIT(cx, child) FUT__AWAIT(cx, child, FUT__RESUME_POINT)
-#define FUT__AWAIT(cx, child, n)                           \
-    do {                                                   \
-        fut__co->awaiting = (child);                       \
-        fut__co->line = (n);                               \
-        FUT__FALLTHROUGH;                                  \
-    case (n):                                              \
-        if (fut_coro_await(fut__co, (cx)) == FUT_PENDING)  \
-            return FUT_PENDING;                            \
+#ifdef __COUNTER__ /* two resume points, positive, unique in the file */
+#define FUT_AWAIT(cx, child) FUT__AWAIT_AT(cx, child, __COUNTER__ + 1, __COUNTER__ + 1)
+#else
+#define FUT_AWAIT(cx, child) FUT__AWAIT_AT(cx, child, __LINE__ * 2, __LINE__ * 2 + 1)
+#endif
+#define FUT__AWAIT_AT(cx, child, polling, dropping)                \
+    do {                                                           \
+        fut__co->awaiting = (child);                               \
+        fut__co->line = (polling);                                 \
+        FUT__FALLTHROUGH;                                          \
+    case (polling):                                                \
+        if (fut_poll(fut__co->awaiting, (cx)) == FUT_PENDING)      \
+            return FUT_PENDING;                                    \
+        fut__co->line = (dropping);                                \
+        FUT__FALLTHROUGH;                                          \
+    case (dropping):                                               \
+        if (fut_coro_drop_awaited(fut__co, (cx)) == FUT_PENDING)   \
+            return FUT_PENDING;                                    \
     } while (0)
 
 /* Binds child (a fut *) for asynchronous drop at the coroutine's exit;

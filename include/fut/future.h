@@ -269,8 +269,10 @@ FUT_API const char *fut_version(void);
 /* A message for a negative errno returned by the library, including what
  * the library means by it where it differs from strerror(), or for one
  * of the library's own codes (the resolver's -FUT_EAI_*, <fut/pool.h>);
- * "unknown error" for anything else, positive values included. Never NULL;
- * the string is static. */
+ * "unknown error" for anything else, positive values included. Never NULL.
+ * The string is static; on a C library without strerrordesc_np (glibc
+ * before 2.32, musl) an errno's text comes from strerror_r into a
+ * per-thread buffer, valid until the thread's next call. */
 FUT_API const char *fut_strerror(int err);
 
 #ifdef __cplusplus
