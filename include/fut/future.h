@@ -36,6 +36,13 @@
  * negative errno. poll stores it with fut_ready() in the `out` field of
  * the base; larger payloads live in the future and are read through its
  * own accessors.
+ *
+ * NULL, across the whole API: a pointer argument must not be NULL unless
+ * its documentation says it may be (passing one is a programming error
+ * the library does not promise to catch), and every function that
+ * releases or closes something (fut_drop, fut_rt_free, fut_waker_drop,
+ * fut_fd_close, the *_close, *_free, *_drop and *_forget functions)
+ * accepts NULL and does nothing.
  */
 #ifndef FUT_FUTURE_H
 #define FUT_FUTURE_H
