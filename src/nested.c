@@ -209,9 +209,9 @@ int fut__run_frame_pending(fut_rt *rt, fut *f)
  * margin that covers many levels. The thread's stack bounds are looked up
  * once per thread. */
 #ifdef __SANITIZE_ADDRESS__
-#define STACK_MARGIN (256 * 1024)
+#define STACK_MARGIN ((size_t)256 * 1024)
 #else
-#define STACK_MARGIN (64 * 1024)
+#define STACK_MARGIN ((size_t)64 * 1024)
 #endif
 
 static __thread uintptr_t stack_low; /* lowest usable address; 1: unknown */
