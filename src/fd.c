@@ -64,7 +64,7 @@ static void fd_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)loop;
     fut_fd *h = w->data;
-    int r = (revents & EV_READ ? FUT_READABLE : 0) | (revents & EV_WRITE ? FUT_WRITABLE : 0);
+    int r = ((revents & EV_READ) ? FUT_READABLE : 0) | ((revents & EV_WRITE) ? FUT_WRITABLE : 0);
     if (revents & EV_ERROR) { /* libev gave up on the fd */
         h->flags |= H_BAD;
         h->want = 0;

@@ -26,7 +26,8 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
     /* Level-triggered: stop now, or libev reports it every iteration until
      * the task gets to run. */
     ev_io_stop(loop, w);
-    f->revents |= (revents & EV_READ ? FUT_READABLE : 0) | (revents & EV_WRITE ? FUT_WRITABLE : 0);
+    f->revents |= ((revents & EV_READ) ? FUT_READABLE : 0) |
+                  ((revents & EV_WRITE) ? FUT_WRITABLE : 0);
     fut_waker_wake(f->waker);
 }
 
