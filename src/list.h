@@ -9,8 +9,11 @@
 /* struct fut__list is defined in <fut/future.h>: public futures embed it. */
 #include "fut/future.h"
 
+/* clang-format would take `(ptr) - x` for a cast of `-x`. */
+/* clang-format off */
 #define fut__container_of(ptr, type, member) \
     ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+/* clang-format on */
 
 static inline void fut__list_init(fut__list *l)
 {
