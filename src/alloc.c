@@ -7,14 +7,11 @@
 
 static void *default_alloc(void *ud, size_t size)
 {
-    (void)ud;
     return malloc(size);
 }
 
 static void default_free(void *ud, void *p, size_t size)
 {
-    (void)ud;
-    (void)size;
     free(p);
 }
 

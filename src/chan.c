@@ -31,19 +31,19 @@
 #define R_DONE 3u     /* READY or dropped */
 
 /* Send op states */
-#define S_IDLE 0u
-#define S_WAITING 1u  /* in sendq */
-#define S_NOTIFIED 2u /* woken, a slot counted in reserved (capacity > 0) */
-#define S_TAKEN 3u    /* capacity 0: a receive took the item */
-#define S_CLOSED 4u   /* taken off sendq by fut_chan_close */
-#define S_DONE 5u     /* READY with 0: delivered */
-#define S_FAILED 6u   /* READY with an error, or dropped undelivered */
+#define OP_IDLE 0u
+#define OP_WAITING 1u  /* in sendq */
+#define OP_NOTIFIED 2u /* woken, a slot counted in reserved (capacity > 0) */
+#define OP_TAKEN 3u    /* capacity 0: a receive took the item */
+#define OP_CLOSED 4u   /* taken off sendq by fut_chan_close */
+#define OP_DONE 5u     /* READY with 0: delivered */
+#define OP_FAILED 6u   /* READY with an error, or dropped undelivered */
 
 /* An op's state is written by other threads (under the lock) only while
  * the op is queued; its owner checks it without the lock in drop, so
  * those accesses are relaxed atomics. */
-#define ST_SET(op, v) __atomic_store_n(&(op)->st, (v), __ATOMIC_RELAXED)
-#define ST_GET(op) __atomic_load_n(&(op)->st, __ATOMIC_RELAXED)
+#define ST_SET(op, v) atomic_store_explicit(fut__atomic_uint(&(op)->st), (v), memory_order_relaxed)
+#define ST_GET(op) atomic_load_explicit(fut__atomic_uint(&(op)->st), memory_order_relaxed)
 
 struct fut_chan {
     pthread_mutex_t mu;
@@ -150,7 +150,7 @@ static void wake_sends_slow(fut_chan *c)
         fut_chan_send_op *s = fut__container_of(c->sendq.next, fut_chan_send_op, link);
         fut__list_del(&s->link);
         c->nsend--;
-        ST_SET(s, S_NOTIFIED);
+        ST_SET(s, OP_NOTIFIED);
         c->reserved++;
         fut_waker_wake(s->waker);
     }
@@ -199,7 +199,7 @@ static void *take(fut_chan *c)
         fut__list_del(&s->link);
         c->nsend--;
         item = s->item;
-        ST_SET(s, S_TAKEN);
+        ST_SET(s, OP_TAKEN);
         fut_waker_wake(s->waker);
     }
     return item;
@@ -271,7 +271,7 @@ FUT_API void fut_chan_close(fut_chan *c)
     while (!fut__list_empty(&c->sendq)) {
         fut_chan_send_op *s = fut__container_of(c->sendq.next, fut_chan_send_op, link);
         fut__list_del(&s->link);
-        ST_SET(s, S_CLOSED);
+        ST_SET(s, OP_CLOSED);
         fut_waker_wake(s->waker);
     }
     c->nsend = 0;
@@ -292,14 +292,14 @@ static fut_status send_poll(fut *self, fut_cx *cx)
     ssize_t r = 0;
     pthread_mutex_lock(&c->mu);
     switch (op->st) {
-    case S_WAITING:
+    case OP_WAITING:
         old = keep_waker(&op->waker, cx);
         pthread_mutex_unlock(&c->mu);
         fut_waker_drop(old);
         return FUT_PENDING;
-    case S_TAKEN:
+    case OP_TAKEN:
         break;
-    case S_NOTIFIED:
+    case OP_NOTIFIED:
         c->reserved--;
         if (c->closed) {
             r = -EPIPE;
@@ -307,10 +307,10 @@ static fut_status send_poll(fut *self, fut_cx *cx)
         }
         push(c, op->item);
         break;
-    case S_CLOSED:
+    case OP_CLOSED:
         r = -EPIPE;
         break;
-    default: /* S_IDLE */
+    default: /* OP_IDLE */
         if (c->closed) {
             r = -EPIPE;
         } else if (c->cap && free_slots(c)) {
@@ -318,7 +318,7 @@ static fut_status send_poll(fut *self, fut_cx *cx)
         } else {
             fut__list_add_tail(&c->sendq, &op->link);
             c->nsend++;
-            op->st = S_WAITING;
+            op->st = OP_WAITING;
             old = keep_waker(&op->waker, cx);
             if (!c->cap)
                 wake_recvs(c);
@@ -327,7 +327,7 @@ static fut_status send_poll(fut *self, fut_cx *cx)
             return FUT_PENDING;
         }
     }
-    op->st = r ? S_FAILED : S_DONE;
+    op->st = r ? OP_FAILED : OP_DONE;
     old = op->waker; /* READY holds nothing (a coroutine may never drop it) */
     op->waker = NULL;
     pthread_mutex_unlock(&c->mu);
@@ -340,23 +340,23 @@ static void send_drop(fut *self)
     fut_chan_send_op *op = (fut_chan_send_op *)self;
     fut_chan *c = op->c;
     unsigned st = ST_GET(op);
-    if (c && st != S_DONE && st != S_FAILED) {
+    if (c && st != OP_DONE && st != OP_FAILED) {
         pthread_mutex_lock(&c->mu);
         switch (op->st) {
-        case S_WAITING:
+        case OP_WAITING:
             fut__list_del(&op->link);
             c->nsend--;
-            op->st = S_FAILED;
+            op->st = OP_FAILED;
             break;
-        case S_NOTIFIED:
+        case OP_NOTIFIED:
             c->reserved--;
             wake_sends(c); /* the slot goes to the next waiting send */
-            op->st = S_FAILED;
+            op->st = OP_FAILED;
             break;
-        case S_TAKEN:
+        case OP_TAKEN:
             break; /* delivered */
         default:
-            op->st = S_FAILED;
+            op->st = OP_FAILED;
         }
         pthread_mutex_unlock(&c->mu);
     }
@@ -378,13 +378,13 @@ FUT_API fut *fut_chan_send(fut_chan_send_op *op, fut_chan *c, void *item)
     op->item = item;
     op->waker = NULL;
     fut__list_init(&op->link);
-    op->st = S_IDLE;
+    op->st = OP_IDLE;
     return &op->base;
 }
 
 FUT_API int fut_chan_send_delivered(const fut_chan_send_op *op)
 {
-    return op->st == S_DONE || op->st == S_TAKEN;
+    return op->st == OP_DONE || op->st == OP_TAKEN;
 }
 
 /* --- the receive ----------------------------------------------------------------- */

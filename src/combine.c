@@ -315,7 +315,7 @@ static fut_status timeout_poll(fut *self, fut_cx *cx)
     fut_timeout *t = timeout_here(self);
     /* A NaN duration: -EINVAL before anything starts (the sleep is not
      * armed yet, its `at` still holds the duration). */
-    if (fut__unlikely(isnan(t->sleep.at)))
+    if (fut__unlikely(isnan(t->sleep.timer.at)))
         return fut_ready(self, -EINVAL);
     if (fut_poll(&t->sel.base, cx) == FUT_PENDING)
         return FUT_PENDING;

@@ -30,7 +30,6 @@ static void trace(fut_connect *c, enum fut_connect_event ev, int i, int err)
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-    (void)revents;
     fut_connect *c = w->data;
     ev_io_stop(loop, w);
     c->fired |= 1u << ((fut__watcher *)(void *)w - c->ios); /* the poll reads SO_ERROR */

@@ -93,9 +93,19 @@ FUT_API const char *fut_strerror(int err)
     }
     /* -INT_MIN does not exist: no errno is that large anyway. */
     if (err < 0 && err != INT_MIN) {
+#ifdef HAVE_STRERRORDESC_NP
         const char *s = strerrordesc_np(-err);
         if (s)
             return s;
+#else
+        static _Thread_local char buf[128];
+#ifdef STRERROR_R_CHAR_P
+        return strerror_r(-err, buf, sizeof buf);
+#else
+        if (strerror_r(-err, buf, sizeof buf) == 0)
+            return buf;
+#endif
+#endif
     }
     return "unknown error";
 }

@@ -57,7 +57,7 @@ static void put_secs(struct out *o, double t)
 
 static unsigned task_state(const struct fut_task *t)
 {
-    return atomic_load_explicit((_Atomic unsigned *)&t->w.state, memory_order_acquire);
+    return fut__state_load(&t->w.state);
 }
 
 /* The innermost nested loop started by t's poll, or NULL. */
@@ -247,8 +247,8 @@ FUT_API int fut_rt_dump(fut_rt *rt, FILE *out, unsigned flags)
     struct out o = {out, 0};
     /* The clock itself, not the loop's: plain code may have run for a
      * while since the loop last read it (ev_now() and the spawn and
-     * deadline stamps are on the same clock). */
-    double now = ev_time();
+     * deadline stamps are on the same clock); a manual clock's own time. */
+    double now = rt->clock == FUT_CLOCK_REAL ? ev_time() : rt->manual_now;
     if (flags & FUT_DUMP_DOT)
         dump_dot(&o, rt, now);
     else

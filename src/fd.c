@@ -20,11 +20,6 @@ static ev_io *io_of(fut_fd *h)
     return (ev_io *)(void *)&h->io;
 }
 
-static int ev_events(int events)
-{
-    return (events & FUT_READABLE ? EV_READ : 0) | (events & FUT_WRITABLE ? EV_WRITE : 0);
-}
-
 /* Watches exactly the directions someone waits for and the cache does not
  * already have. Stop and start within one loop iteration cost nothing:
  * libev compares the mask when it next talks to the kernel. */
@@ -44,7 +39,7 @@ static void update(fut_fd *h)
         /* ev_io_modify, not ev_io_set: the fd is the same, and ev_io_set
          * would flag it as changed, which makes libev's epoll backend
          * re-add it (a failing EPOLL_CTL_ADD) even when the mask is not. */
-        ev_io_modify(w, ev_events(want));
+        ev_io_modify(w, fut__to_ev_events(want));
         ev_io_start(h->rt->loop, w);
         if (!(h->flags & H_CHECKED) && fut__list_empty(&h->unchecked))
             fut__list_add_tail(&h->rt->fd_unchecked, &h->unchecked);
@@ -62,9 +57,8 @@ static void wake_slot(fut_waker *w)
 
 static void fd_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-    (void)loop;
     fut_fd *h = w->data;
-    int r = ((revents & EV_READ) ? FUT_READABLE : 0) | ((revents & EV_WRITE) ? FUT_WRITABLE : 0);
+    int r = fut__from_ev_events(revents);
     if (revents & EV_ERROR) { /* libev gave up on the fd */
         h->flags |= H_BAD;
         h->want = 0;
@@ -144,8 +138,7 @@ void fut__fd_close(fut_fd *h)
     h->want = 0;
     for (int i = 0; i < 4; i++) {
         if (all[i]) {
-            fut_waker_wake(all[i]);
-            fut_waker_drop(all[i]);
+            fut__wake_drop(all[i]);
         }
     }
     if (h->closer) { /* the runtime is going: the owner's watchers too */
@@ -236,8 +229,7 @@ static void take_slot(fut_waker **slot, fut_waker **spare, fut_waker *w)
         return;
     if (*slot) {
         if (*spare) { /* a third waiter: the oldest polls again */
-            fut_waker_wake(*spare);
-            fut_waker_drop(*spare);
+            fut__wake_drop(*spare);
         }
         *spare = *slot; /* parked, not woken: no spinning */
     }

@@ -5,9 +5,7 @@
 
 #include <errno.h>
 
-/* Slots past the author's vtable size read as NULL. */
-#define SLOT(vt, slot) \
-    ((vt)->size >= offsetof(struct fut_vtable, slot) + sizeof((vt)->slot) ? (vt)->slot : NULL)
+#define SLOT FUT__SLOT
 
 FUT_API fut_waker *fut_cx_waker(fut_cx *cx)
 {
@@ -23,7 +21,7 @@ FUT_API fut_rt *fut_cx_rt(fut_cx *cx)
 FUT_API int fut_cx_cancelled(fut_cx *cx)
 {
     return cx->task && !(cx->flags & FUT__CX_SHIELD) &&
-           (atomic_load_explicit(&cx->task->w.state, memory_order_acquire) & FUT__W_CANCELLED);
+           fut__state_is_cancelled(&cx->task->w.state);
 }
 
 FUT_API int fut_cx_escalated(fut_cx *cx)

@@ -6,6 +6,8 @@
 #include "config.h"
 
 #include <ev.h>
+#include <errno.h>
+#include <sys/types.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -14,6 +16,7 @@
 
 #include "fut.h"
 #include "list.h"
+#include "state.h"
 
 #define fut__likely(x) __builtin_expect(!!(x), 1)
 #define fut__unlikely(x) __builtin_expect(!!(x), 0)
@@ -21,11 +24,85 @@
 _Static_assert(sizeof(ev_timer) <= sizeof(fut__watcher), "ev_timer must fit fut__watcher");
 _Static_assert(sizeof(ev_io) <= sizeof(fut__watcher), "ev_io must fit fut__watcher");
 _Static_assert(_Alignof(ev_timer) <= _Alignof(fut__watcher), "ev_timer alignment");
+_Static_assert(sizeof(fut__timer) <= sizeof(fut__watcher), "fut__timer must fit fut__watcher");
 
 /* --- struct fut state bits (the base's private `state`) ---------------- */
 #define FUT__F_READY 0x1u   /* poll returned READY */
 #define FUT__F_DROPPED 0x2u /* teardown complete */
 #define FUT__F_DROPPING 0x4u /* teardown started (poll_drop returned PENDING) */
+
+/* A vtable slot; slots past the author's vtable size read as NULL. */
+#define FUT__SLOT(vt, slot) \
+    ((vt)->size >= offsetof(struct fut_vtable, slot) + sizeof((vt)->slot) ? (vt)->slot : NULL)
+
+/* --- small idioms, one implementation each -------------------------------- */
+
+/* A syscall's result as libfut returns it: the value, or -errno. */
+static inline ssize_t fut__neg_errno(ssize_t r)
+{
+    return r < 0 ? -errno : r;
+}
+
+/* A multi-producer stack whose consumer takes every node at once (the
+ * cross-thread wake stack, the pool's completions). `top` is an
+ * _Atomic(T *), `link` the name of the node's plain `T *` link. Evaluates
+ * to true when the stack was empty: only that push needs to signal the
+ * consumer, which takes the whole stack anyway. */
+#define FUT__STACK_PUSH(top, node, link)                                                 \
+    ({                                                                                   \
+        __typeof__(node) fut__n = (node);                                                \
+        __typeof__(node) fut__old = atomic_load_explicit((top), memory_order_relaxed);   \
+        do                                                                               \
+            fut__n->link = fut__old;                                                     \
+        while (!atomic_compare_exchange_weak_explicit((top), &fut__old, fut__n,          \
+                                                      memory_order_release,              \
+                                                      memory_order_relaxed));            \
+        fut__old == NULL;                                                                \
+    })
+
+/* Takes every node of such a stack, oldest push first. */
+#define FUT__STACK_TAKE_FIFO(top, link)                                                  \
+    ({                                                                                   \
+        __typeof__(atomic_load(top)) fut__w =                                            \
+            atomic_exchange_explicit((top), NULL, memory_order_acquire);                 \
+        __typeof__(fut__w) fut__rev = NULL;                                              \
+        while (fut__w) { /* LIFO to FIFO */                                              \
+            __typeof__(fut__w) fut__nx = fut__w->link;                                   \
+            fut__w->link = fut__rev;                                                     \
+            fut__rev = fut__w;                                                           \
+            fut__w = fut__nx;                                                            \
+        }                                                                                \
+        fut__rev;                                                                        \
+    })
+
+/* A plain int of a public struct (public headers stay free of _Atomic, for
+ * C++) accessed with C11 atomics: same size and alignment on every target
+ * libfut builds for, checked here. */
+_Static_assert(sizeof(_Atomic int) == sizeof(int) && _Alignof(_Atomic int) == _Alignof(int),
+               "_Atomic int has the layout of int");
+static inline _Atomic int *fut__atomic_int(const int *p)
+{
+    return (_Atomic int *)(void *)(uintptr_t)p;
+}
+
+_Static_assert(sizeof(_Atomic unsigned) == sizeof(unsigned) &&
+                   _Alignof(_Atomic unsigned) == _Alignof(unsigned),
+               "_Atomic unsigned has the layout of unsigned");
+static inline _Atomic unsigned *fut__atomic_uint(const unsigned *p)
+{
+    return (_Atomic unsigned *)(void *)(uintptr_t)p;
+}
+
+/* FUT_READABLE/FUT_WRITABLE <-> libev's EV_READ/EV_WRITE, both ways. */
+static inline int fut__to_ev_events(int events)
+{
+    return (events & FUT_READABLE ? EV_READ : 0) | (events & FUT_WRITABLE ? EV_WRITE : 0);
+}
+
+static inline int fut__from_ev_events(int revents)
+{
+    return (revents & EV_READ ? FUT_READABLE : 0) | (revents & EV_WRITE ? FUT_WRITABLE : 0);
+}
 
 /* --- allocation ---------------------------------------------------------- */
 void *fut__alloc(size_t size);
@@ -36,28 +113,10 @@ void fut__diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *fut__name(const fut *f);
 
 /* --- wakers ---------------------------------------------------------------
- * A waker is the common head of a task and of a nested-loop frame.
- *
- * state bits:
- *   NOTIFIED  woken and either queued, or running and to be re-queued when
- *             its poll returns. Set by whoever enqueues; a wake that finds
- *             it set does nothing more.
- *   RUNNING   its poll is on the call stack (the task is frozen).
- *   DONE      finished; wakes are ignored.
- * Transitions on the loop thread use atomics because remote wakers race
- * with them. */
-#define FUT__W_NOTIFIED 0x1u
-#define FUT__W_RUNNING 0x2u
-#define FUT__W_DONE 0x4u
-#define FUT__W_CANCELLED 0x8u
-#define FUT__W_TEARDOWN 0x10u  /* the task's future is being dropped */
-#define FUT__W_DROPWAIT 0x20u  /* ... and its poll_drop returned PENDING */
-#define FUT__W_REMOTE 0x40u    /* a frame on the cross-thread stack */
-#define FUT__W_ESCALATED 0x80u /* its teardown ran past the budget */
-#define FUT__W_FRAME 0x100u    /* a nested-loop frame, not a task (never changes) */
-
+ * A waker is the common head of a task and of a nested-loop frame. Its
+ * state word and every transition of it are in state.h. */
 struct fut_waker {
-    _Atomic unsigned state;
+    fut__state state;
     _Atomic unsigned refs;
     fut_rt *rt;
     struct fut_waker *next;        /* run queue */
@@ -86,11 +145,31 @@ static inline void fut__cx_init(fut_cx *cx, fut_rt *rt, fut_waker *w)
     cx->arranged = 0;
 }
 
+/* Wakes w and gives back the reference the caller held; nothing when w
+ * is NULL. */
+static inline void fut__wake_drop(fut_waker *w)
+{
+    if (w) {
+        fut_waker_wake(w);
+        fut_waker_drop(w);
+    }
+}
+
+/* Wakes the waker a slot holds and empties the slot (its reference goes
+ * with it); nothing when the slot is empty. */
+static inline void fut__wake_slot(fut_waker **slot)
+{
+    fut_waker *w = *slot;
+    *slot = NULL;
+    fut__wake_drop(w);
+}
+
 /* Keeps the waker of the latest poll in *slot: a future may be polled by
  * another task than last time. */
 static inline void fut__keep_waker(fut_waker **slot, fut_cx *cx)
 {
-    fut_waker *w = fut_cx_waker(cx);
+    cx->arranged = 1; /* fut_cx_waker(), inline */
+    fut_waker *w = cx->waker;
     if (*slot != w) {
         fut_waker_drop(*slot);
         *slot = fut_waker_clone(w);
@@ -101,14 +180,12 @@ static inline void fut__keep_waker(fut_waker **slot, fut_cx *cx)
 static inline bool fut__cx_cancelled(const fut_cx *cx)
 {
     return cx->task && !(cx->flags & FUT__CX_SHIELD) &&
-           (atomic_load_explicit((_Atomic unsigned *)&((struct fut_waker *)cx->task)->state,
-                                 memory_order_acquire) &
-            FUT__W_CANCELLED);
+           fut__state_is_cancelled(&((struct fut_waker *)cx->task)->state);
 }
 
 static inline bool fut__is_frame(fut_waker *w)
 {
-    return atomic_load_explicit(&w->state, memory_order_relaxed) & FUT__W_FRAME;
+    return fut__state_is_frame(&w->state);
 }
 
 /* --- tasks ------------------------------------------------------------------ */
@@ -172,10 +249,8 @@ void fut__budget_rearm(fut_rt *rt);
 void fut__scope_child_done(struct fut_scope *s, struct fut_task *t, unsigned state);
 /* f is the orphanage's future (a task of fut_rt_adopt()). */
 bool fut__is_orphan(const fut *f);
-void fut__budget_cb(struct ev_loop *loop, ev_timer *w, int revents);
+void fut__budget_fire(fut_rt *rt, fut__timer *t);
 void fut__pool_free(fut_rt *rt);
-fut_status fut__job_poll(fut_job *j, fut_cx *cx);
-fut_status fut__job_poll_drop(fut_job *j, fut_cx *cx);
 void fut__uring_free(fut_rt *rt);
 void fut__signal_free(fut_rt *rt);
 void fut__process_free(fut_rt *rt);
@@ -214,7 +289,7 @@ struct fut_rt {
     double drop_budget;     /* seconds; default for teardowns */
     double force_deadline;  /* shutdown: every teardown escalates by then */
     fut__list teardowns;    /* tasks whose poll_drop is pending */
-    ev_timer budget_timer;  /* fires at the earliest teardown deadline */
+    fut__timer budget;      /* fires at the earliest teardown deadline */
     fut__list shutdowns;       /* pending fut_shutdown: woken when the last task finished */
     struct fut__pool *pool;    /* started at the first job */
     unsigned pool_max;         /* fut_rt_set_pool_size, 0: default */
@@ -222,6 +297,18 @@ struct fut_rt {
     signed char uring_state;   /* 0 not tried, 1 in use, -1 unavailable */
     struct fut__sighub *sig;   /* signal waits, set up at the first one */
     fut__list procs;           /* fut_process spawned and not dropped */
+
+    /* Timers (timer.c): the roots of the two heaps (FUT__TH_*), the arming
+     * counter, the ev_timer armed for the earliest real deadline and that
+     * deadline (INFINITY: not armed); the clock (FUT_CLOCK_*) and, unless
+     * real, its time. */
+    fut__timer *troot[2];
+    unsigned long long tseq;
+    ev_timer timer;
+    double timer_at;
+    double manual_now;
+    int clock;
+    bool auto_jump; /* the auto clock jumps if nothing else happens this iteration */
 
     struct fut__frames *frames;
     unsigned frame_depth; /* frames in use: frames->v[0 .. frame_depth-1] */
@@ -233,7 +320,6 @@ struct fut_rt {
     struct fut_rt_stats st;
 };
 
-void fut__enqueue(fut_rt *rt, fut_waker *w);
 /* fds registered with libev since the last prepare: checked right before
  * libev hands them to epoll_ctl (which aborts the process on EBADF). */
 void fut__check_fds(fut_rt *rt);
@@ -263,7 +349,6 @@ void fut__fd_wake(fut_fd *h);
 ssize_t fut__fd_send(fut_fd *h, const void *buf, size_t len);
 int fut__addr_split(const char *s, char *buf, size_t size, const char **port, int *bracketed);
 void fut__drain(fut_rt *rt);
-void fut__run_task(struct fut_task *t);
 void fut__task_release(struct fut_task *t);
 void fut__take_remote(fut_rt *rt);
 bool fut__on_thread(const fut_rt *rt);
@@ -294,14 +379,63 @@ static inline fut_rt *fut__rt_current(void)
     return fut__current ? fut__current : fut__thread_default;
 }
 
-/* The loop's time, refreshed first when plain code ran since the loop
- * last updated it: for arming deadlines. */
+/* --- timers and the clock (timer.c) ---------------------------------------------
+ * A fut__timer is armed for an absolute time on the runtime's clock and
+ * fires once: its `fire` runs from the loop (or from fut_rt_advance()),
+ * off the node's heap, with t->at passed (even if fut__now() reads a hair
+ * earlier: compare against t->at). Arming an armed node re-arms it;
+ * cancelling one that is not armed is a no-op. Never allocates. */
+#define FUT__TH_RT 0u   /* the heap on the runtime's clock */
+#define FUT__TH_REAL 1u /* the heap on the real clock, whatever the mode */
+
+static inline void fut__timer_init(fut__timer *t, void (*fire)(fut_rt *, fut__timer *))
+{
+    t->prev = NULL;
+    t->fire = fire;
+}
+
+static inline bool fut__timer_armed(const fut__timer *t)
+{
+    return t->prev != NULL;
+}
+
+void fut__timer_arm(fut_rt *rt, fut__timer *t, double at);
+/* `after` seconds on the real clock, even under a manual one. */
+void fut__timer_arm_real(fut_rt *rt, fut__timer *t, double after);
+void fut__timer_cancel(fut_rt *rt, fut__timer *t);
+void fut__timers_init(fut_rt *rt);
+void fut__timers_free(fut_rt *rt);
+/* The prepare and idle watchers' part, under a manual clock. */
+void fut__timers_prepare(fut_rt *rt);
+void fut__timers_idle(fut_rt *rt);
+
+/* The runtime's time: the loop's (ev_now()), or the manual clock's. */
+static inline double fut__now(fut_rt *rt)
+{
+    return fut__likely(rt->clock == FUT_CLOCK_REAL) ? ev_now(rt->loop) : rt->manual_now;
+}
+
+/* The same, the loop's time refreshed first when plain code ran since the
+ * loop last updated it: for arming deadlines. */
 static inline double fut__fresh_now(fut_rt *rt)
 {
+    if (fut__unlikely(rt->clock != FUT_CLOCK_REAL))
+        return rt->manual_now;
     if (fut__unlikely(rt->now_stale)) {
         ev_now_update(rt->loop);
         rt->now_stale = false;
     }
+    return ev_now(rt->loop);
+}
+
+/* Now, read from the clock: for a duration that counts from this moment
+ * (one clock_gettime under the real clock). */
+static inline double fut__clock_read(fut_rt *rt)
+{
+    if (fut__unlikely(rt->clock != FUT_CLOCK_REAL))
+        return rt->manual_now;
+    ev_now_update(rt->loop);
+    rt->now_stale = false;
     return ev_now(rt->loop);
 }
 

@@ -26,7 +26,7 @@ int fut__frames_new(fut_rt *rt, unsigned n)
     fs->n = n;
     for (unsigned i = 0; i < n; i++) {
         struct fut__frame *fr = &fs->v[i];
-        atomic_init(&fr->w.state, FUT__W_FRAME);
+        fut__state_init_frame(&fr->w.state);
         atomic_init(&fr->w.refs, 0);
         fr->w.rt = rt;
         fr->w.next = fr->w.remote_next = NULL;
@@ -37,7 +37,7 @@ int fut__frames_new(fut_rt *rt, unsigned n)
     if (rt->frames) {
         /* Retire the old block: its wakers may still be held. */
         for (unsigned i = 0; i < rt->frames->n; i++)
-            atomic_fetch_or(&rt->frames->v[i].w.state, FUT__W_DONE);
+            fut__state_retire(&rt->frames->v[i].w.state);
         fut__frames_release(rt->frames);
     }
     rt->frames = fs;
@@ -84,10 +84,8 @@ static void poll_frame_now(fut_rt *rt, struct fut__frame *fr)
 /* Polls one frame's future if it was woken and is not on the stack. */
 static void poll_frame(fut_rt *rt, struct fut__frame *fr, bool inner)
 {
-    if (fr->done || fr->running ||
-        !(atomic_load_explicit(&fr->w.state, memory_order_acquire) & FUT__W_NOTIFIED))
+    if (fr->done || fr->running || !fut__state_take_notified(&fr->w.state))
         return;
-    atomic_fetch_and_explicit(&fr->w.state, ~FUT__W_NOTIFIED, memory_order_acq_rel);
     poll_frame_now(rt, fr);
     if (fr->done && !inner) {
         fr->blocked = true;
@@ -102,8 +100,7 @@ static bool frames_pending(const fut_rt *rt, unsigned top)
 {
     for (unsigned i = 0; i <= top; i++) {
         const struct fut__frame *fr = &rt->frames->v[i];
-        if (!fr->done && !fr->running &&
-            (atomic_load_explicit(&fr->w.state, memory_order_acquire) & FUT__W_NOTIFIED))
+        if (!fr->done && !fr->running && fut__state_is_notified(&fr->w.state))
             return true;
     }
     return false;

@@ -19,8 +19,26 @@ enum { J_IDLE, J_QUEUED, J_RUNNING, J_DONE, J_CANCELLED, J_DETACHED };
 /* A job's state is written by its worker (RUNNING) and by the loop thread
  * (the rest), hence atomic access; transitions out of QUEUED happen under
  * the pool's mutex. */
-#define STATE(j) __atomic_load_n(&(j)->state, __ATOMIC_ACQUIRE)
-#define SET_STATE(j, s) __atomic_store_n(&(j)->state, (s), __ATOMIC_RELEASE)
+static inline int job_state(const fut_job *j)
+{
+    return atomic_load_explicit(fut__atomic_int(&j->state), memory_order_acquire);
+}
+
+static inline void set_job_state(fut_job *j, int s)
+{
+    atomic_store_explicit(fut__atomic_int(&j->state), s, memory_order_release);
+}
+
+/* Asks the worker running j to stop (fut_job_cancelled() reads it). */
+static inline void ask_cancel(fut_job *j)
+{
+    atomic_store_explicit(fut__atomic_int(&j->cancel), 1, memory_order_release);
+}
+
+static inline bool cancel_asked(const fut_job *j)
+{
+    return atomic_load_explicit(fut__atomic_int(&j->cancel), memory_order_relaxed);
+}
 
 struct worker {
     pthread_t th;
@@ -40,7 +58,7 @@ struct fut__pool {
     unsigned nqueued;        /* queued jobs no worker took yet */
     bool quit;
     struct worker *workers;
-    fut_job *done;          /* completion stack, atomic access */
+    _Atomic(fut_job *) done; /* completion stack (FUT__STACK_PUSH) */
     ev_async async;
     struct fut_pool_stats st;
     unsigned orphans; /* workers left running by fut__pool_free, under mu */
@@ -89,7 +107,7 @@ static void *worker_main(void *arg)
             p->qhead->prev = NULL;
         else
             p->qtail = NULL;
-        SET_STATE(j, J_RUNNING);
+        set_job_state(j, J_RUNNING);
         self->cur = j;
         pthread_mutex_unlock(&p->mu);
 
@@ -106,12 +124,7 @@ static void *worker_main(void *arg)
             return NULL;
         }
         /* Hand it to the loop thread; after the push the job is the loop's. */
-        fut_job *old = __atomic_load_n(&p->done, __ATOMIC_RELAXED);
-        do
-            j->next = old;
-        while (!__atomic_compare_exchange_n(&p->done, &old, j, true, __ATOMIC_RELEASE,
-                                            __ATOMIC_RELAXED));
-        if (!old)
+        if (FUT__STACK_PUSH(&p->done, j, next))
             ev_async_send(p->rt->loop, &p->async);
     }
     p->nworkers--;
@@ -166,23 +179,16 @@ static int start_worker(struct fut__pool *p)
 
 static void deliver(struct fut__pool *p, bool wake)
 {
-    fut_job *j = __atomic_exchange_n(&p->done, NULL, __ATOMIC_ACQUIRE);
-    fut_job *rev = NULL;
-    while (j) {
-        fut_job *n = j->next;
-        j->next = rev;
-        rev = j;
-        j = n;
-    }
+    fut_job *j, *rev = FUT__STACK_TAKE_FIFO(&p->done, next);
     for (j = rev; j; j = rev) {
         rev = j->next;
         p->st.completed++;
-        if (STATE(j) == J_DETACHED) { /* nobody waits: it let go of the loop at the detach */
+        if (job_state(j) == J_DETACHED) { /* nobody waits: it let go of the loop at the detach */
             p->st.released++;
             j->release(j->result, j->arg);
             continue;
         }
-        SET_STATE(j, J_DONE);
+        set_job_state(j, J_DONE);
         fut__keepalive(p->rt, -1);
         if (wake && j->waker)
             fut_waker_wake(j->waker);
@@ -191,8 +197,6 @@ static void deliver(struct fut__pool *p, bool wake)
 
 static void pool_async_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
-    (void)loop;
-    (void)revents;
     struct fut__pool *p = w->data;
     p->st.batches++;
     deliver(p, true);
@@ -239,7 +243,7 @@ void fut__pool_free(fut_rt *rt)
     pthread_cond_broadcast(&p->cv);
     for (struct worker **pw = &p->workers; *pw;) {
         struct worker *w = *pw;
-        if (w->cur && STATE(w->cur) == J_DETACHED) {
+        if (w->cur && job_state(w->cur) == J_DETACHED) {
             *pw = w->next;
             w->orphan = true;
             p->orphans++;
@@ -302,7 +306,7 @@ FUT_API int fut_rt_pool_stats(fut_rt *rt, struct fut_pool_stats *st, size_t size
 
 FUT_API int fut_job_cancelled(const fut_job *job)
 {
-    return __atomic_load_n(&job->cancel, __ATOMIC_ACQUIRE);
+    return atomic_load_explicit(fut__atomic_int(&job->cancel), memory_order_acquire);
 }
 
 /* Under mu: unlinks a queued job. */
@@ -344,7 +348,7 @@ static int submit(fut_job *j, fut_cx *cx)
     else
         p->qhead = j;
     p->qtail = j;
-    SET_STATE(j, J_QUEUED);
+    set_job_state(j, J_QUEUED);
     p->st.submitted++;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
@@ -358,14 +362,14 @@ static bool cancel(fut_job *j)
 {
     struct fut__pool *p = j->rt->pool;
     pthread_mutex_lock(&p->mu);
-    bool queued = STATE(j) == J_QUEUED;
+    bool queued = job_state(j) == J_QUEUED;
     if (queued) {
         unqueue(p, j);
         p->nqueued--;
-        SET_STATE(j, J_CANCELLED);
+        set_job_state(j, J_CANCELLED);
         p->st.cancelled_queued++;
-    } else if (STATE(j) == J_RUNNING && !__atomic_load_n(&j->cancel, __ATOMIC_RELAXED)) {
-        __atomic_store_n(&j->cancel, 1, __ATOMIC_RELEASE);
+    } else if (job_state(j) == J_RUNNING && !cancel_asked(j)) {
+        ask_cancel(j);
         p->st.cancelled_running++;
     }
     pthread_mutex_unlock(&p->mu);
@@ -384,22 +388,22 @@ static bool cancel(fut_job *j)
  * frees it. */
 static bool job_detach(fut_job *j, fut_job_release release)
 {
-    int s = STATE(j);
+    int s = job_state(j);
     bool running = false;
     if (s == J_QUEUED || s == J_RUNNING) {
         struct fut__pool *p = j->rt->pool;
         pthread_mutex_lock(&p->mu);
-        if (STATE(j) == J_QUEUED) {
+        if (job_state(j) == J_QUEUED) {
             unqueue(p, j);
             p->nqueued--;
-            SET_STATE(j, J_CANCELLED);
+            set_job_state(j, J_CANCELLED);
             p->st.cancelled_queued++;
         } else {
-            if (!__atomic_load_n(&j->cancel, __ATOMIC_RELAXED))
+            if (!cancel_asked(j))
                 p->st.cancelled_running++;
             j->release = release;
-            __atomic_store_n(&j->cancel, 1, __ATOMIC_RELEASE);
-            SET_STATE(j, J_DETACHED);
+            ask_cancel(j);
+            set_job_state(j, J_DETACHED);
             running = true;
         }
         pthread_mutex_unlock(&p->mu);
@@ -419,19 +423,19 @@ static void release_result(fut_job *j)
     j->taken = 1;
 }
 
-fut_status fut__job_poll(fut_job *j, fut_cx *cx)
+static fut_status job_step(fut_job *j, fut_cx *cx)
 {
-    if (STATE(j) == J_IDLE) {
+    if (job_state(j) == J_IDLE) {
         if (fut_cx_cancelled(cx))
             return fut_ready(&j->base, -ECANCELED);
         int err = submit(j, cx);
         if (err)
             return fut_ready(&j->base, err);
     }
-    if (STATE(j) == J_DONE) {
+    if (job_state(j) == J_DONE) {
         fut_waker_drop(j->waker);
         j->waker = NULL;
-        if (__atomic_load_n(&j->cancel, __ATOMIC_RELAXED)) {
+        if (cancel_asked(j)) {
             release_result(j); /* cancelled while running: the result is unwanted */
             return fut_ready(&j->base, -ECANCELED);
         }
@@ -444,9 +448,9 @@ fut_status fut__job_poll(fut_job *j, fut_cx *cx)
     return FUT_PENDING;
 }
 
-fut_status fut__job_poll_drop(fut_job *j, fut_cx *cx)
+static fut_status job_step_drop(fut_job *j, fut_cx *cx)
 {
-    switch (STATE(j)) {
+    switch (job_state(j)) {
     case J_QUEUED:
     case J_RUNNING:
         if (cancel(j)) /* still queued: it will never run */
@@ -468,12 +472,12 @@ fut_status fut__job_poll_drop(fut_job *j, fut_cx *cx)
 
 static fut_status job_poll(fut *self, fut_cx *cx)
 {
-    return fut__job_poll((fut_job *)self, cx);
+    return job_step((fut_job *)self, cx);
 }
 
 static fut_status job_poll_drop(fut *self, fut_cx *cx)
 {
-    return fut__job_poll_drop((fut_job *)self, cx);
+    return job_step_drop((fut_job *)self, cx);
 }
 
 static const struct fut_vtable job_vt = {
@@ -494,7 +498,7 @@ static fut *job_setup(fut_job *job, const struct fut_vtable *vt, fut_job_fn fn, 
     job->waker = NULL;
     job->next = job->prev = NULL;
     job->cancel = 0;
-    SET_STATE(job, J_IDLE);
+    set_job_state(job, J_IDLE);
     job->taken = 0;
     job->result = 0;
     return &job->base;
@@ -507,56 +511,44 @@ FUT_API fut *fut_job_init(fut_job *job, fut_job_fn fn, void *arg, fut_job_releas
 
 /* --- file I/O ------------------------------------------------------------------------------------ */
 
-static ssize_t neg_errno(ssize_t r)
-{
-    return r < 0 ? -errno : r;
-}
-
 static ssize_t do_pread(fut_job *job, void *arg)
 {
-    (void)job;
     fut_file_op *op = arg;
-    return neg_errno(pread(op->fd, op->buf, op->len, op->off));
+    return fut__neg_errno(pread(op->fd, op->buf, op->len, op->off));
 }
 
 static ssize_t do_pwrite(fut_job *job, void *arg)
 {
-    (void)job;
     fut_file_op *op = arg;
-    return neg_errno(pwrite(op->fd, op->buf, op->len, op->off));
+    return fut__neg_errno(pwrite(op->fd, op->buf, op->len, op->off));
 }
 
 static ssize_t do_open(fut_job *job, void *arg)
 {
-    (void)job;
     fut_file_op *op = arg;
-    return neg_errno(open(op->path, op->flags | O_CLOEXEC, op->mode));
+    return fut__neg_errno(open(op->path, op->flags | O_CLOEXEC, op->mode));
 }
 
 static void close_unwanted_fd(ssize_t result, void *arg)
 {
-    (void)arg;
     if (result >= 0)
         close((int)result);
 }
 
 static ssize_t do_close(fut_job *job, void *arg)
 {
-    (void)job;
-    return neg_errno(close(((fut_file_op *)arg)->fd));
+    return fut__neg_errno(close(((fut_file_op *)arg)->fd));
 }
 
 static ssize_t do_fsync(fut_job *job, void *arg)
 {
-    (void)job;
-    return neg_errno(fsync(((fut_file_op *)arg)->fd));
+    return fut__neg_errno(fsync(((fut_file_op *)arg)->fd));
 }
 
 static ssize_t do_stat(fut_job *job, void *arg)
 {
-    (void)job;
     fut_file_op *op = arg;
-    return neg_errno(stat(op->path, op->st));
+    return fut__neg_errno(stat(op->path, op->st));
 }
 
 static fut *file_setup(fut_file_op *op, fut_job_fn fn, fut_job_release release)
@@ -596,18 +588,18 @@ FUT_API fut *fut_file_pwrite(fut_file_op *op, int fd, const void *buf, size_t le
 static fut_status owned_poll(fut *self, fut_cx *cx)
 {
     fut_file_op *op = (fut_file_op *)self;
-    if (!op->buf && STATE(&op->job) == J_IDLE) {
+    if (!op->buf && job_state(&op->job) == J_IDLE) {
         op->buf = fut__alloc(op->len ? op->len : 1);
         if (!op->buf)
             return fut_ready(self, -ENOMEM);
     }
-    return fut__job_poll(&op->job, cx);
+    return job_step(&op->job, cx);
 }
 
 static fut_status owned_poll_drop(fut *self, fut_cx *cx)
 {
     fut_file_op *op = (fut_file_op *)self;
-    if (fut__job_poll_drop(&op->job, cx) == FUT_PENDING)
+    if (job_step_drop(&op->job, cx) == FUT_PENDING)
         return FUT_PENDING;
     if (op->buf) {
         fut__free(op->buf, op->len ? op->len : 1);
@@ -636,7 +628,7 @@ FUT_API fut *fut_file_pread_owned(fut_file_op *op, int fd, size_t len, off_t off
 
 FUT_API void *fut_file_buf(fut_file_op *op)
 {
-    return op->owned && STATE(&op->job) == J_DONE ? op->buf : NULL;
+    return op->owned && job_state(&op->job) == J_DONE ? op->buf : NULL;
 }
 
 FUT_API fut *fut_file_open(fut_file_op *op, const char *path, int flags, int mode)
@@ -722,7 +714,6 @@ struct fut__dns_req {
 
 static ssize_t do_lookup(fut_job *job, void *arg)
 {
-    (void)job;
     struct fut__dns_req *q = arg;
     struct addrinfo hints;
     memset(&hints, 0, sizeof hints);
@@ -760,7 +751,6 @@ static void dns_req_free(struct fut__dns_req *q)
 /* A detached lookup's release, when getaddrinfo returned. */
 static void dns_req_release(ssize_t result, void *arg)
 {
-    (void)result;
     dns_req_free(arg);
 }
 
@@ -777,7 +767,7 @@ static void dns_let_go(fut_dns *d)
 
 static fut_status dns_finish(fut_dns *d, ssize_t r)
 {
-    SET_STATE(&d->job, J_DONE);
+    set_job_state(&d->job, J_DONE);
     return fut_ready(&d->job.base, r);
 }
 
@@ -791,11 +781,11 @@ static fut_status dns_poll(fut *self, fut_cx *cx)
         q = d->req = dns_req_new(d);
         if (!q)
             return dns_finish(d, -ENOMEM);
-    } else if (fut_cx_cancelled(cx) && STATE(&q->job) != J_DONE) {
+    } else if (fut_cx_cancelled(cx) && job_state(&q->job) != J_DONE) {
         dns_let_go(d); /* like a drop: getaddrinfo is not waited for */
         return dns_finish(d, -ECANCELED);
     }
-    if (fut__job_poll(&q->job, cx) == FUT_PENDING)
+    if (job_step(&q->job, cx) == FUT_PENDING)
         return FUT_PENDING;
     ssize_t r = fut_out(&q->job.base);
     d->res = q->res; /* NULL unless it succeeded */
@@ -809,7 +799,6 @@ static fut_status dns_poll(fut *self, fut_cx *cx)
  * getaddrinfo returns); the list the future holds is freed now. */
 static fut_status dns_poll_drop(fut *self, fut_cx *cx)
 {
-    (void)cx;
     fut_dns *d = (fut_dns *)self;
     dns_let_go(d);
     if (d->res) {
@@ -840,7 +829,7 @@ FUT_API fut *fut_dns_lookup(fut_dns *d, const char *host, const char *service, i
 
 FUT_API struct addrinfo *fut_dns_result(fut_dns *d)
 {
-    return STATE(&d->job) == J_DONE ? d->res : NULL;
+    return job_state(&d->job) == J_DONE ? d->res : NULL;
 }
 
 FUT_API struct addrinfo *fut_dns_take(fut_dns *d)

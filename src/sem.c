@@ -31,10 +31,7 @@ static void grant(fut_sem *s)
         s->avail -= a->n;
         fut__list_del(&a->link);
         a->st = A_GRANTED;
-        fut_waker *w = a->waker;
-        a->waker = NULL;
-        fut_waker_wake(w);
-        fut_waker_drop(w);
+        fut__wake_slot(&a->waker);
     }
 }
 
@@ -90,10 +87,7 @@ FUT_API void fut_sem_close(fut_sem *s)
         fut_sem_acquire_op *a = op_of(s->queue.next);
         fut__list_del(&a->link);
         a->st = A_CLOSED;
-        fut_waker *w = a->waker;
-        a->waker = NULL;
-        fut_waker_wake(w);
-        fut_waker_drop(w);
+        fut__wake_slot(&a->waker);
     }
 }
 

@@ -148,8 +148,6 @@ static void dispatch(struct fut__sighub *h)
 
 static void hub_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
-    (void)loop;
-    (void)revents;
     dispatch(w->data);
 }
 

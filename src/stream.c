@@ -14,15 +14,15 @@
 #define R FUT_READABLE
 #define W FUT_WRITABLE
 
-#define S_REG 0x1    /* the fd is registered with the loop */
-#define S_OWN_R 0x2  /* rbuf is ours */
-#define S_OWN_W 0x4
-#define S_EOF 0x8    /* the peer's end of file was read */
-#define S_SHUT 0x10  /* we shut writing down */
-#define S_SOCK 0x20  /* a socket: shutdown(2) applies */
-#define S_CLOSED 0x40
-#define S_OPEN 0x80  /* fut_stream_open() succeeded */
-#define S_GONE 0x400 /* the runtime was freed under it */
+#define ST_REG 0x1    /* the fd is registered with the loop */
+#define ST_OWN_R 0x2  /* rbuf is ours */
+#define ST_OWN_W 0x4
+#define ST_EOF 0x8    /* the peer's end of file was read */
+#define ST_SHUT 0x10  /* we shut writing down */
+#define ST_SOCK 0x20  /* a socket: shutdown(2) applies */
+#define ST_CLOSED 0x40
+#define ST_OPEN 0x80  /* fut_stream_open() succeeded */
+#define ST_GONE 0x400 /* the runtime was freed under it */
 
 /* s->close_state */
 enum { C_NONE, C_FLUSH, C_DRAIN };
@@ -34,11 +34,6 @@ enum { C_NONE, C_FLUSH, C_DRAIN };
 enum { K_READ, K_EXACT, K_UNTIL, K_FILL, K_WRITE, K_FLUSH, K_SHUT };
 #define IS_READ(kind) ((kind) <= K_FILL)
 
-static ev_timer *timer_of(fut_stream *s)
-{
-    return (ev_timer *)(void *)&s->timer;
-}
-
 static int stream_fd(const fut_stream *s)
 {
     return s->h.fd;
@@ -47,7 +42,7 @@ static int stream_fd(const fut_stream *s)
 static void progress(fut_stream *s)
 {
     if (s->ito > 0)
-        s->active = ev_now(s->rt->loop);
+        s->active = fut__now(s->rt);
 }
 
 /* --- deadlines ---------------------------------------------------------------
@@ -76,32 +71,27 @@ static double next_deadline(const fut_stream *s, unsigned waiting)
 }
 
 /* Bits of the ops waiting now (kept in the high bits of flags). */
-#define S_RWAIT 0x100
-#define S_WWAIT 0x200
+#define ST_RWAIT 0x100
+#define ST_WWAIT 0x200
 static unsigned waiting_of(const fut_stream *s)
 {
-    return (s->flags & S_RWAIT ? R : 0) | (s->flags & S_WWAIT ? W : 0);
+    return (s->flags & ST_RWAIT ? R : 0) | (s->flags & ST_WWAIT ? W : 0);
 }
 
 static void timer_arm(fut_stream *s, double at)
 {
     if (s->timer_at <= at)
         return; /* it fires earlier and re-arms */
-    ev_timer *t = timer_of(s);
-    struct ev_loop *loop = s->rt->loop;
-    if (ev_is_active(t))
-        ev_timer_stop(loop, t);
-    double after = at - fut__fresh_now(s->rt);
-    ev_timer_set(t, after > 0 ? after : 0., 0.);
-    ev_timer_start(loop, t);
+    fut__timer_arm(s->rt, &s->timer, at);
     s->timer_at = at;
 }
 
-static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+static void timer_fire(fut_rt *rt, fut__timer *t)
 {
-    (void)revents;
-    fut_stream *s = t->data;
-    double now = ev_now(loop);
+    fut_stream *s = fut__container_of(t, fut_stream, timer);
+    double now = fut__now(rt);
+    if (now < t->at)
+        now = t->at; /* it passed, whatever the loop's time reads */
     unsigned waiting = waiting_of(s);
     s->timer_at = INFINITY;
     unsigned fired = 0;
@@ -126,17 +116,15 @@ static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void rt_gone(fut_fd *h)
 {
     fut_stream *s = fut__container_of(h, fut_stream, h);
-    if (ev_is_active(timer_of(s)))
-        ev_timer_stop(s->rt->loop, timer_of(s));
+    fut__timer_cancel(s->rt, &s->timer);
     s->timer_at = INFINITY;
-    s->flags |= S_GONE;
+    s->flags |= ST_GONE;
 }
 
 /* --- open and close -------------------------------------------------------------- */
 
 static fut_status stream_poll(fut *self, fut_cx *cx)
 {
-    (void)cx;
     int fd = fut_stream_fd((fut_stream *)self);
     return fut_ready(self, fd >= 0 ? fd : -EBADF);
 }
@@ -173,24 +161,24 @@ FUT_API int fut_stream_open(fut_rt *rt, fut_stream *s, int fd, const struct fut_
     if (!s->rbuf) {
         if (!(s->rbuf = fut__alloc(s->rcap)))
             return -ENOMEM;
-        s->flags |= S_OWN_R;
+        s->flags |= ST_OWN_R;
     }
     if (!s->wbuf) {
         if (!(s->wbuf = fut__alloc(s->wcap))) {
-            if (s->flags & S_OWN_R)
+            if (s->flags & ST_OWN_R)
                 fut__free(s->rbuf, s->rcap);
             return -ENOMEM;
         }
-        s->flags |= S_OWN_W;
+        s->flags |= ST_OWN_W;
     }
     if (!(fl & O_NONBLOCK))
         fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     int type;
     socklen_t tl = sizeof type;
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0)
-        s->flags |= S_SOCK;
+        s->flags |= ST_SOCK;
     fut_init(&s->base, &stream_vt);
-    s->flags |= S_OPEN;
+    s->flags |= ST_OPEN;
     s->rt = rt;
     s->h.fd = fd;
     s->cto = FUT_STREAM_CLOSE_TIMEOUT;
@@ -202,22 +190,21 @@ FUT_API int fut_stream_open(fut_rt *rt, fut_stream *s, int fd, const struct fut_
  * error when the stream cannot be used. */
 static int usable(fut_stream *s)
 {
-    if (fut__unlikely(!(s->flags & S_REG))) {
-        if (!(s->flags & S_OPEN) || (s->flags & S_CLOSED))
+    if (fut__unlikely(!(s->flags & ST_REG))) {
+        if (!(s->flags & ST_OPEN) || (s->flags & ST_CLOSED))
             return -EBADF;
         int err = fut_fd_open(s->rt, &s->h, s->h.fd);
         if (err)
             return err;
         s->h.closer = rt_gone;
-        ev_timer_init(timer_of(s), timer_cb, 0., 0.);
-        timer_of(s)->data = s;
-        s->flags |= S_REG;
-        s->active = ev_now(s->rt->loop);
+        fut__timer_init(&s->timer, timer_fire);
+        s->flags |= ST_REG;
+        s->active = fut__now(s->rt);
         return 0;
     }
     if (fut__unlikely(fut__fd_moved(&s->h, "fut_stream", s)))
         return -EINVAL;
-    if (fut__unlikely(s->flags & (S_GONE | S_CLOSED)) || fut__unlikely(fut__fd_bad(&s->h)))
+    if (fut__unlikely(s->flags & (ST_GONE | ST_CLOSED)) || fut__unlikely(fut__fd_bad(&s->h)))
         return -EBADF;
     return 0;
 }
@@ -225,16 +212,15 @@ static int usable(fut_stream *s)
 /* Closes the fd (abortively with `abort`) and releases everything. */
 static void finish(fut_stream *s, bool abort)
 {
-    if (s->flags & S_CLOSED)
+    if (s->flags & ST_CLOSED)
         return;
-    bool live = (s->flags & (S_REG | S_GONE)) == S_REG;
+    bool live = (s->flags & (ST_REG | ST_GONE)) == ST_REG;
     if (live) {
-        if (ev_is_active(timer_of(s)))
-            ev_timer_stop(s->rt->loop, timer_of(s));
+        fut__timer_cancel(s->rt, &s->timer);
         s->timer_at = INFINITY;
         fut_fd_close(&s->h);
     }
-    if (abort && (s->flags & S_SOCK)) {
+    if (abort && (s->flags & ST_SOCK)) {
         struct linger lg = {1, 0};
         setsockopt(stream_fd(s), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     }
@@ -244,25 +230,25 @@ static void finish(fut_stream *s, bool abort)
         s->rt->st.net_aborts++;
     else if (live)
         s->rt->st.net_closes++;
-    if (s->flags & S_OWN_R)
+    if (s->flags & ST_OWN_R)
         fut__free(s->rbuf, s->rcap);
-    if (s->flags & S_OWN_W)
+    if (s->flags & ST_OWN_W)
         fut__free(s->wbuf, s->wcap);
     s->rbuf = s->wbuf = NULL;
     s->rlen = s->wlen = 0;
-    s->flags = (s->flags & ~(S_OWN_R | S_OWN_W)) | S_CLOSED;
+    s->flags = (s->flags & ~(ST_OWN_R | ST_OWN_W)) | ST_CLOSED;
     s->h.fd = -1;
 }
 
 FUT_API void fut_stream_close_hard(fut_stream *s)
 {
-    if (s && (s->flags & S_OPEN))
+    if (s && (s->flags & ST_OPEN))
         finish(s, true);
 }
 
 FUT_API int fut_stream_fd(const fut_stream *s)
 {
-    return s && (s->flags & S_OPEN) && !(s->flags & S_CLOSED) ? s->h.fd : -1;
+    return s && (s->flags & ST_OPEN) && !(s->flags & ST_CLOSED) ? s->h.fd : -1;
 }
 
 FUT_API size_t fut_stream_buffered(const fut_stream *s)
@@ -282,7 +268,7 @@ FUT_API int fut_stream_set_timeouts(fut_stream *s, double read, double write, do
     s->rto = isinf(read) ? 0 : read;
     s->wto = isinf(write) ? 0 : write;
     s->ito = isinf(idle) ? 0 : idle;
-    if ((s->flags & S_REG) && !fut__fd_bad(&s->h)) {
+    if ((s->flags & ST_REG) && !fut__fd_bad(&s->h)) {
         /* ops waiting now count from now */
         s->active = s->rsince = s->wsince = fut__fresh_now(s->rt);
         timer_arm(s, next_deadline(s, waiting_of(s)));
@@ -304,7 +290,7 @@ static ssize_t do_recv(fut_stream *s, void *buf, size_t len)
 {
     ssize_t n;
     do
-        n = (s->flags & S_SOCK) ? recv(stream_fd(s), buf, len, MSG_DONTWAIT)
+        n = (s->flags & ST_SOCK) ? recv(stream_fd(s), buf, len, MSG_DONTWAIT)
                                 : read(stream_fd(s), buf, len);
     while (n < 0 && errno == EINTR);
     if (n > 0) {
@@ -314,7 +300,7 @@ static ssize_t do_recv(fut_stream *s, void *buf, size_t len)
         return n;
     }
     if (n == 0) {
-        s->flags |= S_EOF;
+        s->flags |= ST_EOF;
         return 0;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -389,7 +375,7 @@ static fut_status op_done(fut_stream_op *op, ssize_t v)
 {
     if (op->waiting) {
         op->waiting = 0;
-        op->s->flags &= ~(IS_READ(op->kind) ? S_RWAIT : S_WWAIT);
+        op->s->flags &= ~(IS_READ(op->kind) ? ST_RWAIT : ST_WWAIT);
     }
     return fut_ready(&op->base, v);
 }
@@ -403,9 +389,9 @@ static fut_status op_wait(fut_stream_op *op, int dir, fut_cx *cx)
         return op_done(op, -ECANCELED);
     if (!op->waiting) {
         op->waiting = 1;
-        s->flags |= dir == R ? S_RWAIT : S_WWAIT;
+        s->flags |= dir == R ? ST_RWAIT : ST_WWAIT;
         if (fut__unlikely(s->rto > 0 || s->wto > 0 || s->ito > 0)) {
-            double now = ev_now(s->rt->loop);
+            double now = fut__now(s->rt);
             *(dir == R ? &s->rsince : &s->wsince) = now;
             timer_arm(s, next_deadline(s, waiting_of(s)));
         }
@@ -426,7 +412,7 @@ static fut_status read_step(fut_stream_op *op, fut_cx *cx)
                 consume(s, op->buf, (size_t)n);
                 return op_done(op, n);
             }
-            if (s->flags & S_EOF)
+            if (s->flags & ST_EOF)
                 return op_done(op, 0);
             if (!(s->h.ready & R))
                 return op_wait(op, R, cx);
@@ -444,7 +430,7 @@ static fut_status read_step(fut_stream_op *op, fut_cx *cx)
             }
             if (op->done == op->len)
                 return op_done(op, (ssize_t)op->len);
-            if (s->flags & S_EOF)
+            if (s->flags & ST_EOF)
                 return op_done(op, -EPIPE);
             if (!(s->h.ready & R))
                 return op_wait(op, R, cx);
@@ -455,7 +441,7 @@ static fut_status read_step(fut_stream_op *op, fut_cx *cx)
                 return op_done(op, n);
             continue;
         case K_FILL:
-            if (s->flags & S_EOF)
+            if (s->flags & ST_EOF)
                 return op_done(op, 0);
             if (s->rlen == s->rcap)
                 return op_done(op, -EMSGSIZE);
@@ -477,7 +463,7 @@ static fut_status read_step(fut_stream_op *op, fut_cx *cx)
             }
             if (s->rlen >= op->len)
                 return op_done(op, -EMSGSIZE);
-            if (s->flags & S_EOF) {
+            if (s->flags & ST_EOF) {
                 n = (ssize_t)s->rlen;
                 consume(s, op->buf, s->rlen);
                 return op_done(op, n);
@@ -499,7 +485,7 @@ static fut_status write_step(fut_stream_op *op, fut_cx *cx)
     if (s->err)
         return op_done(op, s->err);
     if (op->kind == K_WRITE) {
-        if (s->flags & S_SHUT)
+        if (s->flags & ST_SHUT)
             return op_done(op, -EPIPE);
         while (op->done < op->len) {
             size_t left = op->len - op->done;
@@ -538,9 +524,9 @@ static fut_status write_step(fut_stream_op *op, fut_cx *cx)
         return op_done(op, r);
     if (r > 0)
         return op_wait(op, W, cx);
-    if (op->kind == K_SHUT && !(s->flags & S_SHUT)) {
-        s->flags |= S_SHUT;
-        if ((s->flags & S_SOCK) && shutdown(stream_fd(s), SHUT_WR) == -1 && errno != ENOTCONN)
+    if (op->kind == K_SHUT && !(s->flags & ST_SHUT)) {
+        s->flags |= ST_SHUT;
+        if ((s->flags & ST_SOCK) && shutdown(stream_fd(s), SHUT_WR) == -1 && errno != ENOTCONN)
             return op_done(op, -errno);
     }
     return op_done(op, 0);
@@ -573,7 +559,7 @@ static void op_drop(fut *self)
     fut_stream_op *op = (fut_stream_op *)self;
     if (op->waiting) {
         op->waiting = 0;
-        op->s->flags &= ~(IS_READ(op->kind) ? S_RWAIT : S_WWAIT);
+        op->s->flags &= ~(IS_READ(op->kind) ? ST_RWAIT : ST_WWAIT);
     }
 }
 
@@ -600,7 +586,6 @@ static const struct fut_vtable bad_vt;
 
 static fut_status bad_poll(fut *self, fut_cx *cx)
 {
-    (void)cx;
     return fut_ready(self, -EINVAL);
 }
 
@@ -711,9 +696,9 @@ static fut_status close_wait(fut_stream *s, int dir, fut_cx *cx)
 static fut_status stream_poll_drop(fut *self, fut_cx *cx)
 {
     fut_stream *s = (fut_stream *)self;
-    if (!(s->flags & S_OPEN) || (s->flags & S_CLOSED))
+    if (!(s->flags & ST_OPEN) || (s->flags & ST_CLOSED))
         return FUT_READY;
-    if ((s->flags & (S_REG | S_GONE)) != S_REG || fut__fd_bad(&s->h)) {
+    if ((s->flags & (ST_REG | ST_GONE)) != ST_REG || fut__fd_bad(&s->h)) {
         finish(s, false); /* never used, or its runtime is gone */
         return FUT_READY;
     }
@@ -721,7 +706,7 @@ static fut_status stream_poll_drop(fut *self, fut_cx *cx)
         /* libev still watches the fd through the original: leave both
          * (closing the fd would make libev abort); free the buffers. */
         fut__fd_forget(&s->h);
-        s->flags &= ~(unsigned)S_REG;
+        s->flags &= ~(unsigned)ST_REG;
         s->h.fd = -1;
         finish(s, false);
         return FUT_READY;
@@ -732,7 +717,7 @@ static fut_status stream_poll_drop(fut *self, fut_cx *cx)
     }
     if (s->close_state == C_NONE) {
         s->close_state = C_FLUSH;
-        s->flags &= ~(unsigned)(S_RWAIT | S_WWAIT);
+        s->flags &= ~(unsigned)(ST_RWAIT | ST_WWAIT);
         s->close_at = s->cto > 0 && !isinf(s->cto) ? fut__fresh_now(s->rt) + s->cto : INFINITY;
         timer_arm(s, s->close_at);
     }
@@ -747,14 +732,14 @@ static fut_status stream_poll_drop(fut *self, fut_cx *cx)
             finish(s, false);
             return FUT_READY;
         }
-        if ((s->flags & S_SOCK) && !(s->flags & S_SHUT))
+        if ((s->flags & ST_SOCK) && !(s->flags & ST_SHUT))
             shutdown(stream_fd(s), SHUT_WR);
-        s->flags |= S_SHUT;
+        s->flags |= ST_SHUT;
         s->close_state = C_DRAIN;
     }
     /* DRAIN: the peer's end of file says it has read everything we sent
      * (closing with unread bytes would make the kernel send a reset). */
-    while ((s->flags & S_SOCK) && !(s->flags & S_EOF)) {
+    while ((s->flags & ST_SOCK) && !(s->flags & ST_EOF)) {
         if (!(s->h.ready & R))
             return close_wait(s, R, cx);
         s->rpos = 0;

@@ -40,14 +40,7 @@ FUT_API void fut_waker_drop(fut_waker *w)
 
 static void remote_push(fut_rt *rt, fut_waker *w)
 {
-    fut_waker *old = atomic_load_explicit(&rt->remote, memory_order_relaxed);
-    do
-        w->remote_next = old;
-    while (!atomic_compare_exchange_weak_explicit(&rt->remote, &old, w, memory_order_release,
-                                                  memory_order_relaxed));
-    /* Only the push onto an empty stack signals: the loop takes the whole
-     * stack at once, and ev_async_send coalesces anyway. */
-    if (!old)
+    if (FUT__STACK_PUSH(&rt->remote, w, remote_next))
         ev_async_send(rt->loop, &rt->async);
 }
 
@@ -84,7 +77,7 @@ static void __attribute__((noinline)) enqueue_seeded(fut_rt *rt, fut_waker *w)
     enqueue_tail(rt, w);
 }
 
-void fut__enqueue(fut_rt *rt, fut_waker *w)
+static void enqueue(fut_rt *rt, fut_waker *w)
 {
     if (fut__unlikely(rt->sched_rng)) {
         enqueue_seeded(rt, w);
@@ -109,7 +102,7 @@ static void frame_woken_here(fut_rt *rt, fut_waker *w)
 
 FUT_API void fut_waker_wake(fut_waker *w)
 {
-    unsigned old = atomic_fetch_or_explicit(&w->state, FUT__W_NOTIFIED, memory_order_acq_rel);
+    unsigned old = fut__state_notify(&w->state);
     if (old & (FUT__W_NOTIFIED | FUT__W_DONE))
         return;
     fut_rt *rt = w->rt;
@@ -117,8 +110,7 @@ FUT_API void fut_waker_wake(fut_waker *w)
     if (old & FUT__W_FRAME) {
         if (here)
             frame_woken_here(rt, w);
-        else if (!(atomic_fetch_or_explicit(&w->state, FUT__W_REMOTE, memory_order_acq_rel) &
-                   FUT__W_REMOTE)) {
+        else if (fut__state_claim_remote(&w->state)) {
             /* The stack holds the frame block alive: the waker's holder may
              * drop the last reference before the loop thread takes it. */
             atomic_fetch_add_explicit(&((struct fut__frame *)w)->block->refs, 1,
@@ -135,7 +127,7 @@ FUT_API void fut_waker_wake(fut_waker *w)
     }
     if (here) {
         rt->st.wakes++;
-        fut__enqueue(rt, w);
+        enqueue(rt, w);
     } else {
         /* The stack holds its own reference: the waker's owner may drop
          * the last one before the loop thread gets to it. */
@@ -148,19 +140,12 @@ void fut__take_remote(fut_rt *rt)
 {
     if (!atomic_load_explicit(&rt->remote, memory_order_relaxed))
         return;
-    fut_waker *w = atomic_exchange_explicit(&rt->remote, NULL, memory_order_acquire);
-    fut_waker *rev = NULL;
-    while (w) { /* LIFO to FIFO */
-        fut_waker *n = w->remote_next;
-        w->remote_next = rev;
-        rev = w;
-        w = n;
-    }
+    fut_waker *w, *rev = FUT__STACK_TAKE_FIFO(&rt->remote, remote_next);
     for (w = rev; w; w = rev) {
         rev = w->remote_next;
         if (fut__is_frame(w)) {
             struct fut__frames *block = ((struct fut__frame *)w)->block;
-            atomic_fetch_and_explicit(&w->state, ~FUT__W_REMOTE, memory_order_acq_rel);
+            fut__state_release_remote(&w->state);
             frame_woken_here(rt, w);
             fut__frames_release(block);
             continue;
@@ -168,12 +153,12 @@ void fut__take_remote(fut_rt *rt)
         struct fut_task *t = (struct fut_task *)w;
         rt->st.wakes++;
         rt->st.remote_wakes++;
-        unsigned s = atomic_load_explicit(&w->state, memory_order_acquire);
+        unsigned s = fut__state_load(&w->state);
         if (!(s & FUT__W_DONE)) {
             if (s & FUT__W_RUNNING)
                 rt->st.frozen_wakes++; /* re-queued when its poll returns */
             else
-                fut__enqueue(rt, w);
+                enqueue(rt, w);
         }
         fut__task_release(t);
     }
@@ -183,21 +168,14 @@ void fut__take_remote(fut_rt *rt)
 
 static void task_finish(fut_rt *rt, struct fut_task *t)
 {
-    unsigned st = atomic_fetch_or_explicit(&t->w.state, FUT__W_DONE, memory_order_acq_rel);
-    atomic_fetch_and_explicit(&t->w.state, ~(FUT__W_RUNNING | FUT__W_NOTIFIED),
-                              memory_order_acq_rel);
+    unsigned st = fut__state_to_done(&t->w.state);
     fut__list_del(&t->live);
     if (st & FUT__W_DROPWAIT)
         fut__teardown_done(rt);
     rt->st.tasks_alive--;
     rt->st.tasks_tearing_down--;
     fut__keepalive(rt, -1);
-    if (t->joiner) {
-        fut_waker *j = t->joiner;
-        t->joiner = NULL;
-        fut_waker_wake(j);
-        fut_waker_drop(j);
-    }
+    fut__wake_slot(&t->joiner);
     if (t->scope)
         fut__scope_child_done(t->scope, t, st);
     if (rt->st.tasks_alive == 0) {
@@ -212,7 +190,7 @@ static void task_finish(fut_rt *rt, struct fut_task *t)
  * drop when the future has one. */
 static fut_status task_teardown(fut_rt *rt, struct fut_task *t, fut *f, fut_cx *cx)
 {
-    unsigned s = atomic_load_explicit(&t->w.state, memory_order_acquire);
+    unsigned s = fut__state_load(&t->w.state);
     cx->flags = FUT__CX_SHIELD;
     if (s & FUT__W_ESCALATED) {
         cx->flags |= FUT__CX_ESCALATED;
@@ -222,19 +200,17 @@ static fut_status task_teardown(fut_rt *rt, struct fut_task *t, fut *f, fut_cx *
     rt->ctx_flags = cx->flags;
     fut_status st = fut_poll_drop(f, cx);
     if (st == FUT_PENDING && !(s & FUT__W_DROPWAIT)) {
-        atomic_fetch_or_explicit(&t->w.state, FUT__W_DROPWAIT, memory_order_relaxed);
+        fut__state_set_dropwait(&t->w.state);
         rt->st.async_drops++;
         fut__teardown_wait(rt, t);
     }
     return st;
 }
 
-void fut__run_task(struct fut_task *t)
+static void run_task(struct fut_task *t)
 {
     fut_rt *rt = t->w.rt;
-    /* Queued means NOTIFIED and not RUNNING: one add flips both. */
-    unsigned s = atomic_fetch_add_explicit(&t->w.state, FUT__W_RUNNING - FUT__W_NOTIFIED,
-                                           memory_order_acq_rel);
+    unsigned s = fut__state_to_running(&t->w.state);
     fut *f = (fut *)(void *)t->fut;
     fut_cx cx;
     fut__cx_init(&cx, rt, &t->w);
@@ -256,7 +232,7 @@ void fut__run_task(struct fut_task *t)
                 t->result = f->out;
         }
         if (done) {
-            atomic_fetch_or_explicit(&t->w.state, FUT__W_TEARDOWN, memory_order_relaxed);
+            fut__state_start_teardown(&t->w.state);
             s |= FUT__W_TEARDOWN;
             rt->st.tasks_tearing_down++;
         }
@@ -270,9 +246,8 @@ void fut__run_task(struct fut_task *t)
         task_finish(rt, t);
         return;
     }
-    unsigned old = atomic_fetch_and_explicit(&t->w.state, ~FUT__W_RUNNING, memory_order_acq_rel);
     /* Woken while frozen: behind the tasks ready now, seeded or not. */
-    if (old & FUT__W_NOTIFIED)
+    if (fut__state_to_idle(&t->w.state))
         enqueue_tail(rt, &t->w);
 }
 
@@ -288,7 +263,7 @@ void fut__drain(fut_rt *rt)
         rt->head = w->next;
         if (!rt->head)
             rt->tail = NULL;
-        fut__run_task((struct fut_task *)w);
+        run_task((struct fut_task *)w);
     }
     /* Work left (the budget ran out) or a nested loop to resume: the next
      * iteration must not block. */
@@ -308,7 +283,7 @@ static fut_status join_poll(fut *self, fut_cx *cx)
     struct fut_task *t = j->task;
     if (!t)
         return fut_ready(self, -EINVAL);
-    if (atomic_load_explicit(&t->w.state, memory_order_acquire) & FUT__W_DONE)
+    if (fut__state_is_done(&t->w.state))
         return fut_ready(self, t->result);
     if (fut_cx_cancelled(cx))
         return fut_ready(self, -ECANCELED);
@@ -349,7 +324,7 @@ int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut
         return -ENOMEM;
     /* A task spawned in teardown (an orphan) only runs its future's
      * poll_drop, under the drop budget. */
-    atomic_init(&t->w.state, FUT__W_NOTIFIED | (teardown ? FUT__W_TEARDOWN : 0));
+    fut__state_init_task(&t->w.state, teardown);
     if (teardown)
         rt->st.tasks_tearing_down++;
     atomic_init(&t->w.refs, join ? 2 : 1);
@@ -369,7 +344,7 @@ int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut
     rt->st.tasks_spawned++;
     rt->st.tasks_alive++;
     fut__keepalive(rt, 1);
-    fut__enqueue(rt, &t->w);
+    enqueue(rt, &t->w);
     if (join) {
         fut_init(&join->base, &join_vt);
         join->task = t;
@@ -384,7 +359,7 @@ FUT_API int fut_rt_spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join)
 
 void fut__task_cancel(struct fut_task *t)
 {
-    unsigned s = atomic_fetch_or_explicit(&t->w.state, FUT__W_CANCELLED, memory_order_acq_rel);
+    unsigned s = fut__state_cancel(&t->w.state);
     if (s & (FUT__W_DONE | FUT__W_CANCELLED | FUT__W_TEARDOWN))
         return;
     fut_waker_wake(&t->w);
@@ -406,5 +381,5 @@ FUT_API int fut_join_finished(const fut_join *join)
 {
     if (!join || !join->task)
         return 0;
-    return !!(atomic_load_explicit(&join->task->w.state, memory_order_acquire) & FUT__W_DONE);
+    return fut__state_is_done(&join->task->w.state);
 }

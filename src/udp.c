@@ -16,7 +16,6 @@
 
 static fut_status udp_poll(fut *self, fut_cx *cx)
 {
-    (void)cx;
     fut_udp *u = (fut_udp *)self;
     return fut_ready(self, (u->flags & U_OPEN) ? u->h.fd : -EBADF);
 }
@@ -192,7 +191,6 @@ static const struct fut_vtable op_vt = {
 
 static fut_status bad_poll(fut *self, fut_cx *cx)
 {
-    (void)cx;
     return fut_ready(self, -EINVAL);
 }
 

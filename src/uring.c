@@ -38,21 +38,21 @@
 enum { K_READ, K_WRITE, K_RECV, K_SEND, K_ACCEPT, K_TIMEOUT };
 /* states */
 enum {
-    S_INIT, /* not polled yet */
-    S_RING, /* its SQE is queued or in flight: the kernel may use its buffer */
-    S_DONE, /* its CQE arrived, res holds the result */
-    S_FB,   /* running on a fallback child (path says which) */
-    S_OVER, /* READY was returned or the teardown completed: holds nothing */
+    U_INIT, /* not polled yet */
+    U_RING, /* its SQE is queued or in flight: the kernel may use its buffer */
+    U_DONE, /* its CQE arrived, res holds the result */
+    U_FB,   /* running on a fallback child (path says which) */
+    U_OVER, /* READY was returned or the teardown completed: holds nothing */
 };
 /* paths */
 enum { P_NONE, P_RING, P_POOL, P_READY, P_SLEEP };
 /* flags */
-#define F_CANCEL 0x01   /* IORING_OP_ASYNC_CANCEL asked for */
-#define F_BACKLOG 0x02  /* ... but no SQE was free: the prepare watcher retries */
-#define F_CHILD 0x04    /* the fallback child is initialised and not dropped */
-#define F_NONBLOCK 0x08 /* the fd has O_NONBLOCK */
-#define F_PLAIN 0x10    /* no RWF_NOWAIT for this fd: call only once it polled ready */
-#define F_POLLED 0x20   /* the fd polled ready since the last attempt */
+#define UF_CANCEL 0x01   /* IORING_OP_ASYNC_CANCEL asked for */
+#define UF_BACKLOG 0x02  /* ... but no SQE was free: the prepare watcher retries */
+#define UF_CHILD 0x04    /* the fallback child is initialised and not dropped */
+#define UF_NONBLOCK 0x08 /* the fd has O_NONBLOCK */
+#define UF_PLAIN 0x10    /* no RWF_NOWAIT for this fd: call only once it polled ready */
+#define UF_POLLED 0x20   /* the fd polled ready since the last attempt */
 
 /* read(2)'s own cap; io_uring lengths are 32-bit. */
 #define MAX_IO 0x7ffff000u
@@ -82,7 +82,7 @@ struct fut__uring {
     ev_io io;           /* the eventfd: completions arrived */
     ev_prepare prepare; /* submits the batch before the loop blocks */
     ev_idle idle;       /* ... or the next iteration does, without blocking */
-    fut__list inflight; /* operations in S_RING */
+    fut__list inflight; /* operations in U_RING */
 };
 
 static void mark_defined(fut_uring_op *op)
@@ -98,7 +98,6 @@ static void mark_defined(fut_uring_op *op)
                                                                                     : *op->addrlen);
     }
 #else
-    (void)op;
 #endif
 }
 
@@ -106,13 +105,13 @@ static void mark_defined(fut_uring_op *op)
 static void complete(struct fut__uring *u, fut_uring_op *op, int res)
 {
     fut__list_del(&op->link);
-    if (op->flags & F_BACKLOG) {
-        op->flags &= ~F_BACKLOG;
+    if (op->flags & UF_BACKLOG) {
+        op->flags &= ~UF_BACKLOG;
         u->backlog--;
     }
     op->ring = NULL;
     op->res = op->kind == K_TIMEOUT && res == -ETIME ? 0 : res;
-    op->state = S_DONE;
+    op->state = U_DONE;
     mark_defined(op);
     fut__keepalive(u->rt, -1);
     if (u->closing) {
@@ -140,8 +139,6 @@ static void reap(struct fut__uring *u)
 
 static void efd_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-    (void)loop;
-    (void)revents;
     struct fut__uring *u = w->data;
     uint64_t n;
     /* Clear first: a completion posted while reaping signals again. */
@@ -164,14 +161,14 @@ static void submit_cancel(struct fut__uring *u, fut_uring_op *op)
 {
     struct io_uring_sqe *sqe = sqe_get(u);
     if (!sqe) {
-        if (!(op->flags & F_BACKLOG)) {
-            op->flags |= F_BACKLOG;
+        if (!(op->flags & UF_BACKLOG)) {
+            op->flags |= UF_BACKLOG;
             u->backlog++;
         }
         return;
     }
-    if (op->flags & F_BACKLOG) {
-        op->flags &= ~F_BACKLOG;
+    if (op->flags & UF_BACKLOG) {
+        op->flags &= ~UF_BACKLOG;
         u->backlog--;
     }
     io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
@@ -186,7 +183,7 @@ static void flush(struct fut__uring *u)
         fut__list_each_safe(pos, tmp, &u->inflight)
         {
             fut_uring_op *op = fut__container_of(pos, fut_uring_op, link);
-            if (op->flags & F_BACKLOG)
+            if (op->flags & UF_BACKLOG)
                 submit_cancel(u, op);
         }
     }
@@ -200,15 +197,11 @@ static void flush(struct fut__uring *u)
 
 static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
-    (void)loop;
-    (void)revents;
     flush(w->data);
 }
 
 static void idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 {
-    (void)loop;
-    (void)revents;
     flush(w->data);
 }
 
@@ -329,8 +322,8 @@ void fut__uring_free(fut_rt *rt)
     fut__list_each_safe(pos, tmp, &u->inflight)
     {
         fut_uring_op *op = fut__container_of(pos, fut_uring_op, link);
-        if (!(op->flags & F_CANCEL)) {
-            op->flags |= F_CANCEL;
+        if (!(op->flags & UF_CANCEL)) {
+            op->flags |= UF_CANCEL;
             submit_cancel(u, op);
         }
     }
@@ -386,19 +379,19 @@ static bool ring_submit(struct fut__uring *u, fut_uring_op *op)
             op->addrlen_in = *op->addrlen;
         io_uring_prep_accept(sqe, op->fd, op->addr, op->addrlen, op->msg_flags);
         break;
-    case K_TIMEOUT:
+    default: /* K_TIMEOUT */
         if (op->seconds > 1e15) /* ~31 million years: forever, without overflow */
             op->seconds = 1e15;
         op->ts.tv_sec = (long long)op->seconds;
+        /* The fraction is below 1 by at least an ulp: times 1e9 it rounds
+         * to below 1e9, so at most 999999999 ns. */
         op->ts.tv_nsec = (long long)((op->seconds - (double)op->ts.tv_sec) * 1e9);
-        if (op->ts.tv_nsec > 999999999)
-            op->ts.tv_nsec = 999999999;
         io_uring_prep_timeout(sqe, (struct __kernel_timespec *)(void *)&op->ts, 0, 0);
         break;
     }
     io_uring_sqe_set_data(sqe, op);
     op->ring = u;
-    op->state = S_RING;
+    op->state = U_RING;
     op->path = P_RING;
     fut__list_add_tail(&u->inflight, &op->link);
     fut__keepalive(u->rt, 1);
@@ -409,9 +402,9 @@ static bool ring_submit(struct fut__uring *u, fut_uring_op *op)
 static void ring_cancel(fut_uring_op *op)
 {
     struct fut__uring *u = op->ring;
-    if (op->flags & F_CANCEL)
+    if (op->flags & UF_CANCEL)
         return;
-    op->flags |= F_CANCEL;
+    op->flags |= UF_CANCEL;
     submit_cancel(u, op);
     batch_arm(u);
 }
@@ -429,13 +422,11 @@ static struct fut__uring *ring_get(fut_rt *rt)
 static bool ring_submit(struct fut__uring *u, fut_uring_op *op)
 {
     (void)u;
-    (void)op;
     return false;
 }
 
 static void ring_cancel(fut_uring_op *op)
 {
-    (void)op;
 }
 
 void fut__uring_free(fut_rt *rt)
@@ -452,22 +443,16 @@ FUT_API int fut_rt_uring_active(fut_rt *rt)
 
 /* --- the fallbacks ------------------------------------------------------------------ */
 
-static ssize_t neg_errno(ssize_t r)
-{
-    return r < 0 ? -errno : r;
-}
-
 /* On a pool worker: the blocking call. Workers block every signal, so no
  * EINTR. */
 static ssize_t job_io(fut_job *job, void *arg)
 {
-    (void)job;
     fut_uring_op *op = arg;
     size_t len = (size_t)cap_len(op->len);
     if (op->kind == K_READ)
-        return neg_errno(op->off < 0 ? read(op->fd, op->buf, len)
+        return fut__neg_errno(op->off < 0 ? read(op->fd, op->buf, len)
                                      : pread(op->fd, op->buf, len, (off_t)op->off));
-    return neg_errno(op->off < 0 ? write(op->fd, op->buf, len)
+    return fut__neg_errno(op->off < 0 ? write(op->fd, op->buf, len)
                                  : pwrite(op->fd, op->buf, len, (off_t)op->off));
 }
 
@@ -475,25 +460,25 @@ static ssize_t job_io(fut_job *job, void *arg)
 static ssize_t try_io(fut_uring_op *op)
 {
     size_t len = (size_t)cap_len(op->len);
-    bool nb = op->flags & F_NONBLOCK;
+    bool nb = op->flags & UF_NONBLOCK;
     ssize_t n;
     for (;;) {
         switch (op->kind) {
         case K_READ:
         case K_WRITE: {
             bool rd = op->kind == K_READ;
-            if (!nb && !(op->flags & F_PLAIN)) {
+            if (!nb && !(op->flags & UF_PLAIN)) {
                 struct iovec iov = {op->buf, len};
                 n = rd ? preadv2(op->fd, &iov, 1, (off_t)op->off, RWF_NOWAIT)
                        : pwritev2(op->fd, &iov, 1, (off_t)op->off, RWF_NOWAIT);
                 if (n >= 0 || errno != EOPNOTSUPP)
                     break;
-                op->flags |= F_PLAIN; /* an older kernel, or an fd type without it */
+                op->flags |= UF_PLAIN; /* an older kernel, or an fd type without it */
             }
             if (!nb) {
-                if (!(op->flags & F_POLLED))
+                if (!(op->flags & UF_POLLED))
                     return -EAGAIN;
-                op->flags &= ~F_POLLED;
+                op->flags &= ~UF_POLLED;
                 if (!rd && len > PIPE_BUF) /* writable: at least this fits */
                     len = PIPE_BUF;
             }
@@ -513,9 +498,9 @@ static ssize_t try_io(fut_uring_op *op)
             break;
         default: /* K_ACCEPT */
             if (!nb) {
-                if (!(op->flags & F_POLLED))
+                if (!(op->flags & UF_POLLED))
                     return -EAGAIN;
-                op->flags &= ~F_POLLED;
+                op->flags &= ~UF_POLLED;
             }
             n = accept4(op->fd, op->addr, op->addrlen, op->msg_flags);
             break;
@@ -536,11 +521,11 @@ static int io_events(const fut_uring_op *op)
  * 0, or the negative errno the operation completes with. */
 static int fallback_start(fut_uring_op *op)
 {
-    op->state = S_FB;
+    op->state = U_FB;
     if (op->kind == K_TIMEOUT) {
         op->path = P_SLEEP;
         fut_sleep_init(&op->fb.sleep, op->seconds);
-        op->flags |= F_CHILD;
+        op->flags |= UF_CHILD;
         return 0;
     }
     if (op->kind == K_READ || op->kind == K_WRITE) {
@@ -551,7 +536,7 @@ static int fallback_start(fut_uring_op *op)
             /* always "ready" for epoll, yet may block on the disk */
             op->path = P_POOL;
             fut_job_init(&op->fb.job, job_io, op, NULL);
-            op->flags |= F_CHILD;
+            op->flags |= UF_CHILD;
             return 0;
         }
     }
@@ -570,14 +555,14 @@ static int fallback_start(fut_uring_op *op)
             return -EINVAL;
     }
     if (fl & O_NONBLOCK)
-        op->flags |= F_NONBLOCK;
+        op->flags |= UF_NONBLOCK;
     op->path = P_READY; /* the first attempt comes before any wait */
     return 0;
 }
 
 static fut_status finish(fut_uring_op *op, ssize_t r)
 {
-    op->state = S_OVER;
+    op->state = U_OVER;
     fut_waker_drop(op->waker);
     op->waker = NULL;
     return fut_ready(&op->base, r);
@@ -598,22 +583,22 @@ static fut *child_of(fut_uring_op *op)
 static fut_status fallback_poll(fut_uring_op *op, fut_cx *cx)
 {
     for (;;) {
-        if (op->flags & F_CHILD) {
+        if (op->flags & UF_CHILD) {
             fut *c = child_of(op);
             if (fut_poll(c, cx) == FUT_PENDING)
                 return FUT_PENDING;
             ssize_t r = fut_out(c);
             fut_poll_drop(c, cx); /* READY children let go at once */
-            op->flags &= ~F_CHILD;
+            op->flags &= ~UF_CHILD;
             if (op->path != P_READY || r < 0)
                 return finish(op, r);
-            op->flags |= F_POLLED;
+            op->flags |= UF_POLLED;
         }
         ssize_t n = try_io(op);
         if (n != -EAGAIN)
             return finish(op, n);
         fut_io_init(&op->fb.io, op->fd, io_events(op));
-        op->flags |= F_CHILD;
+        op->flags |= UF_CHILD;
     }
 }
 
@@ -623,13 +608,15 @@ static fut_status op_poll(fut *self, fut_cx *cx)
 {
     fut_uring_op *op = (fut_uring_op *)self;
     switch (op->state) {
-    case S_INIT:
+    case U_INIT:
         if (op->kind == K_TIMEOUT && !(op->seconds > 0))
             return finish(op, isnan(op->seconds) ? -EINVAL : 0);
         if (fut_cx_cancelled(cx))
             return finish(op, -ECANCELED);
         op->rt = fut_cx_rt(cx);
-        {
+        /* A timeout under a manual clock (fut_rt_set_clock()) waits on
+         * that clock: the kernel's would not follow it. */
+        if (op->kind != K_TIMEOUT || op->rt->clock == FUT_CLOCK_REAL) {
             struct fut__uring *u = ring_get(op->rt);
             if (u && ring_submit(u, op))
                 break;
@@ -640,11 +627,11 @@ static fut_status op_poll(fut *self, fut_cx *cx)
                 return finish(op, err);
         }
         return fallback_poll(op, cx);
-    case S_RING:
+    case U_RING:
         break;
-    case S_DONE:
+    case U_DONE:
         return finish(op, op->res);
-    case S_FB:
+    case U_FB:
         return fallback_poll(op, cx);
     default:
         return finish(op, -EINVAL); /* not reached: the drop glue reports it first */
@@ -661,27 +648,27 @@ static fut_status op_poll_drop(fut *self, fut_cx *cx)
 {
     fut_uring_op *op = (fut_uring_op *)self;
     switch (op->state) {
-    case S_RING:
+    case U_RING:
         /* The kernel may still write into the buffer: ask it to stop and
          * wait for the operation's own completion. */
         ring_cancel(op);
         fut__keep_waker(&op->waker, cx);
         return FUT_PENDING;
-    case S_DONE:
+    case U_DONE:
         /* Completed, result never handed out: an accepted connection
          * nobody will see is closed. */
         if (op->kind == K_ACCEPT && op->res >= 0)
             close(op->res);
         break;
-    case S_FB:
-        if ((op->flags & F_CHILD) && fut_poll_drop(child_of(op), cx) == FUT_PENDING)
+    case U_FB:
+        if ((op->flags & UF_CHILD) && fut_poll_drop(child_of(op), cx) == FUT_PENDING)
             return FUT_PENDING; /* a pool job still running */
-        op->flags &= ~F_CHILD;
+        op->flags &= ~UF_CHILD;
         break;
     default:
         break;
     }
-    op->state = S_OVER;
+    op->state = U_OVER;
     fut_waker_drop(op->waker);
     op->waker = NULL;
     return FUT_READY;
@@ -699,7 +686,7 @@ static fut *op_setup(fut_uring_op *op, int kind, int fd, void *buf, size_t len)
     memset(op, 0, sizeof *op);
     fut_init(&op->base, &op_vt);
     op->kind = (unsigned char)kind;
-    op->state = S_INIT;
+    op->state = U_INIT;
     op->path = P_NONE;
     op->fd = fd;
     op->buf = buf;

@@ -225,6 +225,16 @@ typedef union fut__watcher {
     unsigned char bytes[64];
 } fut__watcher;
 
+/* A deadline inside a public future: a node of its runtime's timer heap
+ * (no allocation per timer). Private. */
+typedef struct fut__timer {
+    struct fut__timer *prev; /* NULL: not armed */
+    struct fut__timer *next, *child;
+    double at;               /* the deadline, on the runtime's clock */
+    unsigned long long seq;  /* arming order: breaks ties */
+    void (*fire)(fut_rt *rt, struct fut__timer *t);
+} fut__timer;
+
 /* An intrusive list link inside a public future. Private. */
 typedef struct fut__list {
     struct fut__list *prev, *next;
@@ -269,8 +279,10 @@ FUT_API const char *fut_version(void);
 /* A message for a negative errno returned by the library, including what
  * the library means by it where it differs from strerror(), or for one
  * of the library's own codes (the resolver's -FUT_EAI_*, <fut/pool.h>);
- * "unknown error" for anything else, positive values included. Never NULL;
- * the string is static. */
+ * "unknown error" for anything else, positive values included. Never NULL.
+ * The string is static; on a C library without strerrordesc_np (glibc
+ * before 2.32, musl) an errno's text comes from strerror_r into a
+ * per-thread buffer, valid until the thread's next call. */
 FUT_API const char *fut_strerror(int err);
 
 #ifdef __cplusplus
