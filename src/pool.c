@@ -714,12 +714,13 @@ static ssize_t eai_error(int r)
         return -FUT_EAI_AGAIN;
     case EAI_FAIL:
         return -FUT_EAI_FAIL;
+#if defined(EAI_NODATA) || defined(EAI_ADDRFAMILY)
 #ifdef EAI_NODATA
     case EAI_NODATA:
-        return -FUT_EAI_NODATA;
 #endif
 #ifdef EAI_ADDRFAMILY
     case EAI_ADDRFAMILY:
+#endif
         return -FUT_EAI_NODATA;
 #endif
     case EAI_FAMILY:
