@@ -55,6 +55,11 @@ FUT_API const char *fut_version(void)
     return PACKAGE_VERSION;
 }
 
+FUT_API int fut_version_number(void)
+{
+    return FUT_VERSION_NUMBER;
+}
+
 FUT_API const char *fut_strerror(int err)
 {
     switch (err) {

@@ -280,8 +280,16 @@ FUT_API int fut_set_allocator(const struct fut_allocator *a);
 
 /* --- misc ---------------------------------------------------------------- */
 
-/* The package version, "MAJOR.MINOR.PATCH". */
+/* The version of the library running, "MAJOR.MINOR.PATCH": the string
+ * FUT_VERSION_STRING (<fut/version.h>) had when it was built. Static,
+ * never NULL. The macros say which headers a program was compiled
+ * against; these two calls say which library it runs with. */
 FUT_API const char *fut_version(void);
+
+/* The same version as one comparable integer, MAJOR * 10000 + MINOR * 100
+ * + PATCH: the library's FUT_VERSION_NUMBER, so a program can test it
+ * against the headers' (FUT_VERSION_ENCODE() builds any other). */
+FUT_API int fut_version_number(void);
 
 /* A message for a negative errno returned by the library, including what
  * the library means by it where it differs from strerror(), or for one
