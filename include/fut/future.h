@@ -63,9 +63,10 @@ extern "C" {
 typedef enum fut_status { FUT_PENDING = 0, FUT_READY = 1 } fut_status;
 
 typedef struct fut fut;
-/* What poll and poll_drop receive: the current task's waker, the runtime,
- * and (in later versions) cancellation state. Opaque; valid only during
- * the call it was passed to. */
+/* What poll and poll_drop receive: the current task's waker (fut_cx_waker),
+ * the runtime (fut_cx_rt) and the cancellation state (fut_cx_cancelled,
+ * fut_cx_escalated, fut_cx_report). Opaque; valid only during the call it
+ * was passed to. */
 typedef struct fut_cx fut_cx;
 /* A counted reference that wakes a task (or a nested loop). */
 typedef struct fut_waker fut_waker;
@@ -272,7 +273,8 @@ struct fut_allocator {
     void *ud;
 };
 
-/* Installs a (copied), or restores malloc/free with NULL. Returns 0, or
+/* Installs the allocator *a (the struct is copied: it need not outlive the
+ * call), or restores malloc/free when a is NULL. Returns 0, or
  * -EBUSY while memory from the current allocator is still outstanding
  * (nothing changes then). libev's own allocations (a loop created by
  * fut_rt_new) do not go through it. */
