@@ -52,8 +52,7 @@ START_TEST(parts_match_the_string)
     ck_assert_int_eq(fut_version_number(), major * 10000 + minor * 100 + patch);
 
     char buf[32];
-    snprintf(buf, sizeof buf, "%d.%d.%d", FUT_VERSION_MAJOR, FUT_VERSION_MINOR,
-             FUT_VERSION_PATCH);
+    snprintf(buf, sizeof buf, "%d.%d.%d", FUT_VERSION_MAJOR, FUT_VERSION_MINOR, FUT_VERSION_PATCH);
     ck_assert_str_eq(buf, FUT_VERSION_STRING);
 }
 END_TEST
