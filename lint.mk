@@ -23,7 +23,7 @@ LINT_JOBS = 2
 lint_srcs = for f in $(libfut_la_SOURCES); do \
 	case $$f in *.c) echo "$(top_srcdir)/$$f" ;; esac; done
 # The library's own preprocessor flags and C dialect (configure.ac).
-lint_cppflags = $(DEFS) -D_GNU_SOURCE -I$(top_srcdir)/include -I$(top_srcdir)/src \
+lint_cppflags = $(DEFS) -D_GNU_SOURCE -I$(top_srcdir)/include -I$(top_builddir)/include -I$(top_srcdir)/src \
 	-I$(top_builddir) $(EV_CFLAGS) $(URING_CFLAGS)
 CPPCHECK_FLAGS = -q --std=c11 --library=posix --inline-suppr --error-exitcode=1 \
 	--enable=warning,style,performance,portability
