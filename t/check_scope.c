@@ -5,6 +5,7 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <ev.h>
 #include <math.h>
 #include <string.h>
 
@@ -580,6 +581,61 @@ START_TEST(next_and_spawn_wait_under_a_cancelled_context)
 }
 END_TEST
 
+/* An orphan's teardown is under the drop budget, like a task's: one that
+ * never finishes on its own is escalated, not left until fut_rt_free. */
+START_TEST(orphan_teardown_is_budgeted)
+{
+    ck_assert_int_eq(fut_rt_set_drop_budget(rt, 0.02), 0);
+    int escalated = 0;
+    struct stubborn st;
+    stubborn_init(&st, 0);
+    st.escalated_seen = &escalated;
+    ck_assert_int_eq(fut_rt_adopt(rt, &st.base, NULL, NULL), 0);
+    fut_sleep w;
+    th_block(rt, fut_sleep_init(&w, 0.2));
+    fut_drop(&w.base);
+    ck_assert_int_eq(escalated, 1);
+    struct fut_rt_stats sts = th_stats(rt);
+    ck_assert_uint_eq(sts.orphans_alive, 0);
+    ck_assert_uint_ge(sts.escalations, 1);
+}
+END_TEST
+
+/* Two shutdowns pending at once (the second started from a callback
+ * inside the first one's loop): both are woken when the last task ends. */
+static int inner_done;
+
+static void inner_shutdown_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    fut_shutdown sd2;
+    ck_assert_int_eq(fut_rt_block_on(rt, fut_rt_shutdown(&sd2, rt, 1.0), NULL), 0);
+    fut_drop(&sd2.base);
+    inner_done = 1;
+}
+
+START_TEST(two_pending_shutdowns_both_complete)
+{
+    int dropped = 0;
+    struct th_slow slow;
+    th_slow_init(&slow, -1, 0, 2, 0.02, NULL, NULL, &dropped);
+    ck_assert_int_eq(FUT_SPAWN(rt, &slow, NULL), 0);
+    fut_yield y;
+    th_block(rt, fut_yield_init(&y));
+    fut_drop(&y.base);
+    ev_timer t;
+    ev_timer_init(&t, inner_shutdown_cb, 0.005, 0.);
+    ev_timer_start(fut_rt_loop(rt), &t);
+    inner_done = 0;
+    fut_shutdown sd1;
+    double t0 = th_mono();
+    ck_assert_int_eq(th_block(rt, fut_rt_shutdown(&sd1, rt, 1.0)), 0);
+    ck_assert(th_mono() - t0 < 2);
+    fut_drop(&sd1.base);
+    ck_assert_int_eq(inner_done, 1);
+    ck_assert_int_eq(dropped, 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("scope");
@@ -598,7 +654,9 @@ int main(void)
     tcase_add_test(tc, cancellation_reaches_frozen_poll);
     tcase_add_test(tc, orphanage_drives_teardown);
     tcase_add_test(tc, rt_free_drains_orphanage);
+    tcase_add_test(tc, orphan_teardown_is_budgeted);
     tcase_add_test(tc, shutdown_with_budget);
+    tcase_add_test(tc, two_pending_shutdowns_both_complete);
     tcase_add_test(tc, budget_bad_input);
     tcase_add_test(tc, spawn_into_dropped_scope_fails);
     tcase_add_test(tc, spawn_into_cancelled_scope_fails);

@@ -861,6 +861,44 @@ START_TEST(stale_frame_wake_lets_borrowed_loop_return)
 }
 END_TEST
 
+/* A frame waker woken from another thread after its loop returned, the
+ * waker's last clone dropped, then the frame block replaced: the remote
+ * stack must hold the block alive (ASan/valgrind catch the use after free). */
+static fut_waker *kept;
+
+static fut_status grab_poll(fut *self, fut_cx *cx)
+{
+    kept = fut_waker_clone(fut_cx_waker(cx));
+    return fut_ready(self, 0);
+}
+
+static const struct fut_vtable grab_vt = {sizeof(struct fut_vtable), "grab", grab_poll, NULL, NULL};
+
+static void *remote_wake_and_drop(void *arg)
+{
+    fut_waker_wake(kept);
+    fut_waker_drop(kept);
+    return NULL;
+}
+
+START_TEST(remote_frame_wake_keeps_block_alive)
+{
+    fut_rt *rt = th_new_rt();
+    fut g;
+    fut_init(&g, &grab_vt);
+    ck_assert_int_eq(th_block(rt, &g), 0);
+    fut_drop(&g);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, remote_wake_and_drop, NULL), 0);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(fut_rt_set_max_depth(rt, 32), 0); /* replaces the block */
+    fut_yield y;
+    th_block(rt, fut_yield_init(&y)); /* takes the remote stack */
+    fut_drop(&y.base);
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wake");
@@ -886,6 +924,7 @@ int main(void)
     tcase_add_test(tc, task_freed_at_last_clone);
     tcase_add_test(tc, clones_outlive_runtime);
     tcase_add_test(tc, frame_clone_stale_wake);
+    tcase_add_test(tc, remote_frame_wake_keeps_block_alive);
     tcase_add_test(tc, stale_frame_wake_lets_borrowed_loop_return);
     return th_run(s);
 }
