@@ -100,14 +100,6 @@ static const char *id_of(const char *line)
     return str(line, "id");
 }
 
-/* Runs the loop for a while. */
-static void run_for(fut_rt *rt, double seconds)
-{
-    fut_sleep s;
-    th_block(rt, fut_sleep_init(&s, seconds));
-    fut_drop(&s.base);
-}
-
 static void cancel_join(fut_rt *rt, fut_join *j)
 {
     fut_join_cancel(j);
@@ -172,11 +164,11 @@ START_TEST(parked_queued_and_scoped)
     th_slow_init(&c, -1, 0, 0, 0, NULL, NULL, NULL);
     fut_join ja, jb, jc;
     ck_assert_int_eq(FUT_SPAWN(th_rt, &a, &ja), 0);
-    run_for(th_rt, 0.02);
+    th_run_for(th_rt, 0.02);
     fut_scope s;
     fut_scope_init(&s, th_rt, 0);
     ck_assert_int_eq(fut_scope_spawn(&s, &c.base, sizeof c, &jc), 0);
-    run_for(th_rt, 0.001);
+    th_run_for(th_rt, 0.001);
     th_pause_for(0.05); /* plain code: the loop's clock does not move */
     ck_assert_int_eq(FUT_SPAWN(th_rt, &b, &jb), 0);
 
@@ -233,9 +225,9 @@ START_TEST(teardown_with_budget_then_escalated)
     th_slow_init(&a, -1, 0, 15, 0.02, NULL, NULL, &dropped);
     fut_join ja;
     ck_assert_int_eq(FUT_SPAWN(th_rt, &a, &ja), 0);
-    run_for(th_rt, 0.005);
+    th_run_for(th_rt, 0.005);
     fut_join_cancel(&ja);
-    run_for(th_rt, 0.05);
+    th_run_for(th_rt, 0.05);
 
     char *d = dump(th_rt, 0);
     const char *t = task_line(d, ja.task);
@@ -265,9 +257,9 @@ START_TEST(teardown_with_budget_then_escalated)
     th_slow_init(&b, -1, 0, 5, 0.02, NULL, NULL, &dropped);
     fut_join jb;
     ck_assert_int_eq(FUT_SPAWN(th_rt, &b, &jb), 0);
-    run_for(th_rt, 0.005);
+    th_run_for(th_rt, 0.005);
     fut_join_cancel(&jb);
-    run_for(th_rt, 0.04);
+    th_run_for(th_rt, 0.04);
     d = dump(th_rt, 0);
     ck_assert_int_eq(count(d, "teardown", NULL, NULL), 2);
     ck_assert_str_eq(str(find(d, "teardown", "id", id_of(task_line(d, jb.task))), "budget_left"),
@@ -292,7 +284,7 @@ START_TEST(orphan_is_listed)
     int dropped = 0;
     th_slow_init(&o, -1, 0, 3, 0.02, NULL, NULL, &dropped);
     ck_assert_int_eq(fut_rt_adopt(th_rt, &o.base, NULL, NULL), 0);
-    run_for(th_rt, 0.005);
+    th_run_for(th_rt, 0.005);
     char *d = dump(th_rt, 0);
     const char *t = find(d, "task", "phase", "orphan");
     ck_assert_ptr_nonnull(t);
@@ -301,7 +293,7 @@ START_TEST(orphan_is_listed)
     ck_assert_int_eq(num(find(d, "rt", NULL, NULL), "orphans_alive"), 1);
     free(d);
     while (!dropped)
-        run_for(th_rt, 0.01);
+        th_run_for(th_rt, 0.01);
 }
 END_TEST
 
@@ -451,7 +443,7 @@ START_TEST(dot_holds_together)
     ck_assert_int_eq(FUT_SPAWN(th_rt, &a, &ja), 0);
     ck_assert_int_eq(fut_scope_spawn(&s, &b.base, sizeof b, NULL), 0);
     ck_assert_int_eq(fut_scope_spawn(&s, &c.base, sizeof c, NULL), 0);
-    run_for(th_rt, 0.005);
+    th_run_for(th_rt, 0.005);
 
     char *d = dump(th_rt, FUT_DUMP_DOT);
     ck_assert(!strncmp(d, "strict digraph fut_rt {\n", 24));
@@ -521,9 +513,9 @@ START_TEST(no_allocation)
     fut_join ja, jb;
     ck_assert_int_eq(FUT_SPAWN(th_rt, &a, &ja), 0);
     ck_assert_int_eq(FUT_SPAWN(th_rt, &b, &jb), 0);
-    run_for(th_rt, 0.005);
+    th_run_for(th_rt, 0.005);
     fut_join_cancel(&jb);
-    run_for(th_rt, 0.005);
+    th_run_for(th_rt, 0.005);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);

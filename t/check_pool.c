@@ -26,11 +26,6 @@
 
 #define rt th_rt
 
-static int under_valgrind(void)
-{
-    return getenv("FUT_VALGRIND") != NULL;
-}
-
 /* --- a gate jobs wait on, opened by the test -------------------------------------- */
 
 static pthread_mutex_t gmu = PTHREAD_MUTEX_INITIALIZER;
@@ -406,7 +401,7 @@ START_TEST(completion_storm)
     static struct storm s;
     memset(&s, 0, sizeof s);
     fut_init(&s.base, &storm_vt);
-    s.total = under_valgrind() ? 20000 : 1000000;
+    s.total = th_under_valgrind() ? 20000 : 1000000;
     long expect = 0;
     for (long i = 0; i < s.total; i++)
         expect += i & 0xff;
@@ -433,7 +428,7 @@ static ssize_t jitter(fut_job *job, void *arg)
 
 START_TEST(random_cancel_points)
 {
-    long total = under_valgrind() ? 5000 : 100000;
+    long total = th_under_valgrind() ? 5000 : 100000;
     unsigned seed = 12345;
     enum { BATCH = 500 };
     static fut_join h[BATCH];
@@ -742,7 +737,7 @@ static void wait_released(uint64_t n)
 
 static double slack(void)
 {
-    return under_valgrind() ? 0.5 : 0.05;
+    return th_under_valgrind() ? 0.5 : 0.05;
 }
 
 START_TEST(dns_timeout_returns_on_time)
