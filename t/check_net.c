@@ -6,14 +6,17 @@
 
 #include "helpers.h"
 
+#include <dlfcn.h>
 #include <ev.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <netdb.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,6 +324,81 @@ START_TEST(echo_unix)
 }
 END_TEST
 
+/* --- a resolver the tests script ------------------------------------------------
+ *
+ * getaddrinfo and freeaddrinfo are interposed (the test program's
+ * definitions come before libc's for the library too). "fut-fake-noname"
+ * fails with EAI_NONAME; "fut-fake-empty" succeeds with no address at all;
+ * "fut-fake-many" answers 10 IPv4 addresses (127.0.0.1), then one IPv6
+ * entry too long for a fut_addr, then 10 IPv6 ones (::1), all on the port
+ * asked for. Every other name goes to libc. */
+static char fake_tag[] = "fut-fake";
+
+static struct addrinfo *fake_entry(int family, int port, socklen_t len)
+{
+    struct addrinfo *ai = calloc(1, sizeof *ai);
+    struct sockaddr_storage *ss = calloc(1, sizeof *ss);
+    ck_assert(ai && ss);
+    ai->ai_family = family;
+    ai->ai_socktype = SOCK_STREAM;
+    ai->ai_canonname = fake_tag;
+    ai->ai_addr = (struct sockaddr *)ss;
+    if (family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)ss;
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+        in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ai->ai_addrlen = len ? len : sizeof *in;
+    } else {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        in6->sin6_addr = in6addr_loopback;
+        ai->ai_addrlen = len ? len : sizeof *in6;
+    }
+    return ai;
+}
+
+int getaddrinfo(const char *host, const char *service, const struct addrinfo *hints,
+                struct addrinfo **res)
+{
+    if (host && strcmp(host, "fut-fake-noname") == 0)
+        return EAI_NONAME;
+    if (host && strcmp(host, "fut-fake-empty") == 0) {
+        *res = NULL;
+        return 0;
+    }
+    if (host && strcmp(host, "fut-fake-many") == 0) {
+        int port = service ? atoi(service) : 0;
+        struct addrinfo *head = NULL, **tail = &head;
+        for (int i = 0; i < 21; i++) {
+            int v6 = i >= 10;
+            *tail = fake_entry(v6 ? AF_INET6 : AF_INET, port,
+                               i == 10 ? (socklen_t)sizeof(struct sockaddr_storage) + 1 : 0);
+            tail = &(*tail)->ai_next;
+        }
+        *res = head;
+        return 0;
+    }
+    typedef int (*gai_fn)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+    return ((gai_fn)(uintptr_t)dlsym(RTLD_NEXT, "getaddrinfo"))(host, service, hints, res);
+}
+
+void freeaddrinfo(struct addrinfo *ai)
+{
+    if (ai && ai->ai_canonname == fake_tag) {
+        while (ai) {
+            struct addrinfo *next = ai->ai_next;
+            free(ai->ai_addr);
+            free(ai);
+            ai = next;
+        }
+        return;
+    }
+    typedef void (*fai_fn)(struct addrinfo *);
+    ((fai_fn)(uintptr_t)dlsym(RTLD_NEXT, "freeaddrinfo"))(ai);
+}
+
 START_TEST(connect_by_name)
 {
     fut_listener l;
@@ -496,6 +574,74 @@ START_TEST(happy_eyeballs_losers_closed)
     fut_drop(&s.base);
     fut_drop(&fast.base);
     close_fillers(slow, fillers);
+}
+END_TEST
+
+/* A name's lookup failing is the connect's output; a lookup with no
+ * address is -EADDRNOTAVAIL; a long answer is cut at
+ * FUT_CONNECT_MAX_ADDRS, families interleaved from the first answer's,
+ * an entry too long for a fut_addr skipped. */
+START_TEST(connect_name_resolver_outcomes)
+{
+    fut_connect c;
+    ck_assert_int_eq(th_block(rt, fut_connect_name(&c, "fut-fake-noname:80", NULL, NULL)),
+                     -FUT_EAI_NONAME);
+    fut_drop(&c.base);
+
+    struct trace_log t = {.n = 0};
+    fut_connect_name(&c, "fut-fake-empty:80", NULL, NULL);
+    ck_assert_int_eq(fut_connect_set_trace(&c, trace_cb, &t), 0);
+    ck_assert_int_eq(th_block(rt, &c.base), -EADDRNOTAVAIL);
+    fut_drop(&c.base);
+    ck_assert_int_eq(t.n, 1);
+    ck_assert_int_eq(t.ev[0], 'R');
+    ck_assert_int_eq(t.idx[0], 0);
+
+    fut_listener l;
+    ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
+    char name[64];
+    snprintf(name, sizeof name, "fut-fake-many:%d", fut_addr_port(fut_listener_addr(&l)));
+    t.n = 0;
+    fut_connect_name(&c, name, NULL, NULL);
+    ck_assert_int_eq(fut_connect_set_trace(&c, trace_cb, &t), 0);
+    ck_assert_int_eq(fut_connect_set_attempt_delay(&c, 5.0), 0);
+    ssize_t fd = th_block(rt, &c.base);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_ge(t.n, 3);
+    ck_assert_int_eq(t.ev[0], 'R');
+    ck_assert_int_eq(t.idx[0], FUT_CONNECT_MAX_ADDRS);
+    ck_assert_int_eq(t.ev[1], 'S');
+    ck_assert_int_eq(t.ev[2], 'W');
+    ck_assert_int_eq(t.idx[2], 0); /* 127.0.0.1 first: the first answer's family */
+    /* The race's list (a private field, read here only): 0 v4, (the long
+     * one skipped), 1 v4, then v6 and v4 in turn. */
+    ck_assert_int_eq(c.addrs[0].u.sa.sa_family, AF_INET);
+    ck_assert_int_eq(c.addrs[1].u.sa.sa_family, AF_INET);
+    for (int i = 2; i < FUT_CONNECT_MAX_ADDRS; i++)
+        ck_assert_int_eq(c.addrs[i].u.sa.sa_family, i % 2 ? AF_INET : AF_INET6);
+    close((int)fd);
+    fut_drop(&c.base);
+    fut_drop(&l.base);
+}
+END_TEST
+
+/* Options once polled are refused and change nothing; an infinite timeout
+ * is no timeout. */
+START_TEST(connect_options_after_the_first_poll)
+{
+    fut_listener l;
+    ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
+    fut_connect c;
+    fut_connect_init(&c, fut_listener_addr(&l), NULL, NULL);
+    ck_assert_int_eq(fut_connect_set_timeout(&c, INFINITY), 0);
+    ssize_t fd = th_block(rt, &c.base);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(fut_connect_set_timeout(&c, 1), -EINVAL);
+    ck_assert_int_eq(fut_connect_set_attempt_delay(&c, 1), -EINVAL);
+    ck_assert_int_eq(fut_connect_set_trace(&c, trace_cb, NULL), -EINVAL);
+    close((int)fd);
+    fut_drop(&c.base);
+    fut_drop(&l.base);
 }
 END_TEST
 
@@ -1867,6 +2013,8 @@ static Suite *suite(void)
     ADD(tc, echo_tcp6);
     ADD(tc, echo_unix);
     ADD(tc, connect_by_name);
+    ADD(tc, connect_name_resolver_outcomes);
+    ADD(tc, connect_options_after_the_first_poll);
     ADD(tc, connect_errors);
     ADD(tc, connect_immediate_outcomes_in_dirty_memory);
     ADD(tc, connect_timeout);
