@@ -37,7 +37,7 @@ static fut_rt *rt;
 
 struct device {
     ev_timer tick;        /* writes a chunk every 20 ms */
-    ev_timer confirm;     /* cancellation confirmed 25 ms after the request */
+    ev_timer confirm;     /* cancellation confirmed 45 ms after the request */
     char *buf;            /* lent by the read future */
     size_t len, pos;
     int stopping, stopped;

@@ -101,7 +101,7 @@ static inline int fut__to_ev_events(int events)
 
 static inline int fut__from_ev_events(int revents)
 {
-    return (revents & EV_READ ? FUT_READABLE : 0) | (revents & EV_WRITE ? FUT_WRITABLE : 0);
+    return ((revents & EV_READ) ? FUT_READABLE : 0) | ((revents & EV_WRITE) ? FUT_WRITABLE : 0);
 }
 
 /* --- allocation ---------------------------------------------------------- */

@@ -127,7 +127,7 @@ FUT_API fut *fut_mutex_lock(fut_mutex_lock_op *l, fut_mutex *m)
 
 FUT_API int fut_mutex_forget(fut_mutex_lock_op *l)
 {
-    if (l->st != L_HELD)
+    if (!l || l->st != L_HELD)
         return 0;
     l->st = L_LOOSE;
     l->m->owner = l->m;

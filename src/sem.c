@@ -82,6 +82,8 @@ FUT_API int fut_sem_add(fut_sem *s, size_t n)
 
 FUT_API void fut_sem_close(fut_sem *s)
 {
+    if (!s)
+        return;
     s->closed = 1;
     while (!fut__list_empty(&s->queue)) {
         fut_sem_acquire_op *a = op_of(s->queue.next);
@@ -191,7 +193,7 @@ FUT_API fut *fut_sem_acquire(fut_sem_acquire_op *a, fut_sem *s, size_t n)
 
 FUT_API size_t fut_sem_forget(fut_sem_acquire_op *a)
 {
-    if (a->st != A_GRANTED)
+    if (!a || a->st != A_GRANTED)
         return 0;
     a->st = A_FORGOTTEN;
     a->s->loose += a->n;

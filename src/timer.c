@@ -53,12 +53,12 @@ static inline fut__timer *meld(fut__timer *a, fut__timer *b)
     return a;
 }
 
-/* Melds a list of siblings into one tree: pairs left to right, then the
- * pairs right to left (the two-pass pairing). */
+/* Melds a non-empty list of siblings into one tree: pairs left to right,
+ * then the pairs right to left (the two-pass pairing). */
 static fut__timer *merge_pairs(fut__timer *first)
 {
     fut__timer *acc = NULL; /* the melded pairs, last first */
-    while (first) {
+    do {
         fut__timer *a = first, *b = a->next;
         if (!b) {
             a->next = acc;
@@ -69,7 +69,7 @@ static fut__timer *merge_pairs(fut__timer *first)
         fut__timer *m = meld(a, b);
         m->next = acc;
         acc = m;
-    }
+    } while (first);
     fut__timer *root = acc;
     for (acc = acc->next; acc;) {
         fut__timer *n = acc->next;

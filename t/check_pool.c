@@ -1032,6 +1032,53 @@ START_TEST(no_thread_for_a_worker)
 }
 END_TEST
 
+/* While no thread can be started, submissions do not each try again: one
+ * worker runs, clone fails from then on, and 40 jobs that each would want
+ * a worker of their own cost one failed start (the next attempt waits at
+ * least 10 ms), then all run on the one worker. */
+START_TEST(failed_worker_starts_back_off)
+{
+    static const struct th_sysfail rules[] = {
+#ifdef __NR_clone3
+        {__NR_clone3, EAGAIN, -1, 0, 0},
+#endif
+        {__NR_clone, EAGAIN, -1, 0, 0},
+    };
+    gate_reset();
+    ck_assert_int_eq(fut_rt_set_pool_size(rt, 64), 0);
+    enum { N = 40 };
+    static fut_job j[N + 1];
+    ck_assert_int_eq(th_poll_once(rt, fut_job_init(&j[0], gated, (void *)0, NULL), NULL),
+                     FUT_PENDING);
+    wait_started(1);
+    if (th_sysfail(rules, sizeof rules / sizeof rules[0]) != 0) {
+        fprintf(stderr, "# failed_worker_starts_back_off: no seccomp here, skipped\n");
+        gate_release();
+        ck_assert_int_eq(th_block(rt, &j[0].base), 0);
+        ck_assert_int_eq(fut_drop(&j[0].base), 0);
+        return;
+    }
+    double t0 = th_mono();
+    for (int k = 1; k <= N; k++)
+        ck_assert_int_eq(th_poll_once(rt, fut_job_init(&j[k], gated, (void *)(intptr_t)k, NULL),
+                                      NULL),
+                         FUT_PENDING);
+    double took = th_mono() - t0;
+    struct fut_pool_stats st;
+    ck_assert_int_eq(fut_rt_pool_stats(rt, &st, sizeof st), 0);
+    ck_assert_int_eq(st.workers, 1);
+    /* One failure per 10 ms at the most while the submissions ran. */
+    ck_assert_uint_ge(st.start_failures, 1);
+    ck_assert_uint_le(st.start_failures, 1 + (uint64_t)(took / 0.01));
+    ck_assert_uint_lt(st.start_failures, N);
+    gate_release();
+    for (int k = 0; k <= N; k++) {
+        ck_assert_int_eq(th_block(rt, &j[k].base), k);
+        ck_assert_int_eq(fut_drop(&j[k].base), 0);
+    }
+}
+END_TEST
+
 /* A smaller pool: idle workers past the new size leave, and are joined
  * when the next worker starts. */
 START_TEST(shrinking_the_pool)
@@ -1175,6 +1222,7 @@ int main(void)
     tcase_add_test(tc, job_cancelled_while_queued);
     tcase_add_test(tc, no_memory_for_the_pool_or_a_worker);
     tcase_add_test(tc, no_thread_for_a_worker);
+    tcase_add_test(tc, failed_worker_starts_back_off);
     tcase_add_test(tc, shrinking_the_pool);
     tcase_add_test(tc, dns_cancelled_or_out_of_memory);
     suite_add_tcase(s, tc);

@@ -23,7 +23,7 @@ $3
 FUT_CORO_DEFINE(c, body);
 int main(void) { struct c s; return FUT_CORO_INIT(&s, c) == 0; }
 SRC
-    if ${CC:-cc} -std=gnu11 -Wall -Wextra -Werror -I"$inc" -c "$tmp/t.c" -o "$tmp/t.o" 2>"$tmp/err"; then
+    if ${CC:-cc} -std=gnu11 -Wall -Wextra -Werror -I"$inc" -I"${top_builddir:-.}/include" -c "$tmp/t.c" -o "$tmp/t.o" 2>"$tmp/err"; then
         got=ok
     else
         got=fail

@@ -287,8 +287,11 @@ FUT_API int fut_rt_spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join);
 #ifdef __cplusplus
 #define FUT__NOT_BARE_FUT(fp) 0
 #else
+/* clang-format would write `fut * : -1`. */
+/* clang-format off */
 #define FUT__NOT_BARE_FUT(fp) \
     (0 * sizeof(char[_Generic((fp), fut *: -1, const fut *: -1, default: 1)]))
+/* clang-format on */
 #endif
 
 /* Cancels the joined task: it stops polling its future and drops it
