@@ -83,8 +83,7 @@ END_TEST
 /* A failed spawn leaves the future with the caller, and the runtime works. */
 START_TEST(failed_spawn_is_clean)
 {
-    fut_rt *rt;
-    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
+    fut_rt *rt = th_rt;
     th_alloc.fail_at = th_alloc.total + 1;
     int dropped = 0;
     struct th_slow s;
@@ -101,15 +100,13 @@ START_TEST(failed_spawn_is_clean)
     ck_assert_int_eq(out, 3);
     fut_drop(&s.base);
     ck_assert_int_eq(dropped, 1);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
 /* A failed depth change keeps the old limit. */
 START_TEST(failed_depth_change_keeps_limit)
 {
-    fut_rt *rt;
-    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
+    fut_rt *rt = th_rt;
     ck_assert_int_eq(fut_rt_set_max_depth(rt, 2), 0);
     th_alloc.fail_at = th_alloc.total + 1;
     ck_assert_int_eq(fut_rt_set_max_depth(rt, 10), -ENOMEM);
@@ -117,7 +114,6 @@ START_TEST(failed_depth_change_keeps_limit)
     fut_sleep s;
     ck_assert_int_eq(fut_rt_block_on(rt, fut_sleep_init(&s, 0.001), NULL), 0);
     fut_drop(&s.base);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -125,8 +121,7 @@ END_TEST
  * spawns. */
 START_TEST(no_allocation_after_spawn)
 {
-    fut_rt *rt;
-    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
+    fut_rt *rt = th_rt;
     int ticks = 0;
     struct th_ticker tk[4];
     fut_join j[4];
@@ -145,7 +140,6 @@ START_TEST(no_allocation_after_spawn)
     ck_assert_int_eq(fut_drop(&s.base), 0); /* a nested loop, no allocation */
     ck_assert_int_eq(ticks, 20);
     ck_assert_int_eq(th_alloc.total, before);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -155,6 +149,8 @@ int main(void)
     TCase *tc = th_tcase(s, "alloc", 20);
     tcase_add_test(tc, set_allocator_rules);
     tcase_add_test(tc, every_allocation_failing_in_turn);
+    /* On the fixture's runtime. */
+    tc = th_rt_tcase(s, "rt", 20);
     tcase_add_test(tc, failed_spawn_is_clean);
     tcase_add_test(tc, failed_depth_change_keeps_limit);
     tcase_add_test(tc, no_allocation_after_spawn);

@@ -35,13 +35,6 @@ static void release_ptr(void *p)
 #define ITEM(n) ((void *)(uintptr_t)(n))
 #define NUM(p) ((long)(uintptr_t)(p))
 
-static void turn(fut_rt *rt)
-{
-    fut_yield y;
-    ck_assert_int_eq(th_block(rt, fut_yield_init(&y)), 0);
-    ck_assert_int_eq(fut_drop(&y.base), 0);
-}
-
 /* A task that runs one op to completion and records its output. */
 struct op_task {
     fut base;
@@ -87,7 +80,7 @@ static void spawn_op(fut_rt *rt, fut *op, ssize_t *out, fut_join *j, int *order,
 
 START_TEST(oneshot_value)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     fut_oneshot *o;
     ck_assert_int_eq(fut_oneshot_new(&o), 0);
     fut_oneshot_recv_op r;
@@ -102,13 +95,12 @@ START_TEST(oneshot_value)
     released = 0;
     ck_assert_int_eq(fut_drop(&r.base), 0);
     ck_assert_int_eq(released, 0); /* taken: the caller's */
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
 START_TEST(oneshot_sender_dropped)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     fut_oneshot *o;
     ck_assert_int_eq(fut_oneshot_new(&o), 0);
     fut_oneshot_recv_op r;
@@ -123,13 +115,12 @@ START_TEST(oneshot_sender_dropped)
     fut_oneshot_sender_drop(o);
     ck_assert_int_eq(th_block(rt, fut_oneshot_recv(&r, o)), -EPIPE);
     ck_assert_int_eq(fut_drop(&r.base), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
 START_TEST(oneshot_released_when_receiver_dropped)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     int x = 0;
     released = 0;
     /* Sent, READY, never taken: the op's drop releases it. */
@@ -164,7 +155,6 @@ START_TEST(oneshot_released_when_receiver_dropped)
     ck_assert_int_eq(fut_drop(&r.base), 0);
     fut_oneshot_sender_drop(o);
     ck_assert_int_eq(released, 3);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -183,7 +173,7 @@ static void *os_sender(void *p)
 
 START_TEST(oneshot_cross_thread)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     for (int i = 0; i < 50; i++) {
         struct os_thread a = {0};
         ck_assert_int_eq(fut_oneshot_new(&a.o), 0);
@@ -196,7 +186,6 @@ START_TEST(oneshot_cross_thread)
         ck_assert_int_eq(fut_drop(&r.base), 0);
         ck_assert_int_eq(pthread_join(th, NULL), 0);
     }
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -204,7 +193,7 @@ END_TEST
 
 START_TEST(chan_send_recv)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     fut_chan *c;
     ck_assert_int_eq(fut_chan_new(&c, 4, NULL, NULL), 0);
     ck_assert_uint_eq(fut_chan_capacity(c), 4);
@@ -228,13 +217,12 @@ START_TEST(chan_send_recv)
     ck_assert_int_eq(NUM(fut_chan_recv_item(&r)), 9);
     ck_assert_int_eq(fut_drop(&r.base), 0);
     ck_assert_int_eq(fut_chan_free(c), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
 START_TEST(chan_backpressure)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     fut_chan *c;
     ck_assert_int_eq(fut_chan_new(&c, 2, NULL, NULL), 0);
     ck_assert_int_eq(fut_chan_try_send(c, ITEM(1)), 0);
@@ -259,13 +247,12 @@ START_TEST(chan_backpressure)
     ck_assert_int_eq(NUM(it), 3);
     ck_assert_int_eq(fut_chan_try_recv(c, &it), -EAGAIN);
     ck_assert_int_eq(fut_chan_free(c), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
 START_TEST(chan_rendezvous)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     fut_chan *c;
     ck_assert_int_eq(fut_chan_new(&c, 0, NULL, NULL), 0);
     ck_assert_int_eq(fut_chan_try_send(c, ITEM(1)), -EAGAIN);
@@ -304,13 +291,12 @@ START_TEST(chan_rendezvous)
     ck_assert_int_eq(th_block(rt, &s.base), 0);
     ck_assert_int_eq(fut_drop(&s.base), 0);
     ck_assert_int_eq(fut_chan_free(c), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
 START_TEST(chan_close)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     fut_chan *c;
     int rel = 0;
     ck_assert_int_eq(fut_chan_new(&c, 2, release_item, &rel), 0);
@@ -319,7 +305,7 @@ START_TEST(chan_close)
     ssize_t rout;
     fut_join jr;
     spawn_op(rt, fut_chan_recv(&r, c), &rout, &jr, NULL, NULL, 0);
-    turn(rt);
+    th_turn(rt);
     ck_assert_int_eq(rout, 1);
     fut_chan_close(c);
     ck_assert_int_eq(th_block(rt, &jr.base), 0);
@@ -335,7 +321,7 @@ START_TEST(chan_close)
     ssize_t sout;
     fut_join js;
     spawn_op(rt, fut_chan_send(&s, c, ITEM(3)), &sout, &js, NULL, NULL, 0);
-    turn(rt);
+    th_turn(rt);
     ck_assert_int_eq(sout, 1);
     fut_chan_close(c);
     fut_chan_close(c); /* idempotent */
@@ -367,13 +353,12 @@ START_TEST(chan_close)
     ck_assert_int_eq(fut_drop(&s.base), 0);
     ck_assert_int_eq(fut_chan_try_recv(c, &it), -EPIPE);
     ck_assert_int_eq(fut_chan_free(c), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
 START_TEST(chan_release_on_free)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     fut_chan *c;
     int rel = 0;
     long before = th_alloc.live;
@@ -393,13 +378,12 @@ START_TEST(chan_release_on_free)
     ck_assert_int_eq(rel, 5);
     ck_assert_int_eq(th_alloc.live, before);
     ck_assert_int_eq(fut_chan_free(NULL), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
 START_TEST(chan_no_alloc_per_message)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     fut_chan *c;
     ck_assert_int_eq(fut_chan_new(&c, 1, NULL, NULL), 0);
     fut_chan_send_op s;
@@ -414,14 +398,13 @@ START_TEST(chan_no_alloc_per_message)
     }
     ck_assert_int_eq(th_alloc.total, total);
     ck_assert_int_eq(fut_chan_free(c), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
 /* Receives are served in the order they started waiting, sends too. */
 START_TEST(chan_fifo_waiters)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     fut_chan *c;
     ck_assert_int_eq(fut_chan_new(&c, 1, NULL, NULL), 0);
     enum { N = 4 };
@@ -431,11 +414,11 @@ START_TEST(chan_fifo_waiters)
     int order[N], seq = 0;
     for (int i = 0; i < N; i++) {
         spawn_op(rt, fut_chan_recv(&r[i], c), &out[i], &j[i], order, &seq, i);
-        turn(rt); /* each starts waiting before the next */
+        th_turn(rt); /* each starts waiting before the next */
     }
     for (long i = 0; i < N; i++) {
         ck_assert_int_eq(fut_chan_try_send(c, ITEM(100 + i)), 0);
-        turn(rt);
+        th_turn(rt);
     }
     for (int i = 0; i < N; i++) {
         ck_assert_int_eq(th_block(rt, &j[i].base), 0);
@@ -458,12 +441,12 @@ START_TEST(chan_fifo_waiters)
     seq = 0;
     for (int i = 0; i < N; i++) {
         spawn_op(rt, fut_chan_send(&s[i], c, ITEM(i + 1)), &out[i], &j[i], order, &seq, i);
-        turn(rt);
+        th_turn(rt);
     }
     for (long i = 0; i <= N; i++) {
         ck_assert_int_eq(fut_chan_try_recv(c, &it), 0);
         ck_assert_int_eq(NUM(it), i);
-        turn(rt);
+        th_turn(rt);
     }
     for (int i = 0; i < N; i++) {
         ck_assert_int_eq(th_block(rt, &j[i].base), 0);
@@ -472,7 +455,6 @@ START_TEST(chan_fifo_waiters)
         ck_assert_int_eq(fut_drop(&j[i].base), 0);
     }
     ck_assert_int_eq(fut_chan_free(c), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -480,7 +462,7 @@ END_TEST
  * item on to the next waiting receive; a send woken for a slot likewise. */
 START_TEST(chan_drop_hands_on)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     fut_chan *c;
     ck_assert_int_eq(fut_chan_new(&c, 1, NULL, NULL), 0);
     fut_chan_recv_op a, b;
@@ -488,7 +470,7 @@ START_TEST(chan_drop_hands_on)
     fut_join jb;
     ck_assert_int_eq(th_poll_once(rt, fut_chan_recv(&a, c), NULL), FUT_PENDING);
     spawn_op(rt, fut_chan_recv(&b, c), &out, &jb, NULL, NULL, 0);
-    turn(rt);
+    th_turn(rt);
     ck_assert_int_eq(fut_chan_try_send(c, ITEM(1)), 0); /* wakes a */
     ck_assert_int_eq(fut_drop(&a.base), 0);             /* ... which hands it to b */
     ck_assert_int_eq(th_block(rt, &jb.base), 0);
@@ -508,7 +490,7 @@ START_TEST(chan_drop_hands_on)
     ck_assert_int_eq(fut_chan_try_send(c, ITEM(3)), 0);
     ck_assert_int_eq(th_poll_once(rt, fut_chan_send(&s, c, ITEM(4)), NULL), FUT_PENDING);
     spawn_op(rt, fut_chan_send(&t, c, ITEM(5)), &out, &jb, NULL, NULL, 0);
-    turn(rt);
+    th_turn(rt);
     ck_assert_int_eq(fut_chan_try_recv(c, &it), 0); /* frees a slot for s */
     ck_assert_int_eq(NUM(it), 3);
     ck_assert_int_eq(fut_drop(&s.base), 0); /* ... which hands it to t */
@@ -537,13 +519,12 @@ START_TEST(chan_drop_hands_on)
     ck_assert_int_eq(th_block(rt, &s.base), 0);
     ck_assert_int_eq(fut_drop(&s.base), 0);
     ck_assert_int_eq(fut_chan_free(c), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
 START_TEST(chan_bad_input)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     fut_chan *c;
     ck_assert_int_eq(fut_chan_new(NULL, 1, NULL, NULL), -EINVAL);
     ck_assert_int_eq(fut_chan_new(&c, SIZE_MAX, NULL, NULL), -EINVAL);
@@ -569,7 +550,6 @@ START_TEST(chan_bad_input)
     fut_oneshot_recv_op o;
     ck_assert_int_eq(th_block(rt, fut_oneshot_recv(&o, NULL)), -EINVAL);
     ck_assert_int_eq(fut_drop(&o.base), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -707,7 +687,7 @@ static void quiesce(fut_rt *rt, struct rnd *R)
     for (int i = 0; quiet < 2; i++) {
         ck_assert_int_lt(i, 1000);
         long p = R->polls;
-        turn(rt);
+        th_turn(rt);
         quiet = R->polls == p ? quiet + 1 : 0;
     }
 }
@@ -774,7 +754,7 @@ static void one_schedule(fut_rt *rt, struct rnd *R)
             R->closed = 1;
         } else if (a < 92) {
             for (unsigned t = rnd_below(R, 3); t > 0; t--)
-                turn(rt);
+                th_turn(rt);
         } else {
             quiesce(rt, R);
             check_not_stuck(R);
@@ -803,12 +783,12 @@ static void one_schedule(fut_rt *rt, struct rnd *R)
 
 START_TEST(chan_random_cancel)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     static struct rnd R;
     memset(&R, 0, sizeof R);
     const char *env = getenv("FUT_SEED");
     uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) * 2654435761u + 1;
-    long n = getenv("FUT_VALGRIND") ? 10000 : 100000;
+    long n = th_under_valgrind() ? 10000 : 100000;
     if (getenv("FUT_SCHEDULES"))
         n = atol(getenv("FUT_SCHEDULES"));
     printf("# chan_random_cancel: seed %llu (FUT_SEED=%llu to replay), %ld schedules\n",
@@ -822,7 +802,7 @@ START_TEST(chan_random_cancel)
         fut_init(&t.base, &slot_vt);
         ck_assert_int_eq(FUT_SPAWN(rt, &t, &j[k]), 0);
     }
-    turn(rt);
+    th_turn(rt);
     for (int k = 0; k < NSLOT; k++)
         ck_assert_ptr_nonnull(R.slot[k].w);
     for (long i = 0; i < n; i++)
@@ -834,7 +814,6 @@ START_TEST(chan_random_cancel)
         ck_assert_int_eq(th_block(rt, &j[k].base), 0);
         ck_assert_int_eq(fut_drop(&j[k].base), 0);
     }
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -947,7 +926,7 @@ static void *x_recv_thread(void *p)
 
 static void cross_thread(size_t cap)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     static struct xchan x;
     memset(&x, 0, sizeof x);
     ck_assert_int_eq(fut_chan_new(&x.c, cap, NULL, NULL), 0);
@@ -976,7 +955,6 @@ static void cross_thread(size_t cap)
     for (long i = 0; i < NMSG; i++)
         ck_assert_int_eq(atomic_load(&x.seen[i]), 1);
     ck_assert_int_eq(fut_chan_free(x.c), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 
 START_TEST(chan_cross_thread)
@@ -1036,37 +1014,37 @@ static const struct fut_vtable never_drops_vt = {sizeof(struct fut_vtable), "nev
 
 START_TEST(ready_ops_hold_no_waker)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     struct never_drops n = {0};
     fut_init(&n.base, &never_drops_vt);
     ck_assert_int_eq(fut_chan_new(&n.c, 1, NULL, NULL), 0);
     ck_assert_int_eq(fut_oneshot_new(&n.o), 0);
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(rt, &n, &j), 0);
-    turn(rt);
+    th_turn(rt);
     ck_assert_int_eq(fut_chan_try_send(n.c, ITEM(1)), 0);
-    turn(rt);
-    turn(rt);
+    th_turn(rt);
+    th_turn(rt);
     fut_chan_close(n.c);
-    turn(rt);
-    turn(rt);
+    th_turn(rt);
+    th_turn(rt);
     fut_oneshot_send(n.o, 5, NULL, NULL);
     ck_assert_int_eq(th_block(rt, &j.base), -EPIPE);
     fut_drop(&j.base);
     ck_assert_int_eq(fut_chan_free(n.c), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0); /* the task's memory went with it */
+    /* the fixture's fut_rt_free takes the task's memory with it */
 }
 END_TEST
 
 int main(void)
 {
     Suite *s = suite_create("chan");
-    TCase *tc = th_tcase(s, "oneshot", 30);
+    TCase *tc = th_rt_tcase(s, "oneshot", 30);
     tcase_add_test(tc, oneshot_value);
     tcase_add_test(tc, oneshot_sender_dropped);
     tcase_add_test(tc, oneshot_released_when_receiver_dropped);
     tcase_add_test(tc, oneshot_cross_thread);
-    tc = th_tcase(s, "chan", 30);
+    tc = th_rt_tcase(s, "chan", 30);
     tcase_add_test(tc, chan_send_recv);
     tcase_add_test(tc, ready_ops_hold_no_waker);
     tcase_add_test(tc, chan_backpressure);
@@ -1077,9 +1055,9 @@ int main(void)
     tcase_add_test(tc, chan_fifo_waiters);
     tcase_add_test(tc, chan_drop_hands_on);
     tcase_add_test(tc, chan_bad_input);
-    tc = th_tcase(s, "cancel", 600);
+    tc = th_rt_tcase(s, "cancel", 600);
     tcase_add_test(tc, chan_random_cancel);
-    tc = th_tcase(s, "threads", 300);
+    tc = th_rt_tcase(s, "threads", 300);
     tcase_add_test(tc, chan_cross_thread);
     tcase_add_test(tc, chan_cross_thread_rendezvous);
     return th_run(s);

@@ -312,6 +312,73 @@ START_TEST(branch_spawn_fails)
 }
 END_TEST
 
+/* A combinator with branch tasks whose own task is cancelled while it
+ * blocks in a nested loop completes promptly with -ECANCELED. */
+static fut_status all_in_nested_loop(struct th_fn *f, fut_cx *cx)
+{
+    fut_sleep a, b;
+    fut *kids[2] = {fut_sleep_init(&a, 1), fut_sleep_init(&b, 1)};
+    fut_join joins[2];
+    fut_all all;
+    ssize_t out = 0;
+    ck_assert_int_eq(
+        fut_rt_nested_loop(fut_cx_rt(cx), fut_all_init(&all, kids, 2, FUT_BRANCH_TASKS, joins), &out),
+        0);
+    fut_drop(&all.base);
+    return fut_ready(&f->base, out);
+}
+
+/* Waits 20 ms, then cancels the task whose join it was given. */
+struct killer {
+    fut base;
+    fut_sleep s;
+    int armed;
+    fut_join *victim;
+};
+
+static fut_status killer_poll(fut *self, fut_cx *cx)
+{
+    struct killer *k = (struct killer *)self;
+    if (!k->armed) {
+        fut_sleep_init(&k->s, 0.02);
+        k->armed = 1;
+    }
+    if (fut_poll(&k->s.base, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    fut_drop(&k->s.base);
+    k->armed = 0;
+    fut_join_cancel(k->victim);
+    return fut_ready(self, 0);
+}
+
+static void killer_drop(fut *self)
+{
+    struct killer *k = (struct killer *)self;
+    if (k->armed)
+        fut_drop(&k->s.base);
+}
+
+static const struct fut_vtable killer_vt = {sizeof(struct fut_vtable), "killer", killer_poll, NULL,
+                                            killer_drop};
+
+START_TEST(branch_tasks_see_owner_cancel)
+{
+    struct th_fn body;
+    th_fn_init(&body, all_in_nested_loop, NULL);
+    fut_join jb, jk;
+    ck_assert_int_eq(FUT_SPAWN(rt, &body, &jb), 0);
+    struct killer k = {.victim = &jb};
+    fut_init(&k.base, &killer_vt);
+    ck_assert_int_eq(FUT_SPAWN(rt, &k, &jk), 0);
+    double t0 = th_mono();
+    ck_assert_int_eq(th_block(rt, &jb.base), -ECANCELED);
+    ck_assert(th_mono() - t0 < 0.5); /* not after the 1 s sleeps */
+    fut_drop(&jb.base);
+    th_block(rt, &jk.base);
+    fut_drop(&jk.base);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("combine");
@@ -328,6 +395,7 @@ int main(void)
     tcase_add_test(tc, dropped_half_way);
     tcase_add_test(tc, bad_input);
     tcase_add_test(tc, branch_spawn_fails);
+    tcase_add_test(tc, branch_tasks_see_owner_cancel);
     suite_add_tcase(s, tc);
     return th_run(s);
 }

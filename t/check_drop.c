@@ -4,6 +4,7 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <ev.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -306,6 +307,57 @@ START_TEST(exactly_once_on_every_path)
 }
 END_TEST
 
+/* A sync drop whose READY-at-once teardown woke its own waker must not
+ * leave the runtime's idle watcher on: a borrowed loop's ev_run(loop, 0)
+ * returns once no task is left. */
+static fut_status wake_then_ready(fut *self, fut_cx *cx)
+{
+    fut_waker_wake(fut_cx_waker(cx));
+    return FUT_READY;
+}
+
+static const struct fut_vtable wtr_vt = {sizeof(struct fut_vtable), "wake_then_ready", NULL,
+                                         wake_then_ready, NULL};
+
+static fut_status dropper_body(struct th_fn *f, fut_cx *cx)
+{
+    fut x;
+    fut_init(&x, &wtr_vt);
+    ck_assert_int_eq(fut_drop(&x), 0);
+    return fut_ready(&f->base, 0);
+}
+
+static long iterations;
+
+static void count_cb(struct ev_loop *l, ev_check *w, int r)
+{
+    if (++iterations > 100000)
+        ev_break(l, EVBREAK_ALL); /* would spin forever otherwise */
+}
+
+/* Its own runtime on a borrowed loop (the fixture's is on an owned one). */
+START_TEST(fast_drop_wake_leaves_no_idle)
+{
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    fut_rt *rt;
+    ck_assert_int_eq(fut_rt_new(&rt, loop), 0);
+    ev_check chk;
+    ev_check_init(&chk, count_cb);
+    ev_check_start(loop, &chk);
+    ev_unref(loop);
+    struct th_fn f;
+    th_fn_init(&f, dropper_body, NULL);
+    ck_assert_int_eq(FUT_SPAWN(rt, &f, NULL), 0);
+    iterations = 0;
+    ev_run(loop, 0);
+    ck_assert_int_lt(iterations, 100);
+    ev_ref(loop);
+    ev_check_stop(loop, &chk);
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+    ev_loop_destroy(loop);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("drop");
@@ -316,6 +368,7 @@ int main(void)
     tcase_add_test(tc, short_vtable_slots_read_as_null);
     tcase_add_test(tc, sync_drop_poll_drop_ready_at_once);
     tcase_add_test(tc, sync_drop_poll_drop_pending);
+    tcase_add_test(tc, fast_drop_wake_leaves_no_idle);
     tcase_add_test(tc, double_drop_refused);
     tcase_add_test(tc, sync_drop_without_runtime);
     tcase_add_test(tc, drop_async_completes_teardown);

@@ -6,6 +6,7 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,14 +101,6 @@ static const char *id_of(const char *line)
     return str(line, "id");
 }
 
-/* Runs the loop for a while. */
-static void run_for(fut_rt *rt, double seconds)
-{
-    fut_sleep s;
-    th_block(rt, fut_sleep_init(&s, seconds));
-    fut_drop(&s.base);
-}
-
 static void cancel_join(fut_rt *rt, fut_join *j)
 {
     fut_join_cancel(j);
@@ -172,11 +165,11 @@ START_TEST(parked_queued_and_scoped)
     th_slow_init(&c, -1, 0, 0, 0, NULL, NULL, NULL);
     fut_join ja, jb, jc;
     ck_assert_int_eq(FUT_SPAWN(th_rt, &a, &ja), 0);
-    run_for(th_rt, 0.02);
+    th_run_for(th_rt, 0.02);
     fut_scope s;
     fut_scope_init(&s, th_rt, 0);
     ck_assert_int_eq(fut_scope_spawn(&s, &c.base, sizeof c, &jc), 0);
-    run_for(th_rt, 0.001);
+    th_run_for(th_rt, 0.001);
     th_pause_for(0.05); /* plain code: the loop's clock does not move */
     ck_assert_int_eq(FUT_SPAWN(th_rt, &b, &jb), 0);
 
@@ -233,9 +226,9 @@ START_TEST(teardown_with_budget_then_escalated)
     th_slow_init(&a, -1, 0, 15, 0.02, NULL, NULL, &dropped);
     fut_join ja;
     ck_assert_int_eq(FUT_SPAWN(th_rt, &a, &ja), 0);
-    run_for(th_rt, 0.005);
+    th_run_for(th_rt, 0.005);
     fut_join_cancel(&ja);
-    run_for(th_rt, 0.05);
+    th_run_for(th_rt, 0.05);
 
     char *d = dump(th_rt, 0);
     const char *t = task_line(d, ja.task);
@@ -265,9 +258,9 @@ START_TEST(teardown_with_budget_then_escalated)
     th_slow_init(&b, -1, 0, 5, 0.02, NULL, NULL, &dropped);
     fut_join jb;
     ck_assert_int_eq(FUT_SPAWN(th_rt, &b, &jb), 0);
-    run_for(th_rt, 0.005);
+    th_run_for(th_rt, 0.005);
     fut_join_cancel(&jb);
-    run_for(th_rt, 0.04);
+    th_run_for(th_rt, 0.04);
     d = dump(th_rt, 0);
     ck_assert_int_eq(count(d, "teardown", NULL, NULL), 2);
     ck_assert_str_eq(str(find(d, "teardown", "id", id_of(task_line(d, jb.task))), "budget_left"),
@@ -292,7 +285,7 @@ START_TEST(orphan_is_listed)
     int dropped = 0;
     th_slow_init(&o, -1, 0, 3, 0.02, NULL, NULL, &dropped);
     ck_assert_int_eq(fut_rt_adopt(th_rt, &o.base, NULL, NULL), 0);
-    run_for(th_rt, 0.005);
+    th_run_for(th_rt, 0.005);
     char *d = dump(th_rt, 0);
     const char *t = find(d, "task", "phase", "orphan");
     ck_assert_ptr_nonnull(t);
@@ -301,7 +294,7 @@ START_TEST(orphan_is_listed)
     ck_assert_int_eq(num(find(d, "rt", NULL, NULL), "orphans_alive"), 1);
     free(d);
     while (!dropped)
-        run_for(th_rt, 0.01);
+        th_run_for(th_rt, 0.01);
 }
 END_TEST
 
@@ -439,6 +432,22 @@ START_TEST(names_are_one_token)
 }
 END_TEST
 
+/* Bytes past ASCII (UTF-8 here) are replaced too: a name stays one
+ * printable token. */
+START_TEST(names_past_ascii_are_one_token)
+{
+    struct fut_vtable vt = {sizeof(struct fut_vtable), "caf\xc3\xa9\x7f!", pend, NULL, NULL};
+    fut f;
+    fut_init(&f, &vt);
+    fut_join j;
+    ck_assert_int_eq(fut_rt_spawn(th_rt, &f, sizeof f, &j), 0);
+    char *d = dump(th_rt, 0);
+    ck_assert_str_eq(str(task_line(d, j.task), "name"), "caf___!");
+    free(d);
+    cancel_join(th_rt, &j);
+}
+END_TEST
+
 START_TEST(dot_holds_together)
 {
     struct th_slow a, b, c;
@@ -451,7 +460,7 @@ START_TEST(dot_holds_together)
     ck_assert_int_eq(FUT_SPAWN(th_rt, &a, &ja), 0);
     ck_assert_int_eq(fut_scope_spawn(&s, &b.base, sizeof b, NULL), 0);
     ck_assert_int_eq(fut_scope_spawn(&s, &c.base, sizeof c, NULL), 0);
-    run_for(th_rt, 0.005);
+    th_run_for(th_rt, 0.005);
 
     char *d = dump(th_rt, FUT_DUMP_DOT);
     ck_assert(!strncmp(d, "strict digraph fut_rt {\n", 24));
@@ -521,9 +530,9 @@ START_TEST(no_allocation)
     fut_join ja, jb;
     ck_assert_int_eq(FUT_SPAWN(th_rt, &a, &ja), 0);
     ck_assert_int_eq(FUT_SPAWN(th_rt, &b, &jb), 0);
-    run_for(th_rt, 0.005);
+    th_run_for(th_rt, 0.005);
     fut_join_cancel(&jb);
-    run_for(th_rt, 0.005);
+    th_run_for(th_rt, 0.005);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -536,6 +545,214 @@ START_TEST(no_allocation)
     ck_assert_ptr_nonnull(strstr(buf, "teardown id="));
     free(buf);
     cancel_join(th_rt, &ja);
+    th_block(th_rt, &jb.base);
+    fut_drop(&jb.base);
+}
+END_TEST
+
+/* --- streams that fail part way ------------------------------------------------ */
+
+/* A stream taking `left` bytes, then failing every write with errno `err`
+ * (0: a failure that sets no errno). Unbuffered, so a write fails where
+ * the dump makes it. */
+struct lim {
+    char buf[16384];
+    size_t len, left;
+    int err;
+};
+
+static ssize_t lim_write(void *cookie, const char *p, size_t n)
+{
+    struct lim *l = cookie;
+    if (n > l->left || l->len + n > sizeof l->buf) {
+        errno = l->err;
+        return 0; /* fopencookie: 0 is an error */
+    }
+    memcpy(l->buf + l->len, p, n);
+    l->len += n;
+    l->left -= n;
+    return (ssize_t)n;
+}
+
+static FILE *lim_open(struct lim *l, size_t left, int err, int mode)
+{
+    l->len = 0;
+    l->left = left;
+    l->err = err;
+    cookie_io_functions_t io = {.write = lim_write};
+    FILE *f = fopencookie(l, "w", io);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(setvbuf(f, NULL, mode, mode == _IONBF ? 0 : sizeof l->buf), 0);
+    return f;
+}
+
+/* Every prefix of the dump, in both formats: a stream failing at any byte
+ * stops the dump with its errno (-EIO when it set none), after writing no
+ * more than that prefix of the full dump. On the manual clock the dump
+ * does not change from one call to the next; it runs in a poll under a
+ * nested loop so that every list has two entries or more (two tasks, two
+ * teardowns, two loops). */
+static struct lim lim;
+
+static fut_status cut_dumps_fn(struct th_fn *f, fut_cx *cx)
+{
+    fut_rt *rt = fut_cx_rt(cx);
+    for (unsigned flags = 0; flags <= FUT_DUMP_DOT; flags += FUT_DUMP_DOT) {
+        char *full = dump(rt, flags);
+        size_t len = strlen(full);
+        ck_assert_uint_lt(len, sizeof lim.buf);
+        for (size_t n = 0; n < len; n++) {
+            int err = n % 2 ? ENOSPC : 0;
+            FILE *s = lim_open(&lim, n, err, _IONBF);
+            ck_assert_int_eq(fut_rt_dump(rt, s, flags), err ? -err : -EIO);
+            ck_assert_uint_le(lim.len, n);
+            ck_assert_msg(!memcmp(lim.buf, full, lim.len), "cut at %zu: not a prefix", n);
+            fclose(s);
+        }
+        FILE *s = lim_open(&lim, len, 0, _IONBF);
+        ck_assert_int_eq(fut_rt_dump(rt, s, flags), 0);
+        ck_assert_uint_eq(lim.len, len);
+        ck_assert(!memcmp(lim.buf, full, len));
+        fclose(s);
+        free(full);
+    }
+    return fut_ready(&f->base, 0);
+}
+
+static fut_status nest_cut_dumps_fn(struct th_fn *f, fut_cx *cx)
+{
+    struct th_fn inner;
+    th_fn_init(&inner, cut_dumps_fn, NULL);
+    ck_assert_int_eq(fut_rt_nested_loop(fut_cx_rt(cx), &inner.base, NULL), 0);
+    fut_drop(&inner.base);
+    return fut_ready(&f->base, 0);
+}
+
+START_TEST(stream_failing_at_any_byte)
+{
+    ck_assert_int_eq(fut_rt_set_clock(th_rt, FUT_CLOCK_MANUAL), 0);
+    struct th_slow a[2], b[2];
+    int dropped = 0;
+    fut_join ja[2], jb[2];
+    for (int i = 0; i < 2; i++) {
+        th_slow_init(&a[i], -1, 0, 0, 0, NULL, NULL, NULL);
+        th_slow_init(&b[i], -1, 0, 2, 1.0, NULL, NULL, &dropped);
+        ck_assert_int_eq(FUT_SPAWN(th_rt, &a[i], &ja[i]), 0);
+        ck_assert_int_eq(FUT_SPAWN(th_rt, &b[i], &jb[i]), 0);
+    }
+    th_turn(th_rt);
+    fut_join_cancel(&jb[0]);
+    fut_join_cancel(&jb[1]);
+    th_turn(th_rt); /* both in teardown, waiting on the stopped clock */
+    struct th_fn n;
+    th_fn_init(&n, nest_cut_dumps_fn, NULL);
+    fut_join jn;
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &n, &jn), 0);
+    ck_assert_int_eq(th_block(th_rt, &jn.base), 0);
+    fut_drop(&jn.base);
+
+    /* Buffered, the writes succeed and the flush at the end fails. */
+    FILE *s = lim_open(&lim, 0, EFBIG, _IOFBF);
+    ck_assert_int_eq(fut_rt_dump(th_rt, s, 0), -EFBIG);
+    ck_assert_uint_eq(lim.len, 0);
+    fclose(s);
+    s = lim_open(&lim, 0, 0, _IOFBF);
+    ck_assert_int_eq(fut_rt_dump(th_rt, s, FUT_DUMP_DOT), -EIO);
+    fclose(s);
+    /* Line buffered: the first line fails, and the flush again; the first
+     * error is the one returned. */
+    s = lim_open(&lim, 0, ENOSPC, _IOLBF);
+    ck_assert_int_eq(fut_rt_dump(th_rt, s, 0), -ENOSPC);
+    ck_assert_uint_eq(lim.len, 0);
+    fclose(s);
+
+    for (int i = 0; i < 2; i++) {
+        cancel_join(th_rt, &ja[i]);
+        fut_join_cancel(&jb[i]);
+    }
+    while (dropped < 2)
+        ck_assert_int_eq(fut_rt_advance(th_rt, 1.0), 0);
+    for (int i = 0; i < 2; i++) {
+        th_block(th_rt, &jb[i].base);
+        fut_drop(&jb[i].base);
+    }
+}
+END_TEST
+
+/* A teardown's budget left: infinite under an infinite budget, then the
+ * time to a shutdown's deadline when that comes first; past it, the task
+ * is escalated, which DOT draws dashed and bold. */
+START_TEST(budget_left_under_a_shutdown)
+{
+    ck_assert_int_eq(fut_rt_set_clock(th_rt, FUT_CLOCK_MANUAL), 0);
+    ck_assert_int_eq(fut_rt_set_drop_budget(th_rt, INFINITY), 0);
+    struct th_slow b;
+    int dropped = 0;
+    th_slow_init(&b, -1, 0, 3, 1.0, NULL, NULL, &dropped);
+    fut_join jb;
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &b, &jb), 0);
+    th_turn(th_rt);
+    fut_join_cancel(&jb);
+    th_turn(th_rt);
+    char *d = dump(th_rt, 0);
+    const char *td = find(d, "teardown", NULL, NULL);
+    ck_assert_ptr_nonnull(td);
+    ck_assert_str_eq(str(td, "budget_left"), "inf");
+    ck_assert_str_eq(str(td, "age"), "0.000000");
+    free(d);
+
+    fut_shutdown sd;
+    ck_assert_int_eq(th_poll_once(th_rt, fut_rt_shutdown(&sd, th_rt, 2.0), NULL), FUT_PENDING);
+    fut_drop(&sd.base);
+    ck_assert_int_eq(fut_rt_advance(th_rt, 0.5), 0);
+    d = dump(th_rt, 0);
+    td = find(d, "teardown", NULL, NULL);
+    ck_assert_str_eq(str(td, "budget_left"), "1.500000");
+    ck_assert_str_eq(str(td, "age"), "0.500000");
+    free(d);
+    d = dump(th_rt, FUT_DUMP_DOT);
+    ck_assert_ptr_nonnull(strstr(d, " style=dashed color=red];\n"));
+    ck_assert_ptr_null(strstr(d, "dashed,bold"));
+    free(d);
+
+    ck_assert_int_eq(fut_rt_advance(th_rt, 1.5), 0);
+    ck_assert_int_eq(dropped, 0); /* th_slow has no sync drop: still pending */
+    d = dump(th_rt, 0);
+    ck_assert_str_eq(str(find(d, "teardown", NULL, NULL), "budget_left"), "escalated");
+    free(d);
+    d = dump(th_rt, FUT_DUMP_DOT);
+    ck_assert_ptr_nonnull(strstr(d, " style=\"dashed,bold\" color=red];\n"));
+    free(d);
+    while (!dropped)
+        ck_assert_int_eq(fut_rt_advance(th_rt, 1.0), 0);
+    th_block(th_rt, &jb.base);
+    fut_drop(&jb.base);
+}
+END_TEST
+
+/* In DOT, a drop's loop is marked as one. */
+START_TEST(dot_marks_a_drop_loop)
+{
+    struct th_slow slow;
+    int dropped = 0;
+    th_slow_init(&slow, -1, 0, 2, 0.02, NULL, NULL, &dropped);
+    to_drop = &slow;
+    struct th_fn b;
+    th_fn_init(&b, dumper_fn, NULL);
+    fut_join jb;
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &b, &jb), 0);
+    inner_flags = FUT_DUMP_DOT;
+    inner_dump = NULL;
+    struct th_fn top;
+    th_fn_init(&top, dropper_fn, NULL);
+    th_block(th_rt, &top.base);
+    ck_assert_int_eq(dropped, 1);
+    char *d = inner_dump;
+    ck_assert_ptr_nonnull(d);
+    ck_assert_ptr_nonnull(strstr(d, "label=\"loop 2\\nth_slow (drop)\"];\n"));
+    ck_assert_ptr_nonnull(strstr(d, "label=\"loop 1\\nth_fn\"];\n"));
+    free(d);
+    inner_flags = 0;
     th_block(th_rt, &jb.base);
     fut_drop(&jb.base);
 }
@@ -557,9 +774,13 @@ static Suite *dump_suite(void)
     tcase_add_test(tc, frozen_under_a_nested_loop);
     tcase_add_test(tc, drop_loop_is_a_frame);
     tcase_add_test(tc, names_are_one_token);
+    tcase_add_test(tc, names_past_ascii_are_one_token);
     tcase_add_test(tc, dot_holds_together);
     tcase_add_test(tc, dot_shows_the_frame_chain);
     tcase_add_test(tc, no_allocation);
+    tcase_add_test(tc, stream_failing_at_any_byte);
+    tcase_add_test(tc, budget_left_under_a_shutdown);
+    tcase_add_test(tc, dot_marks_a_drop_loop);
     return s;
 }
 

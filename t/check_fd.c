@@ -6,56 +6,13 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <ev.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-static fut_rt *rt;
-
-static void setup(void)
-{
-    th_setup();
-    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
-}
-
-static void teardown(void)
-{
-    ck_assert_int_eq(fut_rt_free(rt), 0);
-    th_teardown();
-}
-
-static ssize_t block(fut *f)
-{
-    ssize_t out = -12345;
-    ck_assert_int_eq(fut_rt_block_on(rt, f, &out), 0);
-    return out;
-}
-
-/* Polls a child exactly once; READY with the child's status in `st`. */
-struct peek {
-    fut base;
-    fut *child;
-    fut_status st;
-};
-
-static fut_status peek_poll(fut *self, fut_cx *cx)
-{
-    struct peek *p = (struct peek *)self;
-    p->st = fut_poll(p->child, cx);
-    return fut_ready(self, p->st == FUT_READY ? fut_out(p->child) : 0);
-}
-
-static const struct fut_vtable peek_vt = {sizeof(struct fut_vtable), "peek", peek_poll, NULL,
-                                          NULL};
-
-static fut_status peek(fut *child)
-{
-    struct peek p = {.child = child};
-    fut_init(&p.base, &peek_vt);
-    block(&p.base);
-    return p.st;
-}
+#define rt th_rt
 
 START_TEST(open_bad_input)
 {
@@ -102,19 +59,19 @@ START_TEST(short_read_waits_without_trying)
     ck_assert_int_eq(write(p[1], "abc", 3), 3);
     char buf[16];
     fut_fd_op rd;
-    ck_assert_int_eq(block(fut_fd_read(&rd, &h, buf, sizeof buf)), 3);
+    ck_assert_int_eq(th_block(rt, fut_fd_read(&rd, &h, buf, sizeof buf)), 3);
     ck_assert_int_eq(memcmp(buf, "abc", 3), 0);
     fut_drop(&rd.base);
     ck_assert_int_eq(h.ready & FUT_READABLE, 0);
-    ck_assert_int_eq(peek(fut_fd_read(&rd, &h, buf, sizeof buf)), FUT_PENDING);
+    ck_assert_int_eq(th_poll_once(rt, fut_fd_read(&rd, &h, buf, sizeof buf), NULL), FUT_PENDING);
     ck_assert_int_eq(write(p[1], "de", 2), 2);
-    ck_assert_int_eq(block(&rd.base), 2);
+    ck_assert_int_eq(th_block(rt, &rd.base), 2);
     fut_drop(&rd.base);
     /* End of file: 0, and stays readable. */
     close(p[1]);
-    ck_assert_int_eq(block(fut_fd_read(&rd, &h, buf, sizeof buf)), 0);
+    ck_assert_int_eq(th_block(rt, fut_fd_read(&rd, &h, buf, sizeof buf)), 0);
     fut_drop(&rd.base);
-    ck_assert_int_eq(block(fut_fd_read(&rd, &h, buf, sizeof buf)), 0);
+    ck_assert_int_eq(th_block(rt, fut_fd_read(&rd, &h, buf, sizeof buf)), 0);
     fut_drop(&rd.base);
     fut_fd_close(&h);
     close(p[0]);
@@ -131,20 +88,20 @@ START_TEST(write_waits_on_full_pipe)
     ck_assert_int_eq(fut_fd_open(rt, &r, p[0]), 0);
     static char big[1 << 20];
     fut_fd_op wr, rd;
-    ssize_t n = block(fut_fd_write(&wr, &w, big, sizeof big));
+    ssize_t n = th_block(rt, fut_fd_write(&wr, &w, big, sizeof big));
     ck_assert_int_gt(n, 0);
     ck_assert_int_lt(n, (ssize_t)sizeof big); /* partial: the pipe is full */
     fut_drop(&wr.base);
-    ck_assert_int_eq(peek(fut_fd_write(&wr, &w, big, 1)), FUT_PENDING);
+    ck_assert_int_eq(th_poll_once(rt, fut_fd_write(&wr, &w, big, 1), NULL), FUT_PENDING);
     static char sink[1 << 20];
     ssize_t got = 0;
     while (got < n) {
-        ssize_t k = block(fut_fd_read(&rd, &r, sink, sizeof sink));
+        ssize_t k = th_block(rt, fut_fd_read(&rd, &r, sink, sizeof sink));
         ck_assert_int_gt(k, 0);
         got += k;
         fut_drop(&rd.base);
     }
-    ck_assert_int_eq(block(&wr.base), 1);
+    ck_assert_int_eq(th_block(rt, &wr.base), 1);
     fut_drop(&wr.base);
     fut_fd_close(&w);
     fut_fd_close(&r);
@@ -216,8 +173,8 @@ START_TEST(ping_pong_between_tasks)
     ck_assert_int_eq(FUT_SPAWN(rt, &x, &jx), 0);
     ck_assert_int_eq(FUT_SPAWN(rt, &y, &jy), 0);
     long allocs = th_alloc.total;
-    ck_assert_int_eq(block(&jx.base), 1000);
-    ck_assert_int_eq(block(&jy.base), 1000);
+    ck_assert_int_eq(th_block(rt, &jx.base), 1000);
+    ck_assert_int_eq(th_block(rt, &jy.base), 1000);
     ck_assert_int_eq(th_alloc.total, allocs); /* steady state allocates nothing */
     fut_drop(&jx.base);
     fut_drop(&jy.base);
@@ -240,18 +197,18 @@ START_TEST(wait_reports_ready_events)
     ck_assert_int_eq(fut_fd_open(rt, &h, s[0]), 0);
     fut_fd_wait w;
     /* Fresh handle: assumed ready both ways. */
-    ck_assert_int_eq(block(fut_fd_wait_init(&w, &h, FUT_READABLE | FUT_WRITABLE)),
+    ck_assert_int_eq(th_block(rt, fut_fd_wait_init(&w, &h, FUT_READABLE | FUT_WRITABLE)),
                      FUT_READABLE | FUT_WRITABLE);
     fut_drop(&w.base);
     fut_fd_clear(&h, FUT_READABLE | FUT_WRITABLE);
     /* The kernel says: writable, not readable. */
-    ck_assert_int_eq(block(fut_fd_wait_init(&w, &h, FUT_READABLE | FUT_WRITABLE)), FUT_WRITABLE);
+    ck_assert_int_eq(th_block(rt, fut_fd_wait_init(&w, &h, FUT_READABLE | FUT_WRITABLE)), FUT_WRITABLE);
     fut_drop(&w.base);
-    ck_assert_int_eq(peek(fut_fd_wait_init(&w, &h, FUT_READABLE)), FUT_PENDING);
+    ck_assert_int_eq(th_poll_once(rt, fut_fd_wait_init(&w, &h, FUT_READABLE), NULL), FUT_PENDING);
     ck_assert_int_eq(write(s[1], "z", 1), 1);
-    ck_assert_int_eq(block(&w.base), FUT_READABLE);
+    ck_assert_int_eq(th_block(rt, &w.base), FUT_READABLE);
     fut_drop(&w.base);
-    ck_assert_int_eq(block(fut_fd_wait_init(&w, &h, 0)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_fd_wait_init(&w, &h, 0)), -EINVAL);
     fut_drop(&w.base);
     fut_fd_close(&h);
     close(s[0]);
@@ -298,16 +255,47 @@ START_TEST(two_waiters_take_turns)
     ck_assert_int_eq(FUT_SPAWN(rt, &a, &ja), 0);
     ck_assert_int_eq(FUT_SPAWN(rt, &b, &jb), 0);
     fut_sleep s;
-    block(fut_sleep_init(&s, 0.01));
+    th_block(rt, fut_sleep_init(&s, 0.01));
     fut_drop(&s.base);
     ck_assert(!fut_join_finished(&ja));
     ck_assert(!fut_join_finished(&jb));
     ck_assert_int_eq(write(p[1], "q", 1), 1);
-    ck_assert_int_eq(block(&ja.base), FUT_READABLE);
-    ck_assert_int_eq(block(&jb.base), FUT_READABLE);
+    ck_assert_int_eq(th_block(rt, &ja.base), FUT_READABLE);
+    ck_assert_int_eq(th_block(rt, &jb.base), FUT_READABLE);
     fut_drop(&ja.base);
     fut_drop(&jb.base);
     fut_fd_close(&h);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
+/* Two tasks waiting to read one registered fd that never becomes
+ * readable do not spin; both complete when the handle closes. */
+START_TEST(two_fd_waiters_do_not_spin)
+{
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    fut_fd h;
+    ck_assert_int_eq(fut_fd_open(rt, &h, p[0]), 0);
+    fut_fd_clear(&h, FUT_READABLE);
+    struct waiter a, b;
+    fut_init(&a.base, &waiter_vt);
+    fut_init(&b.base, &waiter_vt);
+    fut_fd_wait_init(&a.w, &h, FUT_READABLE);
+    fut_fd_wait_init(&b.w, &h, FUT_READABLE);
+    fut_join ja, jb;
+    ck_assert_int_eq(FUT_SPAWN(rt, &a, &ja), 0);
+    ck_assert_int_eq(FUT_SPAWN(rt, &b, &jb), 0);
+    fut_sleep s;
+    th_block(rt, fut_sleep_init(&s, 0.05));
+    fut_drop(&s.base);
+    ck_assert_uint_lt(th_stats(rt).polls, 20); /* was millions */
+    fut_fd_close(&h);
+    ck_assert_int_eq(th_block(rt, &ja.base), -EBADF);
+    ck_assert_int_eq(th_block(rt, &jb.base), -EBADF);
+    fut_drop(&ja.base);
+    fut_drop(&jb.base);
     close(p[0]);
     close(p[1]);
 }
@@ -328,17 +316,17 @@ START_TEST(cancelled_read_leaves_handle_usable)
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(rt, &rd, &j), 0);
     fut_yield y;
-    block(fut_yield_init(&y));
+    th_block(rt, fut_yield_init(&y));
     fut_drop(&y.base);
     ck_assert_ptr_nonnull(h.rwaker);
     fut_join_cancel(&j);
-    ck_assert_int_eq(block(&j.base), -ECANCELED);
+    ck_assert_int_eq(th_block(rt, &j.base), -ECANCELED);
     fut_drop(&j.base);
     ck_assert_ptr_null(h.rwaker);
     ck_assert_int_eq(write(p[1], "ok", 2), 2);
     struct fut_rt_stats before, after;
     fut_rt_stats(rt, &before, sizeof before);
-    ck_assert_int_eq(block(fut_fd_read(&rd, &h, buf, sizeof buf)), 2);
+    ck_assert_int_eq(th_block(rt, fut_fd_read(&rd, &h, buf, sizeof buf)), 2);
     fut_drop(&rd.base);
     fut_rt_stats(rt, &after, sizeof after);
     ck_assert_uint_eq(after.wakes, before.wakes); /* nothing woke the dead task */
@@ -360,11 +348,11 @@ START_TEST(closed_before_registration_is_ebadf)
     close(p[0]);
     close(p[1]);
     fut_fd_wait w;
-    ck_assert_int_eq(block(fut_fd_wait_init(&w, &h, FUT_READABLE)), -EBADF);
+    ck_assert_int_eq(th_block(rt, fut_fd_wait_init(&w, &h, FUT_READABLE)), -EBADF);
     fut_drop(&w.base);
     char c;
     fut_fd_op rd;
-    ck_assert_int_eq(block(fut_fd_read(&rd, &h, &c, 1)), -EBADF);
+    ck_assert_int_eq(th_block(rt, fut_fd_read(&rd, &h, &c, 1)), -EBADF);
     fut_drop(&rd.base);
     fut_fd_close(&h);
 }
@@ -381,9 +369,9 @@ START_TEST(close_under_wait_and_rt_free)
     ck_assert_int_eq(fut_fd_open(rt, &h2, p[1]), 0);
     fut_fd_clear(&h, FUT_READABLE);
     fut_fd_wait w;
-    ck_assert_int_eq(peek(fut_fd_wait_init(&w, &h, FUT_READABLE)), FUT_PENDING);
+    ck_assert_int_eq(th_poll_once(rt, fut_fd_wait_init(&w, &h, FUT_READABLE), NULL), FUT_PENDING);
     fut_fd_close(&h);
-    ck_assert_int_eq(block(&w.base), -EBADF);
+    ck_assert_int_eq(th_block(rt, &w.base), -EBADF);
     fut_drop(&w.base);
     ck_assert_int_eq(fut_rt_free(rt), 0); /* h2 still open */
     fut_fd_close(&h2);                     /* no-op now */
@@ -422,11 +410,86 @@ START_TEST(wait_and_read_under_a_cancelled_context)
 }
 END_TEST
 
+/* A registered fd whose only waiter finished must not keep a borrowed
+ * loop's ev_run(loop, 0) alive. */
+struct reader {
+    fut base;
+    fut_fd *h;
+    fut_fd_op op;
+    int started;
+    char buf[64];
+};
+
+static fut_status reader_poll(fut *self, fut_cx *cx)
+{
+    struct reader *r = (struct reader *)self;
+    if (!r->started) {
+        fut_fd_read(&r->op, r->h, r->buf, sizeof r->buf);
+        r->started = 1;
+    }
+    if (fut_poll(&r->op.base, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    fut_drop(&r->op.base);
+    return fut_ready(self, fut_out(&r->op.base));
+}
+
+static const struct fut_vtable reader_vt = {sizeof(struct fut_vtable), "reader", reader_poll, NULL,
+                                            NULL};
+
+static int wfd;
+
+static void write_cb(struct ev_loop *l, ev_timer *t, int rv)
+{
+    ck_assert_int_eq(write(wfd, "x", 1), 1);
+}
+
+static void stop_cb(struct ev_loop *l, ev_timer *t, int rv)
+{
+    ev_break(l, EVBREAK_ALL);
+}
+
+/* Its own runtime on a borrowed loop (the fixture's is on an owned one). */
+START_TEST(finished_fd_waiter_releases_loop)
+{
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    fut_rt *brt;
+    ck_assert_int_eq(fut_rt_new(&brt, loop), 0);
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    wfd = p[1];
+    fut_fd h;
+    ck_assert_int_eq(fut_fd_open(brt, &h, p[0]), 0);
+    fut_fd_clear(&h, FUT_READABLE);
+    struct reader r = {.h = &h};
+    fut_init(&r.base, &reader_vt);
+    fut_join j;
+    ck_assert_int_eq(FUT_SPAWN(brt, &r, &j), 0);
+    ev_timer t, guard;
+    ev_timer_init(&t, write_cb, 0.01, 0.);
+    ev_timer_start(loop, &t);
+    ev_timer_init(&guard, stop_cb, 5., 0.); /* a hang would end here */
+    ev_timer_start(loop, &guard);
+    ev_unref(loop);
+    double t0 = th_mono();
+    ev_run(loop, 0);
+    ck_assert(th_mono() - t0 < 2);
+    ck_assert(fut_join_finished(&j));
+    ev_ref(loop);
+    ev_timer_stop(loop, &guard);
+    fut_drop(&j.base);
+    fut_fd_close(&h);
+    ck_assert_int_eq(fut_rt_free(brt), 0);
+    ev_loop_destroy(loop);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fd");
     TCase *tc = tcase_create("fd");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, th_rt_setup, th_rt_teardown);
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, open_bad_input);
     tcase_add_test(tc, wait_and_read_under_a_cancelled_context);
@@ -436,9 +499,11 @@ int main(void)
     tcase_add_test(tc, ping_pong_between_tasks);
     tcase_add_test(tc, wait_reports_ready_events);
     tcase_add_test(tc, two_waiters_take_turns);
+    tcase_add_test(tc, two_fd_waiters_do_not_spin);
     tcase_add_test(tc, cancelled_read_leaves_handle_usable);
     tcase_add_test(tc, closed_before_registration_is_ebadf);
     tcase_add_test(tc, close_under_wait_and_rt_free);
+    tcase_add_test(tc, finished_fd_waiter_releases_loop);
     suite_add_tcase(s, tc);
     return th_run(s);
 }

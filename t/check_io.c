@@ -19,11 +19,6 @@
 
 /* --- local helpers ---------------------------------------------------------- */
 
-static void make_pipe(int p[2])
-{
-    ck_assert_int_eq(pipe(p), 0);
-}
-
 /* read(2) or write(2) on the test's own fds, retried after an EINTR or an
  * EAGAIN that poll does not confirm: t/faults.sh injects both. */
 static ssize_t rw(int fd, void *buf, size_t len, int out)
@@ -48,15 +43,6 @@ static void set_nonblock(int fd)
     int fl = fcntl(fd, F_GETFL);
     ck_assert_int_ne(fl, -1);
     ck_assert_int_eq(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
-}
-
-/* Runs the loop for about `seconds` (a sleep under fut_rt_block_on). */
-static void run_for(fut_rt *rt, double seconds)
-{
-    fut_sleep s;
-    fut_sleep_init(&s, seconds);
-    ck_assert_int_eq(th_block(rt, &s.base), 0);
-    ck_assert_int_eq(fut_drop(&s.base), 0);
 }
 
 /* A task body waiting on one fd: fut_io_init(fd, events), with a deadline
@@ -194,9 +180,9 @@ static void do_close_pipe(void *arg)
 
 START_TEST(readable_after_write_from_task)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     int p[2];
-    make_pipe(p);
+    th_pipe(p);
     struct writer_arg wa = {.fd = p[1]};
     struct io_result res;
     struct waiter w;
@@ -221,7 +207,6 @@ START_TEST(readable_after_write_from_task)
     ck_assert_int_eq(fut_drop(&io.base), 0);
     close(p[0]);
     close(p[1]);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -235,9 +220,9 @@ static void timer_write_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 START_TEST(readable_after_write_from_timer)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     int p[2];
-    make_pipe(p);
+    th_pipe(p);
     struct writer_arg wa = {.fd = p[1]};
     ev_timer t;
     ev_timer_init(&t, timer_write_cb, 0.02, 0.);
@@ -251,15 +236,14 @@ START_TEST(readable_after_write_from_timer)
     ck_assert_int_eq(th_loop_busy(rt), 0);
     close(p[0]);
     close(p[1]);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
 START_TEST(writable_fresh_pipe)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     int p[2];
-    make_pipe(p);
+    th_pipe(p);
     fut_io io;
     ck_assert_ptr_eq(fut_io_writable_init(&io, p[1]), &io.base);
     double t0 = th_mono();
@@ -274,16 +258,15 @@ START_TEST(writable_fresh_pipe)
     ck_assert_int_eq(th_loop_busy(rt), 0);
     close(p[0]);
     close(p[1]);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
 /* Hang-ups are readiness of the kind asked for, never another kind. */
 START_TEST(peer_closed_reports_asked_events)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     int p[2];
-    make_pipe(p);
+    th_pipe(p);
     close(p[1]); /* EOF on the read end */
     fut_io io;
     fut_io_readable_init(&io, p[0]);
@@ -291,14 +274,13 @@ START_TEST(peer_closed_reports_asked_events)
     ck_assert_int_eq(fut_drop(&io.base), 0);
     close(p[0]);
 
-    make_pipe(p);
+    th_pipe(p);
     close(p[0]); /* EPIPE on the write end */
     fut_io_writable_init(&io, p[1]);
     ck_assert_int_eq(th_block(rt, &io.base), FUT_WRITABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
     close(p[1]);
     ck_assert_int_eq(th_loop_busy(rt), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -306,7 +288,7 @@ END_TEST
  * ready, and the future must say so rather than hang or abort. */
 START_TEST(regular_file_is_ready)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     char path[] = "/tmp/check_io_XXXXXX";
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
@@ -319,16 +301,15 @@ START_TEST(regular_file_is_ready)
     ck_assert_int_eq(th_block(rt, &io.base), FUT_WRITABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
     close(fd);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
 /* Two futures on the same fd: both see the readiness. */
 START_TEST(two_readers_same_fd)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     int p[2];
-    make_pipe(p);
+    th_pipe(p);
     struct writer_arg wa = {.fd = p[1]};
     struct io_result r1, r2;
     struct waiter w1, w2;
@@ -349,14 +330,13 @@ START_TEST(two_readers_same_fd)
     ck_assert_int_eq(th_loop_busy(rt), 0); /* w2's deadline timer stopped too */
     close(p[0]);
     close(p[1]);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
 /* Both events on a socketpair: exactly what is ready is reported. */
 START_TEST(socketpair_both_events)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     int sv[2];
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     set_nonblock(sv[0]);
@@ -427,7 +407,6 @@ START_TEST(socketpair_both_events)
     ck_assert_int_eq(th_loop_busy(rt), 0);
     close(sv[0]);
     close(sv[1]);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -447,9 +426,9 @@ static void expect_at_first_poll(fut_rt *rt, int fd, int events, ssize_t want)
 
 START_TEST(closed_fd_is_ebadf)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     int p[2];
-    make_pipe(p);
+    th_pipe(p);
     close(p[0]);
     close(p[1]);
     /* libev would abort the process on these in epoll_ctl. */
@@ -471,7 +450,6 @@ START_TEST(closed_fd_is_ebadf)
     ck_assert_int_eq(th_block(rt, &j.base), -EBADF);
     ck_assert_int_eq(fut_drop(&j.base), 0);
     ck_assert_int_eq(th_loop_busy(rt), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -483,7 +461,7 @@ START_TEST(o_path_fd_is_ebadf)
 #ifndef O_PATH
     ck_abort_msg("O_PATH is not defined");
 #else
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     int dir = open("/", O_PATH | O_CLOEXEC);
     ck_assert_int_ge(dir, 0);
     char path[] = "/tmp/check_io_XXXXXX";
@@ -498,16 +476,15 @@ START_TEST(o_path_fd_is_ebadf)
     expect_at_first_poll(rt, file, FUT_READABLE | FUT_WRITABLE, -EBADF);
     close(dir);
     close(file);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 #endif
 }
 END_TEST
 
 START_TEST(bad_fd_or_events_is_einval)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     int p[2];
-    make_pipe(p);
+    th_pipe(p);
     expect_at_first_poll(rt, -1, FUT_READABLE, -EINVAL);
     expect_at_first_poll(rt, -1000, FUT_WRITABLE, -EINVAL);
     expect_at_first_poll(rt, -1, 0, -EINVAL);
@@ -529,7 +506,6 @@ START_TEST(bad_fd_or_events_is_einval)
     ck_assert_int_eq(fut_drop(&io.base), 0);
     close(p[0]);
     close(p[1]);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -537,9 +513,9 @@ END_TEST
 
 START_TEST(timeout_on_silent_pipe)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     int p[2];
-    make_pipe(p);
+    th_pipe(p);
     fut_io io;
     fut_io_readable_init(&io, p[0]);
     ck_assert_int_eq(fut_io_set_timeout(&io, 0.05), 0);
@@ -567,15 +543,14 @@ START_TEST(timeout_on_silent_pipe)
     ck_assert_int_eq(th_loop_busy(rt), 0); /* the 5 s deadline was stopped */
     close(p[0]);
     close(p[1]);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
 START_TEST(set_timeout_bad_input)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     int p[2];
-    make_pipe(p);
+    th_pipe(p);
     fut_io io;
     fut_io_readable_init(&io, p[0]);
     ck_assert_int_eq(fut_io_set_timeout(NULL, 1.0), -EINVAL);
@@ -598,14 +573,13 @@ START_TEST(set_timeout_bad_input)
     ck_assert(th_poll_once(rt, &io.base, NULL) == FUT_PENDING);
     ck_assert_int_eq(fut_io_set_timeout(&io, 0.01), -EINVAL);
     ck_assert_int_eq(fut_io_set_timeout(&io, NAN), -EINVAL);
-    run_for(rt, 0.05);
+    th_run_for(rt, 0.05);
     put_byte(p[1]);
     ck_assert_int_eq(th_block(rt, &io.base), FUT_READABLE);
     ck_assert_int_eq(fut_drop(&io.base), 0);
     ck_assert_int_eq(th_loop_busy(rt), 0);
     close(p[0]);
     close(p[1]);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -614,9 +588,9 @@ END_TEST
  * future with -ETIMEDOUT instead of a hang. */
 START_TEST(closed_behind_back_times_out)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     int p[2];
-    make_pipe(p);
+    th_pipe(p);
     int fd = p[0];
     struct io_result res;
     struct waiter w;
@@ -635,7 +609,7 @@ START_TEST(closed_behind_back_times_out)
 
     /* The fd number is reused by a new pipe: watching it works. */
     int q[2];
-    make_pipe(q);
+    th_pipe(q);
     put_byte(q[1]);
     fut_io io;
     fut_io_readable_init(&io, q[0]);
@@ -644,7 +618,6 @@ START_TEST(closed_behind_back_times_out)
     ck_assert_int_eq(fut_drop(&io.base), 0);
     close(q[0]);
     close(q[1]);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -654,16 +627,16 @@ END_TEST
  * readable and the loop runs: nothing may fire into the freed task. */
 START_TEST(cancel_task_while_pending)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     long live = th_alloc.live;
     int p[2];
-    make_pipe(p);
+    th_pipe(p);
     struct io_result res;
     struct waiter w;
     waiter_init(&w, p[0], FUT_READABLE, 5.0, NULL, &res);
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(rt, &w, &j), 0);
-    run_for(rt, 0.01); /* armed and registered */
+    th_run_for(rt, 0.01); /* armed and registered */
     ck_assert_int_eq(res.polls, 1);
     ck_assert(!fut_join_finished(&j));
 
@@ -677,7 +650,7 @@ START_TEST(cancel_task_while_pending)
 
     struct fut_rt_stats before = th_stats(rt);
     put_byte(p[1]);
-    run_for(rt, 0.03);
+    th_run_for(rt, 0.03);
     ck_assert_int_eq(th_loop_busy(rt), 0);
     struct fut_rt_stats after = th_stats(rt);
     ck_assert_int_eq(after.polls, before.polls);
@@ -685,7 +658,6 @@ START_TEST(cancel_task_while_pending)
     ck_assert_int_eq(after.tasks_alive, 0);
     close(p[0]);
     close(p[1]);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -693,15 +665,15 @@ END_TEST
  * frame), then overwritten: a watcher left in libev would now be garbage. */
 START_TEST(drop_while_pending)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     int p[2];
-    make_pipe(p);
+    th_pipe(p);
     fut_io *io = malloc(sizeof *io);
     ck_assert_ptr_nonnull(io);
     fut_io_readable_init(io, p[0]);
     ck_assert_int_eq(fut_io_set_timeout(io, 0.02), 0);
     ck_assert(th_poll_once(rt, &io->base, NULL) == FUT_PENDING);
-    run_for(rt, 0.005);
+    th_run_for(rt, 0.005);
     ck_assert_int_ne(th_loop_busy(rt), 0);
     ck_assert_int_eq(fut_drop(&io->base), 0);
     ck_assert_int_eq(th_loop_busy(rt), 0);
@@ -709,11 +681,10 @@ START_TEST(drop_while_pending)
     free(io);
 
     put_byte(p[1]);
-    run_for(rt, 0.05); /* past the dropped future's deadline too */
+    th_run_for(rt, 0.05); /* past the dropped future's deadline too */
     ck_assert_int_eq(th_loop_busy(rt), 0);
     close(p[0]);
     close(p[1]);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -722,13 +693,13 @@ START_TEST(cancel_by_rt_free)
 {
     fut_rt *rt = th_new_rt();
     int p[2];
-    make_pipe(p);
+    th_pipe(p);
     struct io_result res;
     struct waiter w;
     waiter_init(&w, p[0], FUT_READABLE, -1, NULL, &res);
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(rt, &w, &j), 0);
-    run_for(rt, 0.01);
+    th_run_for(rt, 0.01);
     ck_assert_int_eq(res.polls, 1);
     ck_assert_int_eq(fut_rt_free(rt), 0);
     ck_assert_int_eq(fut_join_finished(&j), 1);
@@ -760,9 +731,9 @@ static void cancel_on_ready_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 START_TEST(cancel_after_ready_before_poll)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     int p[2];
-    make_pipe(p);
+    th_pipe(p);
     struct io_result res;
     struct waiter w;
     waiter_init(&w, p[0], FUT_READABLE, 5.0, NULL, &res);
@@ -780,7 +751,6 @@ START_TEST(cancel_after_ready_before_poll)
     ck_assert_int_eq(th_loop_busy(rt), 0);
     close(p[0]);
     close(p[1]);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -834,7 +804,7 @@ static ssize_t run_closer(fut_rt *rt, double timeout, int as_task)
     memset(&c, 0, sizeof c);
     fut_init(&c.base, &closer_vt);
     c.timeout = timeout;
-    make_pipe(c.p);
+    th_pipe(c.p);
     ssize_t out;
     if (as_task) {
         fut_join j;
@@ -851,7 +821,7 @@ static ssize_t run_closer(fut_rt *rt, double timeout, int as_task)
 
 START_TEST(closed_before_registration)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     ck_assert_int_eq(run_closer(rt, 0.1, 0), -EBADF);
     ck_assert_int_eq(run_closer(rt, -1, 0), -EBADF); /* no deadline: no hang either */
     /* From a task: its wake comes after the iteration's drain, and must
@@ -860,14 +830,13 @@ START_TEST(closed_before_registration)
     ck_assert_int_eq(run_closer(rt, 5.0, 1), -EBADF);
     ck_assert_double_lt(th_mono() - t0, 2.5);
     ck_assert_int_eq(run_closer(rt, -1, 1), -EBADF);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
 int main(void)
 {
     Suite *s = suite_create("io");
-    TCase *tc = th_tcase(s, "ready", 30);
+    TCase *tc = th_rt_tcase(s, "ready", 30);
     tcase_add_test(tc, readable_after_write_from_task);
     tcase_add_test(tc, readable_after_write_from_timer);
     tcase_add_test(tc, writable_fresh_pipe);
@@ -876,17 +845,17 @@ int main(void)
     tcase_add_test(tc, two_readers_same_fd);
     tcase_add_test(tc, socketpair_both_events);
 
-    tc = th_tcase(s, "bad", 30);
+    tc = th_rt_tcase(s, "bad", 30);
     tcase_add_test(tc, closed_fd_is_ebadf);
     tcase_add_test(tc, bad_fd_or_events_is_einval);
     tcase_add_test(tc, o_path_fd_is_ebadf);
 
-    tc = th_tcase(s, "deadline", 30);
+    tc = th_rt_tcase(s, "deadline", 30);
     tcase_add_test(tc, timeout_on_silent_pipe);
     tcase_add_test(tc, set_timeout_bad_input);
     tcase_add_test(tc, closed_behind_back_times_out);
 
-    tc = th_tcase(s, "cancel", 30);
+    tc = th_rt_tcase(s, "cancel", 30);
     tcase_add_test(tc, cancel_task_while_pending);
     tcase_add_test(tc, drop_while_pending);
     tcase_add_test(tc, cancel_by_rt_free);
@@ -894,7 +863,7 @@ int main(void)
 
     /* Last: a regression here aborts the process (libev's assertion),
      * which without fork mode (valgrind) ends the run. */
-    tc = th_tcase(s, "closed_early", 30);
+    tc = th_rt_tcase(s, "closed_early", 30);
     tcase_add_test(tc, closed_before_registration);
     return th_run(s);
 }

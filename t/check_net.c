@@ -6,15 +6,17 @@
 
 #include "helpers.h"
 
-#include <dirent.h>
+#include <dlfcn.h>
 #include <ev.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <netdb.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,38 +26,20 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static fut_rt *rt;
+#define rt th_rt
 static int fds_at_start;
-
-static int count_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n - 1; /* the DIR's own */
-}
 
 static void setup(void)
 {
     signal(SIGPIPE, SIG_DFL); /* a SIGPIPE kills the test: none may come */
-    fds_at_start = count_fds();
-    th_setup();
-    rt = th_new_rt();
+    fds_at_start = th_open_fds();
+    th_rt_setup();
 }
 
 static void teardown(void)
 {
-    ck_assert_int_eq(fut_rt_free(rt), 0);
-    th_teardown();
-    ck_assert_int_eq(count_fds(), fds_at_start);
-}
-
-static ssize_t block(fut *f)
-{
-    return th_block(rt, f);
+    th_rt_teardown();
+    ck_assert_int_eq(th_open_fds(), fds_at_start);
 }
 
 /* A connected TCP pair on 127.0.0.1 made with plain blocking calls:
@@ -308,8 +292,8 @@ static void echo_over(const char *listen_at)
     fut_join js, jc;
     ck_assert_int_eq(FUT_SPAWN(rt, &srv, &js), 0);
     ck_assert_int_eq(FUT_SPAWN(rt, &cli, &jc), 0);
-    ck_assert_int_eq(block(&jc.base), 20);
-    ck_assert_int_eq(block(&js.base), 20);
+    ck_assert_int_eq(th_block(rt, &jc.base), 20);
+    ck_assert_int_eq(th_block(rt, &js.base), 20);
     fut_drop(&jc.base);
     fut_drop(&js.base);
     fut_drop(&l.base);
@@ -340,6 +324,81 @@ START_TEST(echo_unix)
 }
 END_TEST
 
+/* --- a resolver the tests script ------------------------------------------------
+ *
+ * getaddrinfo and freeaddrinfo are interposed (the test program's
+ * definitions come before libc's for the library too). "fut-fake-noname"
+ * fails with EAI_NONAME; "fut-fake-empty" succeeds with no address at all;
+ * "fut-fake-many" answers 10 IPv4 addresses (127.0.0.1), then one IPv6
+ * entry too long for a fut_addr, then 10 IPv6 ones (::1), all on the port
+ * asked for. Every other name goes to libc. */
+static char fake_tag[] = "fut-fake";
+
+static struct addrinfo *fake_entry(int family, int port, socklen_t len)
+{
+    struct addrinfo *ai = calloc(1, sizeof *ai);
+    struct sockaddr_storage *ss = calloc(1, sizeof *ss);
+    ck_assert(ai && ss);
+    ai->ai_family = family;
+    ai->ai_socktype = SOCK_STREAM;
+    ai->ai_canonname = fake_tag;
+    ai->ai_addr = (struct sockaddr *)ss;
+    if (family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)ss;
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+        in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ai->ai_addrlen = len ? len : sizeof *in;
+    } else {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        in6->sin6_addr = in6addr_loopback;
+        ai->ai_addrlen = len ? len : sizeof *in6;
+    }
+    return ai;
+}
+
+int getaddrinfo(const char *host, const char *service, const struct addrinfo *hints,
+                struct addrinfo **res)
+{
+    if (host && strcmp(host, "fut-fake-noname") == 0)
+        return EAI_NONAME;
+    if (host && strcmp(host, "fut-fake-empty") == 0) {
+        *res = NULL;
+        return 0;
+    }
+    if (host && strcmp(host, "fut-fake-many") == 0) {
+        int port = service ? atoi(service) : 0;
+        struct addrinfo *head = NULL, **tail = &head;
+        for (int i = 0; i < 21; i++) {
+            int v6 = i >= 10;
+            *tail = fake_entry(v6 ? AF_INET6 : AF_INET, port,
+                               i == 10 ? (socklen_t)sizeof(struct sockaddr_storage) + 1 : 0);
+            tail = &(*tail)->ai_next;
+        }
+        *res = head;
+        return 0;
+    }
+    typedef int (*gai_fn)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+    return ((gai_fn)(uintptr_t)dlsym(RTLD_NEXT, "getaddrinfo"))(host, service, hints, res);
+}
+
+void freeaddrinfo(struct addrinfo *ai)
+{
+    if (ai && ai->ai_canonname == fake_tag) {
+        while (ai) {
+            struct addrinfo *next = ai->ai_next;
+            free(ai->ai_addr);
+            free(ai);
+            ai = next;
+        }
+        return;
+    }
+    typedef void (*fai_fn)(struct addrinfo *);
+    ((fai_fn)(uintptr_t)dlsym(RTLD_NEXT, "freeaddrinfo"))(ai);
+}
+
 START_TEST(connect_by_name)
 {
     fut_listener l;
@@ -355,8 +414,8 @@ START_TEST(connect_by_name)
     ck_assert_int_eq(FUT_SPAWN(rt, &cli, &jc), 0);
     /* localhost may resolve to ::1 first, where nobody listens: the race
      * falls through to 127.0.0.1 */
-    ck_assert_int_eq(block(&jc.base), 3);
-    ck_assert_int_eq(block(&js.base), 3);
+    ck_assert_int_eq(th_block(rt, &jc.base), 3);
+    ck_assert_int_eq(th_block(rt, &js.base), 3);
     fut_drop(&jc.base);
     fut_drop(&js.base);
     fut_drop(&l.base);
@@ -371,17 +430,17 @@ START_TEST(connect_errors)
     ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
     fut_addr a = *fut_listener_addr(&l);
     fut_drop(&l.base);
-    ck_assert_int_eq(block(fut_connect_init(&c, &a, NULL, NULL)), -ECONNREFUSED);
+    ck_assert_int_eq(th_block(rt, fut_connect_init(&c, &a, NULL, NULL)), -ECONNREFUSED);
     fut_drop(&c.base);
-    ck_assert_int_eq(block(fut_connect_name(&c, "nonsense", NULL, NULL)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_connect_name(&c, "nonsense", NULL, NULL)), -EINVAL);
     fut_drop(&c.base);
-    ck_assert_int_eq(block(fut_connect_name(&c, "localhost:99999", NULL, NULL)), -ERANGE);
+    ck_assert_int_eq(th_block(rt, fut_connect_name(&c, "localhost:99999", NULL, NULL)), -ERANGE);
     fut_drop(&c.base);
-    ck_assert_int_eq(block(fut_connect_name(&c, NULL, NULL, NULL)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_connect_name(&c, NULL, NULL, NULL)), -EINVAL);
     fut_drop(&c.base);
-    ck_assert_int_eq(block(fut_connect_addrs(&c, &a, 0, NULL, NULL)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_connect_addrs(&c, &a, 0, NULL, NULL)), -EINVAL);
     fut_drop(&c.base);
-    ck_assert_int_eq(block(fut_connect_addrs(&c, &a, FUT_CONNECT_MAX_ADDRS + 1, NULL, NULL)),
+    ck_assert_int_eq(th_block(rt, fut_connect_addrs(&c, &a, FUT_CONNECT_MAX_ADDRS + 1, NULL, NULL)),
                      -EINVAL);
     fut_drop(&c.base);
     fut_connect_init(&c, &a, NULL, NULL);
@@ -391,7 +450,7 @@ START_TEST(connect_errors)
     ck_assert_int_eq(fut_connect_set_timeout(NULL, 1), -EINVAL);
     fut_drop(&c.base);
     /* a Unix path nobody listens on */
-    ck_assert_int_eq(block(fut_connect_name(&c, "unix:/nonexistent/x", NULL, NULL)), -ENOENT);
+    ck_assert_int_eq(th_block(rt, fut_connect_name(&c, "unix:/nonexistent/x", NULL, NULL)), -ENOENT);
     fut_drop(&c.base);
 }
 END_TEST
@@ -432,13 +491,13 @@ START_TEST(connect_immediate_outcomes_in_dirty_memory)
 {
     fut_connect *c = malloc(sizeof *c);
     memset(c, 0xa5, sizeof *c);
-    ck_assert_int_eq(block(fut_connect_name(c, "unix:/nonexistent/dirty", NULL, NULL)), -ENOENT);
+    ck_assert_int_eq(th_block(rt, fut_connect_name(c, "unix:/nonexistent/dirty", NULL, NULL)), -ENOENT);
     fut_drop(&c->base);
     fut_listener l;
     ck_assert_int_eq(fut_listener_open(rt, &l, "unix:@libfut-dirty", 0, 0), 0);
     memset(c, 0x5a, sizeof *c);
     fut_stream s;
-    ssize_t fd = block(fut_connect_name(c, "unix:@libfut-dirty", &s, NULL));
+    ssize_t fd = th_block(rt, fut_connect_name(c, "unix:@libfut-dirty", &s, NULL));
     ck_assert_int_ge(fd, 0);
     fut_drop(&c->base);
     free(c);
@@ -457,7 +516,7 @@ START_TEST(connect_timeout)
     fut_connect_init(&c, &a, NULL, NULL);
     ck_assert_int_eq(fut_connect_set_timeout(&c, 0.1), 0);
     double t0 = th_mono();
-    ck_assert_int_eq(block(&c.base), -ETIMEDOUT);
+    ck_assert_int_eq(th_block(rt, &c.base), -ETIMEDOUT);
     double dt = th_mono() - t0;
     ck_assert_msg(dt >= 0.09 && dt < 0.6, "took %.3f s", dt);
     fut_drop(&c.base);
@@ -498,7 +557,7 @@ START_TEST(happy_eyeballs_losers_closed)
     ck_assert_int_eq(fut_connect_set_attempt_delay(&c, 0.05), 0);
     ck_assert_int_eq(fut_connect_set_trace(&c, trace_cb, &t), 0);
     double t0 = th_mono();
-    ssize_t fd = block(&c.base);
+    ssize_t fd = th_block(rt, &c.base);
     double dt = th_mono() - t0;
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(fut_stream_fd(&s), fd);
@@ -518,6 +577,74 @@ START_TEST(happy_eyeballs_losers_closed)
 }
 END_TEST
 
+/* A name's lookup failing is the connect's output; a lookup with no
+ * address is -EADDRNOTAVAIL; a long answer is cut at
+ * FUT_CONNECT_MAX_ADDRS, families interleaved from the first answer's,
+ * an entry too long for a fut_addr skipped. */
+START_TEST(connect_name_resolver_outcomes)
+{
+    fut_connect c;
+    ck_assert_int_eq(th_block(rt, fut_connect_name(&c, "fut-fake-noname:80", NULL, NULL)),
+                     -FUT_EAI_NONAME);
+    fut_drop(&c.base);
+
+    struct trace_log t = {.n = 0};
+    fut_connect_name(&c, "fut-fake-empty:80", NULL, NULL);
+    ck_assert_int_eq(fut_connect_set_trace(&c, trace_cb, &t), 0);
+    ck_assert_int_eq(th_block(rt, &c.base), -EADDRNOTAVAIL);
+    fut_drop(&c.base);
+    ck_assert_int_eq(t.n, 1);
+    ck_assert_int_eq(t.ev[0], 'R');
+    ck_assert_int_eq(t.idx[0], 0);
+
+    fut_listener l;
+    ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
+    char name[64];
+    snprintf(name, sizeof name, "fut-fake-many:%d", fut_addr_port(fut_listener_addr(&l)));
+    t.n = 0;
+    fut_connect_name(&c, name, NULL, NULL);
+    ck_assert_int_eq(fut_connect_set_trace(&c, trace_cb, &t), 0);
+    ck_assert_int_eq(fut_connect_set_attempt_delay(&c, 5.0), 0);
+    ssize_t fd = th_block(rt, &c.base);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_ge(t.n, 3);
+    ck_assert_int_eq(t.ev[0], 'R');
+    ck_assert_int_eq(t.idx[0], FUT_CONNECT_MAX_ADDRS);
+    ck_assert_int_eq(t.ev[1], 'S');
+    ck_assert_int_eq(t.ev[2], 'W');
+    ck_assert_int_eq(t.idx[2], 0); /* 127.0.0.1 first: the first answer's family */
+    /* The race's list (a private field, read here only): 0 v4, (the long
+     * one skipped), 1 v4, then v6 and v4 in turn. */
+    ck_assert_int_eq(c.addrs[0].u.sa.sa_family, AF_INET);
+    ck_assert_int_eq(c.addrs[1].u.sa.sa_family, AF_INET);
+    for (int i = 2; i < FUT_CONNECT_MAX_ADDRS; i++)
+        ck_assert_int_eq(c.addrs[i].u.sa.sa_family, i % 2 ? AF_INET : AF_INET6);
+    close((int)fd);
+    fut_drop(&c.base);
+    fut_drop(&l.base);
+}
+END_TEST
+
+/* Options once polled are refused and change nothing; an infinite timeout
+ * is no timeout. */
+START_TEST(connect_options_after_the_first_poll)
+{
+    fut_listener l;
+    ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
+    fut_connect c;
+    fut_connect_init(&c, fut_listener_addr(&l), NULL, NULL);
+    ck_assert_int_eq(fut_connect_set_timeout(&c, INFINITY), 0);
+    ssize_t fd = th_block(rt, &c.base);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(fut_connect_set_timeout(&c, 1), -EINVAL);
+    ck_assert_int_eq(fut_connect_set_attempt_delay(&c, 1), -EINVAL);
+    ck_assert_int_eq(fut_connect_set_trace(&c, trace_cb, NULL), -EINVAL);
+    close((int)fd);
+    fut_drop(&c.base);
+    fut_drop(&l.base);
+}
+END_TEST
+
 START_TEST(connect_failure_starts_next_at_once)
 {
     fut_listener l;
@@ -532,7 +659,7 @@ START_TEST(connect_failure_starts_next_at_once)
     fut_connect_addrs(&c, addrs, 2, NULL, NULL);
     fut_connect_set_attempt_delay(&c, 5.0);
     double t0 = th_mono();
-    ssize_t fd = block(&c.base);
+    ssize_t fd = th_block(rt, &c.base);
     ck_assert_int_ge(fd, 0);
     ck_assert_double_lt(th_mono() - t0, 1.0); /* not after the 5 s delay */
     close((int)fd);
@@ -546,14 +673,14 @@ START_TEST(connect_dropped_pending_closes_attempts)
     int fillers[4];
     fut_addr a;
     int slow = full_listener(&a, fillers);
-    int before = count_fds();
+    int before = th_open_fds();
     fut_connect c;
     fut_connect_init(&c, &a, NULL, NULL);
     ssize_t out;
     ck_assert_int_eq(th_poll_once(rt, &c.base, &out), FUT_PENDING);
-    ck_assert_int_eq(count_fds(), before + 1);
+    ck_assert_int_eq(th_open_fds(), before + 1);
     ck_assert_int_eq(fut_drop(&c.base), 0);
-    ck_assert_int_eq(count_fds(), before);
+    ck_assert_int_eq(th_open_fds(), before);
     close_fillers(slow, fillers);
 }
 END_TEST
@@ -592,12 +719,12 @@ START_TEST(stream_open_bad_input)
     /* bad op arguments: READY with -EINVAL, no crash */
     fut_stream_op op;
     char buf[8];
-    ck_assert_int_eq(block(fut_stream_read(&op, &s, NULL, 8)), -EINVAL);
-    ck_assert_int_eq(block(fut_stream_read(&op, &s, buf, 0)), -EINVAL);
-    ck_assert_int_eq(block(fut_stream_read_line(&op, &s, buf, 0)), -EINVAL);
-    ck_assert_int_eq(block(fut_stream_read_line(&op, &s, buf, FUT_STREAM_RBUF_DEFAULT + 1)),
+    ck_assert_int_eq(th_block(rt, fut_stream_read(&op, &s, NULL, 8)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_read(&op, &s, buf, 0)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_line(&op, &s, buf, 0)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_line(&op, &s, buf, FUT_STREAM_RBUF_DEFAULT + 1)),
                      -EINVAL);
-    ck_assert_int_eq(block(fut_stream_write(&op, NULL, buf, 1)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, NULL, buf, 1)), -EINVAL);
     a = fut_stream_fd(&s);
     ck_assert_int_ge(a, 0);
     close(b);
@@ -628,7 +755,7 @@ START_TEST(reads_split_at_every_byte)
             ssize_t out;
             fut_status st = FUT_READY;
             if (wrote_rest)
-                out = block(&op.base);
+                out = th_block(rt, &op.base);
             else
                 st = th_poll_once(rt, &op.base, &out);
             if (st == FUT_PENDING) {
@@ -653,18 +780,18 @@ START_TEST(reads_split_at_every_byte)
             ck_assert_int_eq(th_poll_once(rt, &op.base, &out), FUT_PENDING);
             ck_assert_uint_le(fut_stream_op_done(&op), cut);
             ck_assert_int_eq(write(peer, msg + cut, len - cut), (ssize_t)(len - cut));
-            ck_assert_int_eq(block(&op.base), (ssize_t)len);
+            ck_assert_int_eq(th_block(rt, &op.base), (ssize_t)len);
             ck_assert_mem_eq(buf, msg, len);
             continue;
         }
-        ck_assert_int_eq(block(fut_stream_read_exact(&op, &s, buf, len)), (ssize_t)len);
+        ck_assert_int_eq(th_block(rt, fut_stream_read_exact(&op, &s, buf, len)), (ssize_t)len);
         ck_assert_mem_eq(buf, msg, len);
     }
     /* some at a time: bytes come out in order, none lost */
     ck_assert_int_eq(write(peer, msg, len), (ssize_t)len);
     size_t got = 0;
     while (got < len) {
-        ssize_t n = block(fut_stream_read(&op, &s, buf + got, 3));
+        ssize_t n = th_block(rt, fut_stream_read(&op, &s, buf + got, 3));
         ck_assert_int_gt(n, 0);
         got += (size_t)n;
     }
@@ -683,19 +810,19 @@ START_TEST(read_until_limits_and_eof)
     fut_stream_op op;
     char buf[64];
     ck_assert_int_eq(write(peer, "0123456789abcdef", 16), 16);
-    ck_assert_int_eq(block(fut_stream_read_line(&op, &s, buf, 8)), -EMSGSIZE);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_line(&op, &s, buf, 8)), -EMSGSIZE);
     ck_assert_uint_eq(fut_stream_buffered(&s), 16); /* nothing consumed */
-    ck_assert_int_eq(block(fut_stream_read(&op, &s, buf, 64)), 16);
-    ck_assert_int_eq(block(fut_stream_read_line(&op, &s, buf, 33)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_read(&op, &s, buf, 64)), 16);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_line(&op, &s, buf, 33)), -EINVAL);
     /* EOF: the rest without a delimiter, then 0 */
     ck_assert_int_eq(write(peer, "a\nbc", 4), 4);
     shutdown(peer, SHUT_WR);
-    ck_assert_int_eq(block(fut_stream_read_line(&op, &s, buf, 32)), 2);
-    ck_assert_int_eq(block(fut_stream_read_line(&op, &s, buf, 32)), 2);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_line(&op, &s, buf, 32)), 2);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_line(&op, &s, buf, 32)), 2);
     ck_assert_mem_eq(buf, "bc", 2);
-    ck_assert_int_eq(block(fut_stream_read_line(&op, &s, buf, 32)), 0);
-    ck_assert_int_eq(block(fut_stream_read(&op, &s, buf, 32)), 0);
-    ck_assert_int_eq(block(fut_stream_read_exact(&op, &s, buf, 4)), -EPIPE);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_line(&op, &s, buf, 32)), 0);
+    ck_assert_int_eq(th_block(rt, fut_stream_read(&op, &s, buf, 32)), 0);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_exact(&op, &s, buf, 4)), -EPIPE);
     close(peer);
     fut_drop(&s.base);
 }
@@ -714,10 +841,10 @@ START_TEST(caller_buffers)
     ck_assert_int_eq(th_alloc.live, live); /* nothing allocated */
     fut_stream_op op;
     char buf[32];
-    ck_assert_int_eq(block(fut_stream_write(&op, &s, "hello world\n", 12)), 12);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, "hello world\n", 12)), 12);
     /* READY means in the kernel or in the write buffer: after a short
      * send (t/faults.sh makes them) the tail waits for the flush. */
-    ck_assert_int_eq(block(fut_stream_flush(&op, &s)), 0);
+    ck_assert_int_eq(th_block(rt, fut_stream_flush(&op, &s)), 0);
     ssize_t got = 0;
     while (got < 12) {
         ssize_t n = read(peer, buf + got, sizeof buf - (size_t)got);
@@ -727,8 +854,8 @@ START_TEST(caller_buffers)
     ck_assert_int_eq(got, 12);
     ck_assert_mem_eq(buf, "hello world\n", 12);
     ck_assert_int_eq(write(peer, "abcdefgh\n", 9), 9);
-    ck_assert_int_eq(block(fut_stream_read_line(&op, &s, buf, 8)), -EMSGSIZE);
-    ck_assert_int_eq(block(fut_stream_read_exact(&op, &s, buf, 9)), 9);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_line(&op, &s, buf, 8)), -EMSGSIZE);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_exact(&op, &s, buf, 9)), 9);
     ck_assert_mem_eq(buf, "abcdefgh\n", 9);
     close(peer);
     fut_drop(&s.base);
@@ -749,7 +876,7 @@ START_TEST(reset_mid_read)
     struct linger lg = {1, 0};
     setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     close(peer);
-    ck_assert_int_eq(block(fut_stream_read(&op, &s, buf, sizeof buf)), -ECONNRESET);
+    ck_assert_int_eq(th_block(rt, fut_stream_read(&op, &s, buf, sizeof buf)), -ECONNRESET);
     fut_drop(&s.base);
     ck_assert_int_eq(th_stats(rt).net_aborts, 0);
 }
@@ -767,7 +894,7 @@ START_TEST(no_sigpipe)
     /* the first write may be taken; the reset makes a later one fail */
     ssize_t r = 0;
     for (int i = 0; i < 4 && r >= 0; i++) {
-        r = block(fut_stream_write(&op, &s, big, sizeof big));
+        r = th_block(rt, fut_stream_write(&op, &s, big, sizeof big));
         usleep(5000);
     }
     ck_assert_msg(r == -EPIPE || r == -ECONNRESET, "%zd", r);
@@ -782,7 +909,7 @@ START_TEST(no_sigpipe)
     fut_fd_op io;
     r = 0;
     for (int i = 0; i < 4 && r >= 0; i++) {
-        r = block(fut_fd_write(&io, &h, big, sizeof big));
+        r = th_block(rt, fut_fd_write(&io, &h, big, sizeof big));
         fut_drop(&io.base);
         usleep(5000);
     }
@@ -808,7 +935,7 @@ START_TEST(write_all_cancelled_counts_exactly)
     fut_stream_op op;
     fut_timeout t;
     fut_stream_write(&op, &s, data, len);
-    ck_assert_int_eq(block(fut_timeout_init(&t, &op.base, 0.05, 0)), -ETIMEDOUT);
+    ck_assert_int_eq(th_block(rt, fut_timeout_init(&t, &op.base, 0.05, 0)), -ETIMEDOUT);
     fut_drop(&t.base);
     size_t sent = fut_stream_op_done(&op);
     ck_assert_int_gt(sent, 0);
@@ -833,13 +960,13 @@ START_TEST(write_all_cancelled_counts_exactly)
             continue;
         ck_assert_int_eq(errno, EAGAIN);
         fut_sleep sl;
-        block(fut_sleep_init(&sl, 0.001)); /* the close makes progress meanwhile */
+        th_block(rt, fut_sleep_init(&sl, 0.001)); /* the close makes progress meanwhile */
         fut_drop(&sl.base);
     }
     ck_assert_uint_eq(n, sent);
     ck_assert_mem_eq(got, data, n);
     close(b); /* the drain sees our FIN */
-    ck_assert_int_eq(block(&j.base), 0);
+    ck_assert_int_eq(th_block(rt, &j.base), 0);
     fut_drop(&j.base);
     ck_assert_int_eq(th_stats(rt).net_aborts, 0);
     free(got);
@@ -921,18 +1048,18 @@ START_TEST(reader_and_writer_tasks_at_once)
     ck_assert_int_eq(FUT_SPAWN(rt, &e, &je), 0);
     ck_assert_int_eq(FUT_SPAWN(rt, &r, &jr), 0);
     ck_assert_int_eq(FUT_SPAWN(rt, &w, &jw), 0);
-    ck_assert_int_eq(block(&jw.base), 5000);
-    ck_assert_int_eq(block(&jr.base), 5000);
+    ck_assert_int_eq(th_block(rt, &jw.base), 5000);
+    ck_assert_int_eq(th_block(rt, &jr.base), 5000);
     fut_drop(&jw.base);
     fut_drop(&jr.base);
     /* our close: FIN to the echo task, which reads 0, returns, and closes */
     fut_dropper d;
     fut_join jd;
     ck_assert_int_eq(fut_rt_spawn(rt, fut_drop_async(&d, &sa.base), sizeof d, &jd), 0);
-    ck_assert_int_eq(block(&je.base), 0);
+    ck_assert_int_eq(th_block(rt, &je.base), 0);
     fut_drop(&je.base);
     ck_assert_int_eq(fut_drop(&sb.base), 0);
-    ck_assert_int_eq(block(&jd.base), 0);
+    ck_assert_int_eq(th_block(rt, &jd.base), 0);
     fut_drop(&jd.base);
     ck_assert_int_eq(th_stats(rt).net_aborts, 0);
 }
@@ -983,7 +1110,7 @@ START_TEST(graceful_close_seen_from_peer)
     stream_pair(&s, &peer, NULL);
     fut_stream_op op;
     /* bytes left in the write buffer: the close flushes them */
-    ck_assert_int_eq(block(fut_stream_write(&op, &s, "bye\n", 4)), 4);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, "bye\n", 4)), 4);
     fcntl(peer, F_SETFL, O_NONBLOCK);
     fut_join j;
     spawn_late_close(peer, 0.05, &j);
@@ -991,7 +1118,7 @@ START_TEST(graceful_close_seen_from_peer)
     ck_assert_int_eq(fut_drop(&s.base), 0); /* sync: a nested loop runs the peer */
     double dt = th_mono() - t0;
     ck_assert_msg(dt >= 0.045, "the close did not wait for the peer's FIN (%.3f s)", dt);
-    ck_assert_int_eq(block(&j.base), 0);
+    ck_assert_int_eq(th_block(rt, &j.base), 0);
     fut_drop(&j.base);
     struct fut_rt_stats st = th_stats(rt);
     ck_assert_int_eq(st.net_closes, 1);
@@ -1010,7 +1137,7 @@ START_TEST(graceful_close_data_then_fin)
     memset(data, 'x', sizeof data);
     fut_stream_op op;
     /* most of it stays in the write buffer: the peer does not read yet */
-    ck_assert_int_eq(block(fut_stream_write(&op, &s, data, sizeof data)), (ssize_t)sizeof data);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, data, sizeof data)), (ssize_t)sizeof data);
     fut_dropper d;
     fut_join j;
     ck_assert_int_eq(fut_rt_spawn(rt, fut_drop_async(&d, &s.base), sizeof d, &j), 0);
@@ -1026,7 +1153,7 @@ START_TEST(graceful_close_data_then_fin)
                 continue;
             ck_assert_int_eq(errno, EAGAIN);
             fut_sleep sl;
-            block(fut_sleep_init(&sl, 0.001));
+            th_block(rt, fut_sleep_init(&sl, 0.001));
             fut_drop(&sl.base);
             continue;
         }
@@ -1034,7 +1161,7 @@ START_TEST(graceful_close_data_then_fin)
     }
     ck_assert_uint_eq(n, sizeof data);
     close(peer);
-    ck_assert_int_eq(block(&j.base), 0);
+    ck_assert_int_eq(th_block(rt, &j.base), 0);
     fut_drop(&j.base);
     ck_assert_int_eq(th_stats(rt).net_aborts, 0);
 }
@@ -1068,7 +1195,7 @@ START_TEST(flush_error_at_close_is_reported)
     ck_assert_int_eq(fut_stream_open(rt, &s, a, &o), 0);
     static char data[1 << 19];
     fut_stream_op op;
-    ck_assert_int_eq(block(fut_stream_write(&op, &s, data, sizeof data)), (ssize_t)sizeof data);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, data, sizeof data)), (ssize_t)sizeof data);
     ck_assert_uint_gt(s.wlen, 0); /* the peer reads nothing: most is buffered */
     struct linger lg = {1, 0};
     setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -1088,7 +1215,7 @@ START_TEST(close_timeout_escalates_to_reset)
     stream_pair(&s, &peer, NULL);
     ck_assert_int_eq(fut_stream_set_close_timeout(&s, 0.05), 0);
     fut_stream_op op;
-    ck_assert_int_eq(block(fut_stream_write(&op, &s, "x", 1)), 1);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, "x", 1)), 1);
     /* make sure the stream registered, then close: the peer never closes */
     double t0 = th_mono();
     ck_assert_int_eq(fut_drop(&s.base), 0);
@@ -1128,7 +1255,7 @@ START_TEST(budget_escalation_resets)
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(rt, &o, &j), 0);
     double t0 = th_mono();
-    ck_assert_int_eq(block(&j.base), 1);
+    ck_assert_int_eq(th_block(rt, &j.base), 1);
     ck_assert_double_ge(th_mono() - t0, 0.045);
     fut_drop(&j.base);
     struct fut_rt_stats st = th_stats(rt);
@@ -1144,11 +1271,11 @@ START_TEST(hard_close_resets)
     int peer;
     stream_pair(&s, &peer, NULL);
     fut_stream_op op;
-    ck_assert_int_eq(block(fut_stream_write(&op, &s, "x", 1)), 1);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, "x", 1)), 1);
     fut_stream_close_hard(&s);
     ck_assert_int_eq(fut_stream_fd(&s), -1);
     char buf[8];
-    ck_assert_int_eq(block(fut_stream_read(&op, &s, buf, 8)), -EBADF);
+    ck_assert_int_eq(th_block(rt, fut_stream_read(&op, &s, buf, 8)), -EBADF);
     ck_assert_int_eq(fut_drop(&s.base), 0);
     ck_assert_int_eq(read(peer, buf, sizeof buf), 1);
     ck_assert_int_eq(read(peer, buf, sizeof buf), -1);
@@ -1168,15 +1295,15 @@ START_TEST(simultaneous_close)
     ck_assert_int_eq(fut_stream_open(rt, &s1, a, NULL), 0);
     ck_assert_int_eq(fut_stream_open(rt, &s2, b, NULL), 0);
     fut_stream_op op1, op2;
-    ck_assert_int_eq(block(fut_stream_write(&op1, &s1, "1", 1)), 1);
-    ck_assert_int_eq(block(fut_stream_write(&op2, &s2, "2", 1)), 1);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op1, &s1, "1", 1)), 1);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op2, &s2, "2", 1)), 1);
     fut_dropper d1, d2;
     fut_join j1, j2;
     ck_assert_int_eq(fut_rt_spawn(rt, fut_drop_async(&d1, &s1.base), sizeof d1, &j1), 0);
     ck_assert_int_eq(fut_rt_spawn(rt, fut_drop_async(&d2, &s2.base), sizeof d2, &j2), 0);
     double t0 = th_mono();
-    ck_assert_int_eq(block(&j1.base), 0);
-    ck_assert_int_eq(block(&j2.base), 0);
+    ck_assert_int_eq(th_block(rt, &j1.base), 0);
+    ck_assert_int_eq(th_block(rt, &j2.base), 0);
     ck_assert_double_lt(th_mono() - t0, 1.0);
     fut_drop(&j1.base);
     fut_drop(&j2.base);
@@ -1194,7 +1321,7 @@ START_TEST(stream_never_used_closes_at_once)
     ck_assert_int_eq(fut_stream_open(rt, &s, a, NULL), 0);
     memcpy(&moved, &s, sizeof s); /* before its first use: allowed */
     fut_stream_op op;
-    ck_assert_int_eq(block(fut_stream_write(&op, &moved, "z", 1)), 1);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &moved, "z", 1)), 1);
     char c;
     ck_assert_int_eq(read(b, &c, 1), 1);
     close(b);
@@ -1209,10 +1336,10 @@ START_TEST(moved_stream_diagnosed)
     int peer;
     stream_pair(&s, &peer, NULL);
     fut_stream_op op;
-    ck_assert_int_eq(block(fut_stream_write(&op, &s, "z", 1)), 1);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, "z", 1)), 1);
     static fut_stream copy;
     memcpy(&copy, &s, sizeof s);
-    ck_assert_int_eq(block(fut_stream_write(&op, &copy, "z", 1)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &copy, "z", 1)), -EINVAL);
     ck_assert_int_eq(th_diag_count, 1);
     ck_assert_ptr_nonnull(strstr(th_diag_last, "fut_stream"));
     ck_assert_ptr_nonnull(strstr(th_diag_last, "moved"));
@@ -1232,7 +1359,7 @@ START_TEST(moved_listener_and_fd_diagnosed)
     fut_drop(&acc.base);
     static fut_listener copy;
     memcpy(&copy, &l, sizeof l);
-    ck_assert_int_eq(block(fut_accept_init(&acc, &copy, NULL, NULL)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_accept_init(&acc, &copy, NULL, NULL)), -EINVAL);
     ck_assert_int_eq(th_diag_count, 1);
     ck_assert_ptr_nonnull(strstr(th_diag_last, "fut_listener"));
     fut_drop(&l.base);
@@ -1243,7 +1370,7 @@ START_TEST(moved_listener_and_fd_diagnosed)
     ck_assert_int_eq(fut_fd_open(rt, &h, p[0]), 0);
     memcpy(&hcopy, &h, sizeof h);
     fut_fd_wait w;
-    ck_assert_int_eq(block(fut_fd_wait_init(&w, &hcopy, FUT_READABLE)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_fd_wait_init(&w, &hcopy, FUT_READABLE)), -EINVAL);
     ck_assert_int_eq(th_diag_count, 2);
     ck_assert_ptr_nonnull(strstr(th_diag_last, "fut_fd"));
     th_diag_count = 0;
@@ -1264,11 +1391,11 @@ START_TEST(read_timeout_keeps_stream_usable)
     fut_stream_op op;
     char buf[16];
     double t0 = th_mono();
-    ck_assert_int_eq(block(fut_stream_read_line(&op, &s, buf, sizeof buf)), -ETIMEDOUT);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_line(&op, &s, buf, sizeof buf)), -ETIMEDOUT);
     double dt = th_mono() - t0;
     ck_assert_msg(dt >= 0.045 && dt < 0.5, "%.3f s", dt);
     ck_assert_int_eq(write(peer, "ok\n", 3), 3);
-    ck_assert_int_eq(block(fut_stream_read_line(&op, &s, buf, sizeof buf)), 3);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_line(&op, &s, buf, sizeof buf)), 3);
     close(peer);
     fut_drop(&s.base);
 }
@@ -1290,14 +1417,14 @@ START_TEST(idle_timeout_resets_on_progress)
     double t0 = th_mono();
     for (int i = 0; i < 5; i++) {
         fut_sleep sl;
-        block(fut_sleep_init(&sl, 0.05));
+        th_block(rt, fut_sleep_init(&sl, 0.05));
         fut_drop(&sl.base);
         ck_assert_int_eq(write(peer, "x", 1), 1);
-        ck_assert_int_eq(block(fut_stream_read(&op, &s, buf, sizeof buf)), 1);
+        ck_assert_int_eq(th_block(rt, fut_stream_read(&op, &s, buf, sizeof buf)), 1);
     }
     ck_assert_double_gt(th_mono() - t0, 0.24); /* longer than the idle time in all */
     t0 = th_mono();
-    ck_assert_int_eq(block(fut_stream_read(&op, &s, buf, sizeof buf)), -ETIMEDOUT);
+    ck_assert_int_eq(th_block(rt, fut_stream_read(&op, &s, buf, sizeof buf)), -ETIMEDOUT);
     ck_assert_double_lt(th_mono() - t0, 0.5);
     close(peer);
     fut_drop(&s.base);
@@ -1308,7 +1435,7 @@ END_TEST
 
 START_TEST(accept_backs_off_when_out_of_fds)
 {
-    if (getenv("FUT_VALGRIND")) {
+    if (th_under_valgrind()) {
         /* valgrind closes an accepted fd past its own idea of the limit
          * and reports EMFILE: the connection is gone, nothing to resume */
         fprintf(stderr, "# accept_backs_off_when_out_of_fds: skipped under valgrind\n");
@@ -1331,7 +1458,7 @@ START_TEST(accept_backs_off_when_out_of_fds)
     fut_timeout t;
     unsigned iters0 = ev_iteration(fut_rt_loop(rt));
     fut_accept_init(&acc, &l, NULL, NULL);
-    ck_assert_int_eq(block(fut_timeout_init(&t, &acc.base, 0.5, 0)), -ETIMEDOUT);
+    ck_assert_int_eq(th_block(rt, fut_timeout_init(&t, &acc.base, 0.5, 0)), -ETIMEDOUT);
     fut_drop(&t.base);
     unsigned iters = ev_iteration(fut_rt_loop(rt)) - iters0;
     /* 10, 20, 40, 80, 160 ms...: a handful of back-offs, not a spin */
@@ -1340,7 +1467,7 @@ START_TEST(accept_backs_off_when_out_of_fds)
     ck_assert_uint_ge(th_stats(rt).net_accept_backoffs, 2);
     /* fds come back: accepting resumes */
     ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
-    ssize_t fd = block(fut_accept_init(&acc, &l, NULL, NULL));
+    ssize_t fd = th_block(rt, fut_accept_init(&acc, &l, NULL, NULL));
     ck_assert_int_ge(fd, 0);
     close((int)fd);
     close(c1);
@@ -1382,9 +1509,9 @@ START_TEST(shutdown_flushes_then_peer_reads_eof)
     int peer;
     char buf[8];
     stream_pair(&s, &peer, NULL);
-    ck_assert_int_eq(block(fut_stream_write(&op, &s, "abc", 3)), 3);
-    ck_assert_int_eq(block(fut_stream_shutdown(&op, &s)), 0);
-    ck_assert_int_eq(block(fut_stream_shutdown(&op, &s)), 0); /* twice: still 0 */
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, "abc", 3)), 3);
+    ck_assert_int_eq(th_block(rt, fut_stream_shutdown(&op, &s)), 0);
+    ck_assert_int_eq(th_block(rt, fut_stream_shutdown(&op, &s)), 0); /* twice: still 0 */
     size_t got = 0;
     ssize_t n;
     while ((n = read(peer, buf + got, sizeof buf - got)) > 0)
@@ -1392,17 +1519,17 @@ START_TEST(shutdown_flushes_then_peer_reads_eof)
     ck_assert_int_eq(n, 0); /* the FIN */
     ck_assert_uint_eq(got, 3);
     ck_assert_int_eq(memcmp(buf, "abc", 3), 0);
-    ck_assert_int_eq(block(fut_stream_write(&op, &s, "x", 1)), -EPIPE);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, "x", 1)), -EPIPE);
     /* reading goes on */
     ck_assert_int_eq(write(peer, "yz", 2), 2);
-    ck_assert_int_eq(block(fut_stream_read(&op, &s, buf, sizeof buf)), 2);
+    ck_assert_int_eq(th_block(rt, fut_stream_read(&op, &s, buf, sizeof buf)), 2);
     ck_assert_int_eq(memcmp(buf, "yz", 2), 0);
-    ck_assert_int_eq(block(fut_stream_shutdown(&op, NULL)), -EINVAL);
-    ck_assert_int_eq(block(fut_stream_flush(&op, NULL)), -EINVAL);
-    ck_assert_int_eq(block(fut_stream_fill(&op, NULL)), -EINVAL);
-    ck_assert_int_eq(block(fut_stream_read_exact(&op, NULL, buf, 1)), -EINVAL);
-    ck_assert_int_eq(block(fut_stream_read_exact(&op, &s, NULL, 1)), -EINVAL);
-    ck_assert_int_eq(block(fut_stream_read_until(&op, NULL, buf, 1, 'x')), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_shutdown(&op, NULL)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_flush(&op, NULL)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_fill(&op, NULL)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_exact(&op, NULL, buf, 1)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_exact(&op, &s, NULL, 1)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_until(&op, NULL, buf, 1, 'x')), -EINVAL);
     ck_assert_uint_eq(fut_stream_op_done(NULL), 0);
     size_t len = 1;
     ck_assert_ptr_null(fut_stream_peek(NULL, &len));
@@ -1421,11 +1548,11 @@ START_TEST(shutdown_of_a_pipe_only_flushes)
     char buf[4];
     ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
     ck_assert_int_eq(fut_stream_open(rt, &s, p[1], NULL), 0);
-    ck_assert_int_eq(block(fut_stream_write(&op, &s, "ab", 2)), 2);
-    ck_assert_int_eq(block(fut_stream_shutdown(&op, &s)), 0);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, "ab", 2)), 2);
+    ck_assert_int_eq(th_block(rt, fut_stream_shutdown(&op, &s)), 0);
     ck_assert_int_eq(fut_stream_fd(&s), p[1]); /* not closed by it */
     ck_assert_int_eq(read(p[0], buf, sizeof buf), 2);
-    ck_assert_int_eq(block(fut_stream_write(&op, &s, "c", 1)), -EPIPE);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, "c", 1)), -EPIPE);
     fut_drop(&s.base);
     close(p[0]);
 }
@@ -1441,9 +1568,9 @@ START_TEST(ops_on_a_stream_closed_before_first_use)
     fut_stream_close_hard(&s);
     fut_stream_close_hard(NULL);
     ck_assert_int_eq(fut_stream_fd(&s), -1);
-    ck_assert_int_eq(block(fut_stream_read(&op, &s, buf, sizeof buf)), -EBADF);
-    ck_assert_int_eq(block(fut_stream_write(&op, &s, "a", 1)), -EBADF);
-    ck_assert_int_eq(block(fut_stream_fill(&op, &s)), -EBADF);
+    ck_assert_int_eq(th_block(rt, fut_stream_read(&op, &s, buf, sizeof buf)), -EBADF);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, "a", 1)), -EBADF);
+    ck_assert_int_eq(th_block(rt, fut_stream_fill(&op, &s)), -EBADF);
     errno = 0;
     ck_assert_int_eq(read(peer, buf, sizeof buf), -1); /* closed abortively */
     ck_assert_int_eq(errno, ECONNRESET);
@@ -1461,10 +1588,10 @@ START_TEST(fill_reports_full_buffer_then_eof)
     stream_pair(&s, &peer, &o);
     ck_assert_int_eq(write(peer, "abcdefghij", 10), 10);
     ssize_t n;
-    while ((n = block(fut_stream_fill(&op, &s))) < 8)
+    while ((n = th_block(rt, fut_stream_fill(&op, &s))) < 8)
         ck_assert_int_gt(n, 0);
     ck_assert_int_eq(n, 8);
-    ck_assert_int_eq(block(fut_stream_fill(&op, &s)), -EMSGSIZE);
+    ck_assert_int_eq(th_block(rt, fut_stream_fill(&op, &s)), -EMSGSIZE);
     size_t len;
     const unsigned char *p = fut_stream_peek(&s, &len);
     ck_assert_uint_eq(len, 8);
@@ -1472,9 +1599,9 @@ START_TEST(fill_reports_full_buffer_then_eof)
     fut_stream_consume(&s, 100); /* clamped */
     ck_assert_uint_eq(fut_stream_buffered(&s), 0);
     ck_assert_int_eq(shutdown(peer, SHUT_WR), 0);
-    ck_assert_int_eq(block(fut_stream_fill(&op, &s)), 2);
-    ck_assert_int_eq(block(fut_stream_fill(&op, &s)), 0); /* the end of file */
-    ck_assert_int_eq(block(fut_stream_fill(&op, &s)), 0); /* and it stays */
+    ck_assert_int_eq(th_block(rt, fut_stream_fill(&op, &s)), 2);
+    ck_assert_int_eq(th_block(rt, fut_stream_fill(&op, &s)), 0); /* the end of file */
+    ck_assert_int_eq(th_block(rt, fut_stream_fill(&op, &s)), 0); /* and it stays */
     p = fut_stream_peek(&s, &len);
     ck_assert_uint_eq(len, 2);
     ck_assert_int_eq(memcmp(p, "ij", 2), 0);
@@ -1498,12 +1625,12 @@ START_TEST(reset_fails_read_exact_and_read_line)
     char buf[16];
     stream_pair(&s, &peer, NULL);
     reset_peer(peer);
-    ck_assert_int_eq(block(fut_stream_read_exact(&op, &s, buf, sizeof buf)), -ECONNRESET);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_exact(&op, &s, buf, sizeof buf)), -ECONNRESET);
     fut_drop(&s.base);
 
     stream_pair(&s, &peer, NULL);
     reset_peer(peer);
-    ck_assert_int_eq(block(fut_stream_read_line(&op, &s, buf, sizeof buf)), -ECONNRESET);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_line(&op, &s, buf, sizeof buf)), -ECONNRESET);
     fut_drop(&s.base);
 }
 END_TEST
@@ -1530,10 +1657,10 @@ START_TEST(flush_fails_on_reset_and_the_error_sticks)
     ck_assert_int_eq(fut_stream_open(rt, &s, a, NULL), 0);
     fill_write_side(&s);
     reset_peer(peer);
-    ssize_t r = block(fut_stream_flush(&op, &s));
+    ssize_t r = th_block(rt, fut_stream_flush(&op, &s));
     ck_assert_msg(r == -ECONNRESET || r == -EPIPE, "flush: %zd", r);
-    ck_assert_int_eq(block(fut_stream_write(&op, &s, "a", 1)), r);
-    ck_assert_int_eq(block(fut_stream_flush(&op, &s)), r);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, "a", 1)), r);
+    ck_assert_int_eq(th_block(rt, fut_stream_flush(&op, &s)), r);
     fut_drop(&s.base);
 }
 END_TEST
@@ -1548,12 +1675,12 @@ START_TEST(write_timeout_keeps_stream_usable)
     fill_write_side(&s); /* registered: the timeouts apply at once */
     ck_assert_int_eq(fut_stream_set_timeouts(&s, 0, 0.05, 0), 0);
     double t0 = th_mono();
-    ck_assert_int_eq(block(fut_stream_write(&op, &s, big, sizeof big)), -ETIMEDOUT);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, big, sizeof big)), -ETIMEDOUT);
     ck_assert_double_ge(th_mono() - t0, 0.04);
-    ck_assert_int_eq(block(fut_stream_flush(&op, &s)), -ETIMEDOUT);
+    ck_assert_int_eq(th_block(rt, fut_stream_flush(&op, &s)), -ETIMEDOUT);
     /* the idle timeout bounds a waiting write too */
     ck_assert_int_eq(fut_stream_set_timeouts(&s, 0, 0, 0.05), 0);
-    ck_assert_int_eq(block(fut_stream_flush(&op, &s)), -ETIMEDOUT);
+    ck_assert_int_eq(th_block(rt, fut_stream_flush(&op, &s)), -ETIMEDOUT);
     fut_stream_close_hard(&s);
     fut_drop(&s.base);
     close(peer);
@@ -1588,9 +1715,9 @@ START_TEST(flush_waits_for_the_peer_then_shutdown)
     struct drain d = {.fd = peer};
     pthread_t th;
     ck_assert_int_eq(pthread_create(&th, NULL, drain_body, &d), 0);
-    ck_assert_int_eq(block(fut_stream_write(&op, &s, big, sizeof big)), (ssize_t)sizeof big);
-    ck_assert_int_eq(block(fut_stream_flush(&op, &s)), 0);
-    ck_assert_int_eq(block(fut_stream_shutdown(&op, &s)), 0);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, big, sizeof big)), (ssize_t)sizeof big);
+    ck_assert_int_eq(th_block(rt, fut_stream_flush(&op, &s)), 0);
+    ck_assert_int_eq(th_block(rt, fut_stream_shutdown(&op, &s)), 0);
     pthread_join(th, NULL);
     ck_assert_uint_eq(d.got, sizeof big);
     ck_assert_int_eq(d.eof, 1);
@@ -1612,13 +1739,13 @@ START_TEST(accept_reports_peer_and_applies_opts)
     socklen_t ml = sizeof me;
     ck_assert_int_eq(getsockname(c, (struct sockaddr *)&me, &ml), 0);
     struct fut_stream_opts o = {.rbuf_size = 4};
-    ck_assert_int_ge(block(fut_accept_init(&acc, &l, &in, &o)), 0);
+    ck_assert_int_ge(th_block(rt, fut_accept_init(&acc, &l, &in, &o)), 0);
     ck_assert_int_eq(fut_addr_port(fut_accept_peer(&acc)), ntohs(me.sin_port));
     ck_assert_ptr_null(fut_accept_peer(NULL));
     /* the opts took: a line longer than the 4-byte buffer is refused */
     fut_stream_op op;
     char buf[8];
-    ck_assert_int_eq(block(fut_stream_read_line(&op, &in, buf, 5)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_line(&op, &in, buf, 5)), -EINVAL);
     fut_drop(&in.base);
     close(c);
 
@@ -1628,13 +1755,13 @@ START_TEST(accept_reports_peer_and_applies_opts)
     struct fut_stream_opts bad = {.rbuf = mem};
     c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     ck_assert_int_eq(connect(c, &la->u.sa, la->len), 0);
-    ck_assert_int_eq(block(fut_accept_init(&acc, &l, &in, &bad)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_accept_init(&acc, &l, &in, &bad)), -EINVAL);
     ck_assert_int_le(read(c, buf, sizeof buf), 0);
     close(c);
-    ck_assert_int_eq(block(fut_accept_init(&acc, NULL, NULL, NULL)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_accept_init(&acc, NULL, NULL, NULL)), -EINVAL);
     fut_drop(&l.base);
     /* a dropped listener */
-    ck_assert_int_eq(block(fut_accept_init(&acc, &l, NULL, NULL)), -EBADF);
+    ck_assert_int_eq(th_block(rt, fut_accept_init(&acc, &l, NULL, NULL)), -EBADF);
 }
 END_TEST
 
@@ -1649,7 +1776,7 @@ START_TEST(listener_polled_as_a_future_and_bad_addresses)
     ck_assert_int_eq(fut_listener_open_addr(rt, &l, NULL, 0, 0), -EINVAL);
     ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
     int fd = fut_listener_fd(&l);
-    ck_assert_int_eq(block(&l.base), fd);
+    ck_assert_int_eq(th_block(rt, &l.base), fd);
     ck_assert_int_eq(fut_drop(&l.base), 0);
     ck_assert_int_eq(fut_listener_fd(&l), -1);
 }
@@ -1700,7 +1827,7 @@ START_TEST(accept_error_is_the_output)
         fprintf(stderr, "# accept_error_is_the_output: no seccomp here, skipped\n");
     } else {
         fut_accept acc;
-        ck_assert_int_eq(block(fut_accept_init(&acc, &l, NULL, NULL)), -EINVAL);
+        ck_assert_int_eq(th_block(rt, fut_accept_init(&acc, &l, NULL, NULL)), -EINVAL);
         fut_drop(&acc.base);
     }
     close(c);
@@ -1730,19 +1857,19 @@ START_TEST(accept_back_off_capped_then_dropped)
     fut_accept_init(&acc, &l, NULL, NULL);
     if (_i == 0) {
         /* 10, 20, ... 640 ms, then 1 s instead of 1.28 */
-        ck_assert_int_eq(block(fut_timeout_init(&t, &acc.base, 1.4, 0)), -ETIMEDOUT);
+        ck_assert_int_eq(th_block(rt, fut_timeout_init(&t, &acc.base, 1.4, 0)), -ETIMEDOUT);
         fut_drop(&t.base);
         ck_assert_uint_eq(fut_listener_backoffs(&l), 8);
     } else {
         /* backing off at 0, 10 and 30 ms: the timer runs at 50 */
-        ck_assert_int_eq(block(fut_timeout_init(&t, &acc.base, 0.05, 0)), -ETIMEDOUT);
+        ck_assert_int_eq(th_block(rt, fut_timeout_init(&t, &acc.base, 0.05, 0)), -ETIMEDOUT);
         fut_drop(&t.base);
         ck_assert_uint_ge(fut_listener_backoffs(&l), 1);
     }
     if (_i == 2) {
         ck_assert_int_eq(fut_rt_free(rt), 0);
         rt = th_new_rt();
-        ck_assert_int_eq(block(fut_accept_init(&acc, &l, NULL, NULL)), -EBADF);
+        ck_assert_int_eq(th_block(rt, fut_accept_init(&acc, &l, NULL, NULL)), -EBADF);
         fut_drop(&acc.base);
     }
     ck_assert_int_eq(fut_drop(&l.base), 0);
@@ -1764,7 +1891,7 @@ START_TEST(accept_cancelled_before_its_first_poll)
     const fut_addr *a = fut_listener_addr(&l);
     int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     ck_assert_int_eq(connect(c, &a->u.sa, a->len), 0);
-    ssize_t fd = block(fut_accept_init(&acc, &l, NULL, NULL));
+    ssize_t fd = th_block(rt, fut_accept_init(&acc, &l, NULL, NULL));
     ck_assert_int_ge(fd, 0);
     fut_drop(&acc.base);
     close((int)fd);
@@ -1790,15 +1917,15 @@ START_TEST(stream_calls_refuse_bad_input)
     ck_assert_int_eq(fut_stream_set_close_timeout(NULL, 1), -EINVAL);
     ck_assert_int_eq(fut_stream_set_close_timeout(&s, -1), -EINVAL);
     ck_assert_int_eq(fut_stream_set_timeouts(&s, INFINITY, INFINITY, INFINITY), 0);
-    ck_assert_int_eq(block(fut_stream_read(&op, NULL, buf, 1)), -EINVAL);
-    ck_assert_int_eq(block(fut_stream_read_exact(&op, NULL, buf, 1)), -EINVAL);
-    ck_assert_int_eq(block(fut_stream_read_exact(&op, &s, NULL, 1)), -EINVAL);
-    ck_assert_int_eq(block(fut_stream_read_until(&op, NULL, buf, 1, ':')), -EINVAL);
-    ck_assert_int_eq(block(fut_stream_read_until(&op, &s, NULL, 1, ':')), -EINVAL);
-    ck_assert_int_eq(block(fut_stream_fill(&op, NULL)), -EINVAL);
-    ck_assert_int_eq(block(fut_stream_write(&op, &s, NULL, 1)), -EINVAL);
-    ck_assert_int_eq(block(fut_stream_flush(&op, NULL)), -EINVAL);
-    ck_assert_int_eq(block(fut_stream_shutdown(&op, NULL)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_read(&op, NULL, buf, 1)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_exact(&op, NULL, buf, 1)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_exact(&op, &s, NULL, 1)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_until(&op, NULL, buf, 1, ':')), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_until(&op, &s, NULL, 1, ':')), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_fill(&op, NULL)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, NULL, 1)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_flush(&op, NULL)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_stream_shutdown(&op, NULL)), -EINVAL);
     size_t len = 99;
     ck_assert_ptr_null(fut_stream_peek(NULL, &len));
     ck_assert_uint_eq(len, 0);
@@ -1807,13 +1934,13 @@ START_TEST(stream_calls_refuse_bad_input)
     ck_assert_uint_eq(fut_stream_buffered(NULL), 0);
     fut_stream_close_hard(NULL);
     /* still usable; consuming more than is buffered empties it */
-    ck_assert_int_eq(block(fut_stream_read_exact(&op, &s, NULL, 0)), 0);
+    ck_assert_int_eq(th_block(rt, fut_stream_read_exact(&op, &s, NULL, 0)), 0);
     ck_assert_int_eq(write(peer, "abc", 3), 3);
-    ck_assert_int_eq(block(fut_stream_fill(&op, &s)), 3);
+    ck_assert_int_eq(th_block(rt, fut_stream_fill(&op, &s)), 3);
     fut_stream_consume(&s, 10);
     ck_assert_uint_eq(fut_stream_buffered(&s), 0);
     ck_assert_ptr_null(fut_stream_peek(&s, &len));
-    ck_assert_int_eq(block(fut_stream_write(&op, &s, NULL, 0)), 0);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, NULL, 0)), 0);
     close(peer);
     fut_drop(&s.base);
 }
@@ -1825,9 +1952,9 @@ END_TEST
 START_TEST(connect_refusals_and_options)
 {
     fut_connect c;
-    ck_assert_int_eq(block(fut_connect_name(&c, "localhost:", NULL, NULL)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_connect_name(&c, "localhost:", NULL, NULL)), -EINVAL);
     fut_drop(&c.base);
-    ck_assert_int_eq(block(fut_connect_name(&c, "localhost:123456789012345678901234", NULL, NULL)),
+    ck_assert_int_eq(th_block(rt, fut_connect_name(&c, "localhost:123456789012345678901234", NULL, NULL)),
                      -EINVAL);
     fut_drop(&c.base);
     fut_listener l;
@@ -1839,15 +1966,15 @@ START_TEST(connect_refusals_and_options)
     static char rb[64];
     struct fut_stream_opts o = {.rbuf = rb, .rbuf_size = sizeof rb};
     fut_stream s;
-    ck_assert_int_ge(block(fut_connect_init(&c, fut_listener_addr(&l), &s, &o)), 0);
+    ck_assert_int_ge(th_block(rt, fut_connect_init(&c, fut_listener_addr(&l), &s, &o)), 0);
     fut_drop(&c.base);
     fut_accept acc;
-    ssize_t fd = block(fut_accept_init(&acc, &l, NULL, NULL));
+    ssize_t fd = th_block(rt, fut_accept_init(&acc, &l, NULL, NULL));
     ck_assert_int_ge(fd, 0);
     fut_drop(&acc.base);
     ck_assert_int_eq(write((int)fd, "opt", 3), 3);
     fut_stream_op op;
-    ck_assert_int_eq(block(fut_stream_fill(&op, &s)), 3);
+    ck_assert_int_eq(th_block(rt, fut_stream_fill(&op, &s)), 3);
     size_t len;
     ck_assert_ptr_eq(fut_stream_peek(&s, &len), (const unsigned char *)rb);
     ck_assert_uint_eq(len, 3);
@@ -1855,7 +1982,7 @@ START_TEST(connect_refusals_and_options)
     fut_drop(&s.base);
     const struct th_sysfail rule = {__NR_socket, EMFILE, -1, 0, 0};
     if (th_sysfail(&rule, 1) == 0) {
-        ck_assert_int_eq(block(fut_connect_init(&c, fut_listener_addr(&l), NULL, NULL)), -EMFILE);
+        ck_assert_int_eq(th_block(rt, fut_connect_init(&c, fut_listener_addr(&l), NULL, NULL)), -EMFILE);
         fut_drop(&c.base);
     }
     fut_drop(&l.base);
@@ -1886,6 +2013,8 @@ static Suite *suite(void)
     ADD(tc, echo_tcp6);
     ADD(tc, echo_unix);
     ADD(tc, connect_by_name);
+    ADD(tc, connect_name_resolver_outcomes);
+    ADD(tc, connect_options_after_the_first_poll);
     ADD(tc, connect_errors);
     ADD(tc, connect_immediate_outcomes_in_dirty_memory);
     ADD(tc, connect_timeout);

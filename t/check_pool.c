@@ -21,14 +21,10 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define rt th_rt
-
-static int under_valgrind(void)
-{
-    return getenv("FUT_VALGRIND") != NULL;
-}
 
 /* --- a gate jobs wait on, opened by the test -------------------------------------- */
 
@@ -405,7 +401,7 @@ START_TEST(completion_storm)
     static struct storm s;
     memset(&s, 0, sizeof s);
     fut_init(&s.base, &storm_vt);
-    s.total = under_valgrind() ? 20000 : 1000000;
+    s.total = th_under_valgrind() ? 20000 : 1000000;
     long expect = 0;
     for (long i = 0; i < s.total; i++)
         expect += i & 0xff;
@@ -432,7 +428,7 @@ static ssize_t jitter(fut_job *job, void *arg)
 
 START_TEST(random_cancel_points)
 {
-    long total = under_valgrind() ? 5000 : 100000;
+    long total = th_under_valgrind() ? 5000 : 100000;
     unsigned seed = 12345;
     enum { BATCH = 500 };
     static fut_join h[BATCH];
@@ -741,7 +737,7 @@ static void wait_released(uint64_t n)
 
 static double slack(void)
 {
-    return under_valgrind() ? 0.5 : 0.05;
+    return th_under_valgrind() ? 0.5 : 0.05;
 }
 
 START_TEST(dns_timeout_returns_on_time)
@@ -1148,6 +1144,53 @@ START_TEST(dns_cancelled_or_out_of_memory)
 }
 END_TEST
 
+/* Jobs submitted together while a worker is idle but already signalled
+ * get workers of their own, up to the limit: 8 jobs that wait for each
+ * other (a rendezvous) all run at once. Before the fix one idle worker
+ * took them one after the other and the rendezvous timed out. */
+static pthread_mutex_t rv_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rv_cv = PTHREAD_COND_INITIALIZER;
+static int rv_count;
+
+static ssize_t rendezvous(fut_job *job, void *arg)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    int err = 0;
+    pthread_mutex_lock(&rv_mu);
+    if (++rv_count == 8)
+        pthread_cond_broadcast(&rv_cv);
+    while (rv_count < 8 && err == 0)
+        err = pthread_cond_timedwait(&rv_cv, &rv_mu, &until);
+    pthread_mutex_unlock(&rv_mu);
+    return err ? -ETIMEDOUT : 0;
+}
+
+static ssize_t nothing(fut_job *job, void *arg)
+{
+    return 0;
+}
+
+START_TEST(pool_starts_workers_for_queued_jobs)
+{
+    ck_assert_int_eq(fut_rt_set_pool_size(rt, 8), 0);
+    fut_job warm;
+    ck_assert_int_eq(th_block(rt, fut_job_init(&warm, nothing, NULL, NULL)), 0); /* one idle worker */
+    fut_drop(&warm.base);
+    rv_count = 0;
+    fut_job j[8];
+    fut *kids[8];
+    for (int i = 0; i < 8; i++)
+        kids[i] = fut_job_init(&j[i], rendezvous, NULL, NULL);
+    fut_all all;
+    ck_assert_int_eq(th_block(rt, fut_all_init(&all, kids, 8, 0, NULL)), 0);
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(fut_out(kids[i]), 0); /* nobody timed out */
+    fut_drop(&all.base);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pool");
@@ -1161,6 +1204,7 @@ int main(void)
     tcase_add_test(tc, cancel_running_async_in_task);
     tcase_add_test(tc, result_released_after_cancel);
     tcase_add_test(tc, completion_storm);
+    tcase_add_test(tc, pool_starts_workers_for_queued_jobs);
     tcase_add_test(tc, random_cancel_points);
     tcase_add_test(tc, fork_with_jobs_in_flight);
     tcase_add_test(tc, rt_free_with_jobs_in_flight);

@@ -25,33 +25,15 @@
 
 static int fds_at_start;
 
-static int open_fds(void)
-{
-    int n = 0;
-    char path[64];
-    for (int fd = 0; fd < 1024; fd++) {
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-        if (access(path, F_OK) == 0)
-            n++;
-    }
-    return n;
-}
-
 /* 1 when this process has a child, running or zombie. */
 static int has_children(void)
 {
     return !(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD);
 }
 
-static int under_valgrind(void)
-{
-    const char *v = getenv("FUT_VALGRIND");
-    return v && *v;
-}
-
 static void setup(void)
 {
-    fds_at_start = open_fds();
+    fds_at_start = th_open_fds();
     th_rt_setup();
 }
 
@@ -59,7 +41,7 @@ static void teardown(void)
 {
     th_rt_teardown();
     ck_assert_msg(!has_children(), "a child was left behind");
-    ck_assert_int_eq(open_fds(), fds_at_start);
+    ck_assert_int_eq(th_open_fds(), fds_at_start);
 }
 
 /* Spawns argv (argv[0] is the file) with stdio modes in0/out/err. */
@@ -163,7 +145,7 @@ END_TEST
 START_TEST(missing_program_fails_the_spawn)
 {
     fut_process p;
-    if (under_valgrind()) {
+    if (th_under_valgrind()) {
         /* Valgrind runs glibc's clone(CLONE_VM | CLONE_VFORK) as a fork:
          * the child's exec error never reaches the parent's memory, so
          * posix_spawn() succeeds and the child exits 127. */
@@ -305,8 +287,8 @@ END_TEST
 
 START_TEST(many_spawn_drop_cycles_leave_nothing)
 {
-    int n = under_valgrind() ? 40 : 1000;
-    int fds = open_fds();
+    int n = th_under_valgrind() ? 40 : 1000;
+    int fds = th_open_fds();
     for (int i = 0; i < n; i++) {
         fut_process p;
         if (i % 2) {
@@ -323,7 +305,7 @@ START_TEST(many_spawn_drop_cycles_leave_nothing)
         ck_assert_int_eq(fut_drop(&p.base), 0);
     }
     ck_assert(!has_children());
-    ck_assert_int_eq(open_fds(), fds);
+    ck_assert_int_eq(th_open_fds(), fds);
 }
 END_TEST
 
@@ -574,7 +556,7 @@ END_TEST
  * child and no fd behind. */
 START_TEST(spawn_without_fds_for_the_pipes)
 {
-    if (under_valgrind()) { /* valgrind keeps fds of its own near the limit */
+    if (th_under_valgrind()) { /* valgrind keeps fds of its own near the limit */
         fprintf(stderr, "# spawn_without_fds_for_the_pipes: skipped under valgrind\n");
         return;
     }
@@ -583,7 +565,7 @@ START_TEST(spawn_without_fds_for_the_pipes)
     getrlimit(RLIMIT_NOFILE, &old);
     int lowest = dup(0);
     close(lowest);
-    int fds = open_fds();
+    int fds = th_open_fds();
     for (int room = 0; room < 3; room++) {
         low = old;
         low.rlim_cur = (rlim_t)(lowest + room);
@@ -593,7 +575,7 @@ START_TEST(spawn_without_fds_for_the_pipes)
         ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
         ck_assert_msg(r == -EMFILE, "room %d: %d", room, r);
         ck_assert_msg(!has_children(), "room %d: a child", room);
-        ck_assert_msg(open_fds() == fds, "room %d: %d fds, %d before", room, open_fds(), fds);
+        ck_assert_msg(th_open_fds() == fds, "room %d: %d fds, %d before", room, th_open_fds(), fds);
     }
 }
 END_TEST

@@ -381,6 +381,29 @@ START_TEST(new_without_epoll)
 }
 END_TEST
 
+/* fut_rt_free from a callback of the caller's own watcher on the
+ * runtime's loop is refused: the loop must not be destroyed under it. */
+static fut_rt *cb_rt;
+static int cb_err;
+
+static void free_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    cb_err = fut_rt_free(cb_rt);
+}
+
+START_TEST(rt_free_in_user_callback_is_busy)
+{
+    ck_assert_int_eq(fut_rt_new(&cb_rt, NULL), 0);
+    ev_timer t;
+    ev_timer_init(&t, free_cb, 0.001, 0.);
+    ev_timer_start(fut_rt_loop(cb_rt), &t);
+    cb_err = 1;
+    ev_run(fut_rt_loop(cb_rt), 0);
+    ck_assert_int_eq(cb_err, -EBUSY);
+    ck_assert_int_eq(fut_rt_free(cb_rt), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rt");
@@ -392,6 +415,7 @@ int main(void)
     tcase_add_test(tc, free_drops_unpolled_tasks);
     tcase_add_test(tc, free_inside_runtime_is_busy);
     tcase_add_test(tc, free_inside_sync_drop_is_busy);
+    tcase_add_test(tc, rt_free_in_user_callback_is_busy);
     tcase_add_test(tc, spawn_during_free_refused);
     tcase_add_test(tc, free_from_other_thread_refused);
     tcase_add_test(tc, current_runtime);

@@ -5,6 +5,7 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <ev.h>
 #include <math.h>
 #include <string.h>
 
@@ -580,6 +581,179 @@ START_TEST(next_and_spawn_wait_under_a_cancelled_context)
 }
 END_TEST
 
+/* An orphan's teardown is under the drop budget, like a task's: one that
+ * never finishes on its own is escalated, not left until fut_rt_free. */
+START_TEST(orphan_teardown_is_budgeted)
+{
+    ck_assert_int_eq(fut_rt_set_drop_budget(rt, 0.02), 0);
+    int escalated = 0;
+    struct stubborn st;
+    stubborn_init(&st, 0);
+    st.escalated_seen = &escalated;
+    ck_assert_int_eq(fut_rt_adopt(rt, &st.base, NULL, NULL), 0);
+    fut_sleep w;
+    th_block(rt, fut_sleep_init(&w, 0.2));
+    fut_drop(&w.base);
+    ck_assert_int_eq(escalated, 1);
+    struct fut_rt_stats sts = th_stats(rt);
+    ck_assert_uint_eq(sts.orphans_alive, 0);
+    ck_assert_uint_ge(sts.escalations, 1);
+}
+END_TEST
+
+/* Two shutdowns pending at once (the second started from a callback
+ * inside the first one's loop): both are woken when the last task ends. */
+static int inner_done;
+
+static void inner_shutdown_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    fut_shutdown sd2;
+    ck_assert_int_eq(fut_rt_block_on(rt, fut_rt_shutdown(&sd2, rt, 1.0), NULL), 0);
+    fut_drop(&sd2.base);
+    inner_done = 1;
+}
+
+START_TEST(two_pending_shutdowns_both_complete)
+{
+    int dropped = 0;
+    struct th_slow slow;
+    th_slow_init(&slow, -1, 0, 2, 0.02, NULL, NULL, &dropped);
+    ck_assert_int_eq(FUT_SPAWN(rt, &slow, NULL), 0);
+    fut_yield y;
+    th_block(rt, fut_yield_init(&y));
+    fut_drop(&y.base);
+    ev_timer t;
+    ev_timer_init(&t, inner_shutdown_cb, 0.005, 0.);
+    ev_timer_start(fut_rt_loop(rt), &t);
+    inner_done = 0;
+    fut_shutdown sd1;
+    double t0 = th_mono();
+    ck_assert_int_eq(th_block(rt, fut_rt_shutdown(&sd1, rt, 1.0)), 0);
+    ck_assert(th_mono() - t0 < 2);
+    fut_drop(&sd1.base);
+    ck_assert_int_eq(inner_done, 1);
+    ck_assert_int_eq(dropped, 1);
+}
+END_TEST
+
+/* Settings refused: NULL, NaN and negative times, a timeout once the
+ * scope's deadline runs; NULL is a no-op for cancel and close. */
+START_TEST(scope_settings_bad_input)
+{
+    fut_scope sc;
+    fut_scope_init(&sc, rt, 0);
+    ck_assert_int_eq(fut_scope_set_timeout(NULL, 1), -EINVAL);
+    ck_assert_int_eq(fut_scope_set_timeout(&sc, NAN), -EINVAL);
+    ck_assert_int_eq(fut_scope_set_timeout(&sc, -1), -EINVAL);
+    ck_assert_int_eq(fut_scope_set_budget(NULL, 1), -EINVAL);
+    ck_assert_int_eq(fut_scope_set_budget(&sc, NAN), -EINVAL);
+    ck_assert_int_eq(fut_scope_set_budget(&sc, -1), -EINVAL);
+    ck_assert_int_eq(fut_scope_set_budget(&sc, 0), 0);
+    ck_assert_int_eq(fut_scope_set_timeout(&sc, 10), 0);
+    struct th_slow k;
+    int dropped = 0;
+    th_slow_init(&k, -1, 0, 0, 0, NULL, NULL, &dropped);
+    ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &k, NULL), 0);
+    ck_assert_int_eq(th_poll_once(rt, &sc.base, NULL), FUT_PENDING); /* the deadline runs */
+    ck_assert_int_eq(fut_scope_set_timeout(&sc, 1), -EINVAL);
+    fut_scope_cancel(NULL);
+    fut_scope_close(NULL);
+    ck_assert_int_eq(dropped, 0);
+    ck_assert_int_eq(fut_drop(&sc.base), 0);
+    ck_assert_int_eq(dropped, 1);
+
+    fut_scope_spawn_op op;
+    ck_assert_int_eq(th_block(rt, fut_scope_spawn_wait(&op, NULL, &k.base, sizeof k, NULL, NULL)),
+                     -EINVAL);
+    fut_drop(&op.base);
+}
+END_TEST
+
+/* A scope with a timeout polled under a cancelled context: its deadline
+ * reports the cancellation, which the scope passes on as -ECANCELED (not
+ * -ETIMEDOUT), cancelling its children. */
+START_TEST(timeout_scope_under_a_cancelled_context)
+{
+    fut_scope sc;
+    fut_scope_init(&sc, rt, 0);
+    ck_assert_int_eq(fut_scope_set_timeout(&sc, 100), 0);
+    struct th_slow k;
+    int dropped = 0;
+    th_slow_init(&k, -1, 0, 0, 0, NULL, NULL, &dropped);
+    ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &k, NULL), 0);
+    double t0 = th_mono();
+    ck_assert_int_eq(th_run_cancelled(rt, &sc.base, 0), -ECANCELED);
+    ck_assert(th_mono() - t0 < 50);
+    ck_assert_int_eq(dropped, 1);
+    ck_assert_int_eq(fut_drop(&sc.base), 0);
+}
+END_TEST
+
+/* fut_rt_adopt: NULL refused; without memory the future stays the
+ * caller's and nothing is counted. */
+START_TEST(adopt_bad_input_and_no_memory)
+{
+    ck_assert_int_eq(fut_rt_adopt(rt, NULL, NULL, NULL), -EINVAL);
+    struct th_slow s;
+    int dropped = 0;
+    th_slow_init(&s, -1, 0, 0, 0, NULL, NULL, &dropped);
+    th_alloc.fail_at = th_alloc.total + 1;
+    ck_assert_int_eq(fut_rt_adopt(rt, &s.base, NULL, NULL), -ENOMEM);
+    th_alloc.fail_at = 0;
+    struct fut_rt_stats st = th_stats(rt);
+    ck_assert_uint_eq(st.orphans, 0);
+    ck_assert_uint_eq(st.orphans_alive, 0);
+    ck_assert_uint_eq(st.tasks_alive, 0);
+    ck_assert_int_eq(dropped, 0);
+    ck_assert_int_eq(fut_drop(&s.base), 0);
+    ck_assert_int_eq(dropped, 1);
+}
+END_TEST
+
+/* A shutdown dropped before its first poll does nothing; one polled again
+ * while it waits stays registered once and completes. */
+START_TEST(shutdown_dropped_unpolled_or_polled_twice)
+{
+    fut_shutdown sd;
+    fut_rt_shutdown(&sd, rt, 1.0);
+    ck_assert_int_eq(fut_drop(&sd.base), 0);
+    int dropped = 0;
+    struct th_slow k;
+    th_slow_init(&k, -1, 0, 2, 0.001, NULL, NULL, &dropped);
+    fut_join j;
+    ck_assert_int_eq(FUT_SPAWN(rt, &k, &j), 0); /* not closing */
+    th_turn(rt);
+    fut_rt_shutdown(&sd, rt, 1.0);
+    ck_assert_int_eq(th_poll_once(rt, &sd.base, NULL), FUT_PENDING);
+    ck_assert_int_eq(th_poll_once(rt, &sd.base, NULL), FUT_PENDING);
+    ck_assert_int_eq(th_block(rt, &sd.base), 0);
+    ck_assert_int_eq(fut_drop(&sd.base), 0);
+    ck_assert_int_eq(dropped, 1);
+    ck_assert_int_eq(th_block(rt, &j.base), -ECANCELED);
+    fut_drop(&j.base);
+}
+END_TEST
+
+/* A shutdown's budget NaN or negative counts as 0: a teardown that never
+ * ends on its own is escalated at once, the clock unmoved. */
+START_TEST(shutdown_budget_nan_or_negative_is_zero)
+{
+    ck_assert_int_eq(fut_rt_set_clock(rt, FUT_CLOCK_AUTO), 0);
+    int escalated = 0;
+    struct stubborn a;
+    stubborn_init(&a, 0);
+    a.escalated_seen = &escalated;
+    ck_assert_int_eq(FUT_SPAWN(rt, &a, NULL), 0);
+    th_turn(rt);
+    double t0 = fut_rt_now(rt);
+    fut_shutdown sd;
+    ck_assert_int_eq(th_block(rt, fut_rt_shutdown(&sd, rt, _i ? -1.0 : NAN)), 0);
+    fut_drop(&sd.base);
+    ck_assert_int_eq(escalated, 1);
+    ck_assert(fut_rt_now(rt) == t0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("scope");
@@ -598,12 +772,19 @@ int main(void)
     tcase_add_test(tc, cancellation_reaches_frozen_poll);
     tcase_add_test(tc, orphanage_drives_teardown);
     tcase_add_test(tc, rt_free_drains_orphanage);
+    tcase_add_test(tc, orphan_teardown_is_budgeted);
     tcase_add_test(tc, shutdown_with_budget);
+    tcase_add_test(tc, two_pending_shutdowns_both_complete);
     tcase_add_test(tc, budget_bad_input);
     tcase_add_test(tc, spawn_into_dropped_scope_fails);
     tcase_add_test(tc, spawn_into_cancelled_scope_fails);
     tcase_add_test(tc, closed_scope_refuses_keeps_children);
     tcase_add_test(tc, completed_scope_refuses);
+    tcase_add_test(tc, scope_settings_bad_input);
+    tcase_add_test(tc, timeout_scope_under_a_cancelled_context);
+    tcase_add_test(tc, adopt_bad_input_and_no_memory);
+    tcase_add_test(tc, shutdown_dropped_unpolled_or_polled_twice);
+    tcase_add_loop_test(tc, shutdown_budget_nan_or_negative_is_zero, 0, 2);
     suite_add_tcase(s, tc);
     return th_run(s);
 }

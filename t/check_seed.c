@@ -109,7 +109,7 @@ END_TEST
 START_TEST(reseeding_restarts_the_sequence)
 {
     char a[LOGLEN + 1], b[LOGLEN + 1];
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     ck_assert_int_eq(fut_rt_set_seed(rt, 9), 0);
     run_order(rt, a);
     ck_assert_int_eq(fut_rt_set_seed(rt, 9), 0);
@@ -118,7 +118,6 @@ START_TEST(reseeding_restarts_the_sequence)
     ck_assert_int_eq(fut_rt_set_seed(rt, 0), 0);
     run_order(rt, b);
     ck_assert_str_eq(b, "abcdefghabcdefghabcdefghabcdefgh");
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -257,7 +256,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("seed");
-    TCase *tc = th_tcase(s, "seed", 10);
+    TCase *tc = th_rt_tcase(s, "seed", 10);
     tcase_add_test(tc, seed_zero_is_fifo);
     tcase_add_test(tc, same_seed_same_order);
     tcase_add_test(tc, different_seeds_different_orders);

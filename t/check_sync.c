@@ -13,19 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static fut_rt *rt;
-
-static void setup(void)
-{
-    th_setup();
-    rt = th_new_rt();
-}
-
-static void teardown(void)
-{
-    ck_assert_int_eq(fut_rt_free(rt), 0);
-    th_teardown();
-}
+#define rt th_rt
 
 /* --- running test code inside one poll --------------------------------------
  * The steps below poll and drop futures by hand with the context of one
@@ -1192,7 +1180,7 @@ Suite *sync_suite(void)
     Suite *s = suite_create("sync");
     /* th_setup()'s counting allocator and leak check, around a runtime. */
     TCase *tc = tcase_create("sync");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, th_rt_setup, th_rt_teardown);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     tcase_add_test(tc, sem_basic);

@@ -62,7 +62,7 @@ static void sleeper_init(struct sleeper *t, double d, int id, int *order, int *n
 
 START_TEST(sleep_takes_its_time)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     const double d = 0.05;
     /* Taken before the loop's clock is refreshed: the timer is armed at or
      * after t0, so it cannot expire before t0 + d. */
@@ -79,7 +79,6 @@ START_TEST(sleep_takes_its_time)
                   fut_rt_now(rt) - now0);
     ck_assert_int_eq(fut_drop(&s.base), 0);
     ck_assert_int_eq(th_loop_busy(rt), 0); /* the timer is gone */
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -87,7 +86,7 @@ END_TEST
  * sat idle before fut_rt_block_on() (its cached time is then stale). */
 START_TEST(sleep_counts_from_first_poll_after_idle)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     th_pause_for(0.25); /* the program does something else for a while */
     const double d = 0.1;
     fut_sleep s;
@@ -107,7 +106,6 @@ START_TEST(sleep_counts_from_first_poll_after_idle)
     ck_assert_int_eq(th_block(rt, &j.base), 0);
     double elapsed2 = th_mono() - t1;
     ck_assert_int_eq(fut_drop(&j.base), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 
     ck_assert_msg(elapsed >= d - 1e-3,
                   "fut_rt_block_on of a %.2f s sleep after 0.25 s idle returned after %.4f s", d,
@@ -150,7 +148,7 @@ static const struct fut_vtable late_arm_vt = {sizeof(struct fut_vtable), "late_a
 
 START_TEST(sleep_counts_from_first_poll_in_a_long_poll)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     for (int i = 0; i < 3; i++) { /* directly, then as a task beside a ticker */
         double t_arm = 0, t_done = 0;
         struct late_arm l = {.spin = 0.03, .d = 0.005, .t_arm = &t_arm, .t_done = &t_done};
@@ -172,13 +170,12 @@ START_TEST(sleep_counts_from_first_poll_in_a_long_poll)
                       "a 5 ms sleep armed at the end of a 30 ms poll ended after %.4f s (round %d)",
                       t_done - t_arm, i);
     }
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
 START_TEST(sleep_until_future)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     double t0 = th_mono();
     ev_now_update(fut_rt_loop(rt));
     double at = fut_rt_now(rt) + 0.05;
@@ -191,7 +188,6 @@ START_TEST(sleep_until_future)
     ck_assert_msg(elapsed >= 0.05 - 1e-3, "completed after %.4f s", elapsed);
     ck_assert_msg(elapsed < 5.0, "took %.3f s", elapsed);
     ck_assert_int_eq(fut_drop(&s.base), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -199,7 +195,7 @@ END_TEST
  * at the first poll, no timer started. */
 START_TEST(sleep_nonpositive_ready_at_once)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     const double durations[] = {0.0, -0.0, -1e-9, -1.0, -INFINITY};
     for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
         fut_sleep s;
@@ -223,13 +219,12 @@ START_TEST(sleep_nonpositive_ready_at_once)
         ck_assert_int_eq(fut_drop(&s.base), 0);
         ck_assert_int_eq(th_loop_busy(rt), 0);
     }
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
 START_TEST(sleep_nan_is_einval)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     fut_sleep s;
     ssize_t out = 0;
     fut_sleep_init(&s, NAN);
@@ -249,7 +244,6 @@ START_TEST(sleep_nan_is_einval)
     ck_assert_int_eq(th_block(rt, &j.base), -EINVAL);
     ck_assert_int_eq(fut_drop(&j.base), 0);
     ck_assert_int_eq(th_loop_busy(rt), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -257,7 +251,7 @@ END_TEST
  * nor disturbs the loop, and dropping it stops it. */
 START_TEST(sleep_infinite_pending_then_dropped)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     fut_sleep inf, big;
     fut_sleep_init(&inf, INFINITY);
     fut_sleep_init(&big, 1e300);
@@ -272,7 +266,6 @@ START_TEST(sleep_infinite_pending_then_dropped)
     ck_assert_int_eq(fut_drop(&inf.base), 0);
     ck_assert_int_eq(fut_drop(&big.base), 0);
     ck_assert_int_eq(th_loop_busy(rt), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -280,7 +273,7 @@ END_TEST
 
 START_TEST(sleep_dropped_before_first_poll)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     long total = th_alloc.total;
     fut_sleep s;
     fut_sleep_init(&s, 10.0);
@@ -299,7 +292,6 @@ START_TEST(sleep_dropped_before_first_poll)
     ck_assert_int_eq(th_stats(rt).tasks_alive, 0);
     ck_assert_int_eq(fut_drop(&j.base), 0);
     ck_assert_int_eq(th_loop_busy(rt), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -309,7 +301,7 @@ END_TEST
  * past its deadline (ASan/valgrind), and it would keep the loop busy. */
 START_TEST(sleep_cancelled_while_pending)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     long live = th_alloc.live;
     fut_sleep s;
     fut_sleep_init(&s, 0.03);
@@ -338,7 +330,6 @@ START_TEST(sleep_cancelled_while_pending)
     ck_assert_double_ge(th_mono() - t0, 0.08 - 1e-4);
     ck_assert_int_eq(fut_drop(&later.base), 0);
     ck_assert_int_eq(th_stats(rt).polls, polls);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -368,7 +359,7 @@ END_TEST
 /* A sleep dropped from plain code while armed (polled once from a frame). */
 START_TEST(sleep_dropped_while_pending)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     fut_sleep s;
     fut_sleep_init(&s, 0.02);
     ck_assert(th_poll_once(rt, &s.base, NULL) == FUT_PENDING);
@@ -380,13 +371,12 @@ START_TEST(sleep_dropped_while_pending)
     fut_sleep_init(&later, 0.05);
     ck_assert_int_eq(th_block(rt, &later.base), 0);
     ck_assert_int_eq(fut_drop(&later.base), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
 START_TEST(sleep_dropped_after_ready)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     fut_sleep s;
     fut_sleep_init(&s, 0.001);
     ck_assert_int_eq(th_block(rt, &s.base), 0);
@@ -406,7 +396,6 @@ START_TEST(sleep_dropped_after_ready)
     ck_assert_int_eq(fut_drop(&j.base), 0);
     ck_assert_int_eq(fut_join_cancel(&j), -EINVAL); /* dropped handle */
     ck_assert_int_eq(th_loop_busy(rt), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -417,7 +406,7 @@ START_TEST(sleeps_complete_in_deadline_order)
     enum { N = 16 };
     /* On the auto clock: the order is the heap's, not the machine's load
      * (t/check_clock has the manual clock's own tests). */
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     ck_assert_int_eq(fut_rt_set_clock(rt, FUT_CLOCK_AUTO), 0);
     double t0 = fut_rt_now(rt);
     int order[N], n = 0;
@@ -437,7 +426,6 @@ START_TEST(sleeps_complete_in_deadline_order)
     for (int i = 0; i < N; i++)
         ck_assert_msg(order[i] == i, "completion %d was task %d", i, order[i]);
     ck_assert(fut_rt_now(rt) == t0 + N * 0.004);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -501,7 +489,7 @@ static void nested_sleep_case(int switch_waker)
 {
     /* On the auto clock: the nested loop's 0.2 s and the ticks in between
      * are exact and take no real time. */
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     ck_assert_int_eq(fut_rt_set_clock(rt, FUT_CLOCK_AUTO), 0);
     int ticks = 0;
     struct th_ticker tk;
@@ -538,7 +526,6 @@ static void nested_sleep_case(int switch_waker)
     ck_assert_int_ge(st.nested_loops, 1);
     ck_assert_int_ge(st.nested_depth_max, 2);
     ck_assert_int_eq(th_loop_busy(rt), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 
 START_TEST(sleep_in_nested_loop)
@@ -559,7 +546,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("time");
-    TCase *tc = th_tcase(s, "sleep", 30);
+    TCase *tc = th_rt_tcase(s, "sleep", 30);
     tcase_add_test(tc, sleep_takes_its_time);
     tcase_add_test(tc, sleep_counts_from_first_poll_after_idle);
     tcase_add_test(tc, sleep_counts_from_first_poll_in_a_long_poll);
@@ -568,14 +555,14 @@ int main(void)
     tcase_add_test(tc, sleep_nan_is_einval);
     tcase_add_test(tc, sleep_infinite_pending_then_dropped);
 
-    tc = th_tcase(s, "cancel", 30);
+    tc = th_rt_tcase(s, "cancel", 30);
     tcase_add_test(tc, sleep_dropped_before_first_poll);
     tcase_add_test(tc, sleep_cancelled_while_pending);
     tcase_add_test(tc, sleep_cancelled_by_rt_free);
     tcase_add_test(tc, sleep_dropped_while_pending);
     tcase_add_test(tc, sleep_dropped_after_ready);
 
-    tc = th_tcase(s, "order", 30);
+    tc = th_rt_tcase(s, "order", 30);
     tcase_add_test(tc, sleeps_complete_in_deadline_order);
     tcase_add_test(tc, sleep_in_nested_loop);
     tcase_add_test(tc, sleep_armed_by_task_then_nested);

@@ -7,7 +7,6 @@
 
 #include "helpers.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,39 +15,19 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static fut_rt *rt;
+#define rt th_rt
 static int fds_at_start;
-
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
 
 static void setup(void)
 {
-    th_setup();
-    fds_at_start = count_fds();
-    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
+    fds_at_start = th_open_fds();
+    th_rt_setup();
 }
 
 static void teardown(void)
 {
-    ck_assert_int_eq(fut_rt_free(rt), 0);
-    ck_assert_int_eq(count_fds(), fds_at_start);
-    th_teardown();
-}
-
-static ssize_t block(fut *f)
-{
-    return th_block(rt, f);
+    th_rt_teardown();
+    ck_assert_int_eq(th_open_fds(), fds_at_start);
 }
 
 static void fmt(const fut_addr *a, char *buf)
@@ -130,7 +109,7 @@ static void spawn_sender(struct sender *s, fut_join *j, fut_udp *from, const fut
 static void send_to(fut_udp *from, const fut_udp *to, const char *msg)
 {
     fut_udp_op op;
-    ck_assert_int_eq(block(fut_udp_send(&op, from, msg, strlen(msg), fut_udp_addr(to))),
+    ck_assert_int_eq(th_block(rt, fut_udp_send(&op, from, msg, strlen(msg), fut_udp_addr(to))),
                      (ssize_t)strlen(msg));
     fut_drop(&op.base);
 }
@@ -183,16 +162,16 @@ START_TEST(op_bad_input)
     ck_assert_int_eq(fut_udp_open(rt, &u, "127.0.0.1:0", NULL), 0);
     fut_udp_op op;
     char buf[8];
-    ck_assert_int_eq(block(fut_udp_recv(&op, NULL, buf, sizeof buf)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_udp_recv(&op, NULL, buf, sizeof buf)), -EINVAL);
     fut_drop(&op.base);
-    ck_assert_int_eq(block(fut_udp_recv(&op, &u, NULL, 8)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_udp_recv(&op, &u, NULL, 8)), -EINVAL);
     fut_drop(&op.base);
-    ck_assert_int_eq(block(fut_udp_send(&op, NULL, "x", 1, fut_udp_addr(&u))), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_udp_send(&op, NULL, "x", 1, fut_udp_addr(&u))), -EINVAL);
     fut_drop(&op.base);
-    ck_assert_int_eq(block(fut_udp_send(&op, &u, NULL, 1, fut_udp_addr(&u))), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_udp_send(&op, &u, NULL, 1, fut_udp_addr(&u))), -EINVAL);
     fut_drop(&op.base);
     /* Unconnected, no address. */
-    ck_assert_int_eq(block(fut_udp_send(&op, &u, "x", 1, NULL)), -EDESTADDRREQ);
+    ck_assert_int_eq(th_block(rt, fut_udp_send(&op, &u, "x", 1, NULL)), -EDESTADDRREQ);
     ck_assert_ptr_null(fut_udp_op_peer(&op));
     fut_drop(&op.base);
     ck_assert_ptr_null(fut_udp_op_peer(NULL));
@@ -200,10 +179,10 @@ START_TEST(op_bad_input)
     ck_assert_ptr_null(fut_udp_addr(NULL));
     /* The socket is a future READY with its fd; dropped, its ops see
      * -EBADF. */
-    int fd = (int)block(&u.base);
+    int fd = (int)th_block(rt, &u.base);
     ck_assert_int_ge(fd, 0);
     fut_drop(&u.base);
-    ck_assert_int_eq(block(fut_udp_recv(&op, &u, buf, sizeof buf)), -EBADF);
+    ck_assert_int_eq(th_block(rt, fut_udp_recv(&op, &u, buf, sizeof buf)), -EBADF);
     fut_drop(&op.base);
 }
 END_TEST
@@ -220,7 +199,7 @@ static void round_trip(const char *bind)
 
     char buf[64], sa[FUT_ADDR_STRLEN], sb[FUT_ADDR_STRLEN];
     fut_udp_op op;
-    ck_assert_int_eq(block(fut_udp_recv(&op, &b, buf, sizeof buf)), 4);
+    ck_assert_int_eq(th_block(rt, fut_udp_recv(&op, &b, buf, sizeof buf)), 4);
     ck_assert_int_eq(memcmp(buf, "ping", 4), 0);
     ck_assert_int_eq(fut_udp_op_truncated(&op), 0);
     fmt(fut_udp_op_peer(&op), sb);
@@ -229,11 +208,11 @@ static void round_trip(const char *bind)
     fut_addr back = *fut_udp_op_peer(&op);
     fut_drop(&op.base);
 
-    ck_assert_int_eq(block(fut_udp_send(&op, &b, "pong!", 5, &back)), 5);
+    ck_assert_int_eq(th_block(rt, fut_udp_send(&op, &b, "pong!", 5, &back)), 5);
     fmt(fut_udp_op_peer(&op), sb); /* a send reports its destination */
     ck_assert_str_eq(sb, sa);
     fut_drop(&op.base);
-    ck_assert_int_eq(block(fut_udp_recv(&op, &a, buf, sizeof buf)), 5);
+    ck_assert_int_eq(th_block(rt, fut_udp_recv(&op, &a, buf, sizeof buf)), 5);
     ck_assert_int_eq(memcmp(buf, "pong!", 5), 0);
     fmt(fut_udp_op_peer(&op), sa);
     fmt(fut_udp_addr(&b), sb);
@@ -242,7 +221,7 @@ static void round_trip(const char *bind)
 
     /* An empty datagram is a datagram. */
     send_to(&a, &b, "");
-    ck_assert_int_eq(block(fut_udp_recv(&op, &b, buf, sizeof buf)), 0);
+    ck_assert_int_eq(th_block(rt, fut_udp_recv(&op, &b, buf, sizeof buf)), 0);
     ck_assert_ptr_nonnull(fut_udp_op_peer(&op));
     fut_drop(&op.base);
     fut_drop(&a.base);
@@ -275,10 +254,10 @@ START_TEST(connected_send_without_address)
     ck_assert_int_ne(fut_addr_port(fut_udp_addr(&cli)), 0);
 
     fut_udp_op op;
-    ck_assert_int_eq(block(fut_udp_send(&op, &cli, "hi", 2, NULL)), 2);
+    ck_assert_int_eq(th_block(rt, fut_udp_send(&op, &cli, "hi", 2, NULL)), 2);
     ck_assert_ptr_null(fut_udp_op_peer(&op));
     fut_drop(&op.base);
-    ck_assert_int_eq(block(fut_udp_recv(&op, &srv, buf, sizeof buf)), 2);
+    ck_assert_int_eq(th_block(rt, fut_udp_recv(&op, &srv, buf, sizeof buf)), 2);
     fmt(fut_udp_op_peer(&op), sc);
     fut_drop(&op.base);
     /* Bound to the wildcard, the client's address reads 0.0.0.0:port. */
@@ -286,7 +265,7 @@ START_TEST(connected_send_without_address)
 
     send_to(&other, &cli, "stranger"); /* filtered out by the kernel */
     send_to(&srv, &cli, "reply");
-    ck_assert_int_eq(block(fut_udp_recv(&op, &cli, buf, sizeof buf)), 5);
+    ck_assert_int_eq(th_block(rt, fut_udp_recv(&op, &cli, buf, sizeof buf)), 5);
     ck_assert_int_eq(memcmp(buf, "reply", 5), 0);
     fmt(fut_udp_op_peer(&op), sc);
     ck_assert_str_eq(sc, ss);
@@ -310,11 +289,11 @@ START_TEST(recv_waits_for_datagram)
     fut_join j;
     double t0 = th_mono();
     spawn_sender(&s, &j, &a, &b, "late", 0.03);
-    ck_assert_int_eq(block(&op.base), 4);
+    ck_assert_int_eq(th_block(rt, &op.base), 4);
     ck_assert(th_mono() - t0 >= 0.025);
     ck_assert_int_eq(memcmp(buf, "late", 4), 0);
     fut_drop(&op.base);
-    ck_assert_int_eq(block(&j.base), 4);
+    ck_assert_int_eq(th_block(rt, &j.base), 4);
     fut_drop(&j.base);
     fut_drop(&a.base);
     fut_drop(&b.base);
@@ -333,21 +312,21 @@ START_TEST(truncation_reported)
     char buf[64];
     memset(buf, '.', sizeof buf);
     fut_udp_op op;
-    ck_assert_int_eq(block(fut_udp_recv(&op, &b, buf, 10)), 10);
+    ck_assert_int_eq(th_block(rt, fut_udp_recv(&op, &b, buf, 10)), 10);
     ck_assert_int_eq(fut_udp_op_truncated(&op), 1);
     ck_assert_int_eq(memcmp(buf, "0123456789.", 11), 0);
     fut_drop(&op.base);
-    ck_assert_int_eq(block(fut_udp_recv(&op, &b, buf, sizeof buf)), 4);
+    ck_assert_int_eq(th_block(rt, fut_udp_recv(&op, &b, buf, sizeof buf)), 4);
     ck_assert_int_eq(fut_udp_op_truncated(&op), 0);
     ck_assert_int_eq(memcmp(buf, "next", 4), 0);
     fut_drop(&op.base);
     /* len 0 discards a whole datagram. */
     send_to(&a, &b, "gone");
     send_to(&a, &b, "kept");
-    ck_assert_int_eq(block(fut_udp_recv(&op, &b, NULL, 0)), 0);
+    ck_assert_int_eq(th_block(rt, fut_udp_recv(&op, &b, NULL, 0)), 0);
     ck_assert_int_eq(fut_udp_op_truncated(&op), 1);
     fut_drop(&op.base);
-    ck_assert_int_eq(block(fut_udp_recv(&op, &b, buf, sizeof buf)), 4);
+    ck_assert_int_eq(th_block(rt, fut_udp_recv(&op, &b, buf, sizeof buf)), 4);
     ck_assert_int_eq(memcmp(buf, "kept", 4), 0);
     fut_drop(&op.base);
     fut_drop(&a.base);
@@ -366,10 +345,10 @@ START_TEST(connrefused_on_connected_socket)
     fut_drop(&gone.base); /* the port is closed now */
     ck_assert_int_eq(fut_udp_open(rt, &c, NULL, a), 0);
     fut_udp_op op;
-    ck_assert_int_eq(block(fut_udp_send(&op, &c, "anyone?", 7, NULL)), 7);
+    ck_assert_int_eq(th_block(rt, fut_udp_send(&op, &c, "anyone?", 7, NULL)), 7);
     fut_drop(&op.base);
     char buf[16];
-    ck_assert_int_eq(block(fut_udp_recv(&op, &c, buf, sizeof buf)), -ECONNREFUSED);
+    ck_assert_int_eq(th_block(rt, fut_udp_recv(&op, &c, buf, sizeof buf)), -ECONNREFUSED);
     fut_drop(&op.base);
     fut_drop(&c.base);
 }
@@ -389,7 +368,7 @@ START_TEST(dropped_recv_loses_nothing)
     send_to(&a, &b, "one");
     /* Let the loop see the datagram (the dropped op's waker is woken). */
     fut_sleep sl;
-    block(fut_sleep_init(&sl, 0.01));
+    th_block(rt, fut_sleep_init(&sl, 0.01));
     fut_drop(&sl.base);
 
     /* The same through a task cancelled while its receive waits. */
@@ -399,18 +378,18 @@ START_TEST(dropped_recv_loses_nothing)
     fut_udp_recv(&op2, &a, buf2, sizeof buf2);
     ck_assert_int_eq(FUT_SPAWN(rt, &op2, &j), 0);
     fut_yield y;
-    block(fut_yield_init(&y));
+    th_block(rt, fut_yield_init(&y));
     fut_drop(&y.base);
     ck_assert(!fut_join_finished(&j));
     ck_assert_int_eq(fut_join_cancel(&j), 0);
-    ck_assert_int_eq(block(&j.base), -ECANCELED);
+    ck_assert_int_eq(th_block(rt, &j.base), -ECANCELED);
     fut_drop(&j.base);
     send_to(&b, &a, "two");
 
-    ck_assert_int_eq(block(fut_udp_recv(&op, &b, buf, sizeof buf)), 3);
+    ck_assert_int_eq(th_block(rt, fut_udp_recv(&op, &b, buf, sizeof buf)), 3);
     ck_assert_int_eq(memcmp(buf, "one", 3), 0);
     fut_drop(&op.base);
-    ck_assert_int_eq(block(fut_udp_recv(&op, &a, buf, sizeof buf)), 3);
+    ck_assert_int_eq(th_block(rt, fut_udp_recv(&op, &a, buf, sizeof buf)), 3);
     ck_assert_int_eq(memcmp(buf, "two", 3), 0);
     fut_drop(&op.base);
     fut_drop(&a.base);
@@ -466,15 +445,15 @@ START_TEST(recv_under_cancelled_context)
     bl.self = &jv;
     th_fn_init(&killer, canceller_fn, &bl);
     ck_assert_int_eq(FUT_SPAWN(rt, &killer, &jk), 0);
-    ck_assert_int_eq(block(&jv.base), -ECANCELED);
+    ck_assert_int_eq(th_block(rt, &jv.base), -ECANCELED);
     ck_assert_int_eq(bl.out, -ECANCELED);
     fut_drop(&jv.base);
-    block(&jk.base);
+    th_block(rt, &jk.base);
     fut_drop(&jk.base);
     send_to(&a, &b, "still");
     char buf[16];
     fut_udp_op op;
-    ck_assert_int_eq(block(fut_udp_recv(&op, &b, buf, sizeof buf)), 5);
+    ck_assert_int_eq(th_block(rt, fut_udp_recv(&op, &b, buf, sizeof buf)), 5);
     fut_drop(&op.base);
     fut_drop(&a.base);
     fut_drop(&b.base);
@@ -491,13 +470,13 @@ START_TEST(moved_after_first_op_diagnosed)
     send_to(&a, &b, "x");
     char buf[4];
     fut_udp_op op;
-    ck_assert_int_eq(block(fut_udp_recv(&op, &b, buf, sizeof buf)), 1);
+    ck_assert_int_eq(th_block(rt, fut_udp_recv(&op, &b, buf, sizeof buf)), 1);
     fut_drop(&op.base);
     ck_assert_int_eq(th_diag_count, 0);
 
     memcpy(&moved, &b, sizeof moved); /* registered now: a bug */
     send_to(&a, &moved, "y");
-    ck_assert_int_eq(block(fut_udp_recv(&op, &moved, buf, sizeof buf)), -EINVAL);
+    ck_assert_int_eq(th_block(rt, fut_udp_recv(&op, &moved, buf, sizeof buf)), -EINVAL);
     fut_drop(&op.base);
     ck_assert_int_eq(th_diag_count, 1);
     ck_assert_ptr_nonnull(strstr(th_diag_last, "fut_udp"));
@@ -526,7 +505,7 @@ START_TEST(rt_freed_with_socket_open)
     fut_drop(&op.base);
     ck_assert_int_eq(fut_rt_free(rt), 0);
     ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
-    ck_assert_int_eq(block(fut_udp_recv(&op, &a, buf, sizeof buf)), -EBADF);
+    ck_assert_int_eq(th_block(rt, fut_udp_recv(&op, &a, buf, sizeof buf)), -EBADF);
     fut_drop(&op.base);
     fut_drop(&a.base);
     fut_drop(&b.base);

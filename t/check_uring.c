@@ -14,7 +14,6 @@
 
 #include <sys/resource.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -65,17 +64,6 @@ static void teardown(void)
     th_teardown();
 }
 
-static void mkpipe(int p[2])
-{
-    ck_assert_int_eq(pipe(p), 0);
-}
-
-static void closepipe(int p[2])
-{
-    close(p[0]);
-    close(p[1]);
-}
-
 /* What is in the pipe right now (non-blocking), up to len bytes. */
 static ssize_t drain_pipe(int fd, char *buf, size_t len)
 {
@@ -92,17 +80,6 @@ static int all_canary(const char *buf, size_t len)
         if (buf[i] != 'C')
             return 0;
     return 1;
-}
-
-static int open_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    ck_assert_ptr_nonnull(d);
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
 }
 
 /* --- a task body owning an operation, counting its teardowns ------------------ */
@@ -144,21 +121,13 @@ static void own_init(struct own *o, int *drops, ssize_t *out)
     o->out = out;
 }
 
-/* Runs the loop for `seconds` (other tasks progress). */
-static void run_for(double seconds)
-{
-    fut_sleep s;
-    ck_assert_int_eq(th_block(rt, fut_sleep_init(&s, seconds)), 0);
-    fut_drop(&s.base);
-}
-
 /* --- pipes --------------------------------------------------------------------------- */
 
 START_TEST(pipe_read_completes)
 {
     new_rt(_i);
     int p[2];
-    mkpipe(p);
+    th_pipe(p);
     char buf[16];
     memset(buf, 'C', sizeof buf);
     fut_uring_op op;
@@ -193,7 +162,7 @@ START_TEST(pipe_write_then_read_in_task)
 {
     new_rt(_i);
     int p[2];
-    mkpipe(p);
+    th_pipe(p);
     char buf[8];
     memset(buf, 'C', sizeof buf);
     int drops = 0;
@@ -203,7 +172,7 @@ START_TEST(pipe_write_then_read_in_task)
     fut_uring_read(&o.op, p[0], buf, sizeof buf, -1);
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(rt, &o, &j), 0);
-    run_for(0.01); /* the read is in flight */
+    th_run_for(rt, 0.01); /* the read is in flight */
     fut_uring_op w;
     ck_assert_int_eq(th_block(rt, fut_uring_write(&w, p[1], "xy", 2, -1)), 2);
     ck_assert_int_eq(fut_drop(&w.base), 0);
@@ -212,7 +181,7 @@ START_TEST(pipe_write_then_read_in_task)
     ck_assert_int_eq(got, 2);
     ck_assert_int_eq(drops, 1);
     ck_assert_int_eq(memcmp(buf, "xy", 2), 0);
-    closepipe(p);
+    th_close_pair(p);
 }
 END_TEST
 
@@ -224,7 +193,7 @@ START_TEST(read_cancelled_mid_flight)
 {
     new_rt(_i);
     int p[2];
-    mkpipe(p);
+    th_pipe(p);
     static char buf[64];
     memset(buf, 'C', sizeof buf);
     int drops = 0;
@@ -234,7 +203,7 @@ START_TEST(read_cancelled_mid_flight)
     fut_uring_read(&o.op, p[0], buf, sizeof buf, -1);
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(rt, &o, &j), 0);
-    run_for(0.02);
+    th_run_for(rt, 0.02);
     struct fut_rt_stats st0 = th_stats(rt);
     ck_assert_int_eq(fut_join_cancel(&j), 0);
     ck_assert_int_eq(th_block(rt, &j.base), -ECANCELED);
@@ -246,12 +215,12 @@ START_TEST(read_cancelled_mid_flight)
     /* The kernel lets go: data written now stays in the pipe. */
     ck_assert_int_eq(write(p[1], "late", 4), 4);
     th_pause_for(0.02);
-    run_for(0.01);
+    th_run_for(rt, 0.01);
     ck_assert(all_canary(buf, sizeof buf));
     char rest[8];
     ck_assert_int_eq(drain_pipe(p[0], rest, sizeof rest), 4);
     ck_assert_int_eq(memcmp(rest, "late", 4), 0);
-    closepipe(p);
+    th_close_pair(p);
 }
 END_TEST
 
@@ -269,7 +238,7 @@ START_TEST(sync_drop_waits_for_completion)
 {
     new_rt(_i);
     int p[2];
-    mkpipe(p);
+    th_pipe(p);
     char buf[32];
     memset(buf, 'C', sizeof buf);
     fut_uring_op op;
@@ -284,11 +253,11 @@ START_TEST(sync_drop_waits_for_completion)
         ck_assert_int_eq(ran, 1); /* the drop ran a loop until the completion came */
     ck_assert_int_eq(write(p[1], "zz", 2), 2);
     th_pause_for(0.02);
-    run_for(0.005);
+    th_run_for(rt, 0.005);
     ck_assert(all_canary(buf, sizeof buf));
     char rest[4];
     ck_assert_int_eq(drain_pipe(p[0], rest, sizeof rest), 2);
-    closepipe(p);
+    th_close_pair(p);
 }
 END_TEST
 
@@ -300,7 +269,7 @@ START_TEST(read_completes_as_cancelled)
 {
     new_rt(_i);
     int p[2];
-    mkpipe(p);
+    th_pipe(p);
     int completed = 0, cancelled = 0;
     for (int k = 0; k < 40; k++) {
         char buf[8];
@@ -323,7 +292,7 @@ START_TEST(read_completes_as_cancelled)
             fut_uring_read(&o.op, p[0], buf, 3, -1);
             fut_join j;
             ck_assert_int_eq(FUT_SPAWN(rt, &o, &j), 0);
-            run_for(0.002);
+            th_run_for(rt, 0.002);
             ck_assert_int_eq(write(p[1], "xyz", 3), 3);
             fut_join_cancel(&j);
             ssize_t r = th_block(rt, &j.base);
@@ -344,7 +313,7 @@ START_TEST(read_completes_as_cancelled)
         }
     }
     printf("# %s: %d completed, %d cancelled\n", ring ? "ring" : "fallback", completed, cancelled);
-    closepipe(p);
+    th_close_pair(p);
 }
 END_TEST
 
@@ -389,7 +358,7 @@ START_TEST(cancelled_context)
 {
     new_rt(_i);
     int p[2];
-    mkpipe(p);
+    th_pipe(p);
     char buf[8];
     memset(buf, 'C', sizeof buf);
     fut_uring_op op;
@@ -407,7 +376,7 @@ START_TEST(cancelled_context)
     ck_assert_int_eq(fut_out(&op.base), -ECANCELED);
     ck_assert_int_eq(fut_drop(&op.base), 0);
     ck_assert(all_canary(buf, sizeof buf));
-    closepipe(p);
+    th_close_pair(p);
 }
 END_TEST
 
@@ -489,7 +458,7 @@ static int connect_to(const struct sockaddr_in *a)
 START_TEST(accept_op)
 {
     new_rt(_i);
-    int fds0 = open_fds();
+    int fds0 = th_open_fds();
     struct sockaddr_in la;
     int l = listener(&la);
     struct sockaddr_in peer;
@@ -544,7 +513,7 @@ START_TEST(accept_op)
     ck_assert_int_eq(fut_drop(&op.base), 0);
     close(sp[0]);
     close(sp[1]);
-    ck_assert_int_eq(open_fds(), fds0);
+    ck_assert_int_eq(th_open_fds(), fds0);
 }
 END_TEST
 
@@ -562,7 +531,7 @@ START_TEST(send_recv_socketpair)
     fut_uring_recv(&r.op, sv[1], buf, sizeof buf, 0);
     fut_join j;
     ck_assert_int_eq(FUT_SPAWN(rt, &r, &j), 0);
-    run_for(0.01);
+    th_run_for(rt, 0.01);
     fut_uring_op s;
     ck_assert_int_eq(th_block(rt, fut_uring_send(&s, sv[0], "ping", 4, MSG_NOSIGNAL)), 4);
     ck_assert_int_eq(fut_drop(&s.base), 0);
@@ -696,7 +665,7 @@ START_TEST(rt_free_with_op_in_flight)
 {
     new_rt(_i);
     int p[2];
-    mkpipe(p);
+    th_pipe(p);
     char buf[8];
     memset(buf, 'C', sizeof buf);
     fut_uring_op op;
@@ -704,7 +673,7 @@ START_TEST(rt_free_with_op_in_flight)
                      FUT_PENDING);
     if (!ring) { /* the fallback's readiness wait must be dropped before */
         ck_assert_int_eq(fut_drop(&op.base), 0);
-        closepipe(p);
+        th_close_pair(p);
         return;
     }
     ck_assert_int_eq(fut_rt_free(rt), 0);
@@ -714,7 +683,7 @@ START_TEST(rt_free_with_op_in_flight)
     ck_assert(all_canary(buf, sizeof buf));
     ck_assert_int_eq(fut_drop(&op.base), 0);
     ck_assert_int_eq(fut_out(&op.base), 0); /* never READY */
-    closepipe(p);
+    th_close_pair(p);
 }
 END_TEST
 
@@ -752,7 +721,7 @@ START_TEST(ring_retried_after_fd_shortage)
     ck_assert_int_eq(th_block(rt, fut_uring_read(&op, p[0], &c, 1, -1)), 1);
     ck_assert_int_eq(fut_drop(&op.base), 0);
     ck_assert_int_eq(fut_rt_uring_active(rt), have_ring);
-    closepipe(p);
+    th_close_pair(p);
 }
 END_TEST
 
@@ -791,7 +760,7 @@ START_TEST(ring_retried_after_eventfd_shortage)
     ck_assert_int_eq(c, 'b');
     ck_assert_int_eq(fut_drop(&op.base), 0);
     ck_assert_int_eq(fut_rt_uring_active(rt), have_ring);
-    closepipe(p);
+    th_close_pair(p);
 }
 END_TEST
 
@@ -851,7 +820,7 @@ START_TEST(read_write_on_a_blocking_socket)
     while ((r = read(sv[1], big, sizeof big)) > 0)
         got += r;
     ck_assert_int_eq(got, n);
-    closepipe(sv);
+    th_close_pair(sv);
 }
 END_TEST
 
@@ -862,14 +831,14 @@ END_TEST
 static void one_read_works(void)
 {
     int p[2];
-    mkpipe(p);
+    th_pipe(p);
     ck_assert_int_eq(write(p[1], "z", 1), 1);
     char c = 0;
     fut_uring_op op;
     ck_assert_int_eq(th_block(rt, fut_uring_read(&op, p[0], &c, 1, -1)), 1);
     ck_assert_int_eq(c, 'z');
     ck_assert_int_eq(fut_drop(&op.base), 0);
-    closepipe(p);
+    th_close_pair(p);
 }
 
 /* What a kernel without io_uring says (ENOSYS), or a ring that cannot
@@ -888,7 +857,7 @@ START_TEST(ring_unavailable_for_good)
         {{__NR_io_uring_register, EINVAL, 1, 0xff, 4 /* IORING_REGISTER_EVENTFD */}},
         {{__NR_eventfd2, EINVAL, -1, 0, 0}},
     };
-    int fds0 = open_fds();
+    int fds0 = th_open_fds();
     if (th_sysfail(rules[_i], 1) != 0) {
         fprintf(stderr, "# ring_unavailable_for_good: no seccomp here, skipped\n");
         return;
@@ -901,7 +870,7 @@ START_TEST(ring_unavailable_for_good)
     one_read_works();
     ck_assert_int_eq(fut_rt_free(rt), 0);
     rt = NULL;
-    ck_assert_int_eq(open_fds(), fds0);
+    ck_assert_int_eq(th_open_fds(), fds0);
 }
 END_TEST
 
@@ -958,7 +927,7 @@ START_TEST(fallback_without_rwf_nowait)
     }
     new_rt(1);
     int p[2];
-    mkpipe(p);
+    th_pipe(p);
     char buf[8];
     memset(buf, 'C', sizeof buf);
     fut_uring_op op;
@@ -992,7 +961,7 @@ START_TEST(fallback_without_rwf_nowait)
     ck_assert_int_eq(th_block(rt, fut_uring_write(&op, p[1], "o", 1, 0)), -ESPIPE);
     ck_assert_int_eq(fut_drop(&op.base), 0);
     ck_assert_int_eq(fcntl(p[0], F_GETFL) & O_NONBLOCK, 0);
-    closepipe(p);
+    th_close_pair(p);
 }
 END_TEST
 
@@ -1014,7 +983,7 @@ START_TEST(non_blocking_fds)
     ck_assert_int_eq(th_block(rt, fut_uring_write(&op, p[1], "xy", 2, -1)), 2);
     ck_assert_int_eq(fut_drop(&op.base), 0);
     ck_assert_int_eq(drain_pipe(p[0], buf, sizeof buf), 2);
-    closepipe(p);
+    th_close_pair(p);
 
     struct sockaddr_in la;
     int l = listener(&la);
@@ -1055,7 +1024,7 @@ START_TEST(send_waits_for_room)
     ck_assert_int_eq(fut_drop(&op.base), 0);
     ck_assert_int_eq(recv(sv[1], big, sizeof big, 0), 1);
     ck_assert_int_eq(big[0], '!');
-    closepipe(sv);
+    th_close_pair(sv);
 }
 END_TEST
 
@@ -1064,7 +1033,7 @@ END_TEST
 START_TEST(bad_fds_fail_at_once)
 {
     new_rt(_i);
-    int fds0 = open_fds();
+    int fds0 = th_open_fds();
     char buf[4];
     fut_uring_op op;
     ck_assert_int_eq(th_block(rt, fut_uring_read(&op, -1, buf, sizeof buf, -1)), -EBADF);
@@ -1089,7 +1058,7 @@ START_TEST(bad_fds_fail_at_once)
     ck_assert_int_eq(memcmp(buf, "data", 4), 0);
     close(wo);
     close(w);
-    ck_assert_int_eq(open_fds(), fds0);
+    ck_assert_int_eq(th_open_fds(), fds0);
 }
 END_TEST
 
@@ -1175,7 +1144,7 @@ START_TEST(cancelled_in_flight_then_dropped)
 {
     new_rt(_i);
     int p[2];
-    mkpipe(p);
+    th_pipe(p);
     char buf[8];
     memset(buf, 'C', sizeof buf);
     fut_uring_op op;
@@ -1188,7 +1157,7 @@ START_TEST(cancelled_in_flight_then_dropped)
     th_pause_for(0.01);
     ck_assert(all_canary(buf, sizeof buf));
     ck_assert_int_eq(drain_pipe(p[0], buf, sizeof buf), 4);
-    closepipe(p);
+    th_close_pair(p);
 }
 END_TEST
 
@@ -1198,7 +1167,7 @@ START_TEST(cancelled_before_the_first_poll)
 {
     new_rt(_i);
     int p[2];
-    mkpipe(p);
+    th_pipe(p);
     ck_assert_int_eq(write(p[1], "keep", 4), 4);
     char buf[8];
     memset(buf, 'C', sizeof buf);
@@ -1208,7 +1177,7 @@ START_TEST(cancelled_before_the_first_poll)
     ck_assert_int_eq(fut_drop(&op.base), 0);
     ck_assert(all_canary(buf, sizeof buf));
     ck_assert_int_eq(drain_pipe(p[0], buf, sizeof buf), 4);
-    closepipe(p);
+    th_close_pair(p);
 }
 END_TEST
 

@@ -14,14 +14,6 @@
 
 /* --- local helpers ---------------------------------------------------------- */
 
-/* Lets the other ready tasks run: one yield under fut_rt_block_on. */
-static void turn(fut_rt *rt)
-{
-    fut_yield y;
-    ck_assert_int_eq(th_block(rt, fut_yield_init(&y)), 0);
-    ck_assert_int_eq(fut_drop(&y.base), 0);
-}
-
 static pthread_t start_thread(void *(*fn)(void *), void *arg)
 {
     pthread_t t;
@@ -263,7 +255,7 @@ END_TEST
  * is the loop frame's, not a task's. */
 START_TEST(wake_frame_from_thread)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     struct xshared sh;
     xshared_init(&sh, 2, 1, 500, 0);
     struct xtask t;
@@ -278,7 +270,6 @@ START_TEST(wake_frame_from_thread)
     ck_assert_int_eq(sh.slot[0].failed, 0);
     ck_assert_int_eq(sh.slot[1].failed, 0);
     ck_assert_int_eq(fut_drop(&t.base), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -334,7 +325,7 @@ static void *wake_n_thread(void *p)
 
 START_TEST(wake_finished_task)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     fut_waker *c[1] = {NULL};
     int polls = 0;
     struct keeper k;
@@ -348,11 +339,11 @@ START_TEST(wake_finished_task)
     /* On the loop's thread, outside and inside the loop. */
     fut_waker_wake(c[0]);
     fut_waker_wake(c[0]);
-    turn(rt);
+    th_turn(rt);
     /* From another thread, many times. */
     struct wake_n_arg a = {c[0], 1000, 0};
     join_thread(start_thread(wake_n_thread, &a));
-    turn(rt);
+    th_turn(rt);
     struct fut_rt_stats st2 = th_stats(rt);
     ck_assert_int_eq(polls, 1);
     ck_assert_int_eq(st2.polls, st1.polls);
@@ -368,7 +359,6 @@ START_TEST(wake_finished_task)
     fut_waker_drop(c[0]);
     ck_assert_int_eq(th_alloc.live, live - 1);
     fut_waker_drop(NULL); /* no-op */
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -416,7 +406,7 @@ static fut_status hammered_poll(struct th_fn *f, fut_cx *cx)
 
 START_TEST(wake_race_with_finish)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     struct hammer_shared h;
     memset(&h, 0, sizeof h);
     struct th_fn f;
@@ -430,13 +420,12 @@ START_TEST(wake_race_with_finish)
     join_thread(t);
     ck_assert_ptr_nonnull(atomic_load(&h.w));
     ck_assert_int_eq(h.polls, got); /* never polled after READY */
-    turn(rt);
+    th_turn(rt);
     ck_assert_int_eq(h.polls, got);
     struct fut_rt_stats st = th_stats(rt);
     ck_assert_int_gt(st.remote_wakes, 0);
     ck_assert_int_eq(st.tasks_alive, 0);
     ck_assert_int_eq(fut_drop(&j.base), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -455,7 +444,7 @@ static fut_status self_waker_poll(struct th_fn *f, fut_cx *cx)
 
 START_TEST(self_wake_is_frozen)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     struct th_fn f;
     th_fn_init(&f, self_waker_poll, NULL);
     fut_join j;
@@ -466,7 +455,6 @@ START_TEST(self_wake_is_frozen)
     ck_assert_int_eq(st1.polls - st0.polls, 2);
     ck_assert_int_eq(st1.frozen_wakes - st0.frozen_wakes, 1);
     ck_assert_int_eq(fut_drop(&j.base), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -551,7 +539,7 @@ static fut_status task_b_poll(struct th_fn *f, fut_cx *cx)
 
 START_TEST(wake_during_nested_loop_is_frozen)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     struct nshared sh;
     memset(&sh, 0, sizeof sh);
     struct th_fn a, b;
@@ -572,7 +560,6 @@ START_TEST(wake_during_nested_loop_is_frozen)
     fut_waker_drop(atomic_exchange(&sh.a_x, NULL));
     ck_assert_int_eq(fut_drop(&ja.base), 0);
     ck_assert_int_eq(fut_drop(&jb.base), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -601,7 +588,7 @@ static void *remote_b_thread(void *p)
 
 START_TEST(remote_wake_during_nested_loop_is_kept)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     struct nshared sh;
     memset(&sh, 0, sizeof sh);
     struct th_fn a;
@@ -616,7 +603,6 @@ START_TEST(remote_wake_during_nested_loop_is_kept)
     ck_assert_int_eq(sh.a_reentered, 0);
     ck_assert_ptr_null(atomic_load(&sh.a_x));
     ck_assert_int_eq(fut_drop(&ja.base), 0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -666,7 +652,7 @@ static const struct fut_vtable pp_vt = {
 
 START_TEST(no_allocation_on_wake_and_poll)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     struct pingpong pp;
     memset(&pp, 0, sizeof pp);
     pp.target = 10000;
@@ -692,7 +678,6 @@ START_TEST(no_allocation_on_wake_and_poll)
     ck_assert_int_eq(fut_drop(&j[0].base), 0);
     ck_assert_int_eq(fut_drop(&j[1].base), 0);
     ck_assert_int_eq(th_alloc.total, total); /* frees only */
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -700,7 +685,7 @@ END_TEST
 
 START_TEST(task_freed_at_last_clone)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     long live0 = th_alloc.live;
     fut_waker *c[3] = {NULL};
     int polls = 0;
@@ -727,12 +712,11 @@ START_TEST(task_freed_at_last_clone)
      * clone's at its drop. */
     keeper_init(&k, c, 1, &polls);
     ck_assert_int_eq(FUT_SPAWN(rt, &k, NULL), 0);
-    turn(rt);
+    th_turn(rt);
     ck_assert_int_eq(th_stats(rt).tasks_alive, 0);
     ck_assert_int_eq(th_alloc.live, live0 + 1);
     fut_waker_drop(c[0]);
     ck_assert_int_eq(th_alloc.live, live0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -790,7 +774,7 @@ END_TEST
  * on, and a stale wake of it does not disturb a later fut_rt_block_on. */
 START_TEST(frame_clone_stale_wake)
 {
-    fut_rt *rt = th_new_rt();
+    fut_rt *rt = th_rt;
     long live0 = th_alloc.live;
     fut_waker *fc = NULL;
     struct th_fn f;
@@ -809,7 +793,6 @@ START_TEST(frame_clone_stale_wake)
     ck_assert_int_eq(th_alloc.live, live0);
     fut_waker_drop(fc);
     ck_assert_int_eq(th_alloc.live, live0);
-    ck_assert_int_eq(fut_rt_free(rt), 0);
 }
 END_TEST
 
@@ -861,10 +844,47 @@ START_TEST(stale_frame_wake_lets_borrowed_loop_return)
 }
 END_TEST
 
+/* A frame waker woken from another thread after its loop returned, the
+ * waker's last clone dropped, then the frame block replaced: the remote
+ * stack must hold the block alive (ASan/valgrind catch the use after free). */
+static fut_waker *kept;
+
+static fut_status grab_poll(fut *self, fut_cx *cx)
+{
+    kept = fut_waker_clone(fut_cx_waker(cx));
+    return fut_ready(self, 0);
+}
+
+static const struct fut_vtable grab_vt = {sizeof(struct fut_vtable), "grab", grab_poll, NULL, NULL};
+
+static void *remote_wake_and_drop(void *arg)
+{
+    fut_waker_wake(kept);
+    fut_waker_drop(kept);
+    return NULL;
+}
+
+START_TEST(remote_frame_wake_keeps_block_alive)
+{
+    fut_rt *rt = th_rt;
+    fut g;
+    fut_init(&g, &grab_vt);
+    ck_assert_int_eq(th_block(rt, &g), 0);
+    fut_drop(&g);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, remote_wake_and_drop, NULL), 0);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(fut_rt_set_max_depth(rt, 32), 0); /* replaces the block */
+    fut_yield y;
+    th_block(rt, fut_yield_init(&y)); /* takes the remote stack */
+    fut_drop(&y.base);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wake");
-    TCase *tc = th_tcase(s, "threads", 120);
+    TCase *tc = th_rt_tcase(s, "threads", 120);
     tcase_add_test(tc, wake_from_thread);
     tcase_add_test(tc, wake_from_thread_rounds);
     tcase_add_test(tc, many_threads_many_tasks);
@@ -872,20 +892,24 @@ int main(void)
     tcase_add_test(tc, many_threads_three_tasks);
     tcase_add_test(tc, wake_frame_from_thread);
 
-    tc = th_tcase(s, "finished", 60);
+    tc = th_rt_tcase(s, "finished", 60);
     tcase_add_test(tc, wake_finished_task);
     tcase_add_test(tc, wake_race_with_finish);
 
-    tc = th_tcase(s, "frozen", 60);
+    tc = th_rt_tcase(s, "frozen", 60);
     tcase_add_test(tc, self_wake_is_frozen);
     tcase_add_test(tc, wake_during_nested_loop_is_frozen);
     tcase_add_test(tc, remote_wake_during_nested_loop_is_kept);
 
-    tc = th_tcase(s, "refs", 60);
+    tc = th_rt_tcase(s, "refs", 60);
     tcase_add_test(tc, no_allocation_on_wake_and_poll);
     tcase_add_test(tc, task_freed_at_last_clone);
-    tcase_add_test(tc, clones_outlive_runtime);
     tcase_add_test(tc, frame_clone_stale_wake);
+    tcase_add_test(tc, remote_frame_wake_keeps_block_alive);
+
+    /* Runtimes of their own: what outlives fut_rt_free, a borrowed loop. */
+    tc = th_tcase(s, "outlive", 60);
+    tcase_add_test(tc, clones_outlive_runtime);
     tcase_add_test(tc, stale_frame_wake_lets_borrowed_loop_return);
     return th_run(s);
 }

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include "helpers.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ev.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct th_alloc_stats th_alloc;
 
@@ -154,6 +156,51 @@ struct fut_rt_stats th_stats(fut_rt *rt)
     memset(&st, 0, sizeof st);
     ck_assert_int_eq(fut_rt_stats(rt, &st, sizeof st), 0);
     return st;
+}
+
+void th_run_for(fut_rt *rt, double seconds)
+{
+    fut_sleep s;
+    ck_assert_int_eq(th_block(rt, fut_sleep_init(&s, seconds)), 0);
+    ck_assert_int_eq(fut_drop(&s.base), 0);
+}
+
+void th_turn(fut_rt *rt)
+{
+    fut_yield y;
+    ck_assert_int_eq(th_block(rt, fut_yield_init(&y)), 0);
+    ck_assert_int_eq(fut_drop(&y.base), 0);
+}
+
+/* --- fds and the environment ------------------------------------------------- */
+
+void th_pipe(int p[2])
+{
+    ck_assert_int_eq(pipe(p), 0);
+}
+
+void th_close_pair(int p[2])
+{
+    close(p[0]);
+    close(p[1]);
+}
+
+int th_open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1; /* the DIR's own */
+}
+
+int th_under_valgrind(void)
+{
+    const char *v = getenv("FUT_VALGRIND");
+    return v && *v;
 }
 
 /* --- clocks ------------------------------------------------------------------- */
@@ -331,6 +378,15 @@ TCase *th_tcase(Suite *s, const char *name, double timeout)
     return tc;
 }
 
+TCase *th_rt_tcase(Suite *s, const char *name, double timeout)
+{
+    TCase *tc = tcase_create(name);
+    tcase_add_checked_fixture(tc, th_rt_setup, th_rt_teardown);
+    tcase_set_timeout(tc, timeout);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
 int th_run(Suite *s)
 {
     SRunner *sr = srunner_create(s);
@@ -361,7 +417,7 @@ int th_sysfail(const struct th_sysfail *rules, size_t n)
 {
 #ifdef TH_AUDIT_ARCH
     const char *fork = getenv("CK_FORK");
-    if ((fork && strcmp(fork, "no") == 0) || getenv("FUT_VALGRIND") || n > 32)
+    if ((fork && strcmp(fork, "no") == 0) || th_under_valgrind() || n > 32)
         return -ENOSYS;
     struct sock_filter prog[4 + 32 * 6 + 1];
     unsigned k = 0;

@@ -58,6 +58,14 @@ int th_loop_busy(fut_rt *rt);
 /* rt's statistics; asserts fut_rt_stats() succeeded. */
 struct fut_rt_stats th_stats(fut_rt *rt);
 
+/* Runs rt's loop for `seconds`: a fut_sleep under fut_rt_block_on, other
+ * tasks progressing meanwhile; asserts the sleep and its drop gave 0. */
+void th_run_for(fut_rt *rt, double seconds);
+
+/* One turn of rt's loop: a fut_yield under fut_rt_block_on, so every task
+ * already woken is polled once; asserts the yield and its drop gave 0. */
+void th_turn(fut_rt *rt);
+
 /* --- clocks ----------------------------------------------------------------- */
 
 /* CLOCK_MONOTONIC, in seconds. */
@@ -65,6 +73,22 @@ double th_mono(void);
 
 /* Sleeps the calling thread for `seconds` (no loop runs meanwhile). */
 void th_pause_for(double seconds);
+
+/* --- fds and the environment ------------------------------------------------ */
+
+/* pipe(p), asserting it succeeded (blocking ends, no CLOEXEC). */
+void th_pipe(int p[2]);
+
+/* Closes both ends of a pipe or socket pair. */
+void th_close_pair(int p[2]);
+
+/* How many fds this process has open (from /proc/self/fd, not counting
+ * the directory's own). For comparing against a count taken earlier. */
+int th_open_fds(void);
+
+/* Nonzero when the suite runs under valgrind (FUT_VALGRIND set and not
+ * empty, as t/run-test.sh reads it): slow tests shrink, some skip. */
+int th_under_valgrind(void);
 
 /* --- scripted futures ------------------------------------------------------- */
 
@@ -149,6 +173,10 @@ ssize_t th_run_cancelled(fut_rt *rt, fut *child, double after);
 /* A test case `name` added to s, with the th_setup/th_teardown fixture and
  * a timeout of `timeout` seconds. */
 TCase *th_tcase(Suite *s, const char *name, double timeout);
+
+/* The same with the th_rt_setup/th_rt_teardown fixture: each test finds a
+ * new runtime in th_rt, freed (asserting success) after it. */
+TCase *th_rt_tcase(Suite *s, const char *name, double timeout);
 
 /* Runs a suite with TAP output; returns the process exit status. */
 int th_run(Suite *s);
