@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/* The watcher layer (see watch.h): libev's watchers started, stopped and
+ * ref-counted in one place, and called back without libev's types. */
+#include "internal.h"
+
+/* FUT_READABLE / FUT_WRITABLE <-> libev's EV_READ / EV_WRITE. */
+static int to_ev_events(int events)
+{
+    return (events & FUT_READABLE ? EV_READ : 0) | (events & FUT_WRITABLE ? EV_WRITE : 0);
+}
+
+static int from_ev_events(int revents)
+{
+    return (revents & EV_READ ? FUT_READABLE : 0) | (revents & EV_WRITE ? FUT_WRITABLE : 0) |
+           (revents & EV_ERROR ? FUT__WATCH_ERROR : 0);
+}
+
+/* libev's callbacks, one per kind: each has libev's exact type, finds the
+ * watch around libev's watcher and calls its fn (no cast of a function
+ * pointer). */
+static void io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+    fut__watch *w = fut__container_of(io, fut__watch, ev.io);
+    w->fn(w, from_ev_events(revents));
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    fut__watch *w = fut__container_of(t, fut__watch, ev.timer);
+    w->fn(w, 0);
+}
+
+static void async_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+    fut__watch *w = fut__container_of(a, fut__watch, ev.async);
+    w->fn(w, 0);
+}
+
+static void idle_cb(struct ev_loop *loop, ev_idle *i, int revents)
+{
+    fut__watch *w = fut__container_of(i, fut__watch, ev.idle);
+    w->fn(w, 0);
+}
+
+static void prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
+{
+    fut__watch *w = fut__container_of(p, fut__watch, ev.prepare);
+    w->fn(w, 0);
+}
+
+static void setup(fut__watch *w, int kind, fut__watch_fn *fn, void *data, unsigned flags)
+{
+    w->fn = fn;
+    w->kind = (unsigned char)kind;
+    w->flags = (unsigned char)flags;
+    w->ev.any.data = data;
+    if (flags & FUT__WATCH_LAST)
+        ev_set_priority(&w->ev.any, EV_MINPRI);
+}
+
+void fut__watch_timer_init(fut__watch *w, fut__watch_fn *fn, void *data)
+{
+    ev_timer_init(&w->ev.timer, timer_cb, 0., 0.);
+    setup(w, FUT__WATCH_TIMER, fn, data, 0);
+}
+
+void fut__watch_async_init(fut__watch *w, fut__watch_fn *fn, void *data, unsigned flags)
+{
+    ev_async_init(&w->ev.async, async_cb);
+    setup(w, FUT__WATCH_ASYNC, fn, data, flags);
+}
+
+void fut__watch_idle_init(fut__watch *w, fut__watch_fn *fn, void *data, unsigned flags)
+{
+    ev_idle_init(&w->ev.idle, idle_cb);
+    setup(w, FUT__WATCH_IDLE, fn, data, flags);
+}
+
+void fut__watch_prepare_init(fut__watch *w, fut__watch_fn *fn, void *data, unsigned flags)
+{
+    ev_prepare_init(&w->ev.prepare, prepare_cb);
+    setup(w, FUT__WATCH_PREPARE, fn, data, flags);
+}
+
+void fut__watch_io_init(fut__watch *w, fut__watch_fn *fn, void *data, int fd, int events,
+                        unsigned flags)
+{
+    ev_io_init(&w->ev.io, io_cb, fd, to_ev_events(events));
+    setup(w, FUT__WATCH_IO, fn, data, flags);
+}
+
+void fut__watch_start_slow(fut_rt *rt, fut__watch *w)
+{
+    struct ev_loop *loop = rt->loop;
+    switch (w->kind) {
+    case FUT__WATCH_IO:
+        ev_io_start(loop, &w->ev.io);
+        break;
+    case FUT__WATCH_TIMER:
+        ev_timer_start(loop, &w->ev.timer);
+        break;
+    case FUT__WATCH_ASYNC:
+        ev_async_start(loop, &w->ev.async);
+        break;
+    case FUT__WATCH_IDLE:
+        ev_idle_start(loop, &w->ev.idle);
+        break;
+    case FUT__WATCH_PREPARE:
+        ev_prepare_start(loop, &w->ev.prepare);
+        break;
+    }
+    /* the reference libev took is given back: the layer holds the count */
+    if (w->flags & FUT__WATCH_WEAK)
+        ev_unref(loop);
+}
+
+void fut__watch_stop_slow(fut_rt *rt, fut__watch *w)
+{
+    struct ev_loop *loop = rt->loop;
+    if (w->flags & FUT__WATCH_WEAK)
+        ev_ref(loop); /* what the stop gives back */
+    switch (w->kind) {
+    case FUT__WATCH_IO:
+        ev_io_stop(loop, &w->ev.io);
+        break;
+    case FUT__WATCH_TIMER:
+        ev_timer_stop(loop, &w->ev.timer);
+        break;
+    case FUT__WATCH_ASYNC:
+        ev_async_stop(loop, &w->ev.async);
+        break;
+    case FUT__WATCH_IDLE:
+        ev_idle_stop(loop, &w->ev.idle);
+        break;
+    case FUT__WATCH_PREPARE:
+        ev_prepare_stop(loop, &w->ev.prepare);
+        break;
+    }
+}
+
+void fut__watch_io_want(fut_rt *rt, fut__watch *w, int events)
+{
+    int want = to_ev_events(events);
+    bool active = fut__watch_active(w);
+    if (active == (want != 0) && (!active || (w->ev.io.events & (EV_READ | EV_WRITE)) == want))
+        return;
+    fut__watch_stop(rt, w);
+    if (want) {
+        /* ev_io_modify, not ev_io_set: the fd is the same, and ev_io_set
+         * would flag it as changed, which makes libev's epoll backend
+         * re-add it (a failing EPOLL_CTL_ADD) even when the mask is not. */
+        ev_io_modify(&w->ev.io, want);
+        fut__watch_start_slow(rt, w);
+    }
+}
+
+void fut__watch_timer_arm(fut_rt *rt, fut__watch *w, double after)
+{
+    fut__watch_stop(rt, w);
+    ev_timer_set(&w->ev.timer, after > 0 ? after : 0., 0.);
+    fut__watch_start_slow(rt, w);
+}
+
+void fut__watch_send(fut_rt *rt, fut__watch *w)
+{
+    ev_async_send(rt->loop, &w->ev.async);
+}
+
+void fut__loop_run_once(fut_rt *rt)
+{
+    ev_run(rt->loop, EVRUN_ONCE);
+}
+
+double fut__wall_clock(void)
+{
+    return ev_time();
+}

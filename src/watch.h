@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/* The watcher layer: the one place that talks to libev (with rt.c, which
+ * creates and destroys the loop). Included by internal.h; never installed.
+ *
+ * A fut__watch is a libev watcher with its callback and its loop
+ * reference kept in one place:
+ *
+ *   - Starting and stopping are idempotent: starting a started watch, or
+ *     stopping a stopped one, does nothing (libuv's uv__handle_start and
+ *     uv__handle_stop).
+ *   - A weak watch (FUT__WATCH_WEAK) does not keep the loop alive: the
+ *     layer gives back the reference libev takes at start and takes it
+ *     again before the stop, so no caller balances ev_ref/ev_unref.
+ *   - Its callback is void fn(fut__watch *w, int events): no libev type
+ *     in it. The layer's own callback (one per kind) finds the watch
+ *     around libev's watcher and calls fn; for an io watch, `events` is
+ *     FUT_READABLE / FUT_WRITABLE, plus FUT__WATCH_ERROR when libev gave
+ *     up on the fd (closed under it); 0 for the other kinds.
+ *   - `data` is the owner's pointer, stored at init; it also tells where
+ *     the owner was when the watch was set up (fut__fd_moved).
+ *
+ * Public futures embed a watch as opaque storage (fut__watcher, 64 bytes;
+ * fut__watch_of() checks at build time that a watch fits). Only the loop
+ * thread starts, stops or reads a watch; fut__watch_send() alone may be
+ * called from any thread and from a signal handler. */
+#ifndef FUT_WATCH_H
+#define FUT_WATCH_H
+
+#include <ev.h>
+#include <stdbool.h>
+
+#include "fut/future.h"
+
+typedef struct fut__watch fut__watch;
+typedef void fut__watch_fn(fut__watch *w, int events);
+
+/* kinds */
+enum {
+    FUT__WATCH_IO = 1, /* readiness of an fd */
+    FUT__WATCH_TIMER,  /* once, `after` seconds after the start */
+    FUT__WATCH_ASYNC,  /* fut__watch_send() from any thread */
+    FUT__WATCH_IDLE,   /* every iteration while started; the loop does not block */
+    FUT__WATCH_PREPARE /* every iteration, before the loop polls (blocks) */
+};
+
+/* flags, at init */
+#define FUT__WATCH_WEAK 0x1u /* does not keep the loop alive */
+#define FUT__WATCH_LAST 0x2u /* after every other watcher of the iteration */
+
+/* in an io callback's events, beside FUT_READABLE / FUT_WRITABLE */
+#define FUT__WATCH_ERROR 0x100
+
+struct fut__watch {
+    union {
+        ev_watcher any;
+        ev_io io;
+        ev_timer timer;
+        ev_async async;
+        ev_idle idle;
+        ev_prepare prepare;
+    } ev; /* first: libev's pointer is the watch's */
+    fut__watch_fn *fn;
+    unsigned char kind;
+    unsigned char flags;
+};
+
+_Static_assert(sizeof(fut__watch) <= sizeof(fut__watcher), "a watch must fit fut__watcher");
+_Static_assert(_Alignof(fut__watch) <= _Alignof(fut__watcher), "a watch's alignment");
+
+/* The watch kept in a public future's storage. */
+static inline fut__watch *fut__watch_of(fut__watcher *s)
+{
+    return (fut__watch *)(void *)s;
+}
+
+/* Set a watch up, stopped; flags are FUT__WATCH_*. An io watch is for fd
+ * and `events` (FUT_READABLE | FUT_WRITABLE). A timer keeps the loop
+ * alive while started. */
+void fut__watch_io_init(fut__watch *w, fut__watch_fn *fn, void *data, int fd, int events,
+                        unsigned flags);
+void fut__watch_timer_init(fut__watch *w, fut__watch_fn *fn, void *data);
+void fut__watch_async_init(fut__watch *w, fut__watch_fn *fn, void *data, unsigned flags);
+void fut__watch_idle_init(fut__watch *w, fut__watch_fn *fn, void *data, unsigned flags);
+void fut__watch_prepare_init(fut__watch *w, fut__watch_fn *fn, void *data, unsigned flags);
+
+static inline bool fut__watch_active(const fut__watch *w)
+{
+    return ev_is_active(&w->ev.any);
+}
+
+/* Its callback is due in this iteration (libev queued it, not yet run). */
+static inline bool fut__watch_pending(const fut__watch *w)
+{
+    return ev_is_pending(&w->ev.any);
+}
+
+static inline void *fut__watch_data(const fut__watch *w)
+{
+    return w->ev.any.data;
+}
+
+/* The work of fut__watch_start (w stopped) and fut__watch_stop (w
+ * started). */
+void fut__watch_start_slow(fut_rt *rt, fut__watch *w);
+void fut__watch_stop_slow(fut_rt *rt, fut__watch *w);
+
+/* Starts w on rt's loop; nothing if started. */
+static inline void fut__watch_start(fut_rt *rt, fut__watch *w)
+{
+    if (!fut__watch_active(w))
+        fut__watch_start_slow(rt, w);
+}
+
+/* Stops w; nothing if stopped. A callback due in this iteration does not
+ * run. */
+static inline void fut__watch_stop(fut_rt *rt, fut__watch *w)
+{
+    if (fut__watch_active(w))
+        fut__watch_stop_slow(rt, w);
+}
+
+/* An io watch that watches exactly `events` from now: stopped for 0,
+ * else (re)started for them; nothing if it watches them already. The fd
+ * stays the same, so libev talks to the kernel only if the mask changed
+ * by the time it polls (a stop and start in one iteration are free). */
+void fut__watch_io_want(fut_rt *rt, fut__watch *w, int events);
+
+/* (Re)starts a timer watch to fire once, `after` seconds (< 0: 0) after
+ * the loop's now. */
+void fut__watch_timer_arm(fut_rt *rt, fut__watch *w, double after);
+
+/* Makes an async watch's callback run on its loop. Any thread,
+ * async-signal-safe; sends coalesce until the callback runs. */
+void fut__watch_send(fut_rt *rt, fut__watch *w);
+
+/* --- the loop's reference and clock (rt->loop; see internal.h) --------------- */
+
+static inline void fut__loop_ref(struct ev_loop *loop)
+{
+    ev_ref(loop);
+}
+
+static inline void fut__loop_unref(struct ev_loop *loop)
+{
+    ev_unref(loop);
+}
+
+/* The loop's time: when it last woke up. */
+static inline double fut__loop_now(struct ev_loop *loop)
+{
+    return ev_now(loop);
+}
+
+static inline void fut__loop_update_now(struct ev_loop *loop)
+{
+    ev_now_update(loop);
+}
+
+/* One iteration of rt's loop: blocks until something happens unless a
+ * watcher keeps it from blocking (an idle watch). */
+void fut__loop_run_once(fut_rt *rt);
+
+/* The wall clock now, read from the system (the loop's time is on the
+ * same clock). */
+double fut__wall_clock(void);
+
+#endif
