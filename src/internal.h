@@ -231,7 +231,6 @@ bool fut__drop_hard(fut *f);
 /* Teardown budgets (scope.c) */
 void fut__teardown_wait(fut_rt *rt, struct fut_task *t);
 void fut__teardown_done(fut_rt *rt);
-void fut__budget_rearm(fut_rt *rt);
 void fut__scope_child_done(struct fut_scope *s, struct fut_task *t, unsigned state);
 /* f is the orphanage's future (a task of fut_rt_adopt()). */
 bool fut__is_orphan(const fut *f);
