@@ -3,16 +3,16 @@
  * ref-counted in one place, and called back without libev's types. */
 #include "internal.h"
 
-/* FUT_READABLE / FUT_WRITABLE <-> libev's EV_READ / EV_WRITE. */
-static int to_ev_events(int events)
+/* FUT_READABLE / FUT_WRITABLE <-> libev's EV_READ / EV_WRITE (the same
+ * bits: watch.h checks). */
+static inline int to_ev_events(int events)
 {
-    return (events & FUT_READABLE ? EV_READ : 0) | (events & FUT_WRITABLE ? EV_WRITE : 0);
+    return events & (EV_READ | EV_WRITE);
 }
 
-static int from_ev_events(int revents)
+static inline int from_ev_events(int revents)
 {
-    return (revents & EV_READ ? FUT_READABLE : 0) | (revents & EV_WRITE ? FUT_WRITABLE : 0) |
-           (revents & EV_ERROR ? FUT__WATCH_ERROR : 0);
+    return (revents & (EV_READ | EV_WRITE)) | (revents & EV_ERROR ? FUT__WATCH_ERROR : 0);
 }
 
 /* libev's callbacks, one per kind: each has libev's exact type, finds the
@@ -135,22 +135,6 @@ void fut__watch_stop_slow(fut_rt *rt, fut__watch *w)
     case FUT__WATCH_PREPARE:
         ev_prepare_stop(loop, &w->ev.prepare);
         break;
-    }
-}
-
-void fut__watch_io_want(fut_rt *rt, fut__watch *w, int events)
-{
-    int want = to_ev_events(events);
-    bool active = fut__watch_active(w);
-    if (active == (want != 0) && (!active || (w->ev.io.events & (EV_READ | EV_WRITE)) == want))
-        return;
-    fut__watch_stop(rt, w);
-    if (want) {
-        /* ev_io_modify, not ev_io_set: the fd is the same, and ev_io_set
-         * would flag it as changed, which makes libev's epoll backend
-         * re-add it (a failing EPOLL_CTL_ADD) even when the mask is not. */
-        ev_io_modify(&w->ev.io, want);
-        fut__watch_start_slow(rt, w);
     }
 }
 

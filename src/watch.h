@@ -30,6 +30,7 @@
 #include <stdbool.h>
 
 #include "fut/future.h"
+#include "fut/io.h"
 
 typedef struct fut__watch fut__watch;
 typedef void fut__watch_fn(fut__watch *w, int events);
@@ -119,11 +120,32 @@ static inline void fut__watch_stop(fut_rt *rt, fut__watch *w)
         fut__watch_stop_slow(rt, w);
 }
 
-/* An io watch that watches exactly `events` from now: stopped for 0,
- * else (re)started for them; nothing if it watches them already. The fd
- * stays the same, so libev talks to the kernel only if the mask changed
- * by the time it polls (a stop and start in one iteration are free). */
-void fut__watch_io_want(fut_rt *rt, fut__watch *w, int events);
+/* Makes an io watch watch exactly `events` from now: stopped for 0, else
+ * started for them. Calling it again with the same events leaves it as
+ * it was (a stop and a start that libev folds: the fd is the same, so
+ * libev talks to the kernel only if the mask changed by the time it
+ * polls); a caller on a hot path compares first, as fd.c does with its
+ * `want`. Inline, with libev's io calls made directly: it runs at every
+ * wait of a registered fd. Not for a weak watch (which starts and stops
+ * with fut__watch_start and fut__watch_stop). */
+#define fut__watch_io_want(rt, w, events) fut__watch_io_want_on((rt)->loop, (w), (events))
+
+_Static_assert(FUT_READABLE == EV_READ && FUT_WRITABLE == EV_WRITE,
+               "libfut's readiness bits are libev's");
+
+static inline void fut__watch_io_want_on(struct ev_loop *loop, fut__watch *w, int events)
+{
+    int want = events & (EV_READ | EV_WRITE);
+    if (ev_is_active(&w->ev.io))
+        ev_io_stop(loop, &w->ev.io);
+    if (want) {
+        /* ev_io_modify, not ev_io_set: the fd is the same, and ev_io_set
+         * would flag it as changed, which makes libev's epoll backend
+         * re-add it (a failing EPOLL_CTL_ADD) even when the mask is not. */
+        ev_io_modify(&w->ev.io, want);
+        ev_io_start(loop, &w->ev.io);
+    }
+}
 
 /* (Re)starts a timer watch to fire once, `after` seconds (< 0: 0) after
  * the loop's now. */
