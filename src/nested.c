@@ -127,7 +127,7 @@ static __attribute__((noinline)) void frame_loop(fut_rt *rt, struct fut__frame *
         if (fr->done)
             break;
         if (!frames_pending(rt, top)) {
-            fut__loop_run_once(rt);
+            fut__loop_run_once(rt->loop);
             rt->now_stale = false;
         }
         fut__take_remote(rt);

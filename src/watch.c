@@ -3,13 +3,8 @@
  * ref-counted in one place, and called back without libev's types. */
 #include "internal.h"
 
-/* FUT_READABLE / FUT_WRITABLE <-> libev's EV_READ / EV_WRITE (the same
- * bits: watch.h checks). */
-static inline int to_ev_events(int events)
-{
-    return events & (EV_READ | EV_WRITE);
-}
-
+/* libev's EV_READ / EV_WRITE -> FUT_READABLE / FUT_WRITABLE (the same
+ * bits: watch.h checks), and libev giving up on the fd. */
 static inline int from_ev_events(int revents)
 {
     return (revents & (EV_READ | EV_WRITE)) | (revents & EV_ERROR ? FUT__WATCH_ERROR : 0);
@@ -18,7 +13,7 @@ static inline int from_ev_events(int revents)
 /* libev's callbacks, one per kind: each has libev's exact type, finds the
  * watch around libev's watcher and calls its fn (no cast of a function
  * pointer). */
-static void io_cb(struct ev_loop *loop, ev_io *io, int revents)
+void fut__watch_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
     fut__watch *w = fut__container_of(io, fut__watch, ev.io);
     w->fn(w, from_ev_events(revents));
@@ -82,77 +77,75 @@ void fut__watch_prepare_init(fut__watch *w, fut__watch_fn *fn, void *data, unsig
     setup(w, FUT__WATCH_PREPARE, fn, data, flags);
 }
 
-void fut__watch_io_init(fut__watch *w, fut__watch_fn *fn, void *data, int fd, int events,
-                        unsigned flags)
+/* The kind's libev start and stop, as tail calls. */
+static void start_kind(struct ev_loop *loop, fut__watch *w)
 {
-    ev_io_init(&w->ev.io, io_cb, fd, to_ev_events(events));
-    setup(w, FUT__WATCH_IO, fn, data, flags);
-}
-
-void fut__watch_start_slow(fut_rt *rt, fut__watch *w)
-{
-    struct ev_loop *loop = rt->loop;
     switch (w->kind) {
     case FUT__WATCH_IO:
         ev_io_start(loop, &w->ev.io);
-        break;
+        return;
     case FUT__WATCH_TIMER:
         ev_timer_start(loop, &w->ev.timer);
-        break;
+        return;
     case FUT__WATCH_ASYNC:
         ev_async_start(loop, &w->ev.async);
-        break;
+        return;
     case FUT__WATCH_IDLE:
         ev_idle_start(loop, &w->ev.idle);
-        break;
+        return;
     case FUT__WATCH_PREPARE:
         ev_prepare_start(loop, &w->ev.prepare);
-        break;
+        return;
     }
-    /* the reference libev took is given back: the layer holds the count */
-    if (w->flags & FUT__WATCH_WEAK)
-        ev_unref(loop);
 }
 
-void fut__watch_stop_slow(fut_rt *rt, fut__watch *w)
+static void stop_kind(struct ev_loop *loop, fut__watch *w)
 {
-    struct ev_loop *loop = rt->loop;
-    if (w->flags & FUT__WATCH_WEAK)
-        ev_ref(loop); /* what the stop gives back */
     switch (w->kind) {
     case FUT__WATCH_IO:
         ev_io_stop(loop, &w->ev.io);
-        break;
+        return;
     case FUT__WATCH_TIMER:
         ev_timer_stop(loop, &w->ev.timer);
-        break;
+        return;
     case FUT__WATCH_ASYNC:
         ev_async_stop(loop, &w->ev.async);
-        break;
+        return;
     case FUT__WATCH_IDLE:
         ev_idle_stop(loop, &w->ev.idle);
-        break;
+        return;
     case FUT__WATCH_PREPARE:
         ev_prepare_stop(loop, &w->ev.prepare);
-        break;
+        return;
     }
+}
+
+/* The start of a stopped watch. */
+void fut__watch_start_slow(struct ev_loop *loop, fut__watch *w)
+{
+    start_kind(loop, w);
+    if (w->flags & FUT__WATCH_WEAK)
+        ev_unref(loop); /* libev's reference, given back: the layer counts */
+}
+
+/* The stop of a started watch. */
+void fut__watch_stop_slow(struct ev_loop *loop, fut__watch *w)
+{
+    if (w->flags & FUT__WATCH_WEAK)
+        ev_ref(loop); /* what the stop gives back */
+    stop_kind(loop, w);
 }
 
 void fut__watch_timer_arm(fut_rt *rt, fut__watch *w, double after)
 {
     fut__watch_stop(rt, w);
     ev_timer_set(&w->ev.timer, after > 0 ? after : 0., 0.);
-    fut__watch_start_slow(rt, w);
+    fut__watch_start_slow(rt->loop, w);
 }
 
 void fut__watch_send(fut_rt *rt, fut__watch *w)
 {
     ev_async_send(rt->loop, &w->ev.async);
-}
-
-void fut__loop_run_once(fut_rt *rt)
-{
-    ev_run(rt->loop, EVRUN_ONCE);
 }
 
 double fut__wall_clock(void)

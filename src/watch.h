@@ -46,7 +46,7 @@ enum {
 
 /* flags, at init */
 #define FUT__WATCH_WEAK 0x1u /* does not keep the loop alive */
-#define FUT__WATCH_LAST 0x2u /* after every other watcher of the iteration */
+#define FUT__WATCH_LAST 0x2u /* after every other watcher of the iteration (not io) */
 
 /* in an io callback's events, beside FUT_READABLE / FUT_WRITABLE */
 #define FUT__WATCH_ERROR 0x100
@@ -77,8 +77,8 @@ static inline fut__watch *fut__watch_of(fut__watcher *s)
 /* Set a watch up, stopped; flags are FUT__WATCH_*. An io watch is for fd
  * and `events` (FUT_READABLE | FUT_WRITABLE). A timer keeps the loop
  * alive while started. */
-void fut__watch_io_init(fut__watch *w, fut__watch_fn *fn, void *data, int fd, int events,
-                        unsigned flags);
+static inline void fut__watch_io_init(fut__watch *w, fut__watch_fn *fn, void *data, int fd,
+                                      int events, unsigned flags);
 void fut__watch_timer_init(fut__watch *w, fut__watch_fn *fn, void *data);
 void fut__watch_async_init(fut__watch *w, fut__watch_fn *fn, void *data, unsigned flags);
 void fut__watch_idle_init(fut__watch *w, fut__watch_fn *fn, void *data, unsigned flags);
@@ -100,50 +100,82 @@ static inline void *fut__watch_data(const fut__watch *w)
     return w->ev.any.data;
 }
 
-/* The work of fut__watch_start (w stopped) and fut__watch_stop (w
- * started). */
-void fut__watch_start_slow(fut_rt *rt, fut__watch *w);
-void fut__watch_stop_slow(fut_rt *rt, fut__watch *w);
+/* The calls that take a runtime are macros over functions on its loop:
+ * fut_rt is complete only after this header (it embeds watches). */
 
 /* Starts w on rt's loop; nothing if started. */
-static inline void fut__watch_start(fut_rt *rt, fut__watch *w)
-{
-    if (!fut__watch_active(w))
-        fut__watch_start_slow(rt, w);
-}
+#define fut__watch_start(rt, w) fut__watch_start_on((rt)->loop, (w))
 
 /* Stops w; nothing if stopped. A callback due in this iteration does not
  * run. */
-static inline void fut__watch_stop(fut_rt *rt, fut__watch *w)
-{
-    if (fut__watch_active(w))
-        fut__watch_stop_slow(rt, w);
-}
+#define fut__watch_stop(rt, w) fut__watch_stop_on((rt)->loop, (w))
 
 /* Makes an io watch watch exactly `events` from now: stopped for 0, else
  * started for them. Calling it again with the same events leaves it as
  * it was (a stop and a start that libev folds: the fd is the same, so
  * libev talks to the kernel only if the mask changed by the time it
  * polls); a caller on a hot path compares first, as fd.c does with its
- * `want`. Inline, with libev's io calls made directly: it runs at every
- * wait of a registered fd. Not for a weak watch (which starts and stops
- * with fut__watch_start and fut__watch_stop). */
-#define fut__watch_io_want(rt, w, events) fut__watch_io_want_on((rt)->loop, (w), (events))
+ * `want`. It runs at every wait of a registered fd. Not for a weak watch
+ * (which starts and stops with fut__watch_start and fut__watch_stop). */
+#define fut__watch_io_want(rt, w, events) fut__watch_io_want_on(&(rt)->loop, (w), (events))
 
+/* Inline: a strong io watch (a wait on an fd: io.c, fd.c, connect.c)
+ * calls libev directly; the other kinds and weak watches go through the
+ * layer's switch. */
 _Static_assert(FUT_READABLE == EV_READ && FUT_WRITABLE == EV_WRITE,
                "libfut's readiness bits are libev's");
 
-static inline void fut__watch_io_want_on(struct ev_loop *loop, fut__watch *w, int events)
+void fut__watch_io_cb(struct ev_loop *loop, ev_io *io, int revents);
+void fut__watch_start_slow(struct ev_loop *loop, fut__watch *w);
+void fut__watch_stop_slow(struct ev_loop *loop, fut__watch *w);
+
+static inline void fut__watch_io_init(fut__watch *w, fut__watch_fn *fn, void *data, int fd,
+                                      int events, unsigned flags)
+{
+    ev_io_init(&w->ev.io, fut__watch_io_cb, fd, events & (EV_READ | EV_WRITE));
+    w->ev.io.data = data;
+    w->fn = fn;
+    w->kind = FUT__WATCH_IO;
+    w->flags = (unsigned char)flags;
+}
+
+static inline bool fut__watch_plain_io(const fut__watch *w)
+{
+    return w->kind == FUT__WATCH_IO && !(w->flags & FUT__WATCH_WEAK);
+}
+
+static inline void fut__watch_start_on(struct ev_loop *loop, fut__watch *w)
+{
+    if (fut__watch_active(w))
+        return;
+    if (fut__watch_plain_io(w))
+        ev_io_start(loop, &w->ev.io);
+    else
+        fut__watch_start_slow(loop, w);
+}
+
+static inline void fut__watch_stop_on(struct ev_loop *loop, fut__watch *w)
+{
+    if (!fut__watch_active(w))
+        return;
+    if (fut__watch_plain_io(w))
+        ev_io_stop(loop, &w->ev.io);
+    else
+        fut__watch_stop_slow(loop, w);
+}
+
+/* (The loop is read where it is used: nothing is held across the calls.) */
+static inline void fut__watch_io_want_on(struct ev_loop *const *loop, fut__watch *w, int events)
 {
     int want = events & (EV_READ | EV_WRITE);
     if (ev_is_active(&w->ev.io))
-        ev_io_stop(loop, &w->ev.io);
+        ev_io_stop(*loop, &w->ev.io);
     if (want) {
         /* ev_io_modify, not ev_io_set: the fd is the same, and ev_io_set
          * would flag it as changed, which makes libev's epoll backend
          * re-add it (a failing EPOLL_CTL_ADD) even when the mask is not. */
         ev_io_modify(&w->ev.io, want);
-        ev_io_start(loop, &w->ev.io);
+        ev_io_start(*loop, &w->ev.io);
     }
 }
 
@@ -178,9 +210,12 @@ static inline void fut__loop_update_now(struct ev_loop *loop)
     ev_now_update(loop);
 }
 
-/* One iteration of rt's loop: blocks until something happens unless a
+/* One iteration of the loop: blocks until something happens unless a
  * watcher keeps it from blocking (an idle watch). */
-void fut__loop_run_once(fut_rt *rt);
+static inline void fut__loop_run_once(struct ev_loop *loop)
+{
+    ev_run(loop, EVRUN_ONCE);
+}
 
 /* The wall clock now, read from the system (the loop's time is on the
  * same clock). */
