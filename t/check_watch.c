@@ -92,8 +92,7 @@ static void use_fd(fut_rt *rt)
     ck_assert_int_eq(fut_fd_open(rt, &h, p[0]), 0);
     fut_fd_clear(&h, FUT_READABLE);
     fut_fd_wait w;
-    ck_assert_int_eq(th_poll_once(rt, fut_fd_wait_init(&w, &h, FUT_READABLE), NULL),
-                     FUT_PENDING);
+    ck_assert_int_eq(th_poll_once(rt, fut_fd_wait_init(&w, &h, FUT_READABLE), NULL), FUT_PENDING);
     ck_assert_int_eq(write(p[1], "x", 1), 1);
     ck_assert_int_eq(th_block(rt, &w.base), FUT_READABLE);
     fut_drop(&w.base);
@@ -128,8 +127,8 @@ static void use_nested(fut_rt *rt)
     ck_assert_int_eq(dropped, 1);
 }
 
-static void (*const uses[])(fut_rt *) = {use_nothing, use_task,   use_sleep, use_pool,  use_signal,
-                                         use_uring,   use_fd,     use_process, use_nested};
+static void (*const uses[])(fut_rt *) = {use_nothing, use_task, use_sleep,   use_pool,  use_signal,
+                                         use_uring,   use_fd,   use_process, use_nested};
 
 /* --- the loop's references --------------------------------------------------- */
 
