@@ -15,7 +15,8 @@
  *     in it. The layer's own callback (one per kind) finds the watch
  *     around libev's watcher and calls fn; for an io watch, `events` is
  *     FUT_READABLE / FUT_WRITABLE, plus FUT__WATCH_ERROR when libev gave
- *     up on the fd (closed under it); 0 for the other kinds.
+ *     up on the fd (epoll_ctl failed for it: out of watches or memory);
+ *     0 for the other kinds.
  *   - `data` is the owner's pointer, stored at init; it also tells where
  *     the owner was when the watch was set up (fut__fd_moved).
  *
