@@ -16,9 +16,9 @@ enum { N_INIT, N_RESOLVE, N_RACE, N_DONE };
 /* c->fds[i] of an attempt not started, or finished */
 #define NOFD (-1)
 
-static ev_io *io_of(fut_connect *c, unsigned i)
+static fut__watch *io_of(fut_connect *c, unsigned i)
 {
-    return (ev_io *)(void *)&c->ios[i];
+    return fut__watch_of(&c->ios[i]);
 }
 
 static void trace(fut_connect *c, enum fut_connect_event ev, int i, int err)
@@ -28,10 +28,10 @@ static void trace(fut_connect *c, enum fut_connect_event ev, int i, int err)
                  err);
 }
 
-static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
+static void io_cb(fut__watch *w, int events)
 {
-    fut_connect *c = w->data;
-    ev_io_stop(loop, w);
+    fut_connect *c = fut__watch_data(w);
+    fut__watch_stop(c->rt, w);
     c->fired |= 1u << ((fut__watcher *)(void *)w - c->ios); /* the poll reads SO_ERROR */
     if (c->waker)
         fut_waker_wake(c->waker);
@@ -42,9 +42,7 @@ static void attempt_close(fut_connect *c, unsigned i, bool lost)
 {
     if (c->fds[i] == NOFD)
         return;
-    ev_io *w = io_of(c, i);
-    if (ev_is_active(w))
-        ev_io_stop(c->rt->loop, w);
+    fut__watch_stop(c->rt, io_of(c, i));
     close(c->fds[i]);
     c->fds[i] = NOFD;
     c->live--;
@@ -83,9 +81,8 @@ static int attempt_start(fut_connect *c)
         trace(c, FUT_CONNECT_FAILED, (int)i, c->err);
         return 0;
     }
-    ev_io *w = io_of(c, i); /* initialised before anything may stop it */
-    ev_io_init(w, io_cb, fd, EV_WRITE);
-    w->data = c;
+    fut__watch *w = io_of(c, i); /* set up before anything may stop it */
+    fut__watch_io_init(w, io_cb, c, fd, FUT_WRITABLE, 0);
     int r;
     do
         r = connect(fd, &a->u.sa, a->len);
@@ -100,7 +97,7 @@ static int attempt_start(fut_connect *c)
         trace(c, FUT_CONNECT_FAILED, (int)i, c->err);
         return 0;
     }
-    ev_io_start(c->rt->loop, w);
+    fut__watch_start(c->rt, w);
     return 1;
 }
 
@@ -108,9 +105,7 @@ static int attempt_start(fut_connect *c)
 static fut_status won(fut_connect *c, unsigned i)
 {
     int fd = c->fds[i];
-    ev_io *w = io_of(c, i);
-    if (ev_is_active(w))
-        ev_io_stop(c->rt->loop, w);
+    fut__watch_stop(c->rt, io_of(c, i));
     trace(c, FUT_CONNECT_WON, (int)i, 0);
     close_all(c, (int)i);
     c->fds[i] = NOFD;

@@ -246,9 +246,9 @@ FUT_API int fut_rt_dump(fut_rt *rt, FILE *out, unsigned flags)
         return -EPERM;
     struct out o = {out, 0};
     /* The clock itself, not the loop's: plain code may have run for a
-     * while since the loop last read it (ev_now() and the spawn and
+     * while since the loop last read it (the loop's time and the spawn and
      * deadline stamps are on the same clock); a manual clock's own time. */
-    double now = rt->clock == FUT_CLOCK_REAL ? ev_time() : rt->manual_now;
+    double now = rt->clock == FUT_CLOCK_REAL ? fut__wall_clock() : rt->manual_now;
     if (flags & FUT_DUMP_DOT)
         dump_dot(&o, rt, now);
     else

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Registered fds: one persistent ev_io per fd, readiness cached between
+/* Registered fds: one persistent io watch per fd, readiness cached between
  * waits (see <fut/fd.h>). */
 #include "internal.h"
 
@@ -15,9 +15,9 @@
 
 #define BOTH (FUT_READABLE | FUT_WRITABLE)
 
-static ev_io *io_of(fut_fd *h)
+static fut__watch *io_of(fut_fd *h)
 {
-    return (ev_io *)(void *)&h->io;
+    return fut__watch_of(&h->io);
 }
 
 /* Watches exactly the directions someone waits for and the cache does not
@@ -32,18 +32,9 @@ static void update(fut_fd *h)
         want |= FUT_WRITABLE;
     if (want == h->want || (h->flags & H_BAD))
         return;
-    ev_io *w = io_of(h);
-    if (ev_is_active(w))
-        ev_io_stop(h->rt->loop, w);
-    if (want) {
-        /* ev_io_modify, not ev_io_set: the fd is the same, and ev_io_set
-         * would flag it as changed, which makes libev's epoll backend
-         * re-add it (a failing EPOLL_CTL_ADD) even when the mask is not. */
-        ev_io_modify(w, fut__to_ev_events(want));
-        ev_io_start(h->rt->loop, w);
-        if (!(h->flags & H_CHECKED) && fut__list_empty(&h->unchecked))
-            fut__list_add_tail(&h->rt->fd_unchecked, &h->unchecked);
-    }
+    fut__watch_io_want(h->rt, io_of(h), want);
+    if (want && !(h->flags & H_CHECKED) && fut__list_empty(&h->unchecked))
+        fut__list_add_tail(&h->rt->fd_unchecked, &h->unchecked);
     h->want = want;
 }
 
@@ -55,11 +46,11 @@ static void wake_slot(fut_waker *w)
         fut_waker_wake(w);
 }
 
-static void fd_cb(struct ev_loop *loop, ev_io *w, int revents)
+static void fd_cb(fut__watch *w, int events)
 {
-    fut_fd *h = w->data;
-    int r = fut__from_ev_events(revents);
-    if (revents & EV_ERROR) { /* libev gave up on the fd */
+    fut_fd *h = fut__watch_data(w);
+    int r = events & BOTH;
+    if (events & FUT__WATCH_ERROR) { /* libev gave up on the fd */
         h->flags |= H_BAD;
         h->want = 0;
         r = BOTH;
@@ -80,7 +71,7 @@ static void fd_cb(struct ev_loop *loop, ev_io *w, int revents)
      * still unconsumed (the waiter did not run yet, or nobody waits), stop
      * watching what is cached, or level-triggered epoll would report it on
      * every iteration. */
-    if (!fresh || (revents & EV_ERROR))
+    if (!fresh || (events & FUT__WATCH_ERROR))
         update(h);
 }
 
@@ -90,8 +81,7 @@ void fut__fd_check(fut_fd *h)
     h->flags |= H_CHECKED;
     if (fut__fd_usable(h->fd) != -EBADF)
         return;
-    if (ev_is_active(io_of(h)))
-        ev_io_stop(h->rt->loop, io_of(h));
+    fut__watch_stop(h->rt, io_of(h));
     h->flags |= H_BAD;
     h->want = 0;
     wake_slot(h->rwaker);
@@ -119,16 +109,14 @@ FUT_API int fut_fd_open(fut_rt *rt, fut_fd *h, int fd)
     h->closer = NULL;
     fut__list_init(&h->unchecked);
     fut__list_add_tail(&rt->fds, &h->open);
-    ev_io_init(io_of(h), fd_cb, fd, 0);
-    io_of(h)->data = h;
+    fut__watch_io_init(io_of(h), fd_cb, h, fd, 0, 0);
     return 0;
 }
 
 /* Also used by fut_rt_free() on handles left open. */
 void fut__fd_close(fut_fd *h)
 {
-    if (ev_is_active(io_of(h)))
-        ev_io_stop(h->rt->loop, io_of(h));
+    fut__watch_stop(h->rt, io_of(h));
     fut__list_del(&h->unchecked);
     fut__list_del(&h->open);
     fut_waker *all[4] = {h->rwaker, h->wwaker, h->rspare, h->wspare};
@@ -150,7 +138,7 @@ void fut__fd_close(fut_fd *h)
 
 bool fut__fd_moved_slow(fut_fd *h, const char *what, const void *obj)
 {
-    void *home = io_of(h)->data;
+    void *home = fut__watch_data(io_of(h));
     fut__diag("%s %p was moved after its fd %d was registered with the loop (at %p): "
               "open it where it will stay (inside the task), or spawn before opening it",
               what, obj, h->fd, (void *)((char *)obj + ((char *)home - (char *)h)));
@@ -273,8 +261,8 @@ static void give_slots(fut_fd *h, int events, fut_waker **mine)
         give_slot(&h->wwaker, &h->wspare, *mine);
     fut_waker_drop(*mine);
     *mine = NULL;
-    /* Nobody waiting: stop watching, or the active ev_io would keep a
-     * borrowed loop's ev_run alive. A new wait in the same iteration
+    /* Nobody waiting: stop watching, or the active watch would keep a
+     * borrowed loop running. A new wait in the same iteration
      * restarts it with the same mask, which costs libev no syscall. */
     if (h->flags & H_OPEN)
         update(h);

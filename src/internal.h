@@ -5,7 +5,6 @@
 
 #include "config.h"
 
-#include <ev.h>
 #include <errno.h>
 #include <sys/types.h>
 #include <pthread.h>
@@ -17,13 +16,11 @@
 #include "fut.h"
 #include "list.h"
 #include "state.h"
+#include "watch.h"
 
 #define fut__likely(x) __builtin_expect(!!(x), 1)
 #define fut__unlikely(x) __builtin_expect(!!(x), 0)
 
-_Static_assert(sizeof(ev_timer) <= sizeof(fut__watcher), "ev_timer must fit fut__watcher");
-_Static_assert(sizeof(ev_io) <= sizeof(fut__watcher), "ev_io must fit fut__watcher");
-_Static_assert(_Alignof(ev_timer) <= _Alignof(fut__watcher), "ev_timer alignment");
 _Static_assert(sizeof(fut__timer) <= sizeof(fut__watcher), "fut__timer must fit fut__watcher");
 
 /* --- struct fut state bits (the base's private `state`) ---------------- */
@@ -91,17 +88,6 @@ _Static_assert(sizeof(_Atomic unsigned) == sizeof(unsigned) &&
 static inline _Atomic unsigned *fut__atomic_uint(const unsigned *p)
 {
     return (_Atomic unsigned *)(void *)(uintptr_t)p;
-}
-
-/* FUT_READABLE/FUT_WRITABLE <-> libev's EV_READ/EV_WRITE, both ways. */
-static inline int fut__to_ev_events(int events)
-{
-    return (events & FUT_READABLE ? EV_READ : 0) | (events & FUT_WRITABLE ? EV_WRITE : 0);
-}
-
-static inline int fut__from_ev_events(int revents)
-{
-    return ((revents & EV_READ) ? FUT_READABLE : 0) | ((revents & EV_WRITE) ? FUT_WRITABLE : 0);
 }
 
 /* --- allocation ---------------------------------------------------------- */
@@ -245,7 +231,6 @@ bool fut__drop_hard(fut *f);
 /* Teardown budgets (scope.c) */
 void fut__teardown_wait(fut_rt *rt, struct fut_task *t);
 void fut__teardown_done(fut_rt *rt);
-void fut__budget_rearm(fut_rt *rt);
 void fut__scope_child_done(struct fut_scope *s, struct fut_task *t, unsigned state);
 /* f is the orphanage's future (a task of fut_rt_adopt()). */
 bool fut__is_orphan(const fut *f);
@@ -271,11 +256,11 @@ struct fut_rt {
      * picks head or tail at each enqueue; 0: off, plain FIFO. */
     uint64_t sched_rng;
 
-    ev_prepare prepare; /* drains the run queue before the loop blocks */
-    ev_idle idle;     /* keeps the loop from blocking while work is queued */
-    ev_async async;   /* cross-thread wakes */
+    fut__watch prepare; /* drains the run queue before the loop blocks */
+    fut__watch idle;    /* keeps the loop from blocking while work is queued */
+    fut__watch async;   /* cross-thread wakes */
     _Atomic(fut_waker *) remote;
-    unsigned keepalive; /* reasons to hold an ev_ref on the loop */
+    unsigned keepalive; /* reasons to hold a reference on the loop */
 
     fut__list tasks;  /* live tasks */
     fut__list io_unchecked; /* fut_io registered since the last prepare */
@@ -299,12 +284,12 @@ struct fut_rt {
     fut__list procs;           /* fut_process spawned and not dropped */
 
     /* Timers (timer.c): the roots of the two heaps (FUT__TH_*), the arming
-     * counter, the ev_timer armed for the earliest real deadline and that
+     * counter, the timer watch armed for the earliest real deadline and that
      * deadline (INFINITY: not armed); the clock (FUT_CLOCK_*) and, unless
      * real, its time. */
     fut__timer *troot[2];
     unsigned long long tseq;
-    ev_timer timer;
+    fut__watch timer;
     double timer_at;
     double manual_now;
     int clock;
@@ -331,7 +316,8 @@ void fut__fd_close(fut_fd *h);
 bool fut__fd_moved_slow(fut_fd *h, const char *what, const void *obj);
 static inline bool fut__fd_moved(fut_fd *h, const char *what, const void *obj)
 {
-    return fut__unlikely(((ev_io *)(void *)&h->io)->data != h) && fut__fd_moved_slow(h, what, obj);
+    return fut__unlikely(fut__watch_data(fut__watch_of(&h->io)) != h) &&
+           fut__fd_moved_slow(h, what, obj);
 }
 /* fut_fd flags */
 #define FUT__H_OPEN 0x1
@@ -359,9 +345,9 @@ static inline void fut__keepalive(fut_rt *rt, int delta)
 {
     if (delta > 0) {
         if (rt->keepalive++ == 0)
-            ev_ref(rt->loop);
+            fut__loop_ref(rt->loop);
     } else if (--rt->keepalive == 0) {
-        ev_unref(rt->loop);
+        fut__loop_unref(rt->loop);
     }
 }
 
@@ -412,7 +398,7 @@ void fut__timers_idle(fut_rt *rt);
 /* The runtime's time: the loop's (ev_now()), or the manual clock's. */
 static inline double fut__now(fut_rt *rt)
 {
-    return fut__likely(rt->clock == FUT_CLOCK_REAL) ? ev_now(rt->loop) : rt->manual_now;
+    return fut__likely(rt->clock == FUT_CLOCK_REAL) ? fut__loop_now(rt->loop) : rt->manual_now;
 }
 
 /* The same, the loop's time refreshed first when plain code ran since the
@@ -422,10 +408,10 @@ static inline double fut__fresh_now(fut_rt *rt)
     if (fut__unlikely(rt->clock != FUT_CLOCK_REAL))
         return rt->manual_now;
     if (fut__unlikely(rt->now_stale)) {
-        ev_now_update(rt->loop);
+        fut__loop_update_now(rt->loop);
         rt->now_stale = false;
     }
-    return ev_now(rt->loop);
+    return fut__loop_now(rt->loop);
 }
 
 /* Now, read from the clock: for a duration that counts from this moment
@@ -434,9 +420,9 @@ static inline double fut__clock_read(fut_rt *rt)
 {
     if (fut__unlikely(rt->clock != FUT_CLOCK_REAL))
         return rt->manual_now;
-    ev_now_update(rt->loop);
+    fut__loop_update_now(rt->loop);
     rt->now_stale = false;
-    return ev_now(rt->loop);
+    return fut__loop_now(rt->loop);
 }
 
 /* Enter/leave the runtime from a libev callback or an entry point: makes

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* fd readiness on ev_io, with an optional deadline on the runtime's timers. */
+/* fd readiness on an io watch, with an optional deadline on the runtime's
+ * timers. */
 #include "internal.h"
 
 #include <errno.h>
@@ -10,18 +11,18 @@
 #define I_TIMEDOUT 0x2u
 #define I_BADF 0x4u
 
-static ev_io *io_of(fut_io *f)
+static fut__watch *io_of(fut_io *f)
 {
-    return (ev_io *)(void *)&f->io;
+    return fut__watch_of(&f->io);
 }
 
-static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
+static void io_cb(fut__watch *w, int events)
 {
-    fut_io *f = w->data;
+    fut_io *f = fut__watch_data(w);
     /* Level-triggered: stop now, or libev reports it every iteration until
      * the task gets to run. */
-    ev_io_stop(loop, w);
-    f->revents |= fut__from_ev_events(revents);
+    fut__watch_stop(f->rt, w);
+    f->revents |= events & (FUT_READABLE | FUT_WRITABLE);
     fut_waker_wake(f->waker);
 }
 
@@ -58,23 +59,22 @@ void fut__check_fds(fut_rt *rt)
         fut_io *f = fut__container_of(pos, fut_io, unchecked);
         fut__list_del(pos);
         if (fut__fd_usable(f->fd) == -EBADF) {
-            ev_io_stop(rt->loop, io_of(f));
+            fut__watch_stop(rt, io_of(f));
             f->flags |= I_BADF;
             fut_waker_wake(f->waker);
         }
     }
     /* This iteration's drain has already run: a task woken above must not
      * wait for the loop to block and wake up for something else. */
-    if (rt->head && !ev_is_active(&rt->idle))
-        ev_idle_start(rt->loop, &rt->idle);
+    if (rt->head)
+        fut__watch_start(rt, &rt->idle);
 }
 
 static void io_release(fut_io *f)
 {
     if (f->flags & I_ARMED) {
         fut__list_del(&f->unchecked);
-        if (ev_is_active(io_of(f)))
-            ev_io_stop(f->rt->loop, io_of(f));
+        fut__watch_stop(f->rt, io_of(f));
         fut__timer_cancel(f->rt, &f->timer);
     }
     fut_waker_drop(f->waker);
@@ -94,10 +94,9 @@ static fut_status io_poll(fut *self, fut_cx *cx)
         if (err)
             return fut_ready(self, err);
         f->rt = fut_cx_rt(cx);
-        ev_io_init(io_of(f), io_cb, f->fd, fut__to_ev_events(f->events));
-        io_of(f)->data = f;
+        fut__watch_io_init(io_of(f), io_cb, f, f->fd, f->events, 0);
         fut__timer_init(&f->timer, io_timeout_fire);
-        ev_io_start(f->rt->loop, io_of(f));
+        fut__watch_start(f->rt, io_of(f));
         fut__list_add_tail(&f->rt->io_unchecked, &f->unchecked);
         if (f->timeout >= 0) /* the deadline counts from now */
             fut__timer_arm(f->rt, &f->timer, fut__fresh_now(f->rt) + f->timeout);

@@ -89,7 +89,7 @@ static void poll_frame(fut_rt *rt, struct fut__frame *fr, bool inner)
     poll_frame_now(rt, fr);
     if (fr->done && !inner) {
         fr->blocked = true;
-        fr->done_at = ev_time();
+        fr->done_at = fut__wall_clock();
     }
 }
 
@@ -127,7 +127,7 @@ static __attribute__((noinline)) void frame_loop(fut_rt *rt, struct fut__frame *
         if (fr->done)
             break;
         if (!frames_pending(rt, top)) {
-            ev_run(rt->loop, EVRUN_ONCE);
+            fut__loop_run_once(rt->loop);
             rt->now_stale = false;
         }
         fut__take_remote(rt);
@@ -138,7 +138,7 @@ static __attribute__((noinline)) void frame_loop(fut_rt *rt, struct fut__frame *
     fut__keepalive(rt, -1);
     if (fr->blocked) {
         rt->st.nested_blocked++;
-        rt->st.nested_blocked_seconds += ev_time() - fr->done_at;
+        rt->st.nested_blocked_seconds += fut__wall_clock() - fr->done_at;
     }
 }
 

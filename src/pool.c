@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The blocking-work pool: workers, a FIFO queue, completions in batches
- * through one ev_async, cancellation that waits for the worker to let go
+ * through one async watch, cancellation that waits for the worker to let go
  * (see <fut/pool.h>). File I/O and DNS on top. */
 #include "internal.h"
 
@@ -60,7 +60,7 @@ struct fut__pool {
     bool quit;
     struct worker *workers;
     _Atomic(fut_job *) done; /* completion stack (FUT__STACK_PUSH) */
-    ev_async async;
+    fut__watch async;
     struct fut_pool_stats st;
     unsigned orphans; /* workers left running by fut__pool_free, under mu */
     int start_err;         /* the last failure to start a worker, under mu */
@@ -129,7 +129,7 @@ static void *worker_main(void *arg)
         }
         /* Hand it to the loop thread; after the push the job is the loop's. */
         if (FUT__STACK_PUSH(&p->done, j, next))
-            ev_async_send(p->rt->loop, &p->async);
+            fut__watch_send(p->rt, &p->async);
     }
     p->nworkers--;
     self->exited = true;
@@ -233,9 +233,9 @@ static void deliver(struct fut__pool *p, bool wake)
     }
 }
 
-static void pool_async_cb(struct ev_loop *loop, ev_async *w, int revents)
+static void pool_async_cb(fut__watch *w, int events)
 {
-    struct fut__pool *p = w->data;
+    struct fut__pool *p = fut__watch_data(w);
     p->st.batches++;
     deliver(p, true);
 }
@@ -258,10 +258,9 @@ static struct fut__pool *pool_get(fut_rt *rt)
     p->max = rt->pool_max ? rt->pool_max : default_workers();
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    ev_async_init(&p->async, pool_async_cb);
-    p->async.data = p;
-    ev_async_start(rt->loop, &p->async);
-    ev_unref(rt->loop); /* jobs in flight hold the loop, not the watcher */
+    /* jobs in flight hold the loop, not the watch */
+    fut__watch_async_init(&p->async, pool_async_cb, p, FUT__WATCH_WEAK);
+    fut__watch_start(rt, &p->async);
     rt->pool = p;
     return p;
 }
@@ -298,8 +297,7 @@ void fut__pool_free(fut_rt *rt)
         fut__free(w, sizeof *w);
     }
     deliver(p, false); /* futures still around (not dropped): see the header */
-    ev_ref(rt->loop);
-    ev_async_stop(rt->loop, &p->async);
+    fut__watch_stop(rt, &p->async);
     rt->pool = NULL;
     pthread_mutex_lock(&p->mu);
     p->closed = true;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Child processes (<fut/process.h>): posix_spawnp, a pidfd watched by an
- * ev_io (or a polling timer without pidfds), and a graceful kill as the
+ * io watch (or a polling timer without pidfds), and a graceful kill as the
  * asynchronous drop. */
 #include "internal.h"
 
@@ -33,9 +33,9 @@ extern char **environ;
 #define POLL_MIN 0.001
 #define POLL_MAX 0.05
 
-static ev_io *io_of(fut_process *p)
+static fut__watch *io_of(fut_process *p)
 {
-    return (ev_io *)(void *)&p->watch;
+    return fut__watch_of(&p->watch);
 }
 
 /* Without a pidfd, the watch storage holds the exit poller's timer. */
@@ -61,8 +61,8 @@ static void watch_stop(fut_process *p)
 {
     if (p->flags & P_POLLING)
         fut__timer_cancel(p->rt, poller_of(p));
-    else if (ev_is_active(io_of(p)))
-        ev_io_stop(p->rt->loop, io_of(p));
+    else
+        fut__watch_stop(p->rt, io_of(p));
 }
 
 static void watch_start(fut_process *p)
@@ -70,8 +70,8 @@ static void watch_start(fut_process *p)
     if (p->flags & P_POLLING) {
         if (!fut__timer_armed(poller_of(p)))
             fut__timer_arm_real(p->rt, poller_of(p), p->every);
-    } else if (!ev_is_active(io_of(p))) {
-        ev_io_start(p->rt->loop, io_of(p));
+    } else {
+        fut__watch_start(p->rt, io_of(p));
     }
 }
 
@@ -137,9 +137,9 @@ static void wake(fut_process *p)
         fut_waker_wake(p->waker);
 }
 
-static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
+static void io_cb(fut__watch *w, int events)
 {
-    fut_process *p = w->data;
+    fut_process *p = fut__watch_data(w);
     if (reap(p, false))
         wake(p);
 }
@@ -408,8 +408,7 @@ FUT_API int fut_process_spawn(fut_rt *rt, fut_process *p, const struct fut_proce
     if (p->flags & P_POLLING) {
         fut__timer_init(poller_of(p), poller_fire);
     } else {
-        ev_io_init(io_of(p), io_cb, p->pidfd, EV_READ);
-        io_of(p)->data = p;
+        fut__watch_io_init(io_of(p), io_cb, p, p->pidfd, FUT_READABLE, 0);
     }
     fut__timer_init(&p->timer, grace_fire);
     fut__list_add_tail(&rt->procs, &p->link);

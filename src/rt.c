@@ -50,9 +50,9 @@ bool fut__on_thread(const fut_rt *rt)
     return pthread_equal(rt->thread, pthread_self());
 }
 
-static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+static void prepare_cb(fut__watch *w, int events)
 {
-    fut_rt *rt = w->data;
+    fut_rt *rt = fut__watch_data(w);
     fut_rt *prev = fut__enter(rt);
     fut__drain(rt);
     /* libev registers new io watchers right after the prepare watchers:
@@ -64,12 +64,12 @@ static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     fut__leave(rt, prev);
 }
 
-static void idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
+static void idle_cb(fut__watch *w, int events)
 {
     /* There to keep ev_run from blocking; the prepare watcher drains. It
      * runs only when nothing else happened in this iteration: the auto
      * clock's cue to jump. */
-    fut_rt *rt = w->data;
+    fut_rt *rt = fut__watch_data(w);
     if (fut__unlikely(rt->auto_jump)) {
         fut_rt *prev = fut__enter(rt);
         fut__timers_idle(rt);
@@ -77,10 +77,9 @@ static void idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
     }
 }
 
-static void async_cb(struct ev_loop *loop, ev_async *w, int revents)
+static void async_cb(fut__watch *w, int events)
 {
-    fut_rt *rt = w->data;
-    fut__take_remote(rt);
+    fut__take_remote(fut__watch_data(w));
 }
 
 /* splitmix64: spreads small seeds (1, 2, 3) over the whole state, which
@@ -159,7 +158,7 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop)
         rt->owns_loop = true;
     }
     /* libev aborts the process when it cannot create what backs ev_async
-     * (at the ev_async_start below): an eventfd or, where eventfds are
+     * (when the async watch starts below): an eventfd or, where eventfds are
      * unavailable (ENOSYS, EINVAL in a sandbox), a pipe. Make sure one of
      * them can be made. */
     int probe[2] = {eventfd(0, EFD_CLOEXEC), -1};
@@ -176,18 +175,16 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop)
         close(probe[1]);
     rt->loop = loop;
 
-    ev_prepare_init(&rt->prepare, prepare_cb);
-    rt->prepare.data = rt;
-    ev_prepare_start(loop, &rt->prepare);
-    ev_unref(loop);
-    ev_idle_init(&rt->idle, idle_cb);
-    rt->idle.data = rt;
+    /* Only live tasks and running nested loops keep the loop alive
+     * (fut__keepalive): the prepare and async watches are weak. The idle
+     * watch runs while work is queued, and then the loop must not stop. */
+    fut__watch_prepare_init(&rt->prepare, prepare_cb, rt, FUT__WATCH_WEAK);
+    fut__watch_start(rt, &rt->prepare);
+    fut__watch_idle_init(&rt->idle, idle_cb, rt, 0);
     fut__timers_init(rt);
     fut__timer_init(&rt->budget, fut__budget_fire);
-    ev_async_init(&rt->async, async_cb);
-    rt->async.data = rt;
-    ev_async_start(loop, &rt->async);
-    ev_unref(loop);
+    fut__watch_async_init(&rt->async, async_cb, rt, FUT__WATCH_WEAK);
+    fut__watch_start(rt, &rt->async);
 
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, install_atfork);
@@ -228,12 +225,9 @@ FUT_API int fut_rt_free(fut_rt *rt)
     fut__list_each_safe(pos, tmp, &rt->fds)
         fut__fd_close(fut__container_of(pos, fut_fd, open));
 
-    if (ev_is_active(&rt->idle))
-        ev_idle_stop(rt->loop, &rt->idle);
-    ev_ref(rt->loop); /* the references given back at start */
-    ev_prepare_stop(rt->loop, &rt->prepare);
-    ev_ref(rt->loop);
-    ev_async_stop(rt->loop, &rt->async);
+    fut__watch_stop(rt, &rt->idle);
+    fut__watch_stop(rt, &rt->prepare);
+    fut__watch_stop(rt, &rt->async);
     if (rt->owns_loop)
         ev_loop_destroy(rt->loop);
 

@@ -23,7 +23,7 @@ static double task_deadline(const fut_rt *rt, const struct fut_task *t)
 
 /* Arms the budget timer at the earliest deadline of the pending
  * teardowns, or stops it when there is none. */
-void fut__budget_rearm(fut_rt *rt)
+static void budget_rearm(fut_rt *rt)
 {
     double next = INFINITY;
     fut__list *pos, *tmp;
@@ -54,7 +54,7 @@ void fut__teardown_wait(fut_rt *rt, struct fut_task *t)
     fut__list_add_tail(&rt->teardowns, &t->live);
     double d = task_deadline(rt, t);
     if (isfinite(d) && (!fut__timer_armed(&rt->budget) || d < rt->budget.at))
-        fut__budget_rearm(rt);
+        budget_rearm(rt);
 }
 
 /* A task left the teardowns (task_finish unlinked it). */
@@ -81,7 +81,7 @@ void fut__budget_fire(fut_rt *rt, fut__timer *timer)
             t->scope->escalations++;
         fut_waker_wake(&t->w);
     }
-    fut__budget_rearm(rt);
+    budget_rearm(rt);
 }
 
 /* --- scopes ---------------------------------------------------------------------- */
@@ -630,7 +630,7 @@ static fut_status shutdown_poll(fut *self, fut_cx *cx)
         fut__list *pos, *tmp;
         fut__list_each_safe(pos, tmp, &rt->tasks)
             fut__task_cancel(fut__container_of(pos, struct fut_task, live));
-        fut__budget_rearm(rt);
+        budget_rearm(rt);
     }
     if (rt->st.tasks_alive == 0) {
         shutdown_release(sd);

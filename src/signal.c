@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Signal waits (see <fut/signal.h>): a process-wide registry of installed
- * handlers, one hub per runtime that the handler notifies with
- * ev_async_send(), and the waiters each hub wakes from its loop.
+ * handlers, one hub per runtime that the handler notifies through an
+ * async watch, and the waiters each hub wakes from its loop.
  *
  * Who touches what:
  *   gens[], hubs, in_handler, hub->mask, hub->next   atomics: the handler
@@ -26,8 +26,8 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the handler needs lock-free ints");
 
 /* One per runtime that ever waited for a signal; freed by fut_rt_free. */
 struct fut__sighub {
-    ev_async async; /* sent by the handler */
-    struct ev_loop *loop;
+    fut__watch async; /* sent by the handler */
+    fut_rt *rt;
     struct fut__sighub *_Atomic next; /* the hubs list */
     _Atomic uint64_t mask;            /* signals some waiter here waits for */
     unsigned cnt[NSIGS];              /* waiters here per signal */
@@ -88,7 +88,7 @@ static void on_signal(int sig, siginfo_t *info, void *uc)
     atomic_fetch_add(&gens[sig], 1);
     for (struct fut__sighub *h = atomic_load(&hubs); h; h = atomic_load(&h->next))
         if (atomic_load(&h->mask) & bit(sig))
-            ev_async_send(h->loop, &h->async); /* async-signal-safe, says libev */
+            fut__watch_send(h->rt, &h->async); /* async-signal-safe */
     atomic_fetch_sub(&in_handler, 1);
     errno = saved;
 }
@@ -146,9 +146,9 @@ static void dispatch(struct fut__sighub *h)
     }
 }
 
-static void hub_cb(struct ev_loop *loop, ev_async *w, int revents)
+static void hub_cb(fut__watch *w, int events)
 {
-    dispatch(w->data);
+    dispatch(fut__watch_data(w));
 }
 
 static struct fut__sighub *hub_get(fut_rt *rt)
@@ -159,12 +159,11 @@ static struct fut__sighub *hub_get(fut_rt *rt)
     if (!h)
         return NULL;
     memset(h, 0, sizeof *h);
-    h->loop = rt->loop;
+    h->rt = rt;
     fut__list_init(&h->waiters);
-    ev_async_init(&h->async, hub_cb);
-    h->async.data = h;
-    ev_async_start(rt->loop, &h->async);
-    ev_unref(rt->loop); /* waiting tasks keep the loop alive, not the hub */
+    /* waiting tasks keep the loop alive, not the hub */
+    fut__watch_async_init(&h->async, hub_cb, h, FUT__WATCH_WEAK);
+    fut__watch_start(rt, &h->async);
     pthread_mutex_lock(&reg_lock);
     atomic_store(&h->next, atomic_load(&hubs));
     atomic_store(&hubs, h);
@@ -258,8 +257,7 @@ void fut__signal_free(fut_rt *rt)
      * send to it. Handlers never block, so this ends. */
     while (atomic_load(&in_handler) != 0)
         sched_yield();
-    ev_ref(rt->loop);
-    ev_async_stop(rt->loop, &h->async);
+    fut__watch_stop(rt, &h->async);
     rt->sig = NULL;
     fut__free(h, sizeof *h);
 }

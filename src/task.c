@@ -41,7 +41,7 @@ FUT_API void fut_waker_drop(fut_waker *w)
 static void remote_push(fut_rt *rt, fut_waker *w)
 {
     if (FUT__STACK_PUSH(&rt->remote, w, remote_next))
-        ev_async_send(rt->loop, &rt->async);
+        fut__watch_send(rt, &rt->async);
 }
 
 static inline void enqueue_tail(fut_rt *rt, fut_waker *w)
@@ -93,11 +93,10 @@ static void frame_woken_here(fut_rt *rt, fut_waker *w)
     struct fut__frame *fr = (struct fut__frame *)w;
     if (fr->block != rt->frames || (unsigned)(fr - fr->block->v) >= rt->frame_depth)
         return;
-    /* The nested loop may be about to block in ev_run: the idle watcher
+    /* The nested loop may be about to block in the loop: the idle watcher
      * makes that iteration poll without waiting. */
     rt->frame_woken = true;
-    if (!ev_is_active(&rt->idle))
-        ev_idle_start(rt->loop, &rt->idle);
+    fut__watch_start(rt, &rt->idle);
 }
 
 FUT_API void fut_waker_wake(fut_waker *w)
@@ -267,12 +266,10 @@ void fut__drain(fut_rt *rt)
     }
     /* Work left (the budget ran out) or a nested loop to resume: the next
      * iteration must not block. */
-    if (rt->head || (rt->frame_woken && rt->frame_depth)) {
-        if (!ev_is_active(&rt->idle))
-            ev_idle_start(rt->loop, &rt->idle);
-    } else if (ev_is_active(&rt->idle)) {
-        ev_idle_stop(rt->loop, &rt->idle);
-    }
+    if (rt->head || (rt->frame_woken && rt->frame_depth))
+        fut__watch_start(rt, &rt->idle);
+    else
+        fut__watch_stop(rt, &rt->idle);
 }
 
 /* --- spawn and join ----------------------------------------------------------------- */

@@ -5,20 +5,20 @@
 #include <errno.h>
 #include <math.h>
 
-#define S_RELATIVE 0x1u
-#define S_ARMED 0x2u
-#define S_FIRED 0x4u
+#define SL_RELATIVE 0x1u
+#define SL_ARMED 0x2u
+#define SL_FIRED 0x4u
 
 static void sleep_fire(fut_rt *rt, fut__timer *t)
 {
     fut_sleep *s = fut__container_of(t, fut_sleep, timer);
-    s->flags |= S_FIRED;
+    s->flags |= SL_FIRED;
     fut_waker_wake(s->waker);
 }
 
 static void sleep_release(fut_sleep *s)
 {
-    if (s->flags & S_ARMED)
+    if (s->flags & SL_ARMED)
         fut__timer_cancel(s->rt, &s->timer);
     fut_waker_drop(s->waker);
     s->waker = NULL;
@@ -27,11 +27,11 @@ static void sleep_release(fut_sleep *s)
 static fut_status sleep_poll(fut *self, fut_cx *cx)
 {
     fut_sleep *s = (fut_sleep *)self;
-    if (s->flags & S_FIRED) {
+    if (s->flags & SL_FIRED) {
         sleep_release(s);
         return fut_ready(self, 0);
     }
-    if (!(s->flags & S_ARMED)) {
+    if (!(s->flags & SL_ARMED)) {
         /* Until armed, the node's `at` holds what fut_sleep*_init got. */
         double at = s->timer.at;
         if (isnan(at))
@@ -40,14 +40,14 @@ static fut_status sleep_poll(fut *self, fut_cx *cx)
         /* The loop's clock dates from its last wake-up, and polls may
          * have run long since: a duration counts from now, never before
          * (one clock_gettime per armed sleep). */
-        double now = s->flags & S_RELATIVE ? fut__clock_read(s->rt) : fut__fresh_now(s->rt);
-        if (s->flags & S_RELATIVE)
+        double now = s->flags & SL_RELATIVE ? fut__clock_read(s->rt) : fut__fresh_now(s->rt);
+        if (s->flags & SL_RELATIVE)
             at += now;
         if (!(at > now))
             return fut_ready(self, 0);
         fut__timer_init(&s->timer, sleep_fire);
         fut__timer_arm(s->rt, &s->timer, at);
-        s->flags |= S_ARMED;
+        s->flags |= SL_ARMED;
     }
     if (fut__cx_cancelled(cx)) {
         sleep_release(s);
@@ -83,7 +83,7 @@ static fut *sleep_setup(fut_sleep *s, double t, unsigned flags)
 
 FUT_API fut *fut_sleep_init(fut_sleep *s, double seconds)
 {
-    return sleep_setup(s, seconds, S_RELATIVE);
+    return sleep_setup(s, seconds, SL_RELATIVE);
 }
 
 FUT_API fut *fut_sleep_until_init(fut_sleep *s, double at)

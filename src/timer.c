@@ -5,8 +5,8 @@
  * budgets, fd and stream deadlines, accept back-off, process grace) is a
  * fut__timer node embedded in its owner, kept in one of the runtime's two
  * pairing heaps, keyed by (deadline, arming order): equal deadlines fire
- * in the order they were armed. One ev_timer is armed for the earliest
- * deadline that follows the real clock.
+ * in the order they were armed. One timer watch (the loop's own timer) is
+ * armed for the earliest deadline that follows the real clock.
  *
  * Why a pairing heap rather than an array heap: nodes are linked through
  * their own pointers, so arming never allocates and never fails (a
@@ -22,7 +22,7 @@
  * deadline of the program's logic). A node's heap is the low bit of its
  * seq.
  *
- * The ev_timer is armed lazily: arming an earlier deadline than the one it
+ * The timer watch is armed lazily: arming an earlier deadline than the one it
  * waits for re-arms it; cancelling does not touch it (unless no timer is
  * left), so a cancelled deadline may cost one early wake-up, after which
  * it is re-armed for the next. */
@@ -100,7 +100,7 @@ static void pop_root(fut_rt *rt, unsigned h)
     r->prev = NULL;
 }
 
-/* --- the ev_timer ------------------------------------------------------------ */
+/* --- the timer watch ----------------------------------------------------------- */
 
 /* The heap follows the real clock now. */
 static inline bool heap_real(const fut_rt *rt, unsigned h)
@@ -108,26 +108,21 @@ static inline bool heap_real(const fut_rt *rt, unsigned h)
     return h == FUT__TH_REAL || rt->clock == FUT_CLOCK_REAL;
 }
 
-static __attribute__((noinline)) void ev_arm(fut_rt *rt, double at)
+static __attribute__((noinline)) void watch_arm(fut_rt *rt, double at)
 {
-    struct ev_loop *loop = rt->loop;
-    if (ev_is_active(&rt->timer))
-        ev_timer_stop(loop, &rt->timer);
-    double after = at - ev_now(loop);
-    ev_timer_set(&rt->timer, after > 0 ? after : 0., 0.);
-    ev_timer_start(loop, &rt->timer);
+    fut__watch_timer_arm(rt, &rt->timer, at - fut__loop_now(rt->loop));
     rt->timer_at = at;
 }
 
-static void ev_disarm(fut_rt *rt)
+static void watch_disarm(fut_rt *rt)
 {
-    ev_timer_stop(rt->loop, &rt->timer);
+    fut__watch_stop(rt, &rt->timer);
     rt->timer_at = INFINITY;
 }
 
-/* Arms the ev_timer for the earliest real deadline, if it waits for a
+/* Arms the timer watch for the earliest real deadline, if it waits for a
  * later one (or none). */
-static void ev_arm_next(fut_rt *rt)
+static void watch_arm_next(fut_rt *rt)
 {
     double next = INFINITY;
     if (rt->clock == FUT_CLOCK_REAL && rt->troot[FUT__TH_RT])
@@ -135,7 +130,7 @@ static void ev_arm_next(fut_rt *rt)
     if (rt->troot[FUT__TH_REAL] && rt->troot[FUT__TH_REAL]->at < next)
         next = rt->troot[FUT__TH_REAL]->at;
     if (next < rt->timer_at)
-        ev_arm(rt, next);
+        watch_arm(rt, next);
 }
 
 /* Fires, in order, the timers of heap h due at `now` that were armed
@@ -151,19 +146,19 @@ static void fire_due(fut_rt *rt, unsigned h, double now)
     }
 }
 
-static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void timer_cb(fut__watch *w, int events)
 {
-    fut_rt *rt = w->data;
+    fut_rt *rt = fut__watch_data(w);
     /* libev's monotonic clock says the deadline it was armed for has
      * passed, even when the loop's time reads a hair earlier. */
-    double now = ev_now(loop);
+    double now = fut__loop_now(rt->loop);
     if (rt->timer_at > now)
         now = rt->timer_at;
     rt->timer_at = INFINITY;
     if (rt->clock == FUT_CLOCK_REAL)
         fire_due(rt, FUT__TH_RT, now);
     fire_due(rt, FUT__TH_REAL, now);
-    ev_arm_next(rt);
+    watch_arm_next(rt);
 }
 
 void fut__timers_init(fut_rt *rt)
@@ -172,14 +167,12 @@ void fut__timers_init(fut_rt *rt)
     rt->tseq = 0;
     rt->timer_at = INFINITY;
     rt->clock = FUT_CLOCK_REAL;
-    ev_timer_init(&rt->timer, timer_cb, 0., 0.);
-    rt->timer.data = rt;
+    fut__watch_timer_init(&rt->timer, timer_cb, rt);
 }
 
 void fut__timers_free(fut_rt *rt)
 {
-    if (ev_is_active(&rt->timer))
-        ev_timer_stop(rt->loop, &rt->timer);
+    fut__watch_stop(rt, &rt->timer);
     rt->timer_at = INFINITY;
 }
 
@@ -207,7 +200,7 @@ static inline __attribute__((always_inline)) void insert(fut_rt *rt, fut__timer 
         r->child = t;
     }
     if (at < rt->timer_at && heap_real(rt, h))
-        ev_arm(rt, at);
+        watch_arm(rt, at);
 }
 
 void fut__timer_arm(fut_rt *rt, fut__timer *t, double at)
@@ -224,8 +217,8 @@ void fut__timer_arm_real(fut_rt *rt, fut__timer *t, double after)
     if (fut__unlikely(rt->now_stale) && rt->clock == FUT_CLOCK_REAL)
         fut__fresh_now(rt);
     else if (rt->clock != FUT_CLOCK_REAL)
-        ev_now_update(rt->loop); /* the loop's time is not read otherwise */
-    insert(rt, t, FUT__TH_REAL, ev_now(rt->loop) + after);
+        fut__loop_update_now(rt->loop); /* the loop's time is not read otherwise */
+    insert(rt, t, FUT__TH_REAL, fut__loop_now(rt->loop) + after);
 }
 
 void fut__timer_cancel(fut_rt *rt, fut__timer *t)
@@ -238,7 +231,7 @@ void fut__timer_cancel(fut_rt *rt, fut__timer *t)
         /* Nothing left to wait for: the loop must not stay busy (nor wake
          * up) for it. */
         if (!rt->troot[h] && !rt->troot[h ^ 1] && rt->timer_at < INFINITY)
-            ev_disarm(rt);
+            watch_disarm(rt);
         return;
     }
     /* prev is the parent when t is its first child, else its left sibling */
@@ -284,8 +277,8 @@ void fut__timers_prepare(fut_rt *rt)
      * tasks to run, a timer re-armed for a time already reached, or for
      * the auto clock to see whether I/O is ready before it jumps (idle_cb
      * runs only when nothing else was). */
-    if ((rt->head || rt->auto_jump || (r && r->at <= rt->manual_now)) && !ev_is_active(&rt->idle))
-        ev_idle_start(rt->loop, &rt->idle);
+    if (rt->head || rt->auto_jump || (r && r->at <= rt->manual_now))
+        fut__watch_start(rt, &rt->idle);
 }
 
 void fut__timers_idle(fut_rt *rt)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* io_uring operations as futures (see <fut/uring.h>): one ring per
- * runtime, its completions delivered through an eventfd watched by an
- * ev_io on the runtime's loop; cancellation through IORING_OP_ASYNC_CANCEL,
+ * runtime, its completions delivered through an eventfd that an io watch
+ * of the runtime's loop watches; cancellation through IORING_OP_ASYNC_CANCEL,
  * the teardown waiting for the operation's own completion. Without a ring
  * (not built with liburing, or unavailable at run time) the same futures
  * run on the pool, on readiness, or on a timer.
@@ -79,9 +79,9 @@ struct fut__uring {
     int efd;
     bool closing;       /* fut_rt_free is waiting for the last completions */
     unsigned backlog;   /* operations whose cancellation found no free SQE */
-    ev_io io;           /* the eventfd: completions arrived */
-    ev_prepare prepare; /* submits the batch before the loop blocks */
-    ev_idle idle;       /* ... or the next iteration does, without blocking */
+    fut__watch io;      /* the eventfd: completions arrived */
+    fut__watch prepare; /* submits the batch before the loop blocks */
+    fut__watch idle;    /* ... or the next iteration does, without blocking */
     fut__list inflight; /* operations in U_RING */
 };
 
@@ -97,7 +97,6 @@ static void mark_defined(fut_uring_op *op)
             (void)VALGRIND_MAKE_MEM_DEFINED(op->addr, op->addrlen_in < *op->addrlen ? op->addrlen_in
                                                                                     : *op->addrlen);
     }
-#else
 #endif
 }
 
@@ -137,9 +136,9 @@ static void reap(struct fut__uring *u)
     }
 }
 
-static void efd_cb(struct ev_loop *loop, ev_io *w, int revents)
+static void efd_cb(fut__watch *w, int events)
 {
-    struct fut__uring *u = w->data;
+    struct fut__uring *u = fut__watch_data(w);
     uint64_t n;
     /* Clear first: a completion posted while reaping signals again. */
     while (read(u->efd, &n, sizeof n) < 0 && errno == EINTR)
@@ -189,20 +188,13 @@ static void flush(struct fut__uring *u)
     }
     if (io_uring_sq_ready(&u->ring))
         io_uring_submit(&u->ring);
-    if (ev_is_active(&u->idle)) {
-        ev_ref(u->rt->loop);
-        ev_idle_stop(u->rt->loop, &u->idle);
-    }
+    fut__watch_stop(u->rt, &u->idle);
 }
 
-static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+/* The prepare and the idle watch's callback. */
+static void flush_cb(fut__watch *w, int events)
 {
-    flush(w->data);
-}
-
-static void idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
-{
-    flush(w->data);
+    flush(fut__watch_data(w));
 }
 
 /* Something was queued for the kernel. The prepare watcher, which runs
@@ -213,10 +205,8 @@ static void idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
  * next prepare or idle callback submitted. */
 static void batch_arm(struct fut__uring *u)
 {
-    if (!ev_is_pending(&u->prepare) && !ev_is_active(&u->idle)) {
-        ev_idle_start(u->rt->loop, &u->idle);
-        ev_unref(u->rt->loop);
-    }
+    if (!fut__watch_pending(&u->prepare))
+        fut__watch_start(u->rt, &u->idle);
 }
 
 static bool env_disabled(void)
@@ -292,17 +282,12 @@ static struct fut__uring *ring_get(fut_rt *rt)
     }
     /* libfut's watchers do not keep the loop alive: operations in flight
      * do, through the runtime's keepalive. */
-    ev_io_init(&u->io, efd_cb, u->efd, EV_READ);
-    u->io.data = u;
-    ev_io_start(rt->loop, &u->io);
-    ev_unref(rt->loop);
-    ev_prepare_init(&u->prepare, prepare_cb);
-    ev_set_priority(&u->prepare, EV_MINPRI); /* after libfut's drain */
-    u->prepare.data = u;
-    ev_prepare_start(rt->loop, &u->prepare);
-    ev_unref(rt->loop);
-    ev_idle_init(&u->idle, idle_cb);
-    u->idle.data = u;
+    fut__watch_io_init(&u->io, efd_cb, u, u->efd, FUT_READABLE, FUT__WATCH_WEAK);
+    fut__watch_start(rt, &u->io);
+    /* LAST: after libfut's drain */
+    fut__watch_prepare_init(&u->prepare, flush_cb, u, FUT__WATCH_WEAK | FUT__WATCH_LAST);
+    fut__watch_start(rt, &u->prepare);
+    fut__watch_idle_init(&u->idle, flush_cb, u, FUT__WATCH_WEAK);
     rt->uring = u;
     rt->uring_state = 1;
     return u;
@@ -340,14 +325,9 @@ void fut__uring_free(fut_rt *rt)
         }
         reap(u);
     }
-    if (ev_is_active(&u->idle)) {
-        ev_ref(rt->loop);
-        ev_idle_stop(rt->loop, &u->idle);
-    }
-    ev_ref(rt->loop);
-    ev_prepare_stop(rt->loop, &u->prepare);
-    ev_ref(rt->loop);
-    ev_io_stop(rt->loop, &u->io);
+    fut__watch_stop(rt, &u->idle);
+    fut__watch_stop(rt, &u->prepare);
+    fut__watch_stop(rt, &u->io);
     io_uring_queue_exit(&u->ring);
     close(u->efd);
     rt->uring = NULL;
@@ -421,7 +401,6 @@ static struct fut__uring *ring_get(fut_rt *rt)
 
 static bool ring_submit(struct fut__uring *u, fut_uring_op *op)
 {
-    (void)u;
     return false;
 }
 
