@@ -92,6 +92,7 @@ if [ $smoke = 1 ]; then
 B1.spawn.all         spawn all             1000  3
 B1.spawn.all         spawn all             10000 -
 B1.spawn.batch       spawn batch           10000 -
+B1.spawn.idle_all    spawn idle_all        10000 -
 B2.wake.hop          wake  hop             10000 -
 B2.wake.select       wake  select          10000 8
 B2.wake.select_hand  wake  select_hand     10000 8
@@ -130,6 +131,7 @@ B1.spawn.all         spawn all             1e4   -
 B1.spawn.all         spawn all             1e5   -
 B1.spawn.all         spawn all             1e6   -
 B1.spawn.batch       spawn batch           1e6   -
+B1.spawn.idle_all    spawn idle_all        1e4   -
 B2.wake.hop          wake  hop             1e3   1000
 B2.wake.hop          wake  hop             1e4   -
 B2.wake.hop          wake  hop             1e5   -
@@ -199,7 +201,7 @@ run_one() { # runtime workload mode n m
     tokio) [ -n "$tokio" ] || { echo -; return; }; set -- "$tokio" "$w" ;;
     esac
     # Modes of libfut's own (variants outside WORKLOADS.md): no peer has them.
-    case $rt.$mode in uv.*_hand|tokio.*_hand) echo -; return ;; esac
+    case $rt.$mode in uv.*_hand|tokio.*_hand|uv.idle_*|tokio.idle_*) echo -; return ;; esac
     [ -x "$1" ] || { echo -; return; }
     set -- "$@" "$mode" "$n"
     [ "$m" = - ] || set -- "$@" "$m"
