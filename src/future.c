@@ -11,7 +11,7 @@
 
 FUT_API fut_waker *fut_cx_waker(fut_cx *cx)
 {
-    cx->arranged = 1;
+    fut__cx_arrange(cx);
     return cx->waker;
 }
 
@@ -52,15 +52,15 @@ FUT_API fut_status fut_poll(fut *f, fut_cx *cx)
         f->out = -EINVAL;
         return FUT_READY;
     }
-    unsigned outer = cx->arranged;
-    cx->arranged = 0;
+    /* cx->arranged only grows: a wake arranged below this call (by f or
+     * by a child of f) moves it, and still counts for our caller. */
+    unsigned before = cx->arranged;
     f->rt = cx->rt->id;
     fut_status st = f->vt->poll(f, cx);
     if (st == FUT_READY)
         f->state |= FUT__F_READY;
-    else if (fut__unlikely(!cx->arranged))
+    else if (fut__unlikely(cx->arranged == before))
         fut__diag("%s returned PENDING without arranging a wake-up", fut__name(f));
-    cx->arranged |= outer;
     return st;
 #else
     f->rt = cx->rt->id;
@@ -83,22 +83,21 @@ FUT_API fut_status fut_poll_drop(fut *f, fut_cx *cx)
     if (pd) {
         f->rt = cx->rt->id;
 #ifndef NDEBUG
-        unsigned outer = cx->arranged;
-        cx->arranged = 0;
+        unsigned before = cx->arranged;
 #endif
         fut_status st = pd(f, cx);
         if (st == FUT_PENDING) {
             f->state |= FUT__F_DROPPING;
 #ifndef NDEBUG
-            if (fut__unlikely(!cx->arranged))
+            if (fut__unlikely(cx->arranged == before))
                 fut__diag("%s: poll_drop returned PENDING without arranging a wake-up",
                           fut__name(f));
-            cx->arranged |= outer;
 #endif
             return FUT_PENDING;
         }
 #ifndef NDEBUG
-        cx->arranged = outer;
+        /* A teardown that completed arranged nothing its owner waits on. */
+        cx->arranged = before;
 #endif
     } else {
         void (*drop)(fut *) = SLOT(f->vt, drop);

@@ -128,7 +128,10 @@ struct fut_cx {
     fut_rt *rt;
     struct fut_task *task; /* whose cancellation applies (NULL: none) */
     unsigned flags;
-    unsigned arranged; /* a wake-up was arranged during this poll */
+    /* Counts the wake-ups arranged through this context (fut__cx_arrange):
+     * a poll that returns PENDING must have moved it. Only ever grows, so
+     * a child's arrangements count for its parent with no save/restore. */
+    unsigned arranged;
 };
 
 static inline void fut__cx_init(fut_cx *cx, fut_rt *rt, fut_waker *w)
@@ -140,11 +143,17 @@ static inline void fut__cx_init(fut_cx *cx, fut_rt *rt, fut_waker *w)
     cx->arranged = 0;
 }
 
+static inline void fut__cx_arrange(fut_cx *cx)
+{
+    cx->arranged++;
+}
+
 /* Keeps the waker of the latest poll in *slot: a future may be polled by
  * another task than last time. */
 static inline void fut__keep_waker(fut_waker **slot, fut_cx *cx)
 {
-    fut_waker *w = fut_cx_waker(cx);
+    fut__cx_arrange(cx); /* fut_cx_waker(), inline */
+    fut_waker *w = cx->waker;
     if (*slot != w) {
         fut_waker_drop(*slot);
         *slot = fut_waker_clone(w);
