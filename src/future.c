@@ -5,10 +5,6 @@
 
 #include <errno.h>
 
-/* Slots past the author's vtable size read as NULL. */
-#define SLOT(vt, slot) \
-    ((vt)->size >= offsetof(struct fut_vtable, slot) + sizeof((vt)->slot) ? (vt)->slot : NULL)
-
 FUT_API fut_waker *fut_cx_waker(fut_cx *cx)
 {
     fut__cx_arrange(cx);
@@ -45,66 +41,32 @@ FUT_API void fut_cx_report(fut_cx *cx, int err)
 
 FUT_API fut_status fut_poll(fut *f, fut_cx *cx)
 {
-#ifndef NDEBUG
-    if (fut__unlikely(f->state & (FUT__F_READY | FUT__F_DROPPED | FUT__F_DROPPING))) {
-        fut__diag("%s polled after %s", fut__name(f),
-                  f->state & FUT__F_READY ? "it returned READY" : "its drop started");
-        f->out = -EINVAL;
-        return FUT_READY;
-    }
-    /* cx->arranged only grows: a wake arranged below this call (by f or
-     * by a child of f) moves it, and still counts for our caller. */
-    unsigned before = cx->arranged;
-    f->rt = cx->rt->id;
-    fut_status st = f->vt->poll(f, cx);
-    if (st == FUT_READY)
-        f->state |= FUT__F_READY;
-    else if (fut__unlikely(cx->arranged == before))
-        fut__diag("%s returned PENDING without arranging a wake-up", fut__name(f));
-    return st;
-#else
-    f->rt = cx->rt->id;
-    fut_status st = f->vt->poll(f, cx);
-    if (st == FUT_READY)
-        f->state |= FUT__F_READY; /* combinators read it */
-    return st;
-#endif
+    return fut__poll(f, cx);
 }
 
 FUT_API fut_status fut_poll_drop(fut *f, fut_cx *cx)
 {
-    if (fut__unlikely(!f->vt))
-        return FUT_READY; /* zero-initialised: nothing to release */
-    if (fut__unlikely(f->state & FUT__F_DROPPED)) {
-        fut__diag("double drop of %s", fut__name(f));
-        return FUT_READY;
-    }
-    fut_status (*pd)(fut *, fut_cx *) = SLOT(f->vt, poll_drop);
-    if (pd) {
-        f->rt = cx->rt->id;
-#ifndef NDEBUG
-        unsigned before = cx->arranged;
-#endif
-        fut_status st = pd(f, cx);
-        if (st == FUT_PENDING) {
-            f->state |= FUT__F_DROPPING;
-#ifndef NDEBUG
-            if (fut__unlikely(cx->arranged == before))
-                fut__diag("%s: poll_drop returned PENDING without arranging a wake-up",
-                          fut__name(f));
-#endif
-            return FUT_PENDING;
-        }
-#ifndef NDEBUG
-        /* A teardown that completed arranged nothing its owner waits on. */
-        cx->arranged = before;
-#endif
-    } else {
-        void (*drop)(fut *) = SLOT(f->vt, drop);
-        if (drop)
-            drop(f);
-    }
-    f->state |= FUT__F_DROPPED;
+    return fut__poll_drop(f, cx);
+}
+
+/* The slow paths of fut__poll and fut__poll_drop: out of line, so that
+ * the inline fast paths stay small. */
+fut_status fut__poll_refused(fut *f)
+{
+    fut__diag("%s polled after %s", fut__name(f),
+              f->state & FUT__F_READY ? "it returned READY" : "its drop started");
+    f->out = -EINVAL;
+    return FUT_READY;
+}
+
+void fut__pending_unarranged(const fut *f, const char *what)
+{
+    fut__diag("%s%s returned PENDING without arranging a wake-up", fut__name(f), what);
+}
+
+fut_status fut__double_drop(fut *f)
+{
+    fut__diag("double drop of %s", fut__name(f));
     return FUT_READY;
 }
 
@@ -112,7 +74,7 @@ FUT_API fut_status fut_poll_drop(fut *f, fut_cx *cx)
  * has one. Returns false when it has none. */
 bool fut__drop_hard(fut *f)
 {
-    void (*drop)(fut *) = SLOT(f->vt, drop);
+    void (*drop)(fut *) = FUT__SLOT(f->vt, drop);
     if (!drop)
         return false;
     if (!(f->state & FUT__F_DROPPED)) {
@@ -177,8 +139,8 @@ FUT_API int fut_drop(fut *f)
         fut__diag("double drop of %s", fut__name(f));
         return -EALREADY;
     }
-    void (*drop)(fut *) = SLOT(f->vt, drop);
-    fut_status (*pd)(fut *, fut_cx *) = SLOT(f->vt, poll_drop);
+    void (*drop)(fut *) = FUT__SLOT(f->vt, drop);
+    fut_status (*pd)(fut *, fut_cx *) = FUT__SLOT(f->vt, poll_drop);
     if (drop || !pd) {
         if (drop)
             drop(f);

@@ -378,4 +378,71 @@ static inline void fut__leave(fut_rt *rt, fut_rt *prev)
     fut__current = prev;
 }
 
+/* --- polling with the protocol checks ------------------------------------------
+ * fut_poll() and fut_poll_drop(), inline for the library's own combinators
+ * (the exported functions are these). The slow paths are out of line. */
+
+/* Slots past the author's vtable size read as NULL. */
+#define FUT__SLOT(vt, slot) \
+    ((vt)->size >= offsetof(struct fut_vtable, slot) + sizeof((vt)->slot) ? (vt)->slot : NULL)
+
+fut_status fut__poll_refused(fut *f) __attribute__((cold));
+void fut__pending_unarranged(const fut *f, const char *what) __attribute__((cold));
+fut_status fut__double_drop(fut *f) __attribute__((cold));
+
+static inline fut_status fut__poll(fut *f, fut_cx *cx)
+{
+#ifndef NDEBUG
+    if (fut__unlikely(f->state & (FUT__F_READY | FUT__F_DROPPED | FUT__F_DROPPING)))
+        return fut__poll_refused(f);
+    /* cx->arranged only grows: a wake arranged below this call (by f or
+     * by a child of f) moves it, and still counts for our caller. */
+    unsigned before = cx->arranged;
+#endif
+    f->rt = cx->rt->id;
+    fut_status st = f->vt->poll(f, cx);
+    if (st == FUT_READY)
+        f->state |= FUT__F_READY; /* combinators read it */
+#ifndef NDEBUG
+    else if (fut__unlikely(cx->arranged == before))
+        fut__pending_unarranged(f, "");
+#endif
+    return st;
+}
+
+static inline fut_status fut__poll_drop(fut *f, fut_cx *cx)
+{
+    const struct fut_vtable *vt = f->vt;
+    if (fut__unlikely(!vt))
+        return FUT_READY; /* zero-initialised: nothing to release */
+    if (fut__unlikely(f->state & FUT__F_DROPPED))
+        return fut__double_drop(f);
+    fut_status (*pd)(fut *, fut_cx *) = FUT__SLOT(vt, poll_drop);
+    if (pd) {
+        f->rt = cx->rt->id;
+#ifndef NDEBUG
+        unsigned before = cx->arranged;
+#endif
+        fut_status st = pd(f, cx);
+        if (st == FUT_PENDING) {
+            f->state |= FUT__F_DROPPING;
+#ifndef NDEBUG
+            if (fut__unlikely(cx->arranged == before))
+                fut__pending_unarranged(f, ": poll_drop");
+#endif
+            return FUT_PENDING;
+        }
+#ifndef NDEBUG
+        /* A teardown that completed arranged nothing its owner waits on. */
+        cx->arranged = before;
+#endif
+    } else {
+        void (*drop)(fut *) = FUT__SLOT(vt, drop);
+        if (drop)
+            drop(f);
+    }
+    f->state |= FUT__F_DROPPED;
+    return FUT_READY;
+}
+
 #endif
