@@ -133,14 +133,22 @@ static __attribute__((noinline)) int drop_with_poll_drop(fut *f,
 
 FUT_API int fut_drop(fut *f)
 {
-    if (!f || !f->vt) /* NULL, or zero-initialised: never set up, nothing to release */
+    const struct fut_vtable *vt;
+    if (!f || !(vt = f->vt)) /* NULL, or zero-initialised: never set up, nothing to release */
         return 0;
     if (fut__unlikely(f->state & FUT__F_DROPPED)) {
         fut__diag("double drop of %s", fut__name(f));
         return -EALREADY;
     }
-    void (*drop)(fut *) = FUT__SLOT(f->vt, drop);
-    fut_status (*pd)(fut *, fut_cx *) = FUT__SLOT(f->vt, poll_drop);
+    void (*drop)(fut *);
+    fut_status (*pd)(fut *, fut_cx *);
+    if (fut__likely(vt->size >= sizeof *vt)) { /* every slot there: one test */
+        drop = vt->drop;
+        pd = vt->poll_drop;
+    } else {
+        drop = FUT__SLOT(vt, drop);
+        pd = FUT__SLOT(vt, poll_drop);
+    }
     if (drop || !pd) {
         if (drop)
             drop(f);

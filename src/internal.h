@@ -219,8 +219,18 @@ struct fut__frames {
 int fut__frames_new(fut_rt *rt, unsigned n);
 void fut__frames_release(struct fut__frames *fs);
 int fut__run_frame_pending(fut_rt *rt, fut *f);
-/* True when the thread's stack is too low for one more nested loop. */
-bool fut__stack_low(void);
+/* True when the thread's stack is too low for one more nested loop. The
+ * thread's stack bounds are looked up at its first call (nested.c). */
+extern __thread uintptr_t fut__stack_floor __attribute__((tls_model("initial-exec")));
+bool fut__stack_low_slow(uintptr_t here);
+static inline bool fut__stack_low(void)
+{
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t floor = fut__stack_floor;
+    if (fut__unlikely(!floor))
+        return fut__stack_low_slow(here);
+    return here < floor;
+}
 void fut__task_cancel(struct fut_task *t);
 int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut_scope *scope,
                void *tag, bool teardown);
