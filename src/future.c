@@ -33,9 +33,11 @@ FUT_API void fut_cx_report(fut_cx *cx, int err)
         return;
     cx->rt->st.teardown_errors++;
     struct fut_task *t = cx->task;
-    if (t && (cx->flags & FUT__CX_SHIELD)) {
-        if (!t->terrs++)
-            t->terr = err;
+    /* Only a scope reads them (when the task finishes). */
+    if (t && (cx->flags & FUT__CX_SHIELD) && fut__task_scoped(t)) {
+        struct fut__task_tail *tail = fut__task_tail(t);
+        if (!tail->terrs++)
+            tail->terr = err;
     }
 }
 

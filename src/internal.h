@@ -114,8 +114,11 @@ struct fut_waker {
     fut__state state;
     _Atomic unsigned refs;
     fut_rt *rt;
-    struct fut_waker *next;        /* run queue */
-    struct fut_waker *remote_next; /* cross-thread stack */
+    /* The run queue, or the cross-thread wake stack: never both at once
+     * (a waker is pushed on the stack only when its wake found it neither
+     * NOTIFIED nor RUNNING, so not queued, and it stays NOTIFIED until
+     * the loop thread took it off the stack and queued it). */
+    struct fut_waker *next;
 };
 
 /* fut_cx flags */
@@ -173,25 +176,78 @@ static inline bool fut__is_frame(fut_waker *w)
 }
 
 /* --- tasks ------------------------------------------------------------------ */
-/* 112 bytes on LP64 before the future: keep it there (the fields after
- * `size` fill what was padding). */
+/* One allocation: this header (64 bytes on LP64), the future (its size
+ * rounded up to 8), then the tail (struct fut__task_tail). The hot fields
+ * are here; the task's output is its future's own `out` (READY stored it
+ * there; a cancelled task's -ECANCELED is written there; teardown polls
+ * put it back if a poll_drop overwrites it). */
 struct fut_task {
     struct fut_waker w; /* first: a task is its waker */
     fut__list live;     /* rt->tasks; rt->teardowns while its poll_drop is pending */
     fut_waker *joiner;  /* the join handle's waker */
-    struct fut_scope *scope; /* the scope it was spawned into, or NULL */
-    void *tag;          /* given at spawn into a scope, handed out by fut_scope_next */
-    ssize_t result;
-    double deadline;    /* when its pending teardown escalates */
-    int terr;           /* first error its teardown reported */
-    uint32_t terrs;     /* how many it reported */
     uint32_t size;      /* of the future below */
     /* When its poll_drop first went PENDING, as seconds after `spawned`:
-     * a float fits the padding; precise to ~5 ms after a day alive. */
+     * a float fits beside `size`; precise to ~5 ms after a day alive. */
     float torn_after;
     double spawned;     /* ev_now() at spawn: its age in fut_rt_dump() */
     _Alignas(max_align_t) unsigned char fut[];
 };
+
+/* After the future, at fut__task_tail(): the cold fields. Every task has
+ * the first FUT__TAIL_PLAIN bytes; the rest only a task spawned into a
+ * scope (FUT__W_SCOPED: fut__task_scope() is NULL otherwise). */
+struct fut__task_tail {
+    double deadline;         /* when its pending teardown escalates */
+    struct fut_scope *scope; /* the scope it was spawned into */
+    void *tag;               /* given at spawn, handed out by fut_scope_next */
+    fut__list sib;           /* the scope's tasks alive (s->tasks) */
+    struct fut_task *task;   /* back from sib */
+    int terr;                /* first error its teardown reported */
+    uint32_t terrs;          /* how many it reported */
+};
+#define FUT__TAIL_PLAIN offsetof(struct fut__task_tail, scope)
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(struct fut_task) == 64, "the task header stays at 64 bytes on LP64");
+#endif
+
+static inline size_t fut__task_fut_room(size_t size)
+{
+    return (size + 7) & ~(size_t)7;
+}
+
+/* The size of a task's allocation for a future of `size` bytes. */
+static inline size_t fut__task_alloc_size(size_t size, bool scoped)
+{
+    return sizeof(struct fut_task) + fut__task_fut_room(size) +
+           (scoped ? sizeof(struct fut__task_tail) : FUT__TAIL_PLAIN);
+}
+
+static inline struct fut__task_tail *fut__task_tail(const struct fut_task *t)
+{
+    return (struct fut__task_tail *)(void *)((unsigned char *)(uintptr_t)t->fut +
+                                             fut__task_fut_room(t->size));
+}
+
+static inline bool fut__task_scoped(const struct fut_task *t)
+{
+    return fut__state_peek(&t->w.state) & FUT__W_SCOPED;
+}
+
+static inline struct fut_scope *fut__task_scope(const struct fut_task *t)
+{
+    return fut__task_scoped(t) ? fut__task_tail(t)->scope : NULL;
+}
+
+static inline fut *fut__task_fut(const struct fut_task *t)
+{
+    return (fut *)(void *)(uintptr_t)t->fut;
+}
+
+/* Its output, once its future is READY (or it was cancelled). */
+static inline ssize_t fut__task_result(const struct fut_task *t)
+{
+    return fut__task_fut(t)->out;
+}
 
 /* A nested loop (fut_rt_block_on, fut_rt_nested_loop). The runtime keeps one
  * per possible depth in one block, allocated up front so that a sync drop
@@ -240,6 +296,7 @@ bool fut__drop_hard(fut *f);
 void fut__teardown_wait(fut_rt *rt, struct fut_task *t);
 void fut__teardown_done(fut_rt *rt);
 void fut__budget_rearm(fut_rt *rt);
+void fut__scope_child_spawned(struct fut_scope *s, struct fut_task *t);
 void fut__scope_child_done(struct fut_scope *s, struct fut_task *t, unsigned state);
 /* f is the orphanage's future (a task of fut_rt_adopt()). */
 bool fut__is_orphan(const fut *f);

@@ -29,7 +29,7 @@ int fut__frames_new(fut_rt *rt, unsigned n)
         fut__state_init_frame(&fr->w.state);
         atomic_init(&fr->w.refs, 0);
         fr->w.rt = rt;
-        fr->w.next = fr->w.remote_next = NULL;
+        fr->w.next = NULL;
         fr->block = fs;
         fr->f = NULL;
         fr->drop = fr->done = fr->blocked = false;
