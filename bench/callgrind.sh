@@ -28,7 +28,9 @@
 # bytes per task, run without valgrind).
 #
 # Environment: BENCH_BIN (directory of the built programs, default: this
-# script's), BENCH_SRC, BENCH_UV, BENCH_TOKIO (as for run.sh), VALGRIND
+# script's), BENCH_SRC, BENCH_UV, BENCH_TOKIO (as for run.sh),
+# BENCH_RUNTIMES (which columns to measure, default "libfut libev uv
+# tokio"; the others show '-'), VALGRIND
 # (default: valgrind), BENCH_OUT (where the raw profiles are kept, default:
 # $BENCH_BIN/out). Inspect one with e.g.
 #   callgrind_annotate --inclusive=yes bench/out/cg.libfut.spawn.batch.51200.-.out
@@ -93,6 +95,8 @@ B7.drop.pd_pending   drop  pd_pending      20000 -
 B7.drop.task_ready   drop  task_pd_ready   5120  -
 B7.drop.timer        drop  timer           5000  -
 B7.drop.join         drop  join            5000  -
+B7.drop.scope_cancel drop  scope_cancel    5000  100
+B7.drop.scope_cancel drop  scope_cancel    5000  10000
 B10.sync.sem         sync  sem             20000 -
 B10.sync.notify      sync  notify          20000 -
 B10.chan.stream      chan  stream          20000 -
@@ -132,6 +136,9 @@ B7.drop.task_pending drop  task_pd_pending 25600  -
 B7.drop.timer        drop  timer           20000  -
 B7.drop.io           drop  io              4000   -
 B7.drop.join         drop  join            20000  -
+B7.drop.scope_cancel drop  scope_cancel    20000  100
+B7.drop.scope_cancel drop  scope_cancel    20000  10000
+B7.drop.scope_cancel drop  scope_cancel    20000  1000000
 B10.sync.sem         sync  sem             200000 -
 B10.sync.notify      sync  notify          200000 -
 B10.chan.stream      chan  stream          200000 -
@@ -148,8 +155,10 @@ selected() {
     return 1
 }
 
-# The command of a runtime's program, or nothing when it is not built.
+# The command of a runtime's program, or nothing when it is not built (or
+# not among BENCH_RUNTIMES).
 cmd_of() { # runtime workload
+    case " ${BENCH_RUNTIMES:-libfut libev uv tokio} " in *" $1 "*) ;; *) return 0 ;; esac
     case $1 in
     libfut) [ -x "$bin/b_$2" ] && echo "$bin/b_$2" ;;
     libev) [ -x "$bin/b_$2_ev" ] && echo "$bin/b_$2_ev" ;;
@@ -165,7 +174,7 @@ ir_total() { # runtime workload mode n m
     c=$(cmd_of "$1" "$2")
     [ -n "$c" ] || { echo -; return; }
     # Modes of libfut's own (variants outside WORKLOADS.md): no peer has them.
-    case $1.$3 in uv.*_hand|tokio.*_hand|uv.idle_*|tokio.idle_*) echo -; return ;; esac
+    case $1.$3 in uv.*_hand|tokio.*_hand|uv.idle_*|tokio.idle_*|uv.scope_*|tokio.scope_*) echo -; return ;; esac
     f="$out/cg.$1.$2.$3.$4.$5.out"
     margs="$5"
     [ "$5" = - ] && margs=
@@ -260,6 +269,7 @@ printf '%-21s %-14s %7s %7s %9s %9s %9s %9s %7s %7s\n' --------------------- ---
 printf 'id\tworkload\tmode\tn\tm\tmetric\tlibfut\tlibev\tuv\ttokio\n' >"$res_tsv"
 
 failed=0
+scope_rows=
 while read -r id w mode n m; do
     [ -n "$id" ] || continue
     selected "$id" || continue
@@ -268,6 +278,7 @@ while read -r id w mode n m; do
     ei=$(marginal libev "$w" "$mode" "$n" "$m")
     ui=$(marginal uv "$w" "$mode" "$n" "$m")
     ti=$(marginal tokio "$w" "$mode" "$n" "$m")
+    if [ "$w.$mode" = drop.scope_cancel ]; then scope_rows="$scope_rows $m:$fi"; fi
     for v in "$fi" "$ei" "$ui" "$ti"; do [ "$v" != FAIL ] || failed=1; done
     printf '%-21s %-14s %7s %7s %9s %9s %9s %9s %7s %7s\n' "$id" "$mode" "$n" "$m" "$fi" "$ei" "$ui" "$ti" \
         "$(ratio "$fi" "$ei")" "$(ratio "$fi" "$ti")" | tee -a "$res_txt"
@@ -304,6 +315,17 @@ s=$(get B7.drop.sync 7) p=$(get B7.drop.pd_ready 7)
 [ -z "$s" ] || [ -z "$p" ] ||
     target "async drop READY at once, over the sync drop" "$(awk -v s="$s" -v p="$p" \
         'BEGIN { printf "%.1f", p - s }')" 25 "$p - $s"
+if [ -n "$scope_rows" ]; then
+    # Flat: the most unrelated tasks cost at most 2% more than the fewest.
+    echo "$scope_rows" | awk '{ lo = ""; hi = ""
+        for (i = 1; i <= NF; i++) { split($i, p, ":"); if (p[2] !~ /^[0-9.]+$/) continue
+            if (lo == "" || p[1] + 0 < lom) { lo = p[2]; lom = p[1] + 0 }
+            if (hi == "" || p[1] + 0 > him) { hi = p[2]; him = p[1] + 0 } }
+        if (lo != "" && him > lom)
+            printf "  %-46s %9.2f  <= 1.02   %s  (%s at %d others, %s at %d)\n",
+                "scope cancel, flat in unrelated tasks (ratio)", hi / lo,
+                hi / lo <= 1.02 ? "met" : "MISSED", hi, him, lo, lom }'
+fi
 if [ -x "$bin/b_mem" ] && selected B8.mem.idle; then
     b=$("$bin/b_mem" idle 10000 | sed -n 's|.* bytes/task=\([0-9.]*\).*|\1|p')
     target "idle task: bytes allocated, 24-byte future" "$b" 96

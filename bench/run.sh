@@ -115,6 +115,7 @@ B7.drop.task_pending drop  task_pd_pending 10000 -
 B7.drop.timer        drop  timer           1000  -
 B7.drop.io           drop  io              1000  -
 B7.drop.join         drop  join            1000  -
+B7.drop.scope_cancel drop  scope_cancel    1000  100
 B10.sync.sem         sync  sem             10000 -
 B10.sync.notify      sync  notify          10000 -
 B10.chan.stream      chan  stream          10000 -
@@ -167,6 +168,9 @@ B7.drop.task_pending drop  task_pd_pending 1e5   -
 B7.drop.timer        drop  timer           1e5   -
 B7.drop.io           drop  io              1e4   -
 B7.drop.join         drop  join            1e5   -
+B7.drop.scope_cancel drop  scope_cancel    1e5   1e2
+B7.drop.scope_cancel drop  scope_cancel    1e5   1e4
+B7.drop.scope_cancel drop  scope_cancel    1e5   1e6
 B10.sync.sem         sync  sem             1e7   -
 B10.sync.notify      sync  notify          1e6   -
 B10.chan.stream      chan  stream          1e6   -
@@ -201,7 +205,7 @@ run_one() { # runtime workload mode n m
     tokio) [ -n "$tokio" ] || { echo -; return; }; set -- "$tokio" "$w" ;;
     esac
     # Modes of libfut's own (variants outside WORKLOADS.md): no peer has them.
-    case $rt.$mode in uv.*_hand|tokio.*_hand|uv.idle_*|tokio.idle_*) echo -; return ;; esac
+    case $rt.$mode in uv.*_hand|tokio.*_hand|uv.idle_*|tokio.idle_*|uv.scope_*|tokio.scope_*) echo -; return ;; esac
     [ -x "$1" ] || { echo -; return; }
     set -- "$@" "$mode" "$n"
     [ "$m" = - ] || set -- "$@" "$m"
