@@ -25,7 +25,7 @@
  * join handles until each completed with -ECANCELED, the teardown done):
  *   timer            each task is a fut_sleep of 1e9 s: the teardown stops
  *                    its ev_timer.
- *   io               each task is a fut_readable on its own descriptor of
+ *   io               each task is a fut_io (readable) on its own fd of
  *                    a pipe nobody writes (dup'd: N descriptors of one
  *                    pipe): the teardown stops its ev_io (no syscall:
  *                    libev drops the kernel's interest lazily).

@@ -15,7 +15,7 @@
  *           context a wake is arranged, like Tokio's pending()): the
  *           runtime's own cost of a task;
  *   timer   a fut_sleep of 1e9 s (its ev_timer armed);
- *   socket  a fut_readable on its own socket, one end of a socketpair made
+ *   socket  a fut_io (readable) on its own socket, one end of a socketpair made
  *           before the first measurement (the pairs are not counted; the
  *           kernel's socket and epoll memory is not in the RSS).
  * Twin: b_mem_ev.c.

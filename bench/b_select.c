@@ -70,7 +70,6 @@ struct driver {
     fut *ptrs[MAXK];
     fut_join joins[MAXK];
     fut_select sel;
-    fut_dropper dropper;
     long wins;
 };
 
@@ -86,14 +85,14 @@ static fut_status driver_body(struct driver *d, fut_cx *cx)
             d->kids[i].w = NULL;
             d->ptrs[i] = &d->kids[i].base;
         }
-        FUT_AWAIT(&d->co, cx, fut_select_init(&d->sel, d->ptrs, d->k, d->flags, d->joins));
+        FUT_AWAIT(cx, fut_select_init(&d->sel, d->ptrs, d->k, d->flags, d->joins));
+        /* The await dropped the select, the winner with it: an async
+         * drop, no loop needed. */
         if (fut_out(&d->sel.base) == d->round % (long)d->k)
             d->wins++;
-        /* The winner goes with the select: an async drop, no loop needed. */
-        FUT_AWAIT(&d->co, cx, fut_drop_async(&d->dropper, &d->sel.base));
     }
-    FUT_RETURN(&d->co, d->wins);
-    FUT_END(&d->co);
+    FUT_RETURN(d->wins);
+    FUT_END();
 }
 FUT_CORO_DEFINE(driver, driver_body);
 

@@ -2,11 +2,12 @@
 /* B4, libfut: timer insert + cancel with M armed timers in the background.
  *
  * Inside one task's poll, N times: fut_sleep_init, fut_poll it once (it
- * arms its ev_timer and clones the task's waker), fut_drop it (stops the
- * timer, drops the waker). The background: M ev_timers started on the
- * runtime's loop beforehand, with timeouts uniform in [1000 s, 2000 s)
- * (a fixed seed: every run has the same heap). They share libev's timer
- * heap with the sleeps, which is all the background is there for.
+ * arms its timer and clones the task's waker), fut_drop it (cancels the
+ * timer, drops the waker). The background: M fut_sleeps armed beforehand
+ * by another task, with timeouts uniform in [1000 s, 2000 s) (a fixed
+ * seed: every run has the same heap). They share the runtime's timer heap
+ * with the sleeps, which is all the background is there for (the twin's
+ * background is M ev_timers in libev's heap).
  *
  * Modes (where the new timer lands in the heap):
  *   early  1 s: before every background timer, it climbs to the root of
@@ -17,6 +18,9 @@
  *          the whole heap: cache misses grow with M);
  *   late   1e6 s: after every background timer (the usual fixed timeout
  *          pattern: the newest deadline is the latest), no climb.
+ *   spread the background and the new timers alike uniform in
+ *          [1 s, 1001 s) (issue 13's headline timer rows: deadlines spread
+ *          at random, so neither heap gets ties for free).
  * ns/op is per insert+cancel.
  *
  * Modes without a background (M is their rounds, see below):
@@ -47,7 +51,7 @@
 
 #include "bench.h"
 
-#define MODES "early mid late fifo lifo fire timeout_ready timeout_hand"
+#define MODES "early mid late spread fifo lifo fire timeout_ready timeout_hand"
 
 struct driver {
     fut base;
@@ -74,13 +78,30 @@ static const struct fut_vtable driver_vt = {
     .poll = driver_poll,
 };
 
-static void never_cb(struct ev_loop *loop, ev_timer *w, int revents)
+/* Arms the background: m sleeps of lo + span * U[0, 1), each polled once. */
+struct bg_armer {
+    fut base;
+    fut_sleep *s;
+    long m;
+    double lo, span;
+};
+
+static fut_status bg_armer_poll(fut *self, fut_cx *cx)
 {
-    (void)loop;
-    (void)w;
-    (void)revents;
-    abort();
+    struct bg_armer *b = (struct bg_armer *)self;
+    uint64_t seed = 0x9E3779B97F4A7C15ULL;
+    for (long i = 0; i < b->m; i++) {
+        fut_sleep_init(&b->s[i], b->lo + b->span * bench_rand01(&seed));
+        BENCH_CHECK(fut_poll(&b->s[i].base, cx) == FUT_PENDING);
+    }
+    return fut_ready(self, 0);
 }
+
+static const struct fut_vtable bg_armer_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "bench_timer_background",
+    .poll = bg_armer_poll,
+};
 
 /* --- fifo, lifo --------------------------------------------------------------- */
 
@@ -358,29 +379,27 @@ int main(int argc, char **argv)
         timeout_ready(&a, bench_mode_is(&a, "timeout_hand"));
         return 0;
     }
-    double seconds, span = 0.;
+    double seconds, span = 0., bg_lo = 1000.0, bg_span = 1000.0;
     if (bench_mode_is(&a, "early"))
         seconds = 1.0;
     else if (bench_mode_is(&a, "mid"))
         seconds = 1000.0, span = 1000.0;
     else if (bench_mode_is(&a, "late"))
         seconds = 1e6;
+    else if (bench_mode_is(&a, "spread"))
+        seconds = bg_lo = 1.0, span = bg_span = 1000.0;
     else
         bench_usage(a.prog, MODES);
     fut_rt *rt;
     BENCH_CHECK(fut_rt_new(&rt, NULL) == 0);
-    struct ev_loop *loop = fut_rt_loop(rt);
 
-    ev_timer *bg = calloc((size_t)(a.m ? a.m : 1), sizeof *bg);
+    /* The background stays armed after its task finished: its sleeps hold
+     * the task's waker (a finished task ignores wakes). */
+    fut_sleep *bg = calloc((size_t)(a.m ? a.m : 1), sizeof *bg);
     BENCH_CHECK(bg);
-    uint64_t seed = 0x9E3779B97F4A7C15ULL;
-    for (long i = 0; i < a.m; i++) {
-        ev_timer_init(&bg[i], never_cb, 1000.0 + 1000.0 * bench_rand01(&seed), 0.);
-        ev_timer_start(loop, &bg[i]);
-    }
-    /* The background must not keep the loop alive. */
-    for (long i = 0; i < a.m; i++)
-        ev_unref(loop);
+    struct bg_armer b = {.s = bg, .m = a.m, .lo = bg_lo, .span = bg_span};
+    fut_init(&b.base, &bg_armer_vt);
+    BENCH_CHECK(fut_rt_block_on(rt, &b.base, NULL) == 0);
 
     struct driver d = {.n = a.n, .lo = seconds, .span = span, .seed = 0x2545F4914F6CDD1DULL};
     fut_init(&d.base, &driver_vt);
@@ -394,10 +413,8 @@ int main(int argc, char **argv)
 
     fut_drop(&j.base);
     bench_report(&a, t1 - t0);
-    for (long i = a.m; i-- > 0;) {
-        ev_ref(loop);
-        ev_timer_stop(loop, &bg[i]);
-    }
+    for (long i = a.m; i-- > 0;)
+        BENCH_CHECK(fut_drop(&bg[i].base) == 0);
     BENCH_CHECK(fut_rt_free(rt) == 0);
     free(bg);
     return 0;

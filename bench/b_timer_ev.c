@@ -2,7 +2,8 @@
 /* B4, raw libev twin of b_timer.c: N times ev_timer_init + ev_timer_start
  * + ev_timer_stop on one watcher, with the same M background timers
  * (same seed, same timeouts) and the same modes (early 1 s, mid uniform in
- * [1000 s, 2000 s) from the same seed, late 1e6 s; see b_timer.c). No loop
+ * [1000 s, 2000 s) from the same seed, late 1e6 s, spread: background and
+ * new timers uniform in [1 s, 1001 s); see b_timer.c). No loop
  * iteration is needed for either: both arm and cancel within one
  * callback's worth of work.
  *
@@ -24,7 +25,7 @@
 
 #include "bench.h"
 
-#define MODES "early mid late fifo lifo fire timeout_ready timeout_hand"
+#define MODES "early mid late spread fifo lifo fire timeout_ready timeout_hand"
 
 static void never_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -185,13 +186,15 @@ int main(int argc, char **argv)
         timeout_ready(&a);
         return 0;
     }
-    double seconds, span = 0.;
+    double seconds, span = 0., bg_lo = 1000.0, bg_span = 1000.0;
     if (bench_mode_is(&a, "early"))
         seconds = 1.0;
     else if (bench_mode_is(&a, "mid"))
         seconds = 1000.0, span = 1000.0;
     else if (bench_mode_is(&a, "late"))
         seconds = 1e6;
+    else if (bench_mode_is(&a, "spread"))
+        seconds = bg_lo = 1.0, span = bg_span = 1000.0;
     else
         bench_usage(a.prog, MODES);
     struct ev_loop *loop = ev_loop_new(EVBACKEND_EPOLL);
@@ -201,7 +204,7 @@ int main(int argc, char **argv)
     BENCH_CHECK(bg);
     uint64_t seed = 0x9E3779B97F4A7C15ULL;
     for (long i = 0; i < a.m; i++) {
-        ev_timer_init(&bg[i], never_cb, 1000.0 + 1000.0 * bench_rand01(&seed), 0.);
+        ev_timer_init(&bg[i], never_cb, bg_lo + bg_span * bench_rand01(&seed), 0.);
         ev_timer_start(loop, &bg[i]);
     }
 

@@ -53,24 +53,21 @@ static fut_status side_body(struct side *s, fut_cx *cx)
     FUT_BEGIN(&s->co);
     for (s->i = 0; s->i < hops / 2; s->i++) {
         if (s->first) {
-            FUT_AWAIT(&s->co, cx, write_op(s));
+            FUT_AWAIT(cx, write_op(s));
             if (fut_out(cur(s)) != 1)
-                FUT_RETURN(&s->co, -EIO);
-            fut_drop(cur(s));
+                FUT_RETURN(-EIO);
         }
-        FUT_AWAIT(&s->co, cx, read_op(s));
+        FUT_AWAIT(cx, read_op(s));
         if (fut_out(cur(s)) != 1)
-            FUT_RETURN(&s->co, -EIO);
-        fut_drop(cur(s));
+            FUT_RETURN(-EIO);
         if (!s->first) {
-            FUT_AWAIT(&s->co, cx, write_op(s));
+            FUT_AWAIT(cx, write_op(s));
             if (fut_out(cur(s)) != 1)
-                FUT_RETURN(&s->co, -EIO);
-            fut_drop(cur(s));
+                FUT_RETURN(-EIO);
         }
     }
-    FUT_RETURN(&s->co, s->i);
-    FUT_END(&s->co);
+    FUT_RETURN(s->i);
+    FUT_END();
 }
 FUT_CORO_DEFINE(side, side_body);
 

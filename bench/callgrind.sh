@@ -88,6 +88,7 @@ B4.timer.fifo        timer fifo            5000  -
 B4.timer.timeout     timer timeout_ready   20000 -
 B4.timer.timeout_hand timer timeout_hand   20000 -
 B4.timer.mid         timer mid             5000  1000
+B4.timer.spread      timer spread          5000  1000
 B5.fdhop.pipe        fdhop pipe            5000  -
 B7.drop.sync         drop  sync            20000 -
 B7.drop.pd_ready     drop  pd_ready        20000 -
@@ -127,6 +128,8 @@ B4.timer.mid         timer mid             20000  1000
 B4.timer.mid         timer mid             20000  1000000
 B4.timer.late        timer late            20000  1000
 B4.timer.late        timer late            20000  1000000
+B4.timer.spread      timer spread          20000  1000
+B4.timer.spread      timer spread          20000  1000000
 B5.fdhop.pipe        fdhop pipe            20000  -
 B7.drop.sync         drop  sync            100000 -
 B7.drop.pd_ready     drop  pd_ready        100000 -

@@ -106,6 +106,7 @@ B4.timer.timeout_hand timer timeout_hand   10000 -
 B4.timer.early       timer early           10000 1000
 B4.timer.mid         timer mid             10000 1000
 B4.timer.late        timer late            10000 1000
+B4.timer.spread      timer spread          10000 1000
 B5.fdhop.pipe        fdhop pipe            10000 -
 B7.drop.sync         drop  sync            10000 -
 B7.drop.pd_ready     drop  pd_ready        10000 -
@@ -159,6 +160,9 @@ B4.timer.mid         timer mid             1e6   1e5
 B4.timer.mid         timer mid             1e6   1e6
 B4.timer.late        timer late            1e6   1e3
 B4.timer.late        timer late            1e6   1e6
+B4.timer.spread      timer spread          1e6   1e3
+B4.timer.spread      timer spread          1e6   1e4
+B4.timer.spread      timer spread          1e6   1e6
 B5.fdhop.pipe        fdhop pipe            1e5   -
 B7.drop.sync         drop  sync            1e7   -
 B7.drop.pd_ready     drop  pd_ready        1e7   -

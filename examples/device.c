@@ -37,7 +37,7 @@ static fut_rt *rt;
 
 struct device {
     ev_timer tick;        /* writes a chunk every 20 ms */
-    ev_timer confirm;     /* cancellation confirmed 25 ms after the request */
+    ev_timer confirm;     /* cancellation confirmed 45 ms after the request */
     char *buf;            /* lent by the read future */
     size_t len, pos;
     int stopping, stopped;
@@ -150,11 +150,10 @@ static fut_status ticker_body(struct ticker *t, fut_cx *cx)
 {
     FUT_BEGIN(&t->co);
     for (;;) {
-        FUT_AWAIT(&t->co, cx, fut_sleep_init(&t->s, 0.02));
-        fut_drop(&t->s.base);
+        FUT_AWAIT(cx, fut_sleep_init(&t->s, 0.02));
         say("ticker: tick %d", ++t->n);
     }
-    FUT_END(&t->co);
+    FUT_END();
 }
 FUT_CORO_DEFINE(ticker, ticker_body);
 
@@ -171,9 +170,8 @@ static fut_status kick_body(struct kick *k, fut_cx *cx)
 {
     FUT_BEGIN(&k->co);
     (void)fut_poll(k->target, cx); /* started: the device writes into its buffer */
-    FUT_AWAIT(&k->co, cx, fut_sleep_init(&k->s, 0.05));
-    fut_drop(&k->s.base);
-    FUT_END(&k->co);
+    FUT_AWAIT(cx, fut_sleep_init(&k->s, 0.05));
+    FUT_END();
 }
 FUT_CORO_DEFINE(kick, kick_body);
 

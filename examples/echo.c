@@ -21,18 +21,17 @@ struct conn { /* one task per connection */
 static fut_status conn_body(struct conn *c, fut_cx *cx)
 {
     FUT_BEGIN(&c->co);
-    FUT_BIND_ASYNC(&c->co, &c->s.base);
+    FUT_BIND_ASYNC(&c->s.base);
     fut_stream_set_timeouts(&c->s, 0, 0, 5.0);
     for (;;) {
-        FUT_AWAIT(&c->co, cx, fut_stream_read(&c->op, &c->s, c->buf, sizeof c->buf));
+        FUT_AWAIT(cx, fut_stream_read(&c->op, &c->s, c->buf, sizeof c->buf));
         if (fut_out(&c->op.base) <= 0)
             break; /* end of file, idle, or an error: close */
-        FUT_AWAIT(&c->co, cx,
-                  fut_stream_write(&c->op, &c->s, c->buf, (size_t)fut_out(&c->op.base)));
+        FUT_AWAIT(cx, fut_stream_write(&c->op, &c->s, c->buf, (size_t)fut_out(&c->op.base)));
         if (fut_out(&c->op.base) < 0)
             break;
     }
-    FUT_END(&c->co);
+    FUT_END();
 }
 FUT_CORO_DEFINE(conn, conn_body);
 
@@ -49,18 +48,18 @@ static fut_status server_body(struct server *sv, fut_cx *cx)
 {
     FUT_BEGIN(&sv->co);
     for (;;) {
-        FUT_AWAIT(&sv->co, cx, fut_accept_init(&sv->acc, sv->l, &sv->c.s, NULL));
+        FUT_AWAIT(cx, fut_accept_init(&sv->acc, sv->l, &sv->c.s, NULL));
         if (fut_out(&sv->acc.base) < 0)
-            FUT_RETURN(&sv->co, fut_out(&sv->acc.base));
+            FUT_RETURN(fut_out(&sv->acc.base));
         FUT_CORO_INIT(&sv->c, conn);
         int err = FUT_SCOPE_SPAWN(sv->conns, &sv->c, NULL);
         if (err < 0) {
             fut_drop(&sv->c.s.base); /* not spawned: close it */
             if (err != -ENOMEM) /* the scope stopped taking connections */
-                FUT_RETURN(&sv->co, err);
+                FUT_RETURN(err);
         }
     }
-    FUT_END(&sv->co);
+    FUT_END();
 }
 FUT_CORO_DEFINE(server, server_body);
 

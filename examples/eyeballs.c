@@ -97,18 +97,17 @@ struct server {
 static fut_status server_body(struct server *sv, fut_cx *cx)
 {
     FUT_BEGIN(&sv->co);
-    FUT_AWAIT(&sv->co, cx, fut_accept_init(&sv->acc, sv->l, &sv->s, NULL));
+    FUT_AWAIT(cx, fut_accept_init(&sv->acc, sv->l, &sv->s, NULL));
     if (fut_out(&sv->acc.base) < 0)
-        FUT_RETURN(&sv->co, fut_out(&sv->acc.base));
-    FUT_BIND_ASYNC(&sv->co, &sv->s.base);
-    FUT_AWAIT(&sv->co, cx, fut_stream_read_line(&sv->op, &sv->s, sv->line, sizeof sv->line));
+        FUT_RETURN(fut_out(&sv->acc.base));
+    FUT_BIND_ASYNC(&sv->s.base);
+    FUT_AWAIT(cx, fut_stream_read_line(&sv->op, &sv->s, sv->line, sizeof sv->line));
     if (fut_out(&sv->op.base) <= 0)
-        FUT_RETURN(&sv->co, fut_out(&sv->op.base));
+        FUT_RETURN(fut_out(&sv->op.base));
     say("server: got \"%.*s\", echoing it", (int)strcspn(sv->line, "\n"), sv->line);
-    FUT_AWAIT(&sv->co, cx,
-              fut_stream_write(&sv->op, &sv->s, sv->line, (size_t)fut_out(&sv->op.base)));
-    FUT_RETURN(&sv->co, fut_out(&sv->op.base));
-    FUT_END(&sv->co);
+    FUT_AWAIT(cx, fut_stream_write(&sv->op, &sv->s, sv->line, (size_t)fut_out(&sv->op.base)));
+    FUT_RETURN(fut_out(&sv->op.base));
+    FUT_END();
 }
 FUT_CORO_DEFINE(server, server_body);
 
@@ -125,15 +124,15 @@ struct hello {
 static fut_status hello_body(struct hello *h, fut_cx *cx)
 {
     FUT_BEGIN(&h->co);
-    FUT_BIND_ASYNC(&h->co, &h->s.base);
-    FUT_AWAIT(&h->co, cx, fut_stream_write(&h->op, &h->s, "hello\n", 6));
+    FUT_BIND_ASYNC(&h->s.base);
+    FUT_AWAIT(cx, fut_stream_write(&h->op, &h->s, "hello\n", 6));
     if (fut_out(&h->op.base) < 0)
-        FUT_RETURN(&h->co, fut_out(&h->op.base));
-    FUT_AWAIT(&h->co, cx, fut_stream_read_line(&h->op, &h->s, h->line, sizeof h->line));
+        FUT_RETURN(fut_out(&h->op.base));
+    FUT_AWAIT(cx, fut_stream_read_line(&h->op, &h->s, h->line, sizeof h->line));
     if (fut_out(&h->op.base) <= 0)
-        FUT_RETURN(&h->co, fut_out(&h->op.base) ? fut_out(&h->op.base) : -EPIPE);
+        FUT_RETURN(fut_out(&h->op.base) ? fut_out(&h->op.base) : -EPIPE);
     say("client: reply \"%.*s\"", (int)strcspn(h->line, "\n"), h->line);
-    FUT_END(&h->co);
+    FUT_END();
 }
 FUT_CORO_DEFINE(hello, hello_body);
 

@@ -82,40 +82,38 @@ static int bad(struct fetch *f, const char *why)
 }
 
 /* Reads one line of the head into f->line. */
-#define READ_LINE(f, cx)                                                                 \
-    do {                                                                                 \
-        FUT_AWAIT(&(f)->co, cx,                                                          \
-                  fut_stream_read_line(&(f)->op, &(f)->s, (f)->line, sizeof (f)->line - 1)); \
-        ssize_t n_ = fut_out(&(f)->op.base);                                             \
-        if (n_ == -EMSGSIZE)                                                             \
-            FUT_RETURN(&(f)->co, bad(f, "line too long"));                               \
-        if (n_ < 0)                                                                      \
-            FUT_RETURN(&(f)->co, n_);                                                    \
-        if (n_ == 0 || (f)->line[n_ - 1] != '\n')                                        \
-            FUT_RETURN(&(f)->co, bad(f, "connection closed in the middle of the head")); \
-        chomp(f, n_);                                                                    \
+#define READ_LINE(f, cx)                                                                         \
+    do {                                                                                         \
+        FUT_AWAIT(cx, fut_stream_read_line(&(f)->op, &(f)->s, (f)->line, sizeof (f)->line - 1)); \
+        ssize_t n_ = fut_out(&(f)->op.base);                                                     \
+        if (n_ == -EMSGSIZE)                                                                     \
+            FUT_RETURN(bad(f, "line too long"));                                                 \
+        if (n_ < 0)                                                                              \
+            FUT_RETURN(n_);                                                                      \
+        if (n_ == 0 || (f)->line[n_ - 1] != '\n')                                                \
+            FUT_RETURN(bad(f, "connection closed in the middle of the head"));                   \
+        chomp(f, n_);                                                                            \
     } while (0)
 
 /* Copies up to f->left bytes of body (all of it until end of file when
  * f->left is -1) to stdout. */
-#define READ_BODY(f, cx)                                                                  \
-    while ((f)->left) {                                                                   \
-        FUT_AWAIT(&(f)->co, cx,                                                           \
-                  fut_stream_read(&(f)->op, &(f)->s, (f)->buf,                            \
-                                  (f)->left > 0 && (f)->left < (long long)sizeof (f)->buf \
-                                      ? (size_t)(f)->left                                 \
-                                      : sizeof (f)->buf));                                \
-        ssize_t n_ = fut_out(&(f)->op.base);                                              \
-        if (n_ < 0)                                                                       \
-            FUT_RETURN(&(f)->co, n_);                                                     \
-        if (n_ == 0 && (f)->left > 0)                                                     \
-            FUT_RETURN(&(f)->co, bad(f, "connection closed in the middle of the body"));  \
-        if (n_ == 0)                                                                      \
-            break;                                                                        \
-        fwrite((f)->buf, 1, (size_t)n_, stdout);                                          \
-        (f)->body += (unsigned long long)n_;                                              \
-        if ((f)->left > 0)                                                                \
-            (f)->left -= n_;                                                              \
+#define READ_BODY(f, cx)                                                                      \
+    while ((f)->left) {                                                                       \
+        FUT_AWAIT(cx, fut_stream_read(&(f)->op, &(f)->s, (f)->buf,                            \
+                                      (f)->left > 0 && (f)->left < (long long)sizeof (f)->buf \
+                                          ? (size_t)(f)->left                                 \
+                                          : sizeof (f)->buf));                                \
+        ssize_t n_ = fut_out(&(f)->op.base);                                                  \
+        if (n_ < 0)                                                                           \
+            FUT_RETURN(n_);                                                                   \
+        if (n_ == 0 && (f)->left > 0)                                                         \
+            FUT_RETURN(bad(f, "connection closed in the middle of the body"));                \
+        if (n_ == 0)                                                                          \
+            break;                                                                            \
+        fwrite((f)->buf, 1, (size_t)n_, stdout);                                              \
+        (f)->body += (unsigned long long)n_;                                                  \
+        if ((f)->left > 0)                                                                    \
+            (f)->left -= n_;                                                                  \
     }
 
 static fut_status fetch_body(struct fetch *f, fut_cx *cx)
@@ -124,18 +122,16 @@ static fut_status fetch_body(struct fetch *f, fut_cx *cx)
     fut_connect_name(&f->conn, f->target, &f->s, NULL);
     if (f->verbose)
         fut_connect_set_trace(&f->conn, trace, f);
-    FUT_AWAIT(&f->co, cx, &f->conn.base);
-    ssize_t r = fut_out(&f->conn.base);
-    fut_drop(&f->conn.base); /* READY: its timers and lookup go now */
-    if (r < 0)
-        FUT_RETURN(&f->co, r);
-    FUT_BIND_ASYNC(&f->co, &f->s.base);
+    FUT_AWAIT(cx, &f->conn.base); /* then dropped: its timers and lookup go */
+    if (fut_out(&f->conn.base) < 0)
+        FUT_RETURN(fut_out(&f->conn.base));
+    FUT_BIND_ASYNC(&f->s.base);
     fut_stream_set_close_timeout(&f->s, CLOSE_GRACE);
     f->t_conn = now();
 
-    FUT_AWAIT(&f->co, cx, fut_stream_write(&f->op, &f->s, f->req, f->reqlen));
+    FUT_AWAIT(cx, fut_stream_write(&f->op, &f->s, f->req, f->reqlen));
     if (fut_out(&f->op.base) < 0)
-        FUT_RETURN(&f->co, fut_out(&f->op.base));
+        FUT_RETURN(fut_out(&f->op.base));
 
     /* "HTTP/1.1 200 OK" */
     READ_LINE(f, cx);
@@ -145,7 +141,7 @@ static fut_status fetch_body(struct fetch *f, fut_cx *cx)
         if (strlen(f->line) < 12 || strncmp(f->line, "HTTP/1.", 7) || f->line[8] != ' ' ||
             (f->status = (int)strtol(f->line + 9, &end, 10)) < 100 || f->status > 999 ||
             end != f->line + 12)
-            FUT_RETURN(&f->co, bad(f, "not an HTTP/1.x status line"));
+            FUT_RETURN(bad(f, "not an HTTP/1.x status line"));
     }
     fprintf(stderr, "fetch: %s\n", f->line);
 
@@ -157,26 +153,26 @@ static fut_status fetch_body(struct fetch *f, fut_cx *cx)
             break;
         char *v = strchr(f->line, ':');
         if (!v)
-            FUT_RETURN(&f->co, bad(f, "malformed header line"));
+            FUT_RETURN(bad(f, "malformed header line"));
         *v++ = 0;
         v += strspn(v, " \t");
         if (!strcasecmp(f->line, "content-length")) {
             char *end;
             f->left = strtoll(v, &end, 10);
             if (end == v || *end || f->left < 0)
-                FUT_RETURN(&f->co, bad(f, "bad Content-Length"));
+                FUT_RETURN(bad(f, "bad Content-Length"));
         } else if (!strcasecmp(f->line, "transfer-encoding")) {
             if (strcasecmp(v, "chunked"))
-                FUT_RETURN(&f->co, bad(f, "unsupported Transfer-Encoding"));
+                FUT_RETURN(bad(f, "unsupported Transfer-Encoding"));
             f->chunked = 1;
         }
     }
     if (f->status == 204 || f->status == 304 || f->status < 200)
-        FUT_RETURN(&f->co, f->status); /* no body, whatever the headers say */
+        FUT_RETURN(f->status); /* no body, whatever the headers say */
 
     if (!f->chunked) {
         READ_BODY(f, cx);
-        FUT_RETURN(&f->co, f->status);
+        FUT_RETURN(f->status);
     }
     /* Chunked: "SIZE[;ext]" CR LF, SIZE bytes, CR LF; size 0 ends it,
      * then trailers up to an empty line. */
@@ -186,20 +182,20 @@ static fut_status fetch_body(struct fetch *f, fut_cx *cx)
             char *end;
             f->left = strtoll(f->line, &end, 16);
             if (end == f->line || (*end && *end != ';' && *end != ' ') || f->left < 0)
-                FUT_RETURN(&f->co, bad(f, "bad chunk size"));
+                FUT_RETURN(bad(f, "bad chunk size"));
         }
         if (!f->left)
             break;
         READ_BODY(f, cx);
         READ_LINE(f, cx);
         if (f->line[0])
-            FUT_RETURN(&f->co, bad(f, "chunk longer than its size"));
+            FUT_RETURN(bad(f, "chunk longer than its size"));
     }
     do
         READ_LINE(f, cx);
     while (f->line[0]);
-    FUT_RETURN(&f->co, f->status);
-    FUT_END(&f->co);
+    FUT_RETURN(f->status);
+    FUT_END();
 }
 FUT_CORO_DEFINE(fetch, fetch_body);
 

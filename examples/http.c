@@ -5,6 +5,7 @@
  * request bodies, which it does not read), 431 on a head over 8 KiB, 404
  * and 405 for other paths and methods, a 5 s idle timeout. Ctrl-C or
  * SIGTERM stops accepting and closes every connection gracefully.
+ * SIGUSR1 dumps each runtime's tasks to stderr (fut_rt_dump) and serves on.
  *
  *     ./examples/http [ADDR] [-t THREADS]      default 127.0.0.1:8080, 1
  *
@@ -15,6 +16,7 @@
 #define _GNU_SOURCE /* memmem */
 #include <fut.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #define MAX_HEAD 8192
 
@@ -101,7 +104,7 @@ struct conn {
 static fut_status conn_body(struct conn *c, fut_cx *cx)
 {
     FUT_BEGIN(&c->co);
-    FUT_BIND_ASYNC(&c->co, &c->s.base);
+    FUT_BIND_ASYNC(&c->s.base);
     c->n->connections++;
     fut_stream_set_timeouts(&c->s, 0, 0, 5.0);
     while (!c->close) {
@@ -125,16 +128,16 @@ static fut_status conn_body(struct conn *c, fut_cx *cx)
                 break;
         }
         if (c->outlen) {
-            FUT_AWAIT(&c->co, cx, fut_stream_write(&c->op, &c->s, c->out, c->outlen));
+            FUT_AWAIT(cx, fut_stream_write(&c->op, &c->s, c->out, c->outlen));
             if (fut_out(&c->op.base) < 0)
                 break;
             continue;
         }
-        FUT_AWAIT(&c->co, cx, fut_stream_fill(&c->op, &c->s));
+        FUT_AWAIT(cx, fut_stream_fill(&c->op, &c->s));
         if (fut_out(&c->op.base) <= 0)
             break; /* the client closed, went idle, or failed */
     }
-    FUT_END(&c->co);
+    FUT_END();
 }
 FUT_CORO_DEFINE(conn, conn_body);
 
@@ -152,17 +155,37 @@ static fut_status server_body(struct server *sv, fut_cx *cx)
 {
     FUT_BEGIN(&sv->co);
     for (;;) {
-        FUT_AWAIT(&sv->co, cx, fut_accept_init(&sv->acc, sv->l, &sv->c.s, NULL));
+        FUT_AWAIT(cx, fut_accept_init(&sv->acc, sv->l, &sv->c.s, NULL));
         if (fut_out(&sv->acc.base) < 0)
-            FUT_RETURN(&sv->co, fut_out(&sv->acc.base));
+            FUT_RETURN(fut_out(&sv->acc.base));
         FUT_CORO_INIT(&sv->c, conn);
         sv->c.n = &sv->n;
         if (FUT_SCOPE_SPAWN(sv->conns, &sv->c, NULL) < 0)
             fut_drop(&sv->c.s.base);
     }
-    FUT_END(&sv->co);
+    FUT_END();
 }
 FUT_CORO_DEFINE(server, server_body);
+
+/* One more task of the connections' scope: on each SIGUSR1, what the
+ * runtime is doing, to stderr. Cancelled with the connections. */
+struct dumper {
+    fut base;
+    fut_coro co;
+    sigset_t usr1;
+    fut_signal sig;
+};
+
+static fut_status dumper_body(struct dumper *d, fut_cx *cx)
+{
+    FUT_BEGIN(&d->co);
+    for (;;) {
+        FUT_AWAIT(cx, fut_signal_init(&d->sig, &d->usr1));
+        fut_rt_dump(fut_cx_rt(cx), stderr, FUT_DUMP_TEXT);
+    }
+    FUT_END();
+}
+FUT_CORO_DEFINE(dumper, dumper_body);
 
 /* One runtime: accept until a signal, then close every connection. */
 static void *serve(void *arg)
@@ -179,12 +202,18 @@ static void *serve(void *arg)
     fut_scope conns;
     fut_scope_init(&conns, rt, FUT_SCOPE_KEEP_GOING);
     fut_scope_set_budget(&conns, 1.5);
+    struct dumper d;
+    sigemptyset(&d.usr1);
+    sigaddset(&d.usr1, SIGUSR1);
+    FUT_CORO_INIT(&d, dumper);
+    FUT_SCOPE_SPAWN(&conns, &d, NULL);
     struct server sv = {.l = &l, .conns = &conns};
     fut_signal sig;
     fut *race[2] = {FUT_CORO_INIT(&sv, server), fut_signal_ctrl_c_init(&sig)};
     fut_select sel;
     if (arg == NULL) {
-        printf("http: listening on %s with %d thread%s\n", addr, nthreads, nthreads > 1 ? "s" : "");
+        printf("http: listening on %s with %d thread%s, pid %d\n", addr, nthreads,
+               nthreads > 1 ? "s" : "", (int)getpid());
         fflush(stdout);
     }
     ssize_t won;
@@ -212,6 +241,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: http [ADDR] [-t THREADS (1-64)]\n");
         return 2;
     }
+    signal(SIGUSR1, SIG_IGN); /* between two waits: ignored, not fatal */
     pthread_t th[64];
     for (int i = 1; i < nthreads; i++)
         pthread_create(&th[i], NULL, serve, (void *)1);

@@ -86,21 +86,21 @@ static fut_status producer_body(struct producer *p, fut_cx *cx)
 {
     FUT_BEGIN(&p->co);
     fut_init(&p->job.base, &owned_vt);
-    FUT_BIND_ASYNC(&p->co, &p->job.base);
+    FUT_BIND_ASYNC(&p->job.base);
     for (p->i = 0; p->i < p->a->njobs; p->i++) {
-        FUT_AWAIT(&p->co, cx, fut_sleep_init(&p->pace, 0.005));
+        FUT_AWAIT(cx, fut_sleep_init(&p->pace, 0.005));
         int *job = malloc(sizeof *job);
         if (!job)
-            FUT_RETURN(&p->co, -ENOMEM);
+            FUT_RETURN(-ENOMEM);
         *job = (p->i * 7919) % 1000; /* some numbers for sort to order */
         p->job.p = job;
-        FUT_AWAIT(&p->co, cx, fut_chan_send(&p->send, p->a->jobs, p->job.p));
+        FUT_AWAIT(cx, fut_chan_send(&p->send, p->a->jobs, p->job.p));
         if (fut_out(&p->send.base) < 0)
-            FUT_RETURN(&p->co, fut_out(&p->send.base)); /* still ours: freed */
+            FUT_RETURN(fut_out(&p->send.base)); /* still ours: freed */
         p->job.p = NULL; /* the channel's now */
     }
     fut_chan_close(p->a->jobs);
-    FUT_END(&p->co);
+    FUT_END();
 }
 FUT_CORO_DEFINE(producer, producer_body);
 
@@ -117,15 +117,15 @@ struct worker {
 static fut_status worker_body(struct worker *w, fut_cx *cx)
 {
     FUT_BEGIN(&w->co);
-    FUT_BIND_ASYNC(&w->co, &w->permit.base); /* released however we end */
-    FUT_BIND_ASYNC(&w->co, &w->job.base);
+    FUT_BIND_ASYNC(&w->permit.base); /* released however we end */
+    FUT_BIND_ASYNC(&w->job.base);
     /* the work: 10 to 40 ms of "computation" */
-    FUT_AWAIT(&w->co, cx, fut_sleep_init(&w->work, 0.010 + *(int *)w->job.p % 4 * 0.010));
+    FUT_AWAIT(cx, fut_sleep_init(&w->work, 0.010 + *(int *)w->job.p % 4 * 0.010));
     w->a->worked++;
-    FUT_AWAIT(&w->co, cx, fut_chan_send(&w->send, w->a->results, w->job.p));
+    FUT_AWAIT(cx, fut_chan_send(&w->send, w->a->results, w->job.p));
     if (fut_out(&w->send.base) == 0)
         w->job.p = NULL;
-    FUT_END(&w->co);
+    FUT_END();
 }
 FUT_CORO_DEFINE(worker, worker_body);
 
@@ -142,12 +142,15 @@ static fut_status dispatcher_body(struct dispatcher *d, fut_cx *cx)
 {
     FUT_BEGIN(&d->co);
     for (;;) {
-        FUT_AWAIT(&d->co, cx, fut_sem_acquire(&d->acq, &d->a->permits, 1));
+        /* Bound, so the await keeps the permit (its drop would give it
+         * back) until it is handed to the worker. */
+        FUT_BIND_ASYNC(fut_sem_acquire(&d->acq, &d->a->permits, 1));
+        FUT_AWAIT(cx, &d->acq.base);
         if (fut_out(&d->acq.base) < 0)
-            FUT_RETURN(&d->co, fut_out(&d->acq.base));
+            FUT_RETURN(fut_out(&d->acq.base));
         fut_sem_forget(&d->acq); /* the worker gives it back */
         fut_drop(&d->acq.base);
-        FUT_AWAIT(&d->co, cx, fut_chan_recv(&d->recv, d->a->jobs));
+        FUT_AWAIT(cx, fut_chan_recv(&d->recv, d->a->jobs));
         if (fut_out(&d->recv.base) < 0) { /* closed and drained */
             fut_sem_release(&d->a->permits, 1);
             break;
@@ -164,10 +167,11 @@ static fut_status dispatcher_body(struct dispatcher *d, fut_cx *cx)
             fut_drop(&d->w.permit.base);
         }
     }
-    /* every worker has finished once all permits are back */
-    FUT_AWAIT(&d->co, cx, fut_sem_acquire(&d->acq, &d->a->permits, WORKERS));
+    /* every worker has finished once all permits are back (d->acq is
+     * bound: they stay taken until this task ends) */
+    FUT_AWAIT(cx, fut_sem_acquire(&d->acq, &d->a->permits, WORKERS));
     fut_chan_close(d->a->results);
-    FUT_END(&d->co);
+    FUT_END();
 }
 FUT_CORO_DEFINE(dispatcher, dispatcher_body);
 
@@ -184,21 +188,21 @@ static fut_status writer_body(struct writer *w, fut_cx *cx)
 {
     FUT_BEGIN(&w->co);
     for (;;) {
-        FUT_AWAIT(&w->co, cx, fut_chan_recv(&w->recv, w->a->results));
+        FUT_AWAIT(cx, fut_chan_recv(&w->recv, w->a->results));
         if (fut_out(&w->recv.base) < 0)
             break;
         int *r = fut_chan_recv_item(&w->recv);
         snprintf(w->line, sizeof w->line, "%d\n", *r);
         free(r);
-        FUT_AWAIT(&w->co, cx, fut_stream_write(&w->op, &w->a->in, w->line, strlen(w->line)));
+        FUT_AWAIT(cx, fut_stream_write(&w->op, &w->a->in, w->line, strlen(w->line)));
         if (fut_out(&w->op.base) < 0)
-            FUT_RETURN(&w->co, fut_out(&w->op.base));
+            FUT_RETURN(fut_out(&w->op.base));
     }
     /* sort answers once its input ends: flush, then close the pipe (a
      * pipe has no half-close; the drop in main is then a no-op) */
-    FUT_AWAIT(&w->co, cx, fut_stream_flush(&w->op, &w->a->in));
+    FUT_AWAIT(cx, fut_stream_flush(&w->op, &w->a->in));
     fut_stream_close_hard(&w->a->in);
-    FUT_END(&w->co);
+    FUT_END();
 }
 FUT_CORO_DEFINE(writer, writer_body);
 
@@ -214,13 +218,13 @@ static fut_status reader_body(struct reader *r, fut_cx *cx)
 {
     FUT_BEGIN(&r->co);
     for (;;) {
-        FUT_AWAIT(&r->co, cx, fut_stream_read_line(&r->op, &r->a->out, r->line, sizeof r->line));
+        FUT_AWAIT(cx, fut_stream_read_line(&r->op, &r->a->out, r->line, sizeof r->line));
         if (fut_out(&r->op.base) <= 0)
             break;
         r->a->printed++;
         printf("%.*s", (int)fut_out(&r->op.base), r->line);
     }
-    FUT_END(&r->co);
+    FUT_END();
 }
 FUT_CORO_DEFINE(reader, reader_body);
 

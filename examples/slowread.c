@@ -154,11 +154,10 @@ static fut_status ticker_body(struct ticker *t, fut_cx *cx)
 {
     FUT_BEGIN(&t->co);
     for (;;) {
-        FUT_AWAIT(&t->co, cx, fut_sleep_init(&t->s, 0.02));
-        fut_drop(&t->s.base);
+        FUT_AWAIT(cx, fut_sleep_init(&t->s, 0.02));
         say("ticker: tick %d", ++t->n);
     }
-    FUT_END(&t->co);
+    FUT_END();
 }
 FUT_CORO_DEFINE(ticker, ticker_body);
 

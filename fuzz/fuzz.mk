@@ -26,7 +26,7 @@ fuzz/cancel-fuzzer: $(fuzz_replay_SOURCES) $(libfut_la_SOURCES) $(include_HEADER
 	$(AM_V_CCLD)srcs=; for f in $(libfut_la_SOURCES); do \
 	  case $$f in *.c) srcs="$$srcs $(top_srcdir)/$$f" ;; esac; \
 	done; \
-	$(FUZZ_CC) -std=gnu11 -g -O1 $(FUZZ_SANFLAGS) -I$(top_srcdir)/include -I$(top_builddir) \
+	$(FUZZ_CC) -std=gnu11 -g -O1 $(FUZZ_SANFLAGS) -I$(top_srcdir)/include -I$(top_builddir)/include -I$(top_builddir) \
 	  $(EV_CFLAGS) $(URING_CFLAGS) -o $@ $(top_srcdir)/fuzz/cancel.c $$srcs \
 	  $(EV_LIBS) $(URING_LIBS) -lpthread
 

@@ -17,6 +17,7 @@
  *   <fut/process.h> child processes: spawn, wait, a graceful kill as the drop
  *   <fut/sync.h>    semaphore, notify, mutex: fair, cancellation-safe
  *   <fut/chan.h>    oneshot and bounded MPMC channels, across threads
+ *   <fut/version.h> the headers' version: FUT_VERSION_STRING, _NUMBER, _AT_LEAST
  *
  * Errors are negative errno values throughout; fut_strerror() explains
  * them. See docs/DESIGN.md in the source tree for the architecture.
@@ -39,5 +40,6 @@
 #include "fut/process.h"
 #include "fut/sync.h"
 #include "fut/chan.h"
+#include "fut/version.h"
 
 #endif

@@ -338,7 +338,7 @@ static fut_status timeout_poll(fut *self, fut_cx *cx)
     fut_timeout *t = (fut_timeout *)self;
     /* A NaN duration: -EINVAL before anything starts (the sleep is not
      * armed yet, its `at` still holds the duration). */
-    if (fut__unlikely(isnan(t->sleep.at)))
+    if (fut__unlikely(isnan(t->sleep.timer.at)))
         return fut_ready(self, -EINVAL);
     fut__branches *b = &t->sel.b;
     if (fut__unlikely(tasks(b)))

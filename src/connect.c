@@ -327,15 +327,15 @@ FUT_API fut *fut_connect_name(fut_connect *c, const char *target, fut_stream *in
         err = -EINVAL;
     if (!err) {
         fut_addr probe; /* the port must be numeric and in range */
-        char tmp[16];
-        snprintf(tmp, sizeof tmp, "0.0.0.0:%s", port);
+        char tmp[sizeof "0.0.0.0:" + sizeof c->port];
+        (void)snprintf(tmp, sizeof tmp, "0.0.0.0:%s", port); /* cannot truncate */
         err = fut_addr_parse(&probe, tmp);
     }
     if (err) {
         c->err = err;
         return f;
     }
-    strcpy(c->port, port);
+    memcpy(c->port, port, strlen(port) + 1); /* its length was checked above */
     c->name = c->host;
     return f;
 }

@@ -24,13 +24,13 @@ void fut__diag(const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    (void)vsnprintf(msg, sizeof msg, fmt, ap); /* a longer message is cut */
     va_end(ap);
     if (diag_fn) {
         diag_fn(msg, diag_ud);
         return;
     }
-    fprintf(stderr, "libfut: %s\n", msg);
+    (void)fprintf(stderr, "libfut: %s\n", msg); /* nothing to do if it fails */
     abort();
 }
 
@@ -53,6 +53,11 @@ FUT_API int fut_debug_checks(void)
 FUT_API const char *fut_version(void)
 {
     return PACKAGE_VERSION;
+}
+
+FUT_API int fut_version_number(void)
+{
+    return FUT_VERSION_NUMBER;
 }
 
 FUT_API const char *fut_strerror(int err)

@@ -249,8 +249,8 @@ FUT_API int fut_rt_dump(fut_rt *rt, FILE *out, unsigned flags)
     struct out o = {out, 0};
     /* The clock itself, not the loop's: plain code may have run for a
      * while since the loop last read it (ev_now() and the spawn and
-     * deadline stamps are on the same clock). */
-    double now = ev_time();
+     * deadline stamps are on the same clock); a manual clock's own time. */
+    double now = rt->clock == FUT_CLOCK_REAL ? ev_time() : rt->manual_now;
     if (flags & FUT_DUMP_DOT)
         dump_dot(&o, rt, now);
     else

@@ -138,8 +138,7 @@ void fut__fd_close(fut_fd *h)
     h->want = 0;
     for (int i = 0; i < 4; i++) {
         if (all[i]) {
-            fut_waker_wake(all[i]);
-            fut_waker_drop(all[i]);
+            fut__wake_drop(all[i]);
         }
     }
     if (h->closer) { /* the runtime is going: the owner's watchers too */
@@ -230,8 +229,7 @@ static void take_slot(fut_waker **slot, fut_waker **spare, fut_waker *w)
         return;
     if (*slot) {
         if (*spare) { /* a third waiter: the oldest polls again */
-            fut_waker_wake(*spare);
-            fut_waker_drop(*spare);
+            fut__wake_drop(*spare);
         }
         *spare = *slot; /* parked, not woken: no spinning */
     }

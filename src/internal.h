@@ -24,11 +24,16 @@
 _Static_assert(sizeof(ev_timer) <= sizeof(fut__watcher), "ev_timer must fit fut__watcher");
 _Static_assert(sizeof(ev_io) <= sizeof(fut__watcher), "ev_io must fit fut__watcher");
 _Static_assert(_Alignof(ev_timer) <= _Alignof(fut__watcher), "ev_timer alignment");
+_Static_assert(sizeof(fut__timer) <= sizeof(fut__watcher), "fut__timer must fit fut__watcher");
 
 /* --- struct fut state bits (the base's private `state`) ---------------- */
 #define FUT__F_READY 0x1u   /* poll returned READY */
 #define FUT__F_DROPPED 0x2u /* teardown complete */
 #define FUT__F_DROPPING 0x4u /* teardown started (poll_drop returned PENDING) */
+
+/* A vtable slot; slots past the author's vtable size read as NULL. */
+#define FUT__SLOT(vt, slot) \
+    ((vt)->size >= offsetof(struct fut_vtable, slot) + sizeof((vt)->slot) ? (vt)->slot : NULL)
 
 /* --- small idioms, one implementation each -------------------------------- */
 
@@ -96,7 +101,7 @@ static inline int fut__to_ev_events(int events)
 
 static inline int fut__from_ev_events(int revents)
 {
-    return (revents & EV_READ ? FUT_READABLE : 0) | (revents & EV_WRITE ? FUT_WRITABLE : 0);
+    return ((revents & EV_READ) ? FUT_READABLE : 0) | ((revents & EV_WRITE) ? FUT_WRITABLE : 0);
 }
 
 /* --- allocation ---------------------------------------------------------- */
@@ -149,6 +154,25 @@ static inline void fut__cx_init(fut_cx *cx, fut_rt *rt, fut_waker *w)
 static inline void fut__cx_arrange(fut_cx *cx)
 {
     cx->arranged++;
+}
+
+/* Wakes w and gives back the reference the caller held; nothing when w
+ * is NULL. */
+static inline void fut__wake_drop(fut_waker *w)
+{
+    if (w) {
+        fut_waker_wake(w);
+        fut_waker_drop(w);
+    }
+}
+
+/* Wakes the waker a slot holds and empties the slot (its reference goes
+ * with it); nothing when the slot is empty. */
+static inline void fut__wake_slot(fut_waker **slot)
+{
+    fut_waker *w = *slot;
+    *slot = NULL;
+    fut__wake_drop(w);
 }
 
 /* Keeps the waker of the latest poll in *slot: a future may be polled by
@@ -300,7 +324,7 @@ void fut__scope_child_spawned(struct fut_scope *s, struct fut_task *t);
 void fut__scope_child_done(struct fut_scope *s, struct fut_task *t, unsigned state);
 /* f is the orphanage's future (a task of fut_rt_adopt()). */
 bool fut__is_orphan(const fut *f);
-void fut__budget_cb(struct ev_loop *loop, ev_timer *w, int revents);
+void fut__budget_fire(fut_rt *rt, fut__timer *t);
 void fut__pool_free(fut_rt *rt);
 void fut__uring_free(fut_rt *rt);
 void fut__signal_free(fut_rt *rt);
@@ -340,7 +364,7 @@ struct fut_rt {
     double drop_budget;     /* seconds; default for teardowns */
     double force_deadline;  /* shutdown: every teardown escalates by then */
     fut__list teardowns;    /* tasks whose poll_drop is pending */
-    ev_timer budget_timer;  /* fires at the earliest teardown deadline */
+    fut__timer budget;      /* fires at the earliest teardown deadline */
     fut__list shutdowns;       /* pending fut_shutdown: woken when the last task finished */
     struct fut__pool *pool;    /* started at the first job */
     unsigned pool_max;         /* fut_rt_set_pool_size, 0: default */
@@ -348,6 +372,18 @@ struct fut_rt {
     signed char uring_state;   /* 0 not tried, 1 in use, -1 unavailable */
     struct fut__sighub *sig;   /* signal waits, set up at the first one */
     fut__list procs;           /* fut_process spawned and not dropped */
+
+    /* Timers (timer.c): the roots of the two heaps (FUT__TH_*), the arming
+     * counter, the ev_timer armed for the earliest real deadline and that
+     * deadline (INFINITY: not armed); the clock (FUT_CLOCK_*) and, unless
+     * real, its time. */
+    fut__timer *troot[2];
+    unsigned long long tseq;
+    ev_timer timer;
+    double timer_at;
+    double manual_now;
+    int clock;
+    bool auto_jump; /* the auto clock jumps if nothing else happens this iteration */
 
     struct fut__frames *frames;
     unsigned frame_depth; /* frames in use: frames->v[0 .. frame_depth-1] */
@@ -418,14 +454,63 @@ static inline fut_rt *fut__rt_current(void)
     return fut__current ? fut__current : fut__thread_default;
 }
 
-/* The loop's time, refreshed first when plain code ran since the loop
- * last updated it: for arming deadlines. */
+/* --- timers and the clock (timer.c) ---------------------------------------------
+ * A fut__timer is armed for an absolute time on the runtime's clock and
+ * fires once: its `fire` runs from the loop (or from fut_rt_advance()),
+ * off the node's heap, with t->at passed (even if fut__now() reads a hair
+ * earlier: compare against t->at). Arming an armed node re-arms it;
+ * cancelling one that is not armed is a no-op. Never allocates. */
+#define FUT__TH_RT 0u   /* the heap on the runtime's clock */
+#define FUT__TH_REAL 1u /* the heap on the real clock, whatever the mode */
+
+static inline void fut__timer_init(fut__timer *t, void (*fire)(fut_rt *, fut__timer *))
+{
+    t->prev = NULL;
+    t->fire = fire;
+}
+
+static inline bool fut__timer_armed(const fut__timer *t)
+{
+    return t->prev != NULL;
+}
+
+void fut__timer_arm(fut_rt *rt, fut__timer *t, double at);
+/* `after` seconds on the real clock, even under a manual one. */
+void fut__timer_arm_real(fut_rt *rt, fut__timer *t, double after);
+void fut__timer_cancel(fut_rt *rt, fut__timer *t);
+void fut__timers_init(fut_rt *rt);
+void fut__timers_free(fut_rt *rt);
+/* The prepare and idle watchers' part, under a manual clock. */
+void fut__timers_prepare(fut_rt *rt);
+void fut__timers_idle(fut_rt *rt);
+
+/* The runtime's time: the loop's (ev_now()), or the manual clock's. */
+static inline double fut__now(fut_rt *rt)
+{
+    return fut__likely(rt->clock == FUT_CLOCK_REAL) ? ev_now(rt->loop) : rt->manual_now;
+}
+
+/* The same, the loop's time refreshed first when plain code ran since the
+ * loop last updated it: for arming deadlines. */
 static inline double fut__fresh_now(fut_rt *rt)
 {
+    if (fut__unlikely(rt->clock != FUT_CLOCK_REAL))
+        return rt->manual_now;
     if (fut__unlikely(rt->now_stale)) {
         ev_now_update(rt->loop);
         rt->now_stale = false;
     }
+    return ev_now(rt->loop);
+}
+
+/* Now, read from the clock: for a duration that counts from this moment
+ * (one clock_gettime under the real clock). */
+static inline double fut__clock_read(fut_rt *rt)
+{
+    if (fut__unlikely(rt->clock != FUT_CLOCK_REAL))
+        return rt->manual_now;
+    ev_now_update(rt->loop);
+    rt->now_stale = false;
     return ev_now(rt->loop);
 }
 
@@ -448,10 +533,6 @@ static inline void fut__leave(fut_rt *rt, fut_rt *prev)
 /* --- polling with the protocol checks ------------------------------------------
  * fut_poll() and fut_poll_drop(), inline for the library's own combinators
  * (the exported functions are these). The slow paths are out of line. */
-
-/* Slots past the author's vtable size read as NULL. */
-#define FUT__SLOT(vt, slot) \
-    ((vt)->size >= offsetof(struct fut_vtable, slot) + sizeof((vt)->slot) ? (vt)->slot : NULL)
 
 fut_status fut__poll_refused(fut *f) __attribute__((cold));
 void fut__pending_unarranged(const fut *f, const char *what) __attribute__((cold));

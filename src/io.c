@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* fd readiness on ev_io, with an optional deadline on ev_timer. */
+/* fd readiness on ev_io, with an optional deadline on the runtime's timers. */
 #include "internal.h"
 
 #include <errno.h>
@@ -15,11 +15,6 @@ static ev_io *io_of(fut_io *f)
     return (ev_io *)(void *)&f->io;
 }
 
-static ev_timer *timer_of(fut_io *f)
-{
-    return (ev_timer *)(void *)&f->timer;
-}
-
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     fut_io *f = w->data;
@@ -30,11 +25,9 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
     fut_waker_wake(f->waker);
 }
 
-static void io_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void io_timeout_fire(fut_rt *rt, fut__timer *t)
 {
-    (void)loop;
-    (void)revents;
-    fut_io *f = w->data;
+    fut_io *f = fut__container_of(t, fut_io, timer);
     f->flags |= I_TIMEDOUT;
     fut_waker_wake(f->waker);
 }
@@ -82,8 +75,7 @@ static void io_release(fut_io *f)
         fut__list_del(&f->unchecked);
         if (ev_is_active(io_of(f)))
             ev_io_stop(f->rt->loop, io_of(f));
-        if (ev_is_active(timer_of(f)))
-            ev_timer_stop(f->rt->loop, timer_of(f));
+        fut__timer_cancel(f->rt, &f->timer);
     }
     fut_waker_drop(f->waker);
     f->waker = NULL;
@@ -104,14 +96,11 @@ static fut_status io_poll(fut *self, fut_cx *cx)
         f->rt = fut_cx_rt(cx);
         ev_io_init(io_of(f), io_cb, f->fd, fut__to_ev_events(f->events));
         io_of(f)->data = f;
-        ev_timer_init(timer_of(f), io_timeout_cb, f->timeout, 0.);
-        timer_of(f)->data = f;
+        fut__timer_init(&f->timer, io_timeout_fire);
         ev_io_start(f->rt->loop, io_of(f));
         fut__list_add_tail(&f->rt->io_unchecked, &f->unchecked);
-        if (f->timeout >= 0) {
-            fut__fresh_now(f->rt); /* the deadline counts from now */
-            ev_timer_start(f->rt->loop, timer_of(f));
-        }
+        if (f->timeout >= 0) /* the deadline counts from now */
+            fut__timer_arm(f->rt, &f->timer, fut__fresh_now(f->rt) + f->timeout);
         f->flags |= I_ARMED;
     } else if (f->revents || (f->flags & (I_TIMEDOUT | I_BADF))) {
         int r = f->revents ? f->revents : f->flags & I_BADF ? -EBADF : -ETIMEDOUT;

@@ -17,14 +17,8 @@
 #define BACKOFF_MIN 0.010
 #define BACKOFF_MAX 1.0
 
-static ev_timer *timer_of(fut_listener *l)
-{
-    return (ev_timer *)(void *)&l->timer;
-}
-
 static fut_status listener_poll(fut *self, fut_cx *cx)
 {
-    (void)cx;
     int fd = fut_listener_fd((fut_listener *)self);
     return fut_ready(self, fd >= 0 ? fd : -EBADF);
 }
@@ -39,8 +33,8 @@ static void listener_drop(fut *self)
         /* A moved copy: libev watches the original; leave it and the fd
          * (closing it would make libev abort). */
         moved = fut__fd_moved(&l->h, "fut_listener", l);
-        if (!moved && ev_is_active(timer_of(l)))
-            ev_timer_stop(l->rt->loop, timer_of(l));
+        if (!moved)
+            fut__timer_cancel(l->rt, &l->timer);
         moved ? fut__fd_forget(&l->h) : fut_fd_close(&l->h);
     }
     fut_waker_drop(l->waker);
@@ -136,11 +130,9 @@ FUT_API unsigned long fut_listener_backoffs(const fut_listener *l)
 
 /* --- accept ------------------------------------------------------------------- */
 
-static void backoff_cb(struct ev_loop *loop, ev_timer *t, int revents)
+static void backoff_fire(fut_rt *rt, fut__timer *t)
 {
-    (void)loop;
-    (void)revents;
-    fut_listener *l = t->data;
+    fut_listener *l = fut__container_of(t, fut_listener, timer);
     l->state &= ~L_BACKOFF;
     if (l->waker)
         fut_waker_wake(l->waker);
@@ -149,8 +141,7 @@ static void backoff_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void rt_gone(fut_fd *h)
 {
     fut_listener *l = fut__container_of(h, fut_listener, h);
-    if (ev_is_active(timer_of(l)))
-        ev_timer_stop(l->rt->loop, timer_of(l));
+    fut__timer_cancel(l->rt, &l->timer);
     l->state |= L_GONE;
 }
 
@@ -164,8 +155,7 @@ static int listener_usable(fut_listener *l)
             return err;
         l->h.closer = rt_gone;
         l->h.ready = 0; /* wait for the first connection instead of trying */
-        ev_timer_init(timer_of(l), backoff_cb, 0., 0.);
-        timer_of(l)->data = l;
+        fut__timer_init(&l->timer, backoff_fire);
         l->state |= L_REG;
         return 0;
     }
@@ -188,8 +178,7 @@ static fut_status back_off(fut_listener *l, fut_cx *cx)
     l->backoffs++;
     l->rt->st.net_accept_backoffs++;
     l->state |= L_BACKOFF;
-    ev_timer_set(timer_of(l), l->backoff, 0.);
-    ev_timer_start(l->rt->loop, timer_of(l));
+    fut__timer_arm(l->rt, &l->timer, fut__fresh_now(l->rt) + l->backoff);
     return FUT_PENDING;
 }
 

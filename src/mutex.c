@@ -30,10 +30,7 @@ static void hand_over(fut_mutex *m)
     fut__list_del(&l->link);
     l->st = L_HELD;
     m->owner = l;
-    fut_waker *w = l->waker;
-    l->waker = NULL;
-    fut_waker_wake(w);
-    fut_waker_drop(w);
+    fut__wake_slot(&l->waker);
 }
 
 FUT_API void fut_mutex_init(fut_mutex *m)
@@ -130,7 +127,7 @@ FUT_API fut *fut_mutex_lock(fut_mutex_lock_op *l, fut_mutex *m)
 
 FUT_API int fut_mutex_forget(fut_mutex_lock_op *l)
 {
-    if (l->st != L_HELD)
+    if (!l || l->st != L_HELD)
         return 0;
     l->st = L_LOOSE;
     l->m->owner = l->m;

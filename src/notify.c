@@ -23,10 +23,7 @@ static void wake(fut_notify_wait *w, unsigned char st)
 {
     fut__list_del(&w->link);
     w->st = st;
-    fut_waker *k = w->waker;
-    w->waker = NULL;
-    fut_waker_wake(k);
-    fut_waker_drop(k);
+    fut__wake_slot(&w->waker);
 }
 
 FUT_API void fut_notify_init(fut_notify *n)

@@ -76,10 +76,7 @@ FUT_API int fut_oneshot_send(fut_oneshot *o, ssize_t value, void *ptr, void (*re
     }
     fut_waker *w = tx_done_locked(o);
     pthread_mutex_unlock(&o->mu);
-    if (w) {
-        fut_waker_wake(w);
-        fut_waker_drop(w);
-    }
+    fut__wake_drop(w);
     unref(o);
     return r;
 }
@@ -91,10 +88,7 @@ FUT_API void fut_oneshot_sender_drop(fut_oneshot *o)
     pthread_mutex_lock(&o->mu);
     fut_waker *w = tx_done_locked(o);
     pthread_mutex_unlock(&o->mu);
-    if (w) {
-        fut_waker_wake(w);
-        fut_waker_drop(w);
-    }
+    fut__wake_drop(w);
     unref(o);
 }
 

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* DETACHED: its future let go while it ran (a DNS lookup: see
@@ -62,6 +63,9 @@ struct fut__pool {
     ev_async async;
     struct fut_pool_stats st;
     unsigned orphans; /* workers left running by fut__pool_free, under mu */
+    int start_err;         /* the last failure to start a worker, under mu */
+    double start_backoff;  /* seconds to wait after it */
+    double start_retry_at; /* CLOCK_MONOTONIC: no new attempt before */
     bool closed;      /* fut__pool_free is done with it, under mu */
 };
 
@@ -173,6 +177,40 @@ static int start_worker(struct fut__pool *p)
     p->workers = w;
     p->nworkers++;
     return 0;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Under mu: start_worker, paced. After pthread_create failed the next
+ * attempt waits 10 ms, doubling up to 1 s, so that while threads cannot
+ * be made every submission does not pay a failing pthread_create;
+ * meanwhile the last error is returned at once. (A failed allocation is
+ * cheap to retry, and is retried at the next submission.) */
+static int start_worker_paced(struct fut__pool *p)
+{
+    double now = mono_now();
+    if (p->start_err && now < p->start_retry_at)
+        return p->start_err;
+    int err = start_worker(p);
+    if (!err) {
+        p->start_err = 0;
+        p->start_backoff = 0;
+        return 0;
+    }
+    p->st.start_failures++;
+    if (err == -ENOMEM)
+        return err;
+    p->start_backoff = p->start_backoff ? p->start_backoff * 2 : 0.01;
+    if (p->start_backoff > 1)
+        p->start_backoff = 1;
+    p->start_retry_at = now + p->start_backoff;
+    p->start_err = err;
+    return err;
 }
 
 /* --- completions on the loop thread ------------------------------------------------ */
@@ -334,7 +372,7 @@ static int submit(fut_job *j, fut_cx *cx)
     /* An idle worker may already be signalled for an earlier job: start
      * one whenever the queued jobs outnumber the idle workers. */
     if (p->nqueued + 1 > p->idle && p->nworkers < p->max) {
-        int err = start_worker(p);
+        int err = start_worker_paced(p);
         if (err && p->nworkers == 0) {
             pthread_mutex_unlock(&p->mu);
             return err;
@@ -676,12 +714,13 @@ static ssize_t eai_error(int r)
         return -FUT_EAI_AGAIN;
     case EAI_FAIL:
         return -FUT_EAI_FAIL;
+#if defined(EAI_NODATA) || defined(EAI_ADDRFAMILY)
 #ifdef EAI_NODATA
     case EAI_NODATA:
-        return -FUT_EAI_NODATA;
 #endif
 #ifdef EAI_ADDRFAMILY
     case EAI_ADDRFAMILY:
+#endif
         return -FUT_EAI_NODATA;
 #endif
     case EAI_FAMILY:

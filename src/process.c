@@ -38,44 +38,38 @@ static ev_io *io_of(fut_process *p)
     return (ev_io *)(void *)&p->watch;
 }
 
-static ev_timer *poller_of(fut_process *p)
+/* Without a pidfd, the watch storage holds the exit poller's timer. */
+static fut__timer *poller_of(fut_process *p)
 {
-    return (ev_timer *)(void *)&p->watch;
+    return (fut__timer *)(void *)&p->watch;
 }
 
-static ev_timer *grace_of(fut_process *p)
-{
-    return (ev_timer *)(void *)&p->timer;
-}
-
+/* The runtime's list still links the original: a copy's neighbours point
+ * elsewhere. */
 static bool moved(fut_process *p)
 {
-    void *home = ((ev_watcher *)(void *)&p->watch)->data;
-    if (fut__likely(home == p))
+    fut__list *home = p->link.next->prev;
+    if (fut__likely(home == &p->link))
         return false;
     fut__diag("fut_process %p was moved after fut_process_spawn() (it was spawned at %p): "
               "spawn it where it will stay",
-              (void *)p, home);
+              (void *)p, (void *)fut__container_of(home, fut_process, link));
     return true;
 }
 
 static void watch_stop(fut_process *p)
 {
-    if (p->flags & P_POLLING) {
-        if (ev_is_active(poller_of(p)))
-            ev_timer_stop(p->rt->loop, poller_of(p));
-    } else if (ev_is_active(io_of(p))) {
+    if (p->flags & P_POLLING)
+        fut__timer_cancel(p->rt, poller_of(p));
+    else if (ev_is_active(io_of(p)))
         ev_io_stop(p->rt->loop, io_of(p));
-    }
 }
 
 static void watch_start(fut_process *p)
 {
     if (p->flags & P_POLLING) {
-        if (!ev_is_active(poller_of(p))) {
-            ev_timer_set(poller_of(p), p->every, 0.);
-            ev_timer_start(p->rt->loop, poller_of(p));
-        }
+        if (!fut__timer_armed(poller_of(p)))
+            fut__timer_arm_real(p->rt, poller_of(p), p->every);
     } else if (!ev_is_active(io_of(p))) {
         ev_io_start(p->rt->loop, io_of(p));
     }
@@ -83,8 +77,7 @@ static void watch_start(fut_process *p)
 
 static void grace_stop(fut_process *p)
 {
-    if (ev_is_active(grace_of(p)))
-        ev_timer_stop(p->rt->loop, grace_of(p));
+    fut__timer_cancel(p->rt, &p->timer);
 }
 
 static int send_signal(fut_process *p, int sig)
@@ -146,31 +139,25 @@ static void wake(fut_process *p)
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-    (void)loop;
-    (void)revents;
     fut_process *p = w->data;
     if (reap(p, false))
         wake(p);
 }
 
-static void poller_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void poller_fire(fut_rt *rt, fut__timer *t)
 {
-    (void)revents;
-    fut_process *p = w->data;
+    fut_process *p = (fut_process *)(void *)((char *)t - offsetof(fut_process, watch));
     if (reap(p, false)) {
         wake(p);
         return;
     }
     p->every = p->every * 2 < POLL_MAX ? p->every * 2 : POLL_MAX;
-    ev_timer_set(w, p->every, 0.);
-    ev_timer_start(loop, w);
+    fut__timer_arm_real(rt, t, p->every);
 }
 
-static void grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
+static void grace_fire(fut_rt *rt, fut__timer *t)
 {
-    (void)loop;
-    (void)revents;
-    fut_process *p = w->data;
+    fut_process *p = fut__container_of(t, fut_process, timer);
     if (!(p->flags & P_EXITED) && !(p->flags & P_KILL)) {
         send_signal(p, SIGKILL);
         p->flags |= P_KILL;
@@ -274,11 +261,8 @@ static fut_status process_poll_drop(fut *self, fut_cx *cx)
         } else if (!(p->flags & P_TERM)) {
             send_signal(p, SIGTERM);
             p->flags |= P_TERM;
-            if (isfinite(p->grace)) {
-                ev_timer_set(grace_of(p), p->grace, 0.);
-                fut__fresh_now(p->rt);
-                ev_timer_start(p->rt->loop, grace_of(p));
-            }
+            if (isfinite(p->grace))
+                fut__timer_arm(p->rt, &p->timer, fut__fresh_now(p->rt) + p->grace);
         }
         fut__keep_waker(&p->waker, cx);
         watch_start(p);
@@ -421,13 +405,13 @@ FUT_API int fut_process_spawn(fut_rt *rt, fut_process *p, const struct fut_proce
     p->every = POLL_MIN;
     p->rt = rt;
     p->waker = NULL;
-    if (p->flags & P_POLLING)
-        ev_timer_init(poller_of(p), poller_cb, 0., 0.);
-    else
+    if (p->flags & P_POLLING) {
+        fut__timer_init(poller_of(p), poller_fire);
+    } else {
         ev_io_init(io_of(p), io_cb, p->pidfd, EV_READ);
-    ((ev_watcher *)(void *)&p->watch)->data = p;
-    ev_timer_init(grace_of(p), grace_cb, 0., 0.);
-    grace_of(p)->data = p;
+        io_of(p)->data = p;
+    }
+    fut__timer_init(&p->timer, grace_fire);
     fut__list_add_tail(&rt->procs, &p->link);
     return 0;
 }

@@ -4,6 +4,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,12 +59,22 @@ static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
      * the last moment to catch a closed fd before libev aborts on it. */
     if (!fut__list_empty(&rt->io_unchecked) || !fut__list_empty(&rt->fd_unchecked))
         fut__check_fds(rt);
+    if (fut__unlikely(rt->clock != FUT_CLOCK_REAL))
+        fut__timers_prepare(rt);
     fut__leave(rt, prev);
 }
 
 static void idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 {
-    /* Only there to keep ev_run from blocking; the prepare watcher drains. */
+    /* There to keep ev_run from blocking; the prepare watcher drains. It
+     * runs only when nothing else happened in this iteration: the auto
+     * clock's cue to jump. */
+    fut_rt *rt = w->data;
+    if (fut__unlikely(rt->auto_jump)) {
+        fut_rt *prev = fut__enter(rt);
+        fut__timers_idle(rt);
+        fut__leave(rt, prev);
+    }
 }
 
 static void async_cb(struct ev_loop *loop, ev_async *w, int revents)
@@ -147,10 +158,12 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop)
         }
         rt->owns_loop = true;
     }
-    /* libev aborts the process when it cannot create the eventfd behind
-     * ev_async (at the ev_async_start below): make sure one can be made. */
-    int probe = eventfd(0, EFD_CLOEXEC);
-    if (probe == -1) {
+    /* libev aborts the process when it cannot create what backs ev_async
+     * (at the ev_async_start below): an eventfd or, where eventfds are
+     * unavailable (ENOSYS, EINVAL in a sandbox), a pipe. Make sure one of
+     * them can be made. */
+    int probe[2] = {eventfd(0, EFD_CLOEXEC), -1};
+    if (probe[0] == -1 && pipe2(probe, O_CLOEXEC) == -1) {
         int e = errno;
         if (rt->owns_loop)
             ev_loop_destroy(loop);
@@ -158,7 +171,9 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop)
         fut__free(rt, sizeof *rt);
         return -e;
     }
-    close(probe);
+    close(probe[0]);
+    if (probe[1] != -1)
+        close(probe[1]);
     rt->loop = loop;
 
     ev_prepare_init(&rt->prepare, prepare_cb);
@@ -167,8 +182,8 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop)
     ev_unref(loop);
     ev_idle_init(&rt->idle, idle_cb);
     rt->idle.data = rt;
-    ev_timer_init(&rt->budget_timer, fut__budget_cb, 0., 0.);
-    rt->budget_timer.data = rt;
+    fut__timers_init(rt);
+    fut__timer_init(&rt->budget, fut__budget_fire);
     ev_async_init(&rt->async, async_cb);
     rt->async.data = rt;
     ev_async_start(loop, &rt->async);
@@ -207,8 +222,8 @@ FUT_API int fut_rt_free(fut_rt *rt)
     fut__uring_free(rt);
     fut__signal_free(rt);
     fut__process_free(rt);
-    if (ev_is_active(&rt->budget_timer))
-        ev_timer_stop(rt->loop, &rt->budget_timer);
+    fut__timer_cancel(rt, &rt->budget);
+    fut__timers_free(rt);
     fut__list *pos, *tmp;
     fut__list_each_safe(pos, tmp, &rt->fds)
         fut__fd_close(fut__container_of(pos, fut_fd, open));
@@ -251,7 +266,7 @@ FUT_API fut_rt *fut_rt_current(void)
 
 FUT_API double fut_rt_now(fut_rt *rt)
 {
-    return ev_now(rt->loop);
+    return fut__now(rt);
 }
 
 FUT_API int fut_rt_stats(const fut_rt *rt, struct fut_rt_stats *st, size_t size)

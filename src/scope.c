@@ -36,13 +36,10 @@ void fut__budget_rearm(fut_rt *rt)
         if (d < next)
             next = d;
     }
-    if (ev_is_active(&rt->budget_timer))
-        ev_timer_stop(rt->loop, &rt->budget_timer);
-    if (isfinite(next)) {
-        double after = next - fut__fresh_now(rt);
-        ev_timer_set(&rt->budget_timer, after > 0 ? after : 0., 0.);
-        ev_timer_start(rt->loop, &rt->budget_timer);
-    }
+    if (isfinite(next))
+        fut__timer_arm(rt, &rt->budget, next);
+    else
+        fut__timer_cancel(rt, &rt->budget);
 }
 
 /* A task's poll_drop went PENDING: its budget starts now. */
@@ -58,24 +55,22 @@ void fut__teardown_wait(fut_rt *rt, struct fut_task *t)
     fut__list_del(&t->live);
     fut__list_add_tail(&rt->teardowns, &t->live);
     double d = task_deadline(rt, t);
-    if (isfinite(d) && (!ev_is_active(&rt->budget_timer) ||
-                        d < ev_now(rt->loop) + ev_timer_remaining(rt->loop, &rt->budget_timer)))
+    if (isfinite(d) && (!fut__timer_armed(&rt->budget) || d < rt->budget.at))
         fut__budget_rearm(rt);
 }
 
 /* A task left the teardowns (task_finish unlinked it). */
 void fut__teardown_done(fut_rt *rt)
 {
-    if (fut__list_empty(&rt->teardowns) && ev_is_active(&rt->budget_timer))
-        ev_timer_stop(rt->loop, &rt->budget_timer);
+    if (fut__list_empty(&rt->teardowns))
+        fut__timer_cancel(rt, &rt->budget);
 }
 
-void fut__budget_cb(struct ev_loop *loop, ev_timer *w, int revents)
+void fut__budget_fire(fut_rt *rt, fut__timer *timer)
 {
-    (void)loop;
-    (void)revents;
-    fut_rt *rt = w->data;
-    double now = ev_now(rt->loop);
+    double now = fut__now(rt);
+    if (now < timer->at)
+        now = timer->at; /* it passed, whatever the loop's time reads */
     fut__list *pos, *tmp;
     fut__list_each_safe(pos, tmp, &rt->teardowns) {
         struct fut_task *t = fut__container_of(pos, struct fut_task, live);

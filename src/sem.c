@@ -31,10 +31,7 @@ static void grant(fut_sem *s)
         s->avail -= a->n;
         fut__list_del(&a->link);
         a->st = A_GRANTED;
-        fut_waker *w = a->waker;
-        a->waker = NULL;
-        fut_waker_wake(w);
-        fut_waker_drop(w);
+        fut__wake_slot(&a->waker);
     }
 }
 
@@ -85,15 +82,14 @@ FUT_API int fut_sem_add(fut_sem *s, size_t n)
 
 FUT_API void fut_sem_close(fut_sem *s)
 {
+    if (!s)
+        return;
     s->closed = 1;
     while (!fut__list_empty(&s->queue)) {
         fut_sem_acquire_op *a = op_of(s->queue.next);
         fut__list_del(&a->link);
         a->st = A_CLOSED;
-        fut_waker *w = a->waker;
-        a->waker = NULL;
-        fut_waker_wake(w);
-        fut_waker_drop(w);
+        fut__wake_slot(&a->waker);
     }
 }
 
@@ -197,7 +193,7 @@ FUT_API fut *fut_sem_acquire(fut_sem_acquire_op *a, fut_sem *s, size_t n)
 
 FUT_API size_t fut_sem_forget(fut_sem_acquire_op *a)
 {
-    if (a->st != A_GRANTED)
+    if (!a || a->st != A_GRANTED)
         return 0;
     a->st = A_FORGOTTEN;
     a->s->loose += a->n;

@@ -70,7 +70,7 @@ static void forward_to_old(int sig, siginfo_t *info, void *uc)
         old->sa_sigaction(sig, info, uc);
     } else if (old->sa_handler == SIG_DFL) {
         /* Blocked while we run: the default action happens on return. */
-        raise(sig);
+        (void)raise(sig); /* it cannot fail for a valid signal */
     } else if (old->sa_handler != SIG_IGN) {
         old->sa_handler(sig);
     }

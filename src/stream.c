@@ -34,11 +34,6 @@ enum { C_NONE, C_FLUSH, C_DRAIN };
 enum { K_READ, K_EXACT, K_UNTIL, K_FILL, K_WRITE, K_FLUSH, K_SHUT };
 #define IS_READ(kind) ((kind) <= K_FILL)
 
-static ev_timer *timer_of(fut_stream *s)
-{
-    return (ev_timer *)(void *)&s->timer;
-}
-
 static int stream_fd(const fut_stream *s)
 {
     return s->h.fd;
@@ -47,7 +42,7 @@ static int stream_fd(const fut_stream *s)
 static void progress(fut_stream *s)
 {
     if (s->ito > 0)
-        s->active = ev_now(s->rt->loop);
+        s->active = fut__now(s->rt);
 }
 
 /* --- deadlines ---------------------------------------------------------------
@@ -87,20 +82,16 @@ static void timer_arm(fut_stream *s, double at)
 {
     if (s->timer_at <= at)
         return; /* it fires earlier and re-arms */
-    ev_timer *t = timer_of(s);
-    struct ev_loop *loop = s->rt->loop;
-    if (ev_is_active(t))
-        ev_timer_stop(loop, t);
-    double after = at - fut__fresh_now(s->rt);
-    ev_timer_set(t, after > 0 ? after : 0., 0.);
-    ev_timer_start(loop, t);
+    fut__timer_arm(s->rt, &s->timer, at);
     s->timer_at = at;
 }
 
-static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+static void timer_fire(fut_rt *rt, fut__timer *t)
 {
-    fut_stream *s = t->data;
-    double now = ev_now(loop);
+    fut_stream *s = fut__container_of(t, fut_stream, timer);
+    double now = fut__now(rt);
+    if (now < t->at)
+        now = t->at; /* it passed, whatever the loop's time reads */
     unsigned waiting = waiting_of(s);
     s->timer_at = INFINITY;
     unsigned fired = 0;
@@ -125,8 +116,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void rt_gone(fut_fd *h)
 {
     fut_stream *s = fut__container_of(h, fut_stream, h);
-    if (ev_is_active(timer_of(s)))
-        ev_timer_stop(s->rt->loop, timer_of(s));
+    fut__timer_cancel(s->rt, &s->timer);
     s->timer_at = INFINITY;
     s->flags |= ST_GONE;
 }
@@ -207,10 +197,9 @@ static int usable(fut_stream *s)
         if (err)
             return err;
         s->h.closer = rt_gone;
-        ev_timer_init(timer_of(s), timer_cb, 0., 0.);
-        timer_of(s)->data = s;
+        fut__timer_init(&s->timer, timer_fire);
         s->flags |= ST_REG;
-        s->active = ev_now(s->rt->loop);
+        s->active = fut__now(s->rt);
         return 0;
     }
     if (fut__unlikely(fut__fd_moved(&s->h, "fut_stream", s)))
@@ -227,8 +216,7 @@ static void finish(fut_stream *s, bool abort)
         return;
     bool live = (s->flags & (ST_REG | ST_GONE)) == ST_REG;
     if (live) {
-        if (ev_is_active(timer_of(s)))
-            ev_timer_stop(s->rt->loop, timer_of(s));
+        fut__timer_cancel(s->rt, &s->timer);
         s->timer_at = INFINITY;
         fut_fd_close(&s->h);
     }
@@ -403,7 +391,7 @@ static fut_status op_wait(fut_stream_op *op, int dir, fut_cx *cx)
         op->waiting = 1;
         s->flags |= dir == R ? ST_RWAIT : ST_WWAIT;
         if (fut__unlikely(s->rto > 0 || s->wto > 0 || s->ito > 0)) {
-            double now = ev_now(s->rt->loop);
+            double now = fut__now(s->rt);
             *(dir == R ? &s->rsince : &s->wsince) = now;
             timer_arm(s, next_deadline(s, waiting_of(s)));
         }

@@ -175,12 +175,7 @@ static void task_finish(fut_rt *rt, struct fut_task *t)
     rt->st.tasks_alive--;
     rt->st.tasks_tearing_down--;
     fut__keepalive(rt, -1);
-    if (t->joiner) {
-        fut_waker *j = t->joiner;
-        t->joiner = NULL;
-        fut_waker_wake(j);
-        fut_waker_drop(j);
-    }
+    fut__wake_slot(&t->joiner);
     if (st & FUT__W_SCOPED)
         fut__scope_child_done(fut__task_tail(t)->scope, t, st);
     if (rt->st.tasks_alive == 0) {

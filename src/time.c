@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Sleep and deadlines on ev_timer. */
+/* Sleep and deadlines, on the runtime's timers (timer.c). */
 #include "internal.h"
 
 #include <errno.h>
@@ -9,24 +9,17 @@
 #define S_ARMED 0x2u
 #define S_FIRED 0x4u
 
-static ev_timer *timer_of(fut_sleep *s)
+static void sleep_fire(fut_rt *rt, fut__timer *t)
 {
-    return (ev_timer *)(void *)&s->timer;
-}
-
-static void sleep_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    fut_sleep *s = w->data;
+    fut_sleep *s = fut__container_of(t, fut_sleep, timer);
     s->flags |= S_FIRED;
     fut_waker_wake(s->waker);
 }
 
 static void sleep_release(fut_sleep *s)
 {
-    if ((s->flags & S_ARMED) && ev_is_active(timer_of(s)))
-        ev_timer_stop(s->rt->loop, timer_of(s));
+    if (s->flags & S_ARMED)
+        fut__timer_cancel(s->rt, &s->timer);
     fut_waker_drop(s->waker);
     s->waker = NULL;
 }
@@ -39,32 +32,26 @@ static fut_status sleep_poll(fut *self, fut_cx *cx)
         return fut_ready(self, 0);
     }
     if (!(s->flags & S_ARMED)) {
-        if (isnan(s->at))
+        /* Until armed, the node's `at` holds what fut_sleep*_init got. */
+        double at = s->timer.at;
+        if (isnan(at))
             return fut_ready(self, -EINVAL);
-        s->rt = fut_cx_rt(cx);
-        double now;
-        if (s->flags & S_RELATIVE) {
-            /* The loop's clock dates from its last wake-up, and polls may
-             * have run long since: a duration counts from now, never
-             * before (one clock_gettime per armed sleep). */
-            ev_now_update(s->rt->loop);
-            s->rt->now_stale = false;
-            now = ev_now(s->rt->loop);
-        } else {
-            now = fut__fresh_now(s->rt);
-        }
-        double after = s->flags & S_RELATIVE ? s->at : s->at - now;
-        if (!(after > 0))
+        s->rt = cx->rt;
+        /* The loop's clock dates from its last wake-up, and polls may
+         * have run long since: a duration counts from now, never before
+         * (one clock_gettime per armed sleep). */
+        double now = s->flags & S_RELATIVE ? fut__clock_read(s->rt) : fut__fresh_now(s->rt);
+        if (s->flags & S_RELATIVE)
+            at += now;
+        if (!(at > now))
             return fut_ready(self, 0);
-        s->at = now + after;
-        ev_timer_init(timer_of(s), sleep_cb, after, 0.);
-        timer_of(s)->data = s;
-        ev_timer_start(s->rt->loop, timer_of(s));
+        fut__timer_init(&s->timer, sleep_fire);
+        fut__timer_arm(s->rt, &s->timer, at);
         s->flags |= S_ARMED;
     }
-    if (fut_cx_cancelled(cx)) {
+    if (fut__cx_cancelled(cx)) {
         sleep_release(s);
-        s->flags = 0; /* disarmed: a drop finds nothing to stop */
+        s->flags = 0; /* disarmed: a drop finds nothing to cancel */
         return fut_ready(self, -ECANCELED);
     }
     fut__keep_waker(&s->waker, cx);
@@ -86,7 +73,8 @@ static const struct fut_vtable sleep_vt = {
 static fut *sleep_setup(fut_sleep *s, double t, unsigned flags)
 {
     fut_init(&s->base, &sleep_vt);
-    s->at = t;
+    s->timer.prev = NULL;
+    s->timer.at = t;
     s->rt = NULL;
     s->waker = NULL;
     s->flags = (unsigned char)flags;

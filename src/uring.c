@@ -379,13 +379,13 @@ static bool ring_submit(struct fut__uring *u, fut_uring_op *op)
             op->addrlen_in = *op->addrlen;
         io_uring_prep_accept(sqe, op->fd, op->addr, op->addrlen, op->msg_flags);
         break;
-    case K_TIMEOUT:
+    default: /* K_TIMEOUT */
         if (op->seconds > 1e15) /* ~31 million years: forever, without overflow */
             op->seconds = 1e15;
         op->ts.tv_sec = (long long)op->seconds;
+        /* The fraction is below 1 by at least an ulp: times 1e9 it rounds
+         * to below 1e9, so at most 999999999 ns. */
         op->ts.tv_nsec = (long long)((op->seconds - (double)op->ts.tv_sec) * 1e9);
-        if (op->ts.tv_nsec > 999999999)
-            op->ts.tv_nsec = 999999999;
         io_uring_prep_timeout(sqe, (struct __kernel_timespec *)(void *)&op->ts, 0, 0);
         break;
     }
@@ -614,7 +614,9 @@ static fut_status op_poll(fut *self, fut_cx *cx)
         if (fut_cx_cancelled(cx))
             return finish(op, -ECANCELED);
         op->rt = fut_cx_rt(cx);
-        {
+        /* A timeout under a manual clock (fut_rt_set_clock()) waits on
+         * that clock: the kernel's would not follow it. */
+        if (op->kind != K_TIMEOUT || op->rt->clock == FUT_CLOCK_REAL) {
             struct fut__uring *u = ring_get(op->rt);
             if (u && ring_submit(u, op))
                 break;

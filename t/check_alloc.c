@@ -7,9 +7,17 @@
 #include <errno.h>
 #include <stdlib.h>
 
+static void *malloc_like(void *ud, size_t size)
+{
+    (void)ud;
+    return malloc(size);
+}
+
 START_TEST(set_allocator_rules)
 {
     struct fut_allocator bad = {NULL, NULL, NULL};
+    ck_assert_int_eq(fut_set_allocator(&bad), -EINVAL);
+    bad.alloc = malloc_like; /* one without the other: refused too */
     ck_assert_int_eq(fut_set_allocator(&bad), -EINVAL);
     fut_rt *rt;
     ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);

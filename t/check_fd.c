@@ -393,6 +393,35 @@ START_TEST(close_under_wait_and_rt_free)
 }
 END_TEST
 
+/* A wait and a read on an fd that is not ready, polled under a cancelled
+ * context: -ECANCELED, and the fd's slots are free for the next ones. */
+START_TEST(wait_and_read_under_a_cancelled_context)
+{
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    fut_fd h;
+    ck_assert_int_eq(fut_fd_open(rt, &h, p[0]), 0);
+    char buf[4];
+    fut_fd_op op;
+    /* a fresh fd counts as ready: one read finds it empty first */
+    ck_assert_int_eq(th_poll_once(rt, fut_fd_read(&op, &h, buf, sizeof buf), NULL), FUT_PENDING);
+    fut_drop(&op.base);
+    fut_fd_wait w;
+    fut_fd_wait_init(&w, &h, FUT_READABLE);
+    ck_assert_int_eq(th_run_cancelled(rt, &w.base, 0), -ECANCELED);
+    fut_drop(&w.base);
+    fut_fd_read(&op, &h, buf, sizeof buf);
+    ck_assert_int_eq(th_run_cancelled(rt, &op.base, 0), -ECANCELED);
+    fut_drop(&op.base);
+    ck_assert_int_eq(write(p[1], "ok", 2), 2);
+    ck_assert_int_eq(th_block(rt, fut_fd_read(&op, &h, buf, sizeof buf)), 2);
+    fut_drop(&op.base);
+    fut_fd_close(&h);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fd");
@@ -400,6 +429,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, open_bad_input);
+    tcase_add_test(tc, wait_and_read_under_a_cancelled_context);
     tcase_add_test(tc, open_sets_nonblocking);
     tcase_add_test(tc, short_read_waits_without_trying);
     tcase_add_test(tc, write_waits_on_full_pipe);

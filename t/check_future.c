@@ -398,6 +398,29 @@ START_TEST(diagnostic_names_an_unnamed_future)
 }
 END_TEST
 
+/* The NULL rule (docs/DESIGN.md, Naming): every function that releases or
+ * closes something accepts NULL, so cleanup paths can run unconditionally. */
+START_TEST(null_release_functions)
+{
+    ck_assert_int_eq(fut_drop(NULL), 0);
+    ck_assert_int_eq(fut_rt_free(NULL), 0);
+    fut_waker_drop(NULL);
+    fut_fd_close(NULL);
+    fut_stream_close_hard(NULL);
+    fut_scope_close(NULL);
+    fut_chan_close(NULL);
+    ck_assert_int_eq(fut_chan_free(NULL), 0);
+    fut_oneshot_sender_drop(NULL);
+    fut_oneshot_receiver_drop(NULL);
+    fut_sem_close(NULL);
+    ck_assert_uint_eq(fut_sem_forget(NULL), 0);
+    ck_assert_int_eq(fut_mutex_forget(NULL), 0);
+    fut zeroed = {0};
+    ck_assert_int_eq(fut_drop(&zeroed), 0);
+    ck_assert_int_eq(th_diag_count, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("future");
@@ -414,6 +437,7 @@ int main(void)
     tcase_add_test(tc, version_and_strerror);
     tcase_add_test(tc, strerror_names_every_library_code);
     tcase_add_test(tc, diagnostic_names_an_unnamed_future);
+    tcase_add_test(tc, null_release_functions);
     suite_add_tcase(s, tc);
     /* Needs a fork to observe the abort: skipped with CK_FORK=no. */
     const char *fork = getenv("CK_FORK");

@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static fut_rt *rt;
@@ -236,22 +237,21 @@ struct echo_srv {
 static fut_status echo_srv_body(struct echo_srv *e, fut_cx *cx)
 {
     FUT_BEGIN(&e->co);
-    FUT_AWAIT(&e->co, cx, fut_accept_init(&e->acc, e->l, &e->s, NULL));
+    FUT_AWAIT(cx, fut_accept_init(&e->acc, e->l, &e->s, NULL));
     if (fut_out(&e->acc.base) < 0)
-        FUT_RETURN(&e->co, fut_out(&e->acc.base));
-    FUT_BIND_ASYNC(&e->co, &e->s.base);
+        FUT_RETURN(fut_out(&e->acc.base));
+    FUT_BIND_ASYNC(&e->s.base);
     for (;;) {
-        FUT_AWAIT(&e->co, cx, fut_stream_read_line(&e->op, &e->s, e->buf, sizeof e->buf));
+        FUT_AWAIT(cx, fut_stream_read_line(&e->op, &e->s, e->buf, sizeof e->buf));
         if (fut_out(&e->op.base) <= 0)
             break;
         e->lines++;
-        FUT_AWAIT(&e->co, cx,
-                  fut_stream_write(&e->op, &e->s, e->buf, (size_t)fut_out(&e->op.base)));
+        FUT_AWAIT(cx, fut_stream_write(&e->op, &e->s, e->buf, (size_t)fut_out(&e->op.base)));
         if (fut_out(&e->op.base) < 0)
             break;
     }
-    FUT_RETURN(&e->co, e->lines);
-    FUT_END(&e->co);
+    FUT_RETURN(e->lines);
+    FUT_END();
 }
 FUT_CORO_DEFINE(echo_srv, echo_srv_body);
 
@@ -270,22 +270,21 @@ struct echo_cli {
 static fut_status echo_cli_body(struct echo_cli *c, fut_cx *cx)
 {
     FUT_BEGIN(&c->co);
-    FUT_AWAIT(&c->co, cx, fut_connect_name(&c->conn, c->addr, &c->s, NULL));
+    FUT_AWAIT(cx, fut_connect_name(&c->conn, c->addr, &c->s, NULL));
     if (fut_out(&c->conn.base) < 0)
-        FUT_RETURN(&c->co, fut_out(&c->conn.base));
-    fut_drop(&c->conn.base);
-    FUT_BIND_ASYNC(&c->co, &c->s.base);
+        FUT_RETURN(fut_out(&c->conn.base));
+    FUT_BIND_ASYNC(&c->s.base);
     for (c->i = 0; c->i < c->n; c->i++) {
         snprintf(c->buf, sizeof c->buf, "line %d\n", c->i);
-        FUT_AWAIT(&c->co, cx, fut_stream_write(&c->op, &c->s, c->buf, strlen(c->buf)));
-        FUT_AWAIT(&c->co, cx, fut_stream_read_line(&c->op, &c->s, c->buf, sizeof c->buf));
+        FUT_AWAIT(cx, fut_stream_write(&c->op, &c->s, c->buf, strlen(c->buf)));
+        FUT_AWAIT(cx, fut_stream_read_line(&c->op, &c->s, c->buf, sizeof c->buf));
         char want[32];
         snprintf(want, sizeof want, "line %d\n", c->i);
         if (fut_out(&c->op.base) != (ssize_t)strlen(want) || memcmp(c->buf, want, strlen(want)))
-            FUT_RETURN(&c->co, -EPROTO);
+            FUT_RETURN(-EPROTO);
     }
-    FUT_RETURN(&c->co, c->n);
-    FUT_END(&c->co);
+    FUT_RETURN(c->n);
+    FUT_END();
 }
 FUT_CORO_DEFINE(echo_cli, echo_cli_body);
 
@@ -866,21 +865,21 @@ static fut_status rw_task_body(struct rw_task *t, fut_cx *cx)
     for (t->i = 0; t->i < t->n; t->i++) {
         if (t->write) {
             snprintf(t->line, sizeof t->line, "line %05d of the concurrency test\n", t->i);
-            FUT_AWAIT(&t->co, cx, fut_stream_write(&t->op, t->s, t->line, strlen(t->line)));
+            FUT_AWAIT(cx, fut_stream_write(&t->op, t->s, t->line, strlen(t->line)));
             if (fut_out(&t->op.base) < 0)
-                FUT_RETURN(&t->co, fut_out(&t->op.base));
+                FUT_RETURN(fut_out(&t->op.base));
         } else {
-            FUT_AWAIT(&t->co, cx, fut_stream_read_line(&t->op, t->s, t->line, sizeof t->line));
+            FUT_AWAIT(cx, fut_stream_read_line(&t->op, t->s, t->line, sizeof t->line));
             char want[64];
             snprintf(want, sizeof want, "line %05d of the concurrency test\n", t->i);
             if (fut_out(&t->op.base) != (ssize_t)strlen(want) || memcmp(t->line, want, strlen(want)))
-                FUT_RETURN(&t->co, -EPROTO);
+                FUT_RETURN(-EPROTO);
         }
     }
     if (t->write)
-        FUT_AWAIT(&t->co, cx, fut_stream_flush(&t->op, t->s));
-    FUT_RETURN(&t->co, t->n);
-    FUT_END(&t->co);
+        FUT_AWAIT(cx, fut_stream_flush(&t->op, t->s));
+    FUT_RETURN(t->n);
+    FUT_END();
 }
 FUT_CORO_DEFINE(rw_task, rw_task_body);
 
@@ -896,12 +895,12 @@ static fut_status echo_task_body(struct echo_task *e, fut_cx *cx)
 {
     FUT_BEGIN(&e->co);
     for (;;) {
-        FUT_AWAIT(&e->co, cx, fut_stream_read(&e->op, e->s, e->buf, sizeof e->buf));
+        FUT_AWAIT(cx, fut_stream_read(&e->op, e->s, e->buf, sizeof e->buf));
         if (fut_out(&e->op.base) <= 0)
-            FUT_RETURN(&e->co, fut_out(&e->op.base));
-        FUT_AWAIT(&e->co, cx, fut_stream_write(&e->op, e->s, e->buf, (size_t)fut_out(&e->op.base)));
+            FUT_RETURN(fut_out(&e->op.base));
+        FUT_AWAIT(cx, fut_stream_write(&e->op, e->s, e->buf, (size_t)fut_out(&e->op.base)));
     }
-    FUT_END(&e->co);
+    FUT_END();
 }
 FUT_CORO_DEFINE(echo_task, echo_task_body);
 
@@ -1112,10 +1111,10 @@ struct owner {
 static fut_status owner_body(struct owner *o, fut_cx *cx)
 {
     FUT_BEGIN(&o->co);
-    FUT_BIND_ASYNC(&o->co, &o->s.base);
-    FUT_AWAIT(&o->co, cx, fut_stream_write(&o->op, &o->s, "x", 1));
-    FUT_RETURN(&o->co, fut_out(&o->op.base));
-    FUT_END(&o->co);
+    FUT_BIND_ASYNC(&o->s.base);
+    FUT_AWAIT(cx, fut_stream_write(&o->op, &o->s, "x", 1));
+    FUT_RETURN(fut_out(&o->op.base));
+    FUT_END();
 }
 FUT_CORO_DEFINE(owner, owner_body);
 
@@ -1656,6 +1655,213 @@ START_TEST(listener_polled_as_a_future_and_bad_addresses)
 }
 END_TEST
 
+/* --- failures injected into the listener's syscalls (seccomp) ------------------------ */
+
+/* socket, setsockopt, listen or getsockname failing: the open returns
+ * their error and leaves no fd (teardown counts) and no socket file. */
+START_TEST(listener_open_failures)
+{
+    const struct th_sysfail rules[] = {
+        {__NR_socket, EMFILE, -1, 0, 0},
+        {__NR_setsockopt, EPERM, 2, 0xffffffff, SO_REUSEPORT},
+        {__NR_listen, EADDRINUSE, -1, 0, 0},
+        {__NR_getsockname, ENOBUFS, -1, 0, 0},
+    };
+    const int want[] = {-EMFILE, -EPERM, -EADDRINUSE, -ENOBUFS};
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/check_net.%d.sock", (int)getpid());
+    unlink(path);
+    char unix_addr[80];
+    snprintf(unix_addr, sizeof unix_addr, "unix:%s", path);
+    if (th_sysfail(&rules[_i], 1) != 0) {
+        fprintf(stderr, "# listener_open_failures: no seccomp here, skipped\n");
+        return;
+    }
+    fut_listener l;
+    ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, FUT_LISTEN_REUSEPORT), want[_i]);
+    if (_i == 2) {
+        ck_assert_int_eq(fut_listener_open(rt, &l, unix_addr, 0, 0), -EADDRINUSE);
+        ck_assert_int_eq(access(path, F_OK), -1); /* the path it bound is gone */
+    }
+}
+END_TEST
+
+/* An accept error that is neither transient nor an exhaustion (EINVAL
+ * from accept4) is the accept's output. */
+START_TEST(accept_error_is_the_output)
+{
+    fut_listener l;
+    ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
+    const fut_addr *a = fut_listener_addr(&l);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_eq(connect(c, &a->u.sa, a->len), 0);
+    const struct th_sysfail rule = {__NR_accept4, EINVAL, -1, 0, 0};
+    if (th_sysfail(&rule, 1) != 0) {
+        fprintf(stderr, "# accept_error_is_the_output: no seccomp here, skipped\n");
+    } else {
+        fut_accept acc;
+        ck_assert_int_eq(block(fut_accept_init(&acc, &l, NULL, NULL)), -EINVAL);
+        fut_drop(&acc.base);
+    }
+    close(c);
+    fut_drop(&l.base);
+}
+END_TEST
+
+/* accept4 out of fds for good: the back-off doubles up to its cap (1 s),
+ * the listener is dropped (or its runtime freed) with the back-off timer
+ * running, and a listener whose runtime is gone fails with -EBADF. */
+START_TEST(accept_back_off_capped_then_dropped)
+{
+    fut_listener l;
+    ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
+    const fut_addr *a = fut_listener_addr(&l);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_eq(connect(c, &a->u.sa, a->len), 0);
+    const struct th_sysfail rule = {__NR_accept4, EMFILE, -1, 0, 0};
+    if (th_sysfail(&rule, 1) != 0) {
+        fprintf(stderr, "# accept_back_off_capped_then_dropped: no seccomp here, skipped\n");
+        close(c);
+        fut_drop(&l.base);
+        return;
+    }
+    fut_accept acc;
+    fut_timeout t;
+    fut_accept_init(&acc, &l, NULL, NULL);
+    if (_i == 0) {
+        /* 10, 20, ... 640 ms, then 1 s instead of 1.28 */
+        ck_assert_int_eq(block(fut_timeout_init(&t, &acc.base, 1.4, 0)), -ETIMEDOUT);
+        fut_drop(&t.base);
+        ck_assert_uint_eq(fut_listener_backoffs(&l), 8);
+    } else {
+        /* backing off at 0, 10 and 30 ms: the timer runs at 50 */
+        ck_assert_int_eq(block(fut_timeout_init(&t, &acc.base, 0.05, 0)), -ETIMEDOUT);
+        fut_drop(&t.base);
+        ck_assert_uint_ge(fut_listener_backoffs(&l), 1);
+    }
+    if (_i == 2) {
+        ck_assert_int_eq(fut_rt_free(rt), 0);
+        rt = th_new_rt();
+        ck_assert_int_eq(block(fut_accept_init(&acc, &l, NULL, NULL)), -EBADF);
+        fut_drop(&acc.base);
+    }
+    ck_assert_int_eq(fut_drop(&l.base), 0);
+    close(c);
+    ck_assert(!th_loop_busy(rt)); /* no timer left behind */
+}
+END_TEST
+
+/* An accept first polled under a cancelled context: -ECANCELED, the
+ * connection left for the next accept. */
+START_TEST(accept_cancelled_before_its_first_poll)
+{
+    fut_listener l;
+    ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
+    fut_accept acc;
+    fut_accept_init(&acc, &l, NULL, NULL);
+    ck_assert_int_eq(th_run_cancelled(rt, &acc.base, 0), -ECANCELED);
+    fut_drop(&acc.base);
+    const fut_addr *a = fut_listener_addr(&l);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_eq(connect(c, &a->u.sa, a->len), 0);
+    ssize_t fd = block(fut_accept_init(&acc, &l, NULL, NULL));
+    ck_assert_int_ge(fd, 0);
+    fut_drop(&acc.base);
+    close((int)fd);
+    close(c);
+    fut_drop(&l.base);
+}
+END_TEST
+
+/* Every stream call's bad input: -EINVAL (READY at the first poll for
+ * the ops), NULL streams answered without a crash, and the stream still
+ * usable afterwards. */
+START_TEST(stream_calls_refuse_bad_input)
+{
+    fut_stream s;
+    int peer;
+    stream_pair(&s, &peer, NULL);
+    fut_stream_op op;
+    char buf[8];
+    ck_assert_int_eq(fut_stream_set_timeouts(&s, 0, 0, NAN), -EINVAL);
+    ck_assert_int_eq(fut_stream_set_timeouts(&s, 0, NAN, 0), -EINVAL);
+    ck_assert_int_eq(fut_stream_set_timeouts(&s, -1, 0, 0), -EINVAL);
+    ck_assert_int_eq(fut_stream_set_timeouts(&s, 0, 0, -1), -EINVAL);
+    ck_assert_int_eq(fut_stream_set_close_timeout(NULL, 1), -EINVAL);
+    ck_assert_int_eq(fut_stream_set_close_timeout(&s, -1), -EINVAL);
+    ck_assert_int_eq(fut_stream_set_timeouts(&s, INFINITY, INFINITY, INFINITY), 0);
+    ck_assert_int_eq(block(fut_stream_read(&op, NULL, buf, 1)), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_read_exact(&op, NULL, buf, 1)), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_read_exact(&op, &s, NULL, 1)), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_read_until(&op, NULL, buf, 1, ':')), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_read_until(&op, &s, NULL, 1, ':')), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_fill(&op, NULL)), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_write(&op, &s, NULL, 1)), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_flush(&op, NULL)), -EINVAL);
+    ck_assert_int_eq(block(fut_stream_shutdown(&op, NULL)), -EINVAL);
+    size_t len = 99;
+    ck_assert_ptr_null(fut_stream_peek(NULL, &len));
+    ck_assert_uint_eq(len, 0);
+    fut_stream_consume(NULL, 1);
+    ck_assert_int_eq(fut_stream_fd(NULL), -1);
+    ck_assert_uint_eq(fut_stream_buffered(NULL), 0);
+    fut_stream_close_hard(NULL);
+    /* still usable; consuming more than is buffered empties it */
+    ck_assert_int_eq(block(fut_stream_read_exact(&op, &s, NULL, 0)), 0);
+    ck_assert_int_eq(write(peer, "abc", 3), 3);
+    ck_assert_int_eq(block(fut_stream_fill(&op, &s)), 3);
+    fut_stream_consume(&s, 10);
+    ck_assert_uint_eq(fut_stream_buffered(&s), 0);
+    ck_assert_ptr_null(fut_stream_peek(&s, &len));
+    ck_assert_int_eq(block(fut_stream_write(&op, &s, NULL, 0)), 0);
+    close(peer);
+    fut_drop(&s.base);
+}
+END_TEST
+
+/* connect: a port missing or too long is -EINVAL before anything runs;
+ * first polled under a cancelled context, -ECANCELED; no socket to be
+ * had, that error; options go to the stream it opens. */
+START_TEST(connect_refusals_and_options)
+{
+    fut_connect c;
+    ck_assert_int_eq(block(fut_connect_name(&c, "localhost:", NULL, NULL)), -EINVAL);
+    fut_drop(&c.base);
+    ck_assert_int_eq(block(fut_connect_name(&c, "localhost:123456789012345678901234", NULL, NULL)),
+                     -EINVAL);
+    fut_drop(&c.base);
+    fut_listener l;
+    ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
+    fut_connect_init(&c, fut_listener_addr(&l), NULL, NULL);
+    ck_assert_int_eq(th_run_cancelled(rt, &c.base, 0), -ECANCELED);
+    fut_drop(&c.base);
+    /* options: a caller's read buffer */
+    static char rb[64];
+    struct fut_stream_opts o = {.rbuf = rb, .rbuf_size = sizeof rb};
+    fut_stream s;
+    ck_assert_int_ge(block(fut_connect_init(&c, fut_listener_addr(&l), &s, &o)), 0);
+    fut_drop(&c.base);
+    fut_accept acc;
+    ssize_t fd = block(fut_accept_init(&acc, &l, NULL, NULL));
+    ck_assert_int_ge(fd, 0);
+    fut_drop(&acc.base);
+    ck_assert_int_eq(write((int)fd, "opt", 3), 3);
+    fut_stream_op op;
+    ck_assert_int_eq(block(fut_stream_fill(&op, &s)), 3);
+    size_t len;
+    ck_assert_ptr_eq(fut_stream_peek(&s, &len), (const unsigned char *)rb);
+    ck_assert_uint_eq(len, 3);
+    close((int)fd);
+    fut_drop(&s.base);
+    const struct th_sysfail rule = {__NR_socket, EMFILE, -1, 0, 0};
+    if (th_sysfail(&rule, 1) == 0) {
+        ck_assert_int_eq(block(fut_connect_init(&c, fut_listener_addr(&l), NULL, NULL)), -EMFILE);
+        fut_drop(&c.base);
+    }
+    fut_drop(&l.base);
+}
+END_TEST
+
 /* NET_ONLY=name runs one test (debugging). */
 #define ADD(tc, fn)                                                  \
     do {                                                             \
@@ -1718,6 +1924,12 @@ static Suite *suite(void)
     ADD(tc, flush_waits_for_the_peer_then_shutdown);
     ADD(tc, accept_reports_peer_and_applies_opts);
     ADD(tc, listener_polled_as_a_future_and_bad_addresses);
+    tcase_add_loop_test(tc, listener_open_failures, 0, 4);
+    ADD(tc, accept_error_is_the_output);
+    tcase_add_loop_test(tc, accept_back_off_capped_then_dropped, 0, 3);
+    ADD(tc, accept_cancelled_before_its_first_poll);
+    ADD(tc, stream_calls_refuse_bad_input);
+    ADD(tc, connect_refusals_and_options);
     return s;
 }
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -897,6 +898,256 @@ START_TEST(rt_free_with_hung_dns)
 }
 END_TEST
 
+/* --- cancelled contexts, allocation and thread failures ------------------------------ */
+
+static int ran;
+
+static ssize_t count_run(fut_job *job, void *arg)
+{
+    (void)job;
+    __atomic_add_fetch(&ran, 1, __ATOMIC_RELAXED);
+    return (ssize_t)(intptr_t)arg;
+}
+
+static int released;
+static ssize_t released_result;
+
+static void count_release(ssize_t result, void *arg)
+{
+    (void)arg;
+    released++;
+    released_result = result;
+}
+
+/* Until the job sees its cancellation (5 s at most). */
+static ssize_t until_cancelled(fut_job *job, void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&gmu);
+    started++;
+    pthread_cond_broadcast(&gcv);
+    pthread_mutex_unlock(&gmu);
+    double end = th_mono() + 5;
+    while (!fut_job_cancelled(job) && th_mono() < end)
+        th_pause_for(0.001);
+    return 77;
+}
+
+/* A job first polled under a cancelled context never runs. */
+START_TEST(job_cancelled_before_its_first_poll)
+{
+    ran = 0;
+    fut_job job;
+    fut_job_init(&job, count_run, (void *)1, NULL);
+    ck_assert_int_eq(th_run_cancelled(rt, &job.base, 0), -ECANCELED);
+    ck_assert_int_eq(fut_drop(&job.base), 0);
+    th_pause_for(0.02);
+    ck_assert_int_eq(__atomic_load_n(&ran, __ATOMIC_RELAXED), 0);
+}
+END_TEST
+
+/* Cancelled while running: the job sees fut_job_cancelled(), the future
+ * completes with -ECANCELED once it returned, and its result goes to the
+ * release callback. */
+START_TEST(job_cancelled_while_running_releases_its_result)
+{
+    gate_reset();
+    released = 0;
+    fut_job job;
+    fut_job_init(&job, until_cancelled, NULL, count_release);
+    ck_assert_int_eq(th_run_cancelled(rt, &job.base, 0.05), -ECANCELED);
+    ck_assert_int_eq(started, 1);
+    ck_assert_int_eq(released, 1);
+    ck_assert_int_eq(released_result, 77);
+    ck_assert_int_eq(fut_drop(&job.base), 0);
+    ck_assert_int_eq(released, 1);
+}
+END_TEST
+
+/* Cancelled while queued behind a busy worker: -ECANCELED at once, and
+ * it never runs. */
+START_TEST(job_cancelled_while_queued)
+{
+    gate_reset();
+    ran = 0;
+    ck_assert_int_eq(fut_rt_set_pool_size(rt, 1), 0);
+    fut_job busy, queued;
+    ck_assert_int_eq(th_poll_once(rt, fut_job_init(&busy, gated, (void *)5, NULL), NULL),
+                     FUT_PENDING);
+    wait_started(1);
+    fut_job_init(&queued, count_run, (void *)1, NULL);
+    ck_assert_int_eq(th_run_cancelled(rt, &queued.base, 0.02), -ECANCELED);
+    ck_assert_int_eq(fut_drop(&queued.base), 0);
+    gate_release();
+    ck_assert_int_eq(th_block(rt, &busy.base), 5);
+    ck_assert_int_eq(fut_drop(&busy.base), 0);
+    ck_assert_int_eq(__atomic_load_n(&ran, __ATOMIC_RELAXED), 0);
+}
+END_TEST
+
+/* No memory for the pool, then for its first worker: -ENOMEM, and the
+ * next job works. */
+START_TEST(no_memory_for_the_pool_or_a_worker)
+{
+    fut_job job;
+    for (long k = 1; k <= 2; k++) {
+        ran = 0;
+        th_alloc.fail_at = th_alloc.total + k;
+        ck_assert_int_eq(th_block(rt, fut_job_init(&job, count_run, (void *)1, NULL)), -ENOMEM);
+        ck_assert_int_eq(th_alloc.failed, k);
+        ck_assert_int_eq(fut_drop(&job.base), 0);
+        th_alloc.fail_at = 0;
+    }
+    ck_assert_int_eq(th_block(rt, fut_job_init(&job, count_run, (void *)3, NULL)), 3);
+    ck_assert_int_eq(fut_drop(&job.base), 0);
+    ck_assert_int_eq(__atomic_load_n(&ran, __ATOMIC_RELAXED), 1);
+    /* an owned read's buffer */
+    fut_file_op op;
+    th_alloc.fail_at = th_alloc.total + 1;
+    ck_assert_int_eq(th_block(rt, fut_file_pread_owned(&op, 0, 16, 0)), -ENOMEM);
+    th_alloc.fail_at = 0;
+    ck_assert_ptr_null(fut_file_buf(&op));
+    ck_assert_int_eq(fut_drop(&op.job.base), 0);
+}
+END_TEST
+
+/* No thread can be started (EAGAIN from clone): the job fails with
+ * -EAGAIN instead of waiting forever, and the runtime frees cleanly. */
+START_TEST(no_thread_for_a_worker)
+{
+    static const struct th_sysfail rules[] = {
+#ifdef __NR_clone3
+        {__NR_clone3, EAGAIN, -1, 0, 0},
+#endif
+        {__NR_clone, EAGAIN, -1, 0, 0},
+    };
+    if (th_sysfail(rules, sizeof rules / sizeof rules[0]) != 0) {
+        fprintf(stderr, "# no_thread_for_a_worker: no seccomp here, skipped\n");
+        return;
+    }
+    ran = 0;
+    fut_job job;
+    ck_assert_int_eq(th_block(rt, fut_job_init(&job, count_run, (void *)1, NULL)), -EAGAIN);
+    ck_assert_int_eq(fut_drop(&job.base), 0);
+    ck_assert_int_eq(ran, 0);
+    struct fut_pool_stats st;
+    ck_assert_int_eq(fut_rt_pool_stats(rt, &st, sizeof st), 0);
+    ck_assert_int_eq(st.workers, 0);
+}
+END_TEST
+
+/* While no thread can be started, submissions do not each try again: one
+ * worker runs, clone fails from then on, and 40 jobs that each would want
+ * a worker of their own cost one failed start (the next attempt waits at
+ * least 10 ms), then all run on the one worker. */
+START_TEST(failed_worker_starts_back_off)
+{
+    static const struct th_sysfail rules[] = {
+#ifdef __NR_clone3
+        {__NR_clone3, EAGAIN, -1, 0, 0},
+#endif
+        {__NR_clone, EAGAIN, -1, 0, 0},
+    };
+    gate_reset();
+    ck_assert_int_eq(fut_rt_set_pool_size(rt, 64), 0);
+    enum { N = 40 };
+    static fut_job j[N + 1];
+    ck_assert_int_eq(th_poll_once(rt, fut_job_init(&j[0], gated, (void *)0, NULL), NULL),
+                     FUT_PENDING);
+    wait_started(1);
+    if (th_sysfail(rules, sizeof rules / sizeof rules[0]) != 0) {
+        fprintf(stderr, "# failed_worker_starts_back_off: no seccomp here, skipped\n");
+        gate_release();
+        ck_assert_int_eq(th_block(rt, &j[0].base), 0);
+        ck_assert_int_eq(fut_drop(&j[0].base), 0);
+        return;
+    }
+    double t0 = th_mono();
+    for (int k = 1; k <= N; k++)
+        ck_assert_int_eq(th_poll_once(rt, fut_job_init(&j[k], gated, (void *)(intptr_t)k, NULL),
+                                      NULL),
+                         FUT_PENDING);
+    double took = th_mono() - t0;
+    struct fut_pool_stats st;
+    ck_assert_int_eq(fut_rt_pool_stats(rt, &st, sizeof st), 0);
+    ck_assert_int_eq(st.workers, 1);
+    /* One failure per 10 ms at the most while the submissions ran. */
+    ck_assert_uint_ge(st.start_failures, 1);
+    ck_assert_uint_le(st.start_failures, 1 + (uint64_t)(took / 0.01));
+    ck_assert_uint_lt(st.start_failures, N);
+    gate_release();
+    for (int k = 0; k <= N; k++) {
+        ck_assert_int_eq(th_block(rt, &j[k].base), k);
+        ck_assert_int_eq(fut_drop(&j[k].base), 0);
+    }
+}
+END_TEST
+
+/* A smaller pool: idle workers past the new size leave, and are joined
+ * when the next worker starts. */
+START_TEST(shrinking_the_pool)
+{
+    gate_reset();
+    ck_assert_int_eq(fut_rt_set_pool_size(rt, 4), 0);
+    fut_job j[4];
+    for (int k = 0; k < 4; k++)
+        ck_assert_int_eq(th_poll_once(rt, fut_job_init(&j[k], gated, (void *)(intptr_t)k, NULL),
+                                      NULL),
+                         FUT_PENDING);
+    wait_started(4);
+    gate_release();
+    for (int k = 0; k < 4; k++) {
+        ck_assert_int_eq(th_block(rt, &j[k].base), k);
+        ck_assert_int_eq(fut_drop(&j[k].base), 0);
+    }
+    struct fut_pool_stats st;
+    ck_assert_int_eq(fut_rt_pool_stats(rt, &st, sizeof st), 0);
+    ck_assert_int_eq(st.workers, 4);
+    ck_assert_int_eq(fut_rt_set_pool_size(rt, 1), 0);
+    double end = th_mono() + 5;
+    do {
+        th_pause_for(0.005);
+        ck_assert_int_eq(fut_rt_pool_stats(rt, &st, sizeof st), 0);
+    } while (st.workers > 1 && th_mono() < end);
+    ck_assert_int_eq(st.workers, 1);
+    /* two at once: one more worker would pass the size; both still run */
+    gate_reset();
+    gate_release();
+    ck_assert_int_eq(th_poll_once(rt, fut_job_init(&j[0], gated, (void *)7, NULL), NULL),
+                     FUT_PENDING);
+    ck_assert_int_eq(th_block(rt, fut_job_init(&j[1], gated, (void *)8, NULL)), 8);
+    ck_assert_int_eq(th_block(rt, &j[0].base), 7);
+    ck_assert_int_eq(fut_drop(&j[0].base), 0);
+    ck_assert_int_eq(fut_drop(&j[1].base), 0);
+    ck_assert_int_eq(fut_rt_pool_stats(rt, &st, sizeof st), 0);
+    ck_assert_int_le(st.workers, 1);
+    ck_assert_int_eq(fut_rt_set_pool_size(rt, 0), -EINVAL);
+    ck_assert_int_eq(fut_rt_set_pool_size(NULL, 1), -EINVAL);
+    ck_assert_int_eq(fut_rt_pool_stats(rt, NULL, sizeof st), -EINVAL);
+}
+END_TEST
+
+/* A lookup first polled under a cancelled context, or with no memory
+ * for its request: no getaddrinfo call. */
+START_TEST(dns_cancelled_or_out_of_memory)
+{
+    fut_dns d;
+    fut_dns_lookup(&d, "127.0.0.1", "80", 0, 0);
+    ck_assert_int_eq(th_run_cancelled(rt, &d.job.base, 0), -ECANCELED);
+    ck_assert_ptr_null(fut_dns_result(&d));
+    ck_assert_int_eq(fut_drop(&d.job.base), 0);
+    th_alloc.fail_at = th_alloc.total + 1;
+    ck_assert_int_eq(th_block(rt, fut_dns_lookup(&d, "127.0.0.1", NULL, 0, 0)), -ENOMEM);
+    th_alloc.fail_at = 0;
+    ck_assert_int_eq(fut_drop(&d.job.base), 0);
+    /* EAI_SYSTEM without errno: -EIO */
+    fake_eai = EAI_SYSTEM;
+    fake_errno = 0;
+    ck_assert_int_eq(th_block(rt, fut_dns_lookup(&d, "fut-fake-eai", NULL, 0, 0)), -EIO);
+    ck_assert_int_eq(fut_drop(&d.job.base), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pool");
@@ -922,6 +1173,14 @@ int main(void)
     tcase_add_test(tc, dns_timeout_returns_on_time);
     tcase_add_test(tc, dns_drop_does_not_wait);
     tcase_add_test(tc, rt_free_with_hung_dns);
+    tcase_add_test(tc, job_cancelled_before_its_first_poll);
+    tcase_add_test(tc, job_cancelled_while_running_releases_its_result);
+    tcase_add_test(tc, job_cancelled_while_queued);
+    tcase_add_test(tc, no_memory_for_the_pool_or_a_worker);
+    tcase_add_test(tc, no_thread_for_a_worker);
+    tcase_add_test(tc, failed_worker_starts_back_off);
+    tcase_add_test(tc, shrinking_the_pool);
+    tcase_add_test(tc, dns_cancelled_or_out_of_memory);
     suite_add_tcase(s, tc);
     return th_run(s);
 }

@@ -19,6 +19,7 @@
 #include "helpers.h"
 
 #include <sys/resource.h>
+#include <sys/syscall.h>
 
 #include <math.h>
 
@@ -277,11 +278,13 @@ START_TEST(child_ignoring_sigterm_is_killed_after_the_grace)
     await_line(p.fds[1], "ready\n");
     ssize_t st = 0;
     ck_assert_int_eq(th_poll_once(th_rt, &p.base, &st), FUT_PENDING);
-    double t0 = th_mono();
+    /* The auto clock: the grace ends at exactly +0.2 as soon as the loop
+     * has nothing else to do (the child ignores SIGTERM). */
+    ck_assert_int_eq(fut_rt_set_clock(th_rt, FUT_CLOCK_AUTO), 0);
+    double t0 = fut_rt_now(th_rt), m0 = th_mono();
     ck_assert_int_eq(fut_drop(&p.base), 0);
-    double el = th_mono() - t0;
-    ck_assert_double_ge(el, 0.19);
-    ck_assert_double_lt(el, 2.0);
+    ck_assert_msg(fut_rt_now(th_rt) == t0 + 0.2, "killed at +%.9f", fut_rt_now(th_rt) - t0);
+    ck_assert_double_lt(th_mono() - m0, 2.0);
     ck_assert(!has_children());
 }
 END_TEST
@@ -595,6 +598,177 @@ START_TEST(spawn_without_fds_for_the_pipes)
 }
 END_TEST
 
+/* --- misuse and rarer paths ---------------------------------------------------- */
+
+/* A fut_process copied elsewhere after the spawn: its poll and its drop
+ * report the move; the drop through the copy still ends and reaps the
+ * child, synchronously. */
+START_TEST(moved_process_is_reported_and_still_reaped)
+{
+    static fut_process a, b;
+    ck_assert_int_eq(spawn(th_rt, &a, SH("exec sleep 30"), 0, 0, 0), 0);
+    memcpy(&b, &a, sizeof b);
+    ck_assert_int_eq(th_block(th_rt, &b.base), -EINVAL);
+    ck_assert_int_eq(th_diag_count, 1);
+    ck_assert_ptr_nonnull(strstr(th_diag_last, "moved"));
+    double t0 = th_mono();
+    ck_assert_int_eq(fut_drop(&b.base), 0);
+    ck_assert_double_lt(th_mono() - t0, 2.0);
+    ck_assert_int_eq(th_diag_count, 2);
+    ck_assert(!has_children());
+    th_diag_count = 0;
+}
+END_TEST
+
+/* Awaited under a cancelled context (from the first poll, or once it
+ * waited): -ECANCELED at once, the child still running; the drop then
+ * ends it. */
+START_TEST(awaited_under_a_cancelled_context)
+{
+    fut_process p;
+    ck_assert_int_eq(spawn(th_rt, &p, SH("exec sleep 30"), 0, 0, 0), 0);
+    fut_process_set_grace(&p, 0);
+    ck_assert_int_eq(th_run_cancelled(th_rt, &p.base, _i ? 0.05 : 0), -ECANCELED);
+    ck_assert_int_eq(kill(p.pid, 0), 0);
+    ck_assert_int_eq(fut_drop(&p.base), 0);
+    ck_assert(!has_children());
+}
+END_TEST
+
+/* A kernel with pidfds but without waitid(P_PIDFD) (Linux 5.3, EINVAL):
+ * the status is read by pid. */
+START_TEST(waitid_without_p_pidfd)
+{
+    static const struct th_sysfail rule = {__NR_waitid, EINVAL, 0, 0xffffffff, 3 /* P_PIDFD */};
+    if (th_sysfail(&rule, 1) != 0) {
+        fprintf(stderr, "# waitid_without_p_pidfd: no seccomp here, skipped\n");
+        return;
+    }
+    fut_process p;
+    ck_assert_int_eq(spawn(th_rt, &p, SH("sleep 0.02; exit 7"), 0, 0, 0), 0);
+    ck_assert_int_eq(th_block(th_rt, &p.base), 7);
+    ck_assert_int_eq(fut_drop(&p.base), 0);
+    ck_assert_int_eq(spawn(th_rt, &p, SH("exec sleep 30"), 0, 0, 0), 0);
+    ck_assert_int_eq(fut_process_kill(&p, SIGKILL), 0);
+    ck_assert_int_eq(th_block(th_rt, &p.base), -SIGKILL);
+    ck_assert_int_eq(fut_drop(&p.base), 0);
+}
+END_TEST
+
+/* Reaped by someone else (a waitpid of the caller's): -ECHILD, as the
+ * header says, on the pidfd path and the polling one. */
+START_TEST(reaped_by_someone_else_is_echild)
+{
+    fut_process p;
+    struct fut_process_opts o = {.file = "/bin/sh",
+                                 .argv = SH("exit 5"),
+                                 .flags = _i ? FUT_PROCESS_NO_PIDFD : 0};
+    ck_assert_int_eq(fut_process_spawn(th_rt, &p, &o), 0);
+    int status;
+    ck_assert_int_eq(waitpid(p.pid, &status, 0), p.pid);
+    ck_assert_int_eq(WEXITSTATUS(status), 5);
+    ck_assert_int_eq(th_block(th_rt, &p.base), -ECHILD);
+    ck_assert_int_eq(fut_drop(&p.base), 0);
+}
+END_TEST
+
+/* With fd 0 closed, the stdin pipe's child end would be fd 0 itself: it
+ * is moved above 2 first, and the child reads what was written. */
+START_TEST(pipes_with_std_fds_closed)
+{
+    int saved = dup(0);
+    ck_assert_int_ge(saved, 3);
+    close(0);
+    fut_process p;
+    /* the stdout pipe's parent end may take fd 0 then: stdin comes back
+     * after the drop */
+    ck_assert_int_eq(
+        spawn(th_rt, &p, (char *const[]){"cat", NULL}, FUT_PROCESS_PIPE, FUT_PROCESS_PIPE, 0), 0);
+    int in = fut_process_take_fd(&p, 0);
+    ck_assert_int_ge(in, 3);
+    ck_assert_int_eq(write(in, "through", 7), 7);
+    close(in);
+    char buf[32];
+    ck_assert_int_eq(slurp(p.fds[1], buf, sizeof buf, 5), 7);
+    ck_assert_str_eq(buf, "through");
+    ck_assert_int_eq(th_block(th_rt, &p.base), 0);
+    ck_assert_int_eq(fut_drop(&p.base), 0);
+    ck_assert_int_eq(dup2(saved, 0), 0);
+    close(saved);
+}
+END_TEST
+
+/* Bad arguments are refused before anything is made. */
+START_TEST(bad_arguments)
+{
+    fut_process p;
+    struct fut_process_opts o = {.file = "/bin/true"};
+    o.flags = 0x100;
+    ck_assert_int_eq(fut_process_spawn(th_rt, &p, &o), -EINVAL);
+    o.flags = 0;
+    o.stdio[1] = FUT_PROCESS_PIPE + 1;
+    ck_assert_int_eq(fut_process_spawn(th_rt, &p, &o), -EINVAL);
+    o.stdio[1] = FUT_PROCESS_INHERIT - 1;
+    ck_assert_int_eq(fut_process_spawn(th_rt, &p, &o), -EINVAL);
+    o.stdio[1] = FUT_PROCESS_INHERIT;
+    ck_assert_int_eq(fut_process_spawn(NULL, &p, &o), -EINVAL);
+    ck_assert_int_eq(fut_process_spawn(th_rt, NULL, &o), -EINVAL);
+    ck_assert_int_eq(fut_process_spawn(th_rt, &p, NULL), -EINVAL);
+    o.file = NULL;
+    ck_assert_int_eq(fut_process_spawn(th_rt, &p, &o), -EINVAL);
+    ck_assert(!has_children());
+    /* never spawned */
+    memset(&p, 0, sizeof p);
+    ck_assert_int_eq(fut_process_take_fd(&p, 0), -EBADF);
+    ck_assert_int_eq(fut_process_kill(&p, SIGTERM), -EINVAL);
+    ck_assert_int_eq(fut_process_take_fd(NULL, 0), -EINVAL);
+    /* spawned with a pipe */
+    ck_assert_int_eq(spawn(th_rt, &p, SH("exit 0"), 0, FUT_PROCESS_PIPE, 0), 0);
+    ck_assert_int_eq(fut_process_take_fd(&p, -1), -EINVAL);
+    ck_assert_int_eq(fut_process_take_fd(&p, 3), -EINVAL);
+    ck_assert_int_eq(th_block(th_rt, &p.base), 0);
+    ck_assert_int_eq(fut_drop(&p.base), 0);
+    ck_assert_int_eq(fut_process_take_fd(&p, 1), -EBADF); /* its pipe closed with the drop */
+}
+END_TEST
+
+/* An infinite grace: the drop sends SIGTERM and waits for the exit, with
+ * no timer to SIGKILL. */
+START_TEST(infinite_grace_waits_for_the_exit)
+{
+    fut_process p;
+    ck_assert_int_eq(spawn(th_rt, &p, SH("trap 'sleep 0.1; exit 0' TERM; echo ready; "
+                                         "while :; do sleep 0.01; done"),
+                           0, FUT_PROCESS_PIPE, 0),
+                     0);
+    ck_assert_int_eq(fut_process_set_grace(&p, INFINITY), 0);
+    await_line(p.fds[1], "ready");
+    ck_assert_int_eq(th_poll_once(th_rt, &p.base, NULL), FUT_PENDING);
+    double t0 = th_mono();
+    ck_assert_int_eq(fut_drop(&p.base), 0);
+    ck_assert_double_ge(th_mono() - t0, 0.08);
+    ck_assert(!has_children());
+}
+END_TEST
+
+/* Without a pidfd, a child running longer than the polling interval's
+ * cap is still seen exiting. */
+START_TEST(polling_a_longer_child)
+{
+    fut_process p;
+    struct fut_process_opts o = {.file = "/bin/sh",
+                                 .argv = SH("sleep 0.2; exit 4"),
+                                 .flags = FUT_PROCESS_NO_PIDFD};
+    ck_assert_int_eq(fut_process_spawn(th_rt, &p, &o), 0);
+    double t0 = th_mono();
+    ck_assert_int_eq(th_block(th_rt, &p.base), 4);
+    double el = th_mono() - t0;
+    ck_assert_double_ge(el, 0.19);
+    ck_assert_double_lt(el, 2.0);
+    ck_assert_int_eq(fut_drop(&p.base), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("process");
@@ -618,5 +792,13 @@ int main(void)
     tcase_add_test(tc, ten_mib_through_cat_as_streams);
     tcase_add_test(tc, argument_errors_after_the_exit);
     tcase_add_test(tc, spawn_without_fds_for_the_pipes);
+    tcase_add_test(tc, moved_process_is_reported_and_still_reaped);
+    tcase_add_loop_test(tc, awaited_under_a_cancelled_context, 0, 2);
+    tcase_add_test(tc, waitid_without_p_pidfd);
+    tcase_add_loop_test(tc, reaped_by_someone_else_is_echild, 0, 2);
+    tcase_add_test(tc, pipes_with_std_fds_closed);
+    tcase_add_test(tc, bad_arguments);
+    tcase_add_test(tc, infinite_grace_waits_for_the_exit);
+    tcase_add_test(tc, polling_a_longer_child);
     return th_run(s);
 }

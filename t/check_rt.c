@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -317,6 +318,69 @@ START_TEST(forked_child_has_no_runtime)
 }
 END_TEST
 
+static ssize_t answer(fut_job *job, void *arg)
+{
+    (void)job;
+    (void)arg;
+    return 42;
+}
+
+/* Where eventfds cannot be made (a sandbox: ENOSYS), libev backs its
+ * async watchers with a pipe: fut_rt_new works (it used to fail with the
+ * eventfd's error) and wakes from other threads arrive. */
+START_TEST(new_without_eventfds)
+{
+    static const struct th_sysfail rules[] = {
+        {__NR_eventfd2, ENOSYS, -1, 0, 0},
+#ifdef __NR_eventfd
+        {__NR_eventfd, ENOSYS, -1, 0, 0},
+#endif
+    };
+    if (th_sysfail(rules, sizeof rules / sizeof rules[0]) != 0) {
+        fprintf(stderr, "# new_without_eventfds: no seccomp here, skipped\n");
+        return;
+    }
+    fut_rt *rt;
+    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
+    fut_job job;
+    ck_assert_int_eq(th_block(rt, fut_job_init(&job, answer, NULL, NULL)), 42);
+    ck_assert_int_eq(fut_drop(&job.base), 0);
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+}
+END_TEST
+
+/* Without epoll (ENOSYS), the runtime runs on the best other backend
+ * libev has; out of fds for it, it says so. */
+START_TEST(new_without_epoll)
+{
+    const struct th_sysfail rules[] = {
+        {__NR_epoll_create1, _i ? EMFILE : ENOSYS, -1, 0, 0},
+#ifdef __NR_epoll_create
+        {__NR_epoll_create, _i ? EMFILE : ENOSYS, -1, 0, 0},
+#endif
+    };
+    if (th_sysfail(rules, sizeof rules / sizeof rules[0]) != 0) {
+        fprintf(stderr, "# new_without_epoll: no seccomp here, skipped\n");
+        return;
+    }
+    fut_rt *rt = NULL;
+    int err = fut_rt_new(&rt, NULL);
+    if (_i) {
+        ck_assert_int_eq(err, -EMFILE);
+        ck_assert_ptr_null(rt);
+        return;
+    }
+    ck_assert_int_eq(err, 0);
+    ck_assert_int_ne(ev_backend(fut_rt_loop(rt)), EVBACKEND_EPOLL);
+    fut_sleep s;
+    double t0 = th_mono();
+    ck_assert_int_eq(th_block(rt, fut_sleep_init(&s, 0.02)), 0);
+    ck_assert_double_ge(th_mono() - t0, 0.015);
+    ck_assert_int_eq(fut_drop(&s.base), 0);
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rt");
@@ -333,5 +397,7 @@ int main(void)
     tcase_add_test(tc, current_runtime);
     tcase_add_test(tc, new_with_fd_table_full);
     tcase_add_test(tc, forked_child_has_no_runtime);
+    tcase_add_test(tc, new_without_eventfds);
+    tcase_add_loop_test(tc, new_without_epoll, 0, 2);
     return th_run(s);
 }

@@ -274,6 +274,9 @@ END_TEST
 
 START_TEST(scope_timeout)
 {
+    /* The auto clock: the deadline fires at once, at exactly +0.02 (the
+     * child's teardown then takes two 2 ms turns). */
+    ck_assert_int_eq(fut_rt_set_clock(rt, FUT_CLOCK_AUTO), 0);
     fut_scope sc;
     fut_scope_init(&sc, rt, 0);
     ck_assert_int_eq(fut_scope_set_timeout(&sc, 0.02), 0);
@@ -282,9 +285,10 @@ START_TEST(scope_timeout)
     struct th_slow k;
     th_slow_init(&k, -1, 0, 2, 0.002, NULL, NULL, &dropped);
     ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &k, NULL), 0);
-    double t0 = th_mono();
+    double t0 = fut_rt_now(rt);
     ck_assert_int_eq(th_block(rt, &sc.base), -ETIMEDOUT);
-    ck_assert(th_mono() - t0 >= 0.015);
+    ck_assert_msg(fut_rt_now(rt) == t0 + 0.02 + 0.002 + 0.002, "done at +%.9f",
+                  fut_rt_now(rt) - t0);
     ck_assert_int_eq(dropped, 1);
     fut_drop(&sc.base);
 }
@@ -320,6 +324,8 @@ END_TEST
  * sync drop runs exactly once, or poll_drop sees fut_cx_escalated(). */
 START_TEST(budget_escalates_teardown)
 {
+    /* On the auto clock, so the escalation time is exact. */
+    ck_assert_int_eq(fut_rt_set_clock(rt, FUT_CLOCK_AUTO), 0);
     fut_scope sc;
     fut_scope_init(&sc, rt, 0);
     ck_assert_int_eq(fut_scope_set_budget(&sc, 0.02), 0);
@@ -334,10 +340,10 @@ START_TEST(budget_escalates_teardown)
     ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &hard, NULL), 0);
     ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &soft, NULL), 0);
     ck_assert_int_eq(th_poll_once(rt, &sc.base, NULL), FUT_PENDING);
-    double t0 = th_mono();
+    double t0 = fut_rt_now(rt), m0 = th_mono();
     ck_assert_int_eq(fut_drop(&sc.base), 0); /* cancels, waits, escalates */
-    double took = th_mono() - t0;
-    ck_assert(took >= 0.015 && took < 5);
+    ck_assert_msg(fut_rt_now(rt) == t0 + 0.02, "escalated at +%.9f", fut_rt_now(rt) - t0);
+    ck_assert(th_mono() - m0 < 5);
     ck_assert_int_eq(drop_calls, 1);     /* the hard one: its sync drop */
     ck_assert_int_eq(escalated_seen, 1); /* the soft one: escalated poll_drop */
     ck_assert_int_eq(cancelled_seen, 0); /* teardowns are shielded */
@@ -487,6 +493,7 @@ END_TEST
 /* Shutdown: cancels everything, escalates past its budget, completes. */
 START_TEST(shutdown_with_budget)
 {
+    ck_assert_int_eq(fut_rt_set_clock(rt, FUT_CLOCK_AUTO), 0);
     int drop_calls = 0, escalated_seen = 0, dropped = 0;
     struct stubborn a, b;
     stubborn_init(&a, 1);
@@ -502,9 +509,9 @@ START_TEST(shutdown_with_budget)
     th_block(rt, fut_yield_init(&y));
     fut_drop(&y.base);
     fut_shutdown sd;
-    double t0 = th_mono();
+    double t0 = fut_rt_now(rt);
     ck_assert_int_eq(th_block(rt, fut_rt_shutdown(&sd, rt, 0.03)), 0);
-    ck_assert(th_mono() - t0 >= 0.025);
+    ck_assert_msg(fut_rt_now(rt) == t0 + 0.03, "done at +%.9f", fut_rt_now(rt) - t0);
     fut_drop(&sd.base);
     ck_assert_int_eq(drop_calls, 1);
     ck_assert_int_eq(escalated_seen, 1);
@@ -596,6 +603,33 @@ START_TEST(completed_scope_refuses)
 }
 END_TEST
 
+/* fut_scope_next and fut_scope_spawn_wait polled under a cancelled
+ * context while they would wait: -ECANCELED, the scope unchanged. */
+START_TEST(next_and_spawn_wait_under_a_cancelled_context)
+{
+    fut_scope s;
+    fut_scope_init(&s, rt, FUT_SCOPE_KEEP_GOING | FUT_SCOPE_COLLECT);
+    ck_assert_int_eq(fut_scope_set_limit(&s, 1), 0);
+    struct th_ticker t;
+    int count = 0;
+    th_ticker_init(&t, 0.01, 2, &count);
+    ck_assert_int_eq(FUT_SCOPE_SPAWN(&s, &t, NULL), 0);
+    fut_scope_next_op n;
+    fut_scope_next(&n, &s);
+    ck_assert_int_eq(th_run_cancelled(rt, &n.base, 0), -ECANCELED);
+    fut_drop(&n.base);
+    struct th_ticker t2;
+    th_ticker_init(&t2, 0.01, 1, &count);
+    fut_scope_spawn_op sp;
+    fut_scope_spawn_wait(&sp, &s, &t2.base, sizeof t2, NULL, NULL);
+    ck_assert_int_eq(th_run_cancelled(rt, &sp.base, 0), -ECANCELED);
+    fut_drop(&sp.base);
+    ck_assert_int_eq(th_block(rt, &s.base), 0);
+    fut_drop(&s.base);
+    ck_assert_int_eq(count, 2); /* the first child only */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("scope");
@@ -603,6 +637,7 @@ int main(void)
     tcase_add_checked_fixture(tc, th_rt_setup, th_rt_teardown);
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, scope_waits_for_all_children);
+    tcase_add_test(tc, next_and_spawn_wait_under_a_cancelled_context);
     tcase_add_test(tc, first_error_cancels_siblings);
     tcase_add_test(tc, keep_going_collects_errors);
     tcase_add_test(tc, cancel_propagates_through_nested_scopes);

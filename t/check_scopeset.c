@@ -538,15 +538,15 @@ struct sconn {
 static fut_status sconn_body(struct sconn *c, fut_cx *cx)
 {
     FUT_BEGIN(&c->co);
-    FUT_BIND_ASYNC(&c->co, &c->s.base);
-    FUT_AWAIT(&c->co, cx, fut_stream_read_exact(&c->op, &c->s, &c->b, 1));
+    FUT_BIND_ASYNC(&c->s.base);
+    FUT_AWAIT(cx, fut_stream_read_exact(&c->op, &c->s, &c->b, 1));
     if (fut_out(&c->op.base) < 0)
-        FUT_RETURN(&c->co, fut_out(&c->op.base));
+        FUT_RETURN(fut_out(&c->op.base));
     if (c->b == 'e')
-        FUT_RETURN(&c->co, -EPROTO);
-    FUT_AWAIT(&c->co, cx, fut_stream_write(&c->op, &c->s, "k", 1));
-    FUT_RETURN(&c->co, fut_out(&c->op.base) < 0 ? fut_out(&c->op.base) : 0);
-    FUT_END(&c->co);
+        FUT_RETURN(-EPROTO);
+    FUT_AWAIT(cx, fut_stream_write(&c->op, &c->s, "k", 1));
+    FUT_RETURN(fut_out(&c->op.base) < 0 ? fut_out(&c->op.base) : 0);
+    FUT_END();
 }
 FUT_CORO_DEFINE(sconn, sconn_body);
 
@@ -566,20 +566,19 @@ static fut_status acceptor_body(struct acceptor *a, fut_cx *cx)
 {
     FUT_BEGIN(&a->co);
     while (a->accepted < a->n) {
-        FUT_AWAIT(&a->co, cx, fut_accept_init(&a->acc, a->l, &a->c.s, NULL));
-        fut_drop(&a->acc.base);
+        FUT_AWAIT(cx, fut_accept_init(&a->acc, a->l, &a->c.s, NULL));
         if (fut_out(&a->acc.base) < 0)
-            FUT_RETURN(&a->co, fut_out(&a->acc.base));
+            FUT_RETURN(fut_out(&a->acc.base));
         FUT_CORO_INIT(&a->c, sconn);
         int err = FUT_SCOPE_SPAWN(a->conns, &a->c, NULL);
         if (err < 0) {
             fut_drop(&a->c.s.base);
-            FUT_RETURN(&a->co, err);
+            FUT_RETURN(err);
         }
         a->accepted++;
     }
-    FUT_RETURN(&a->co, a->accepted);
-    FUT_END(&a->co);
+    FUT_RETURN(a->accepted);
+    FUT_END();
 }
 FUT_CORO_DEFINE(acceptor, acceptor_body);
 
@@ -602,21 +601,20 @@ struct client {
 static fut_status client_body(struct client *c, fut_cx *cx)
 {
     FUT_BEGIN(&c->co);
-    FUT_AWAIT(&c->co, cx, fut_connect_init(&c->conn, c->addr, &c->s, NULL));
-    fut_drop(&c->conn.base); /* an await does not drop what it awaited */
+    FUT_AWAIT(cx, fut_connect_init(&c->conn, c->addr, &c->s, NULL));
     if (fut_out(&c->conn.base) < 0)
-        FUT_RETURN(&c->co, fut_out(&c->conn.base));
-    FUT_BIND_ASYNC(&c->co, &c->s.base);
-    FUT_AWAIT(&c->co, cx, fut_stream_write(&c->op, &c->s, &c->out, 1));
+        FUT_RETURN(fut_out(&c->conn.base));
+    FUT_BIND_ASYNC(&c->s.base);
+    FUT_AWAIT(cx, fut_stream_write(&c->op, &c->s, &c->out, 1));
     if (fut_out(&c->op.base) < 0)
-        FUT_RETURN(&c->co, fut_out(&c->op.base));
-    FUT_AWAIT(&c->co, cx, fut_stream_read(&c->op, &c->s, &c->in, 1));
+        FUT_RETURN(fut_out(&c->op.base));
+    FUT_AWAIT(cx, fut_stream_read(&c->op, &c->s, &c->in, 1));
     if (fut_out(&c->op.base) == 1 && c->in == 'k')
         c->r->ok++;
     else if (fut_out(&c->op.base) == 0)
         c->r->eof++;
-    FUT_RETURN(&c->co, fut_out(&c->op.base) < 0 ? fut_out(&c->op.base) : 0);
-    FUT_END(&c->co);
+    FUT_RETURN(fut_out(&c->op.base) < 0 ? fut_out(&c->op.base) : 0);
+    FUT_END();
 }
 FUT_CORO_DEFINE(client, client_body);
 

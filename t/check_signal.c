@@ -14,7 +14,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -537,6 +539,119 @@ START_TEST(armed_wait_keeps_the_process_alive)
 }
 END_TEST
 
+/* --- a forked child, failures ---------------------------------------------------- */
+
+static volatile sig_atomic_t info_hits;
+
+static void info_handler(int sig, siginfo_t *info, void *uc)
+{
+    (void)uc;
+    if (sig == SIGUSR2 && info && info->si_signo == SIGUSR2)
+        info_hits++;
+}
+
+/* A forked child inherits the handler of a waiter armed in the parent:
+ * a signal there goes to the disposition the handler replaced, whatever
+ * it was (a plain handler, an SA_SIGINFO one, ignore, default). */
+START_TEST(forked_child_gives_signals_to_the_old_disposition)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    switch (_i) {
+    case 0:
+        sa.sa_handler = prev_handler;
+        break;
+    case 1:
+        sa.sa_sigaction = info_handler;
+        sa.sa_flags = SA_SIGINFO;
+        break;
+    case 2:
+        sa.sa_handler = SIG_IGN;
+        break;
+    default:
+        sa.sa_handler = SIG_DFL;
+    }
+    ck_assert_int_eq(sigaction(SIGUSR2, &sa, NULL), 0);
+    fut_rt *rt = th_new_rt();
+    fut_signal s;
+    wait_for(&s, SIGUSR2, 0);
+    arm(rt, &s);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        raise(SIGUSR2);
+        /* exit, not _exit: a coverage build writes the child's counters */
+        exit(_i == 0 ? prev_hits[SIGUSR2] : _i == 1 ? info_hits : 7);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    if (_i == 3) {
+        ck_assert(WIFSIGNALED(status));
+        ck_assert_int_eq(WTERMSIG(status), SIGUSR2);
+    } else {
+        ck_assert(WIFEXITED(status));
+        ck_assert_int_eq(WEXITSTATUS(status), _i == 2 ? 7 : 1);
+    }
+    ck_assert_int_eq(prev_hits[SIGUSR2], 0); /* nothing here in the parent */
+    ck_assert_int_eq(fut_drop(&s.base), 0);
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+    install_prev(SIGUSR2);
+}
+END_TEST
+
+/* The second signal of a set cannot be installed (sigaction fails): the
+ * wait completes with its error and the first one's disposition is put
+ * back. No memory for the runtime's hub: -ENOMEM. */
+START_TEST(arming_failures_undo_what_was_done)
+{
+    fut_rt *rt = th_new_rt();
+    fut_signal s;
+    ssize_t out = 0;
+    th_alloc.fail_at = th_alloc.total + 1;
+    ck_assert_int_eq(th_poll_once(rt, wait_for(&s, SIGUSR1, 0), &out), FUT_READY);
+    th_alloc.fail_at = 0;
+    ck_assert_int_eq(out, -ENOMEM);
+    ck_assert(prev_in_place(SIGUSR1));
+    fut_drop(&s.base);
+    const struct th_sysfail rule = {__NR_rt_sigaction, EINVAL, 0, 0xffffffff, SIGWINCH};
+    if (th_sysfail(&rule, 1) != 0) {
+        fprintf(stderr, "# arming_failures_undo_what_was_done: no seccomp here, skipped\n");
+    } else {
+        ck_assert_int_eq(th_poll_once(rt, wait_for(&s, SIGUSR1, SIGWINCH), &out), FUT_READY);
+        ck_assert_int_eq(out, -EINVAL);
+        ck_assert(prev_in_place(SIGUSR1));
+        fut_drop(&s.base);
+    }
+    /* glibc's own signals (32, 33), set behind sigaddset's back */
+    sigset_t set;
+    sigemptyset(&set);
+    ((unsigned long *)(void *)&set)[0] |= 1UL << (32 - 1);
+    if (sigismember(&set, 32) == 1) {
+        ck_assert_int_eq(th_poll_once(rt, fut_signal_init(&s, &set), &out), FUT_READY);
+        ck_assert_int_eq(out, -EINVAL);
+        fut_drop(&s.base);
+    }
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+}
+END_TEST
+
+/* A waiter armed outside a task and never dropped when its runtime is
+ * freed: disarmed there, the previous disposition back. */
+START_TEST(rt_freed_under_an_armed_waiter)
+{
+    fut_rt *rt = th_new_rt();
+    fut_signal s;
+    wait_for(&s, SIGUSR1, 0);
+    arm(rt, &s);
+    ck_assert(!prev_in_place(SIGUSR1));
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+    ck_assert(prev_in_place(SIGUSR1));
+    ck_assert_int_eq(fut_drop(&s.base), 0);
+    ck_assert(prev_in_place(SIGUSR1));
+}
+END_TEST
+
 static TCase *tcase(Suite *s, const char *name)
 {
     TCase *tc = tcase_create(name);
@@ -567,5 +682,8 @@ int main(void)
     tcase_add_test(tc, cancelled_context_is_ecanceled);
     tc = tcase(s, "process");
     tcase_add_test(tc, armed_wait_keeps_the_process_alive);
+    tcase_add_loop_test(tc, forked_child_gives_signals_to_the_old_disposition, 0, 4);
+    tcase_add_test(tc, arming_failures_undo_what_was_done);
+    tcase_add_test(tc, rt_freed_under_an_armed_waiter);
     return th_run(s);
 }

@@ -2,6 +2,8 @@
 /* Tasks and join handles (DESIGN §4): spawn, join, detach, cancel. */
 #include "helpers.h"
 
+#include <stdint.h>
+
 #include <errno.h>
 #include <string.h>
 
@@ -63,6 +65,12 @@ START_TEST(spawn_bad_input)
     ck_assert_int_eq(fut_join_cancel(NULL), -EINVAL);
     ck_assert_int_eq(fut_join_finished(NULL), 0);
     ck_assert_int_eq(fut_rt_stats(NULL, NULL, 0), -EINVAL);
+    struct fut_rt_stats st;
+    ck_assert_int_eq(fut_rt_stats(NULL, &st, sizeof st), -EINVAL);
+    ck_assert_int_eq(fut_rt_stats(th_rt, NULL, sizeof st), -EINVAL);
+#if SIZE_MAX > UINT32_MAX
+    ck_assert_int_eq(fut_rt_spawn(th_rt, &v.base, (size_t)UINT32_MAX + 1, &j), -EINVAL);
+#endif
 }
 END_TEST
 
@@ -345,12 +353,33 @@ START_TEST(idle_task_allocation)
 }
 END_TEST
 
+/* A join polled under a cancelled context while its task runs:
+ * -ECANCELED, the task itself unaffected (a fresh join handle is not
+ * given, so the test cancels it through the first). */
+START_TEST(join_under_a_cancelled_context)
+{
+    struct th_ticker t;
+    int count = 0;
+    th_ticker_init(&t, 0.01, 3, &count);
+    fut_join j;
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &t, &j), 0);
+    ck_assert_int_eq(th_run_cancelled(th_rt, &j.base, 0), -ECANCELED);
+    ck_assert_int_eq(fut_join_finished(&j), 0);
+    fut_drop(&j.base); /* detaches: the ticker runs to its end */
+    fut_sleep s;
+    th_block(th_rt, fut_sleep_init(&s, 0.1));
+    fut_drop(&s.base);
+    ck_assert_int_eq(count, 3);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("task");
     TCase *tc = tcase_create("task");
     tcase_add_checked_fixture(tc, th_rt_setup, th_rt_teardown);
     tcase_add_test(tc, spawn_join_returns_output);
+    tcase_add_test(tc, join_under_a_cancelled_context);
     tcase_add_test(tc, spawn_bad_input);
     tcase_add_test(tc, tasks_run_in_spawn_order);
     tcase_add_test(tc, detached_task_runs);

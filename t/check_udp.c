@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static fut_rt *rt;
@@ -157,6 +158,21 @@ START_TEST(open_bad_input)
     fmt(fut_udp_addr(&u), a);
     ck_assert_int_eq(fut_udp_open(rt, &v, a, NULL), -EADDRINUSE);
     fut_drop(&u.base);
+}
+END_TEST
+
+/* No socket to be had (EMFILE from socket(), seccomp): that error, for a
+ * bound socket and for a connected one. */
+START_TEST(open_without_a_socket)
+{
+    const struct th_sysfail rule = {__NR_socket, EMFILE, -1, 0, 0};
+    if (th_sysfail(&rule, 1) != 0) {
+        fprintf(stderr, "# open_without_a_socket: no seccomp here, skipped\n");
+        return;
+    }
+    fut_udp u;
+    ck_assert_int_eq(fut_udp_open(rt, &u, "127.0.0.1:0", NULL), -EMFILE);
+    ck_assert_int_eq(fut_udp_open(rt, &u, NULL, "127.0.0.1:9"), -EMFILE);
 }
 END_TEST
 
@@ -524,6 +540,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, open_bad_input);
+    tcase_add_test(tc, open_without_a_socket);
     tcase_add_test(tc, op_bad_input);
     tcase_add_test(tc, round_trip_v4);
     tcase_add_test(tc, round_trip_v6);

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -853,6 +855,363 @@ START_TEST(read_write_on_a_blocking_socket)
 }
 END_TEST
 
+/* --- kernels and fds without what the ring needs -------------------------------- */
+
+/* Reads one byte through op from a fresh pipe (the ring or the fallback,
+ * whichever rt uses): the operations work whatever happened to the ring. */
+static void one_read_works(void)
+{
+    int p[2];
+    mkpipe(p);
+    ck_assert_int_eq(write(p[1], "z", 1), 1);
+    char c = 0;
+    fut_uring_op op;
+    ck_assert_int_eq(th_block(rt, fut_uring_read(&op, p[0], &c, 1, -1)), 1);
+    ck_assert_int_eq(c, 'z');
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    closepipe(p);
+}
+
+/* What a kernel without io_uring says (ENOSYS), or a ring that cannot
+ * give its opcode probe or take the eventfd: unavailable for good, not
+ * tried again (no further allocation for it), every operation on the
+ * fallback, and no fd left behind. */
+START_TEST(ring_unavailable_for_good)
+{
+    if (getenv("FUT_NO_URING")) {
+        fprintf(stderr, "# ring_unavailable_for_good: skipped under FUT_NO_URING\n");
+        return;
+    }
+    static const struct th_sysfail rules[][1] = {
+        {{__NR_io_uring_setup, ENOSYS, -1, 0, 0}},
+        {{__NR_io_uring_register, EINVAL, 1, 0xff, 8 /* IORING_REGISTER_PROBE */}},
+        {{__NR_io_uring_register, EINVAL, 1, 0xff, 4 /* IORING_REGISTER_EVENTFD */}},
+        {{__NR_eventfd2, EINVAL, -1, 0, 0}},
+    };
+    int fds0 = open_fds();
+    if (th_sysfail(rules[_i], 1) != 0) {
+        fprintf(stderr, "# ring_unavailable_for_good: no seccomp here, skipped\n");
+        return;
+    }
+    rt = th_new_rt();
+    ck_assert_int_eq(fut_rt_uring_active(rt), 0);
+    long total = th_alloc.total;
+    ck_assert_int_eq(fut_rt_uring_active(rt), 0);
+    ck_assert_int_eq(th_alloc.total, total);
+    one_read_works();
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+    rt = NULL;
+    ck_assert_int_eq(open_fds(), fds0);
+}
+END_TEST
+
+/* Out of fds or memory at the ring's setup (ENFILE, ENOMEM from
+ * io_uring_setup): unavailable for now, and tried again at the next
+ * operation. */
+START_TEST(ring_retried_after_transient_errors)
+{
+    if (getenv("FUT_NO_URING")) {
+        fprintf(stderr, "# ring_retried_after_transient_errors: skipped under FUT_NO_URING\n");
+        return;
+    }
+    struct th_sysfail rule = {__NR_io_uring_setup, _i ? ENOMEM : ENFILE, -1, 0, 0};
+    if (th_sysfail(&rule, 1) != 0) {
+        fprintf(stderr, "# ring_retried_after_transient_errors: no seccomp here, skipped\n");
+        return;
+    }
+    rt = th_new_rt();
+    ck_assert_int_eq(fut_rt_uring_active(rt), 0);
+    long total = th_alloc.total;
+    ck_assert_int_eq(fut_rt_uring_active(rt), 0);
+    ck_assert_int_eq(th_alloc.total, total + 1);
+    one_read_works();
+}
+END_TEST
+
+/* FUT_NO_URING set but empty or "0" does not disable the ring. */
+START_TEST(no_uring_empty_or_zero_keeps_the_ring)
+{
+    unsetenv("FUT_NO_URING");
+    fut_rt *probe = th_new_rt();
+    int have_ring = fut_rt_uring_active(probe);
+    ck_assert_int_eq(fut_rt_free(probe), 0);
+    setenv("FUT_NO_URING", _i ? "0" : "", 1);
+    rt = th_new_rt();
+    ck_assert_int_eq(fut_rt_uring_active(rt), have_ring);
+    one_read_works();
+}
+END_TEST
+
+/* Where preadv2/pwritev2 have no RWF_NOWAIT (older kernels, some fd
+ * types: EOPNOTSUPP), the fallback on a blocking fd calls read and write
+ * only once the fd polled ready, and writes at most PIPE_BUF so it never
+ * blocks the loop. */
+START_TEST(fallback_without_rwf_nowait)
+{
+    static const struct th_sysfail rules[] = {
+        {__NR_preadv2, EOPNOTSUPP, -1, 0, 0},
+        {__NR_pwritev2, EOPNOTSUPP, -1, 0, 0},
+    };
+    if (th_sysfail(rules, 2) != 0) {
+        fprintf(stderr, "# fallback_without_rwf_nowait: no seccomp here, skipped\n");
+        return;
+    }
+    new_rt(1);
+    int p[2];
+    mkpipe(p);
+    char buf[8];
+    memset(buf, 'C', sizeof buf);
+    fut_uring_op op;
+    /* nothing to read yet: waits, the loop free */
+    ck_assert_int_eq(th_poll_once(rt, fut_uring_read(&op, p[0], buf, sizeof buf, -1), NULL),
+                     FUT_PENDING);
+    ck_assert_int_eq(write(p[1], "abc", 3), 3);
+    ck_assert_int_eq(th_block(rt, &op.base), 3);
+    ck_assert_int_eq(memcmp(buf, "abc", 3), 0);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    /* data already there: read at the first readiness */
+    ck_assert_int_eq(write(p[1], "de", 2), 2);
+    ck_assert_int_eq(th_block(rt, fut_uring_read(&op, p[0], buf, sizeof buf, -1)), 2);
+    ck_assert_int_eq(memcmp(buf, "de", 2), 0);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    /* a write larger than PIPE_BUF into an empty pipe: PIPE_BUF at most */
+    static char big[4 * PIPE_BUF];
+    memset(big, 'w', sizeof big);
+    ssize_t n = th_block(rt, fut_uring_write(&op, p[1], big, sizeof big, -1));
+    ck_assert_int_gt(n, 0);
+    ck_assert_int_le(n, PIPE_BUF);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(drain_pipe(p[0], big, sizeof big), n);
+    ck_assert_int_eq(th_block(rt, fut_uring_write(&op, p[1], "small", 5, -1)), 5);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(drain_pipe(p[0], big, sizeof big), 5);
+    /* an offset on a pipe: what pread and pwrite say */
+    ck_assert_int_eq(write(p[1], "o", 1), 1);
+    ck_assert_int_eq(th_block(rt, fut_uring_read(&op, p[0], buf, 1, 0)), -ESPIPE);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(th_block(rt, fut_uring_write(&op, p[1], "o", 1, 0)), -ESPIPE);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(fcntl(p[0], F_GETFL) & O_NONBLOCK, 0);
+    closepipe(p);
+}
+END_TEST
+
+/* Non-blocking fds: the fallback tries at once and waits for readiness
+ * on EAGAIN, for read, write and accept alike. */
+START_TEST(non_blocking_fds)
+{
+    new_rt(_i);
+    int p[2];
+    ck_assert_int_eq(pipe2(p, O_NONBLOCK), 0);
+    char buf[8];
+    fut_uring_op op;
+    ck_assert_int_eq(th_poll_once(rt, fut_uring_read(&op, p[0], buf, sizeof buf, -1), NULL),
+                     FUT_PENDING);
+    ck_assert_int_eq(write(p[1], "nb", 2), 2);
+    ck_assert_int_eq(th_block(rt, &op.base), 2);
+    ck_assert_int_eq(memcmp(buf, "nb", 2), 0);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(th_block(rt, fut_uring_write(&op, p[1], "xy", 2, -1)), 2);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(drain_pipe(p[0], buf, sizeof buf), 2);
+    closepipe(p);
+
+    struct sockaddr_in la;
+    int l = listener(&la);
+    ck_assert_int_eq(fcntl(l, F_SETFL, O_NONBLOCK), 0);
+    ck_assert_int_eq(th_poll_once(rt, fut_uring_accept(&op, l, NULL, NULL, SOCK_CLOEXEC), NULL),
+                     FUT_PENDING);
+    int c = connect_to(&la);
+    ssize_t s = th_block(rt, &op.base);
+    ck_assert_int_ge(s, 0);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    close((int)s);
+    close(c);
+    close(l);
+}
+END_TEST
+
+/* A send into a full socket waits until the peer read (on the fallback,
+ * for writability). */
+START_TEST(send_waits_for_room)
+{
+    new_rt(_i);
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    static char big[1 << 16];
+    memset(big, 's', sizeof big);
+    long filled = 0;
+    ssize_t r;
+    while ((r = send(sv[0], big, sizeof big, MSG_DONTWAIT)) > 0)
+        filled += r;
+    ck_assert_int_eq(errno, EAGAIN);
+    fut_uring_op op;
+    ck_assert_int_eq(th_poll_once(rt, fut_uring_send(&op, sv[0], "!", 1, 0), NULL), FUT_PENDING);
+    long got = 0;
+    while (got < filled && (r = recv(sv[1], big, sizeof big, MSG_DONTWAIT)) > 0)
+        got += r;
+    ck_assert_int_eq(got, filled);
+    ck_assert_int_eq(th_block(rt, &op.base), 1);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(recv(sv[1], big, sizeof big, 0), 1);
+    ck_assert_int_eq(big[0], '!');
+    closepipe(sv);
+}
+END_TEST
+
+/* Errors the kernel gives at once come out the same on both paths: a bad
+ * fd, a read from a file open for writing only. */
+START_TEST(bad_fds_fail_at_once)
+{
+    new_rt(_i);
+    int fds0 = open_fds();
+    char buf[4];
+    fut_uring_op op;
+    ck_assert_int_eq(th_block(rt, fut_uring_read(&op, -1, buf, sizeof buf, -1)), -EBADF);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(th_block(rt, fut_uring_recv(&op, -1, buf, sizeof buf, 0)), -EBADF);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(th_block(rt, fut_uring_accept(&op, -1, NULL, NULL, 0)), -EBADF);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    char path[] = "/tmp/check_uring.XXXXXX";
+    int w = mkstemp(path);
+    ck_assert_int_ge(w, 0);
+    unlink(path);
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", w);
+    int wo = open(self, O_WRONLY | O_CLOEXEC);
+    ck_assert_int_ge(wo, 0);
+    ck_assert_int_eq(write(wo, "data", 4), 4);
+    ck_assert_int_eq(th_block(rt, fut_uring_read(&op, wo, buf, sizeof buf, 0)), -EBADF);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(th_block(rt, fut_uring_read(&op, w, buf, sizeof buf, 0)), 4);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert_int_eq(memcmp(buf, "data", 4), 0);
+    close(wo);
+    close(w);
+    ck_assert_int_eq(open_fds(), fds0);
+}
+END_TEST
+
+/* More operations queued in one poll than the submission queue holds,
+ * then all cancelled in one teardown: the queue is sent to the kernel
+ * when full, nothing is lost. */
+struct batch {
+    fut base;
+    fut_uring_op *ops;
+    unsigned char *ready;
+    int n;
+};
+
+static fut_status batch_poll(fut *self, fut_cx *cx)
+{
+    struct batch *b = (struct batch *)self;
+    int done = 0;
+    for (int k = 0; k < b->n; k++) {
+        if (!b->ready[k] && fut_poll(&b->ops[k].base, cx) == FUT_READY)
+            b->ready[k] = 1;
+        done += b->ready[k];
+    }
+    return done == b->n ? fut_ready(self, done) : FUT_PENDING;
+}
+
+static fut_status batch_poll_drop(fut *self, fut_cx *cx)
+{
+    struct batch *b = (struct batch *)self;
+    int pending = 0;
+    for (int k = 0; k < b->n; k++)
+        if (fut_poll_drop(&b->ops[k].base, cx) == FUT_PENDING)
+            pending++;
+    return pending ? FUT_PENDING : FUT_READY;
+}
+
+static const struct fut_vtable batch_vt = {sizeof(struct fut_vtable), "batch", batch_poll,
+                                           batch_poll_drop, NULL};
+
+START_TEST(more_ops_in_one_poll_than_the_queue_holds)
+{
+    new_rt(_i);
+    enum { N = 700 };
+    static fut_uring_op ops[N];
+    static unsigned char ready[N];
+    memset(ready, 0, sizeof ready);
+    struct batch b = {.ops = ops, .ready = ready, .n = N};
+    fut_init(&b.base, &batch_vt);
+    for (int k = 0; k < N; k++)
+        fut_uring_timeout(&ops[k], 0.01);
+    ck_assert_int_eq(th_block(rt, &b.base), N);
+    ck_assert_int_eq(fut_drop(&b.base), 0);
+    for (int k = 0; k < N; k++)
+        ck_assert_int_eq(fut_out(&ops[k].base), 0);
+    /* all in flight, then torn down together */
+    fut_init(&b.base, &batch_vt);
+    memset(ready, 0, sizeof ready);
+    for (int k = 0; k < N; k++)
+        fut_uring_timeout(&ops[k], 30);
+    ck_assert_int_eq(th_poll_once(rt, &b.base, NULL), FUT_PENDING);
+    double t0 = th_mono();
+    ck_assert_int_eq(fut_drop(&b.base), 0);
+    ck_assert(th_mono() - t0 < 5);
+}
+END_TEST
+
+/* An operation in flight sees its task cancelled (on the ring its
+ * cancellation is asked for), then is dropped before the kernel
+ * confirmed: one cancellation, the drop waits for the completion, the
+ * buffer stays untouched. On the fallback the readiness wait completes
+ * with -ECANCELED at once. */
+static fut_status cancel_then_drop(struct th_fn *f, fut_cx *cx)
+{
+    fut_uring_op *op = f->ud;
+    if (fut_poll(&op->base, cx) == FUT_READY) /* the fallback's wait: -ECANCELED */
+        return fut_ready(&f->base, fut_out(&op->base));
+    if (!fut_cx_cancelled(cx))
+        return FUT_PENDING;
+    ck_assert_int_eq(fut_drop(&op->base), 0);
+    return fut_ready(&f->base, 1);
+}
+
+START_TEST(cancelled_in_flight_then_dropped)
+{
+    new_rt(_i);
+    int p[2];
+    mkpipe(p);
+    char buf[8];
+    memset(buf, 'C', sizeof buf);
+    fut_uring_op op;
+    fut_uring_read(&op, p[0], buf, sizeof buf, -1);
+    struct th_fn f;
+    th_fn_init(&f, cancel_then_drop, &op);
+    ck_assert_int_eq(th_run_cancelled(rt, &f.base, 0.02), ring ? 1 : -ECANCELED);
+    ck_assert_int_eq(fut_drop(&f.base), 0);
+    ck_assert_int_eq(write(p[1], "late", 4), 4);
+    th_pause_for(0.01);
+    ck_assert(all_canary(buf, sizeof buf));
+    ck_assert_int_eq(drain_pipe(p[0], buf, sizeof buf), 4);
+    closepipe(p);
+}
+END_TEST
+
+/* Polled for the first time under a cancelled context: -ECANCELED, and
+ * nothing was read. */
+START_TEST(cancelled_before_the_first_poll)
+{
+    new_rt(_i);
+    int p[2];
+    mkpipe(p);
+    ck_assert_int_eq(write(p[1], "keep", 4), 4);
+    char buf[8];
+    memset(buf, 'C', sizeof buf);
+    fut_uring_op op;
+    fut_uring_read(&op, p[0], buf, sizeof buf, -1);
+    ck_assert_int_eq(th_run_cancelled(rt, &op.base, 0), -ECANCELED);
+    ck_assert_int_eq(fut_drop(&op.base), 0);
+    ck_assert(all_canary(buf, sizeof buf));
+    ck_assert_int_eq(drain_pipe(p[0], buf, sizeof buf), 4);
+    closepipe(p);
+}
+END_TEST
+
 int main(void)
 {
     const char *e = getenv("FUT_NO_URING");
@@ -889,6 +1248,16 @@ int main(void)
     tcase_add_test(tc, ring_retried_after_allocation_failure);
     tcase_add_loop_test(tc, timeout_beyond_timespec_waits, 0, 2);
     tcase_add_loop_test(tc, read_write_on_a_blocking_socket, 0, 2);
+    tcase_add_loop_test(tc, ring_unavailable_for_good, 0, 4);
+    tcase_add_loop_test(tc, ring_retried_after_transient_errors, 0, 2);
+    tcase_add_loop_test(tc, no_uring_empty_or_zero_keeps_the_ring, 0, 2);
+    tcase_add_test(tc, fallback_without_rwf_nowait);
+    tcase_add_loop_test(tc, non_blocking_fds, 0, 2);
+    tcase_add_loop_test(tc, send_waits_for_room, 0, 2);
+    tcase_add_loop_test(tc, bad_fds_fail_at_once, 0, 2);
+    tcase_add_loop_test(tc, cancelled_before_the_first_poll, 0, 2);
+    tcase_add_loop_test(tc, more_ops_in_one_poll_than_the_queue_holds, 0, 2);
+    tcase_add_loop_test(tc, cancelled_in_flight_then_dropped, 0, 2);
     suite_add_tcase(s, tc);
     int r = th_run(s);
     free(orig_env);

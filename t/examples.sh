@@ -4,7 +4,8 @@
 # SIGINT midway; eyeballs' race closes the loser before it returns, and
 # fetch gets a page from examples/http, reports a refused port, gives up
 # on a silent server at its -T deadline, and rejects bad URLs; dump shows
-# a task in each state, at start and on SIGUSR1. Loopback only; every
+# a task in each state, at start and on SIGUSR1, and so does http on
+# SIGUSR1 while it serves on. Loopback only; every
 # step bounded by timeout(1).
 set -u
 b="${top_builddir:-.}/examples"
@@ -34,7 +35,7 @@ wait_for() {
     return 1
 }
 
-echo "1..13"
+echo "1..15"
 
 # --- eyeballs -------------------------------------------------------------
 timeout 10 "$b/eyeballs" >"$tmp/eye" 2>&1
@@ -68,7 +69,8 @@ for try in 1 2 3 4 5 6 7 8 9 10; do
     hpid=""
 done
 if [ -z "$hpid" ]; then
-    for t in "fetch from examples/http" "fetch via localhost" "fetch a 404"; do
+    for t in "fetch from examples/http" "fetch via localhost" "fetch a 404" "http on SIGUSR1" \
+        "http exits 0 on SIGTERM"; do
         notok "$t (examples/http did not start)" "$tmp/http"
     done
 else
@@ -93,9 +95,29 @@ else
     else
         notok "fetch a 404: exit 1 (got $rc)" "$tmp/out" "$tmp/err"
     fi
+    # SIGUSR1: the runtime's dump on stderr, and it serves on; SIGTERM
+    # still ends it cleanly.
+    spid=$(sed -n 's/^http: listening on .*, pid \([0-9]*\)$/\1/p' "$tmp/http")
+    kill -USR1 "${spid:-$hpid}"
+    if ! command -v curl >/dev/null 2>&1; then
+        skip "curl not found: http on SIGUSR1"
+    elif wait_for "$tmp/http" '^end tasks=' $hpid &&
+        grep -q '^task .*state=running .*name=dumper' "$tmp/http" &&
+        [ "$(timeout 10 curl -s "http://127.0.0.1:$port/")" = hello ] &&
+        [ "$(timeout 10 curl -s "http://127.0.0.1:$port/")" = hello ]; then
+        ok "http: SIGUSR1 dumps the runtime to stderr, then serves curl on"
+    else
+        notok "http: SIGUSR1 dumps the runtime to stderr, then serves curl on" "$tmp/http"
+    fi
     # Stopped, its port is one where nothing listens.
     kill $hpid 2>/dev/null
     wait $hpid 2>/dev/null
+    rc=$?
+    if [ $rc -eq 0 ] && grep -q 'requests on' "$tmp/http"; then
+        ok "http: exits 0 on SIGTERM"
+    else
+        notok "http: exits 0 on SIGTERM (got $rc)" "$tmp/http"
+    fi
 fi
 
 # --- a refused port -----------------------------------------------------------

@@ -339,3 +339,127 @@ int th_run(Suite *s)
     srunner_free(sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
+
+/* --- fault injection --------------------------------------------------------- */
+
+#include <endian.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+
+#if defined(__x86_64__)
+#define TH_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define TH_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#elif defined(__i386__)
+#define TH_AUDIT_ARCH AUDIT_ARCH_I386
+#endif
+
+int th_sysfail(const struct th_sysfail *rules, size_t n)
+{
+#ifdef TH_AUDIT_ARCH
+    const char *fork = getenv("CK_FORK");
+    if ((fork && strcmp(fork, "no") == 0) || getenv("FUT_VALGRIND") || n > 32)
+        return -ENOSYS;
+    struct sock_filter prog[4 + 32 * 6 + 1];
+    unsigned k = 0;
+    prog[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                             offsetof(struct seccomp_data, arch));
+    prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TH_AUDIT_ARCH, 1, 0);
+    prog[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    prog[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                             offsetof(struct seccomp_data, nr));
+    for (size_t i = 0; i < n; i++) {
+        const struct th_sysfail *r = &rules[i];
+        unsigned ret = SECCOMP_RET_ERRNO | ((unsigned)r->err & SECCOMP_RET_DATA);
+        if (r->arg < 0) {
+            prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)r->nr, 0, 1);
+            prog[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, ret);
+            continue;
+        }
+        /* the low word of args[arg] */
+        unsigned off = (unsigned)(offsetof(struct seccomp_data, args) + 8 * (size_t)r->arg +
+                                  (BYTE_ORDER == LITTLE_ENDIAN ? 0 : 4));
+        prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)r->nr, 0, 4);
+        prog[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, off);
+        prog[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, (unsigned)r->mask);
+        prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)r->val, 0, 1);
+        prog[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, ret);
+        prog[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                                 offsetof(struct seccomp_data, nr));
+    }
+    prog[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    struct sock_fprog fp = {(unsigned short)k, prog};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp) == -1)
+        return -ENOSYS;
+    return 0;
+#else
+    (void)rules;
+    (void)n;
+    return -ENOSYS;
+#endif
+}
+
+/* --- cancelled contexts ------------------------------------------------------ */
+
+struct th_cbody {
+    fut base;
+    fut *child;
+    fut_join *self;
+    double after;
+    ssize_t *out;
+};
+
+static fut_status cbody_poll(fut *self, fut_cx *cx)
+{
+    struct th_cbody *b = (struct th_cbody *)self;
+    if (b->after <= 0)
+        ck_assert_int_eq(fut_join_cancel(b->self), 0);
+    ck_assert_int_eq(fut_rt_nested_loop(fut_cx_rt(cx), b->child, b->out), 0);
+    return fut_ready(self, 0);
+}
+
+static const struct fut_vtable cbody_vt = {sizeof(struct fut_vtable), "th_cbody", cbody_poll,
+                                           NULL, NULL};
+
+struct th_canceller {
+    fut base;
+    fut_sleep s;
+    fut_join *j;
+};
+
+static fut_status canceller_poll(fut *self, fut_cx *cx)
+{
+    struct th_canceller *c = (struct th_canceller *)self;
+    if (fut_poll(&c->s.base, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    fut_drop(&c->s.base);
+    fut_join_cancel(c->j);
+    return fut_ready(self, 0);
+}
+
+static const struct fut_vtable canceller_vt = {sizeof(struct fut_vtable), "th_canceller",
+                                               canceller_poll, NULL, NULL};
+
+ssize_t th_run_cancelled(fut_rt *rt, fut *child, double after)
+{
+    ssize_t out = -99999;
+    fut_join j;
+    struct th_cbody b = {.child = child, .self = &j, .after = after, .out = &out};
+    fut_init(&b.base, &cbody_vt);
+    ck_assert_int_eq(FUT_SPAWN(rt, &b, &j), 0);
+    if (after > 0) {
+        struct th_canceller c = {.j = &j};
+        fut_init(&c.base, &canceller_vt);
+        fut_sleep_init(&c.s, after);
+        ck_assert_int_eq(FUT_SPAWN(rt, &c, NULL), 0);
+    }
+    ssize_t r = th_block(rt, &j.base);
+    ck_assert(r == 0 || r == -ECANCELED);
+    ck_assert_int_eq(fut_drop(&j.base), 0);
+    ck_assert_int_ne(out, -99999);
+    return out;
+}

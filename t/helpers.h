@@ -116,6 +116,34 @@ struct th_fn {
 };
 void th_fn_init(struct th_fn *f, th_fn_cb fn, void *ud);
 
+/* --- fault injection ------------------------------------------------------- */
+
+/* One syscall to fail: calls to `nr` (whose argument `arg` masked with
+ * `mask` equals `val`, when arg >= 0; any call when arg < 0) fail with
+ * `err`. */
+struct th_sysfail {
+    long nr;
+    int err;
+    int arg;
+    unsigned long mask, val; /* compared on the argument's low 32 bits */
+};
+
+/* Installs a seccomp filter failing the calls `rules` describe, for the
+ * rest of this process's life: only for a test that Check runs in a
+ * forked child. Returns 0, or -ENOSYS where that cannot be done (Check
+ * not forking, under valgrind, an architecture the filter does not
+ * know, no seccomp): the caller skips. */
+int th_sysfail(const struct th_sysfail *rules, size_t n);
+
+/* --- cancelled contexts ------------------------------------------------------ */
+
+/* Runs `child` to completion in a nested loop inside a task of rt, and
+ * cancels that task `after` seconds later (after <= 0: before the child's
+ * first poll). The child's polls from then on see fut_cx_cancelled().
+ * Returns the child's output; the child is left READY for the caller to
+ * drop. */
+ssize_t th_run_cancelled(fut_rt *rt, fut *child, double after);
+
 /* --- suites ----------------------------------------------------------------- */
 
 /* A test case `name` added to s, with the th_setup/th_teardown fixture and

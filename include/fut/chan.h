@@ -202,7 +202,8 @@ typedef struct fut_chan_recv_op {
  * queued for a later one. No item is lost. Never waits. */
 FUT_API fut *fut_chan_recv(fut_chan_recv_op *op, fut_chan *c);
 
-/* After READY with 0: the item received, now the caller's. */
+/* After READY with 0: the item received, now the caller's. It stays
+ * readable after op is dropped (as a coroutine's FUT_AWAIT does). */
 FUT_API void *fut_chan_recv_item(const fut_chan_recv_op *op);
 
 #ifdef __cplusplus

@@ -36,6 +36,13 @@
  * negative errno. poll stores it with fut_ready() in the `out` field of
  * the base; larger payloads live in the future and are read through its
  * own accessors.
+ *
+ * NULL, across the whole API: a pointer argument must not be NULL unless
+ * its documentation says it may be (passing one is a programming error
+ * the library does not promise to catch), and every function that
+ * releases or closes something (fut_drop, fut_rt_free, fut_waker_drop,
+ * fut_fd_close, the *_close, *_free, *_drop and *_forget functions)
+ * accepts NULL and does nothing.
  */
 #ifndef FUT_FUTURE_H
 #define FUT_FUTURE_H
@@ -56,9 +63,10 @@ extern "C" {
 typedef enum fut_status { FUT_PENDING = 0, FUT_READY = 1 } fut_status;
 
 typedef struct fut fut;
-/* What poll and poll_drop receive: the current task's waker, the runtime,
- * and (in later versions) cancellation state. Opaque; valid only during
- * the call it was passed to. */
+/* What poll and poll_drop receive: the current task's waker (fut_cx_waker),
+ * the runtime (fut_cx_rt) and the cancellation state (fut_cx_cancelled,
+ * fut_cx_escalated, fut_cx_report). Opaque; valid only during the call it
+ * was passed to. */
 typedef struct fut_cx fut_cx;
 /* A counted reference that wakes a task (or a nested loop). */
 typedef struct fut_waker fut_waker;
@@ -225,6 +233,16 @@ typedef union fut__watcher {
     unsigned char bytes[64];
 } fut__watcher;
 
+/* A deadline inside a public future: a node of its runtime's timer heap
+ * (no allocation per timer). Private. */
+typedef struct fut__timer {
+    struct fut__timer *prev; /* NULL: not armed */
+    struct fut__timer *next, *child;
+    double at;               /* the deadline, on the runtime's clock */
+    unsigned long long seq;  /* arming order: breaks ties */
+    void (*fire)(fut_rt *rt, struct fut__timer *t);
+} fut__timer;
+
 /* An intrusive list link inside a public future. Private. */
 typedef struct fut__list {
     struct fut__list *prev, *next;
@@ -255,7 +273,8 @@ struct fut_allocator {
     void *ud;
 };
 
-/* Installs a (copied), or restores malloc/free with NULL. Returns 0, or
+/* Installs the allocator *a (the struct is copied: it need not outlive the
+ * call), or restores malloc/free when a is NULL. Returns 0, or
  * -EBUSY while memory from the current allocator is still outstanding
  * (nothing changes then). libev's own allocations (a loop created by
  * fut_rt_new) do not go through it. */
@@ -263,8 +282,16 @@ FUT_API int fut_set_allocator(const struct fut_allocator *a);
 
 /* --- misc ---------------------------------------------------------------- */
 
-/* The package version, "MAJOR.MINOR.PATCH". */
+/* The version of the library running, "MAJOR.MINOR.PATCH": the string
+ * FUT_VERSION_STRING (<fut/version.h>) had when it was built. Static,
+ * never NULL. The macros say which headers a program was compiled
+ * against; these two calls say which library it runs with. */
 FUT_API const char *fut_version(void);
+
+/* The same version as one comparable integer, MAJOR * 10000 + MINOR * 100
+ * + PATCH: the library's FUT_VERSION_NUMBER, so a program can test it
+ * against the headers' (FUT_VERSION_ENCODE() builds any other). */
+FUT_API int fut_version_number(void);
 
 /* A message for a negative errno returned by the library, including what
  * the library means by it where it differs from strerror(), or for one

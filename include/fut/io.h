@@ -52,7 +52,7 @@ typedef struct fut_io {
     unsigned char flags; /* private */
     fut__list unchecked; /* private: awaiting the fd check before libev registers it */
     fut__watcher io;     /* private: the ev_io */
-    fut__watcher timer;  /* private: the deadline's ev_timer */
+    fut__timer timer;    /* private: the deadline */
 } fut_io;
 
 /* Waits for any of `events` (FUT_READABLE | FUT_WRITABLE) on fd. Returns

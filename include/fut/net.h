@@ -143,7 +143,7 @@ typedef struct fut_stream {
     double close_at;        /* close deadline */
     double timer_at;        /* when the timer fires (INFINITY: not armed) */
     unsigned timedout;      /* FUT_READABLE / FUT_WRITABLE: a deadline fired */
-    fut__watcher timer;     /* the deadline's ev_timer */
+    fut__timer timer;       /* its deadlines' timer */
 } fut_stream;
 
 /* Opens a stream on a connected socket fd (TCP or Unix stream; a pipe or
@@ -290,7 +290,7 @@ typedef struct fut_listener {
     unsigned flags;
     int state;
     fut_waker *waker;       /* waiting out an fd shortage */
-    fut__watcher timer;     /* its back-off timer */
+    fut__timer timer;       /* its back-off timer */
     double backoff;
     unsigned long backoffs; /* EMFILE/ENFILE back-offs */
     unsigned long accepted;

@@ -91,6 +91,10 @@ struct fut_pool_stats {
     uint64_t released;         /* results released by the release callback */
     uint64_t batches;          /* completion deliveries (ev_async callbacks) */
     uint64_t workers;          /* workers started now */
+    uint64_t start_failures;   /* workers that could not be started (after
+                                * pthread_create failed, the pool waits
+                                * 10 ms, doubling to 1 s, before it tries
+                                * again) */
 };
 
 FUT_API int fut_rt_pool_stats(fut_rt *rt, struct fut_pool_stats *st, size_t size);

@@ -133,8 +133,8 @@ typedef struct fut_process {
     fut_rt *rt;         /* private */
     fut_waker *waker;   /* private */
     fut__list link;     /* private: the runtime's processes */
-    fut__watcher watch; /* private: the pidfd's ev_io, or the fallback's ev_timer */
-    fut__watcher timer; /* private: the grace period's ev_timer */
+    fut__watcher watch; /* private: the pidfd's ev_io, or the fallback's poller */
+    fut__timer timer;   /* private: the grace period */
 } fut_process;
 
 /* Starts o->file as a child of this process and initialises p to stand

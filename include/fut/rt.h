@@ -80,7 +80,10 @@ FUT_API struct ev_loop *fut_rt_loop(fut_rt *rt);
  * thread had none, until it is freed); NULL when none. */
 FUT_API fut_rt *fut_rt_current(void);
 
-/* The loop's notion of now (ev_now()), in seconds. */
+/* The runtime's time, in seconds: the loop's notion of now (ev_now(),
+ * updated once per loop iteration) under the real clock, the manual
+ * clock's time under FUT_CLOCK_MANUAL and FUT_CLOCK_AUTO (see below).
+ * Every deadline of the library is on this clock. */
 FUT_API double fut_rt_now(fut_rt *rt);
 
 /* Runs the loop until f is READY: the outermost synchronous entry point.
@@ -122,6 +125,103 @@ FUT_API int fut_rt_nested_loop(fut_rt *rt, fut *f, ssize_t *out);
  * nesting). Returns 0, -EINVAL, -EBUSY (called from inside a loop of this
  * runtime) or -ENOMEM (the old limit stays). */
 FUT_API int fut_rt_set_max_depth(fut_rt *rt, unsigned depth);
+
+/* --- the clock ------------------------------------------------------------- */
+
+/* The runtime's clock drives every deadline of the library: sleeps
+ * (<fut/time.h>), fut_timeout, scope deadlines and drop budgets
+ * (<fut/scope.h>), fd, stream and connect deadlines, the accept back-off
+ * and a child process's grace period. All of them are timers of one heap
+ * per runtime, and timers with the same deadline fire in the order they
+ * were armed.
+ *
+ *   FUT_CLOCK_REAL    the default: the loop's time (ev_now()).
+ *   FUT_CLOCK_MANUAL  a test clock: time stands still and moves only
+ *                     through fut_rt_advance(), so timeouts fire at once,
+ *                     in order, and at exactly the time they were set
+ *                     for. A fut_rt_block_on() that waits only on timers
+ *                     then never returns unless something advances the
+ *                     clock (a task calling fut_rt_advance(), or the auto
+ *                     mode).
+ *   FUT_CLOCK_AUTO    the manual clock, which also jumps by itself: when
+ *                     the loop would block with no task ready and timers
+ *                     armed, it first polls I/O without blocking and, if
+ *                     nothing at all happened, sets the time to the
+ *                     earliest deadline and fires the timers due then (one
+ *                     loop iteration per jump). So
+ *                     fut_rt_block_on(rt, <a sleep of 3600 s>) returns at
+ *                     once, with fut_rt_now() 3600 s later. It cannot know
+ *                     about events still to come from outside (a peer's
+ *                     bytes, a child's exit, a pool job, another thread's
+ *                     wake, the caller's own libev watchers): a deadline
+ *                     raced against one of those fires first whenever the
+ *                     event has not arrived by the time the loop is idle.
+ *                     Use FUT_CLOCK_MANUAL for such tests.
+ *
+ * The manual clock starts at the loop's time when it is switched on (so
+ * times taken before stay comparable) and is a double: advancing by 0.1
+ * three times need not land exactly on +0.3, while binary fractions (0.5,
+ * 0.25) and whole seconds add up exactly. Under it, a deadline already
+ * reached when it is armed (a zero timeout, a budget of 0 s) fires at the
+ * loop's next iteration, as it would under the real clock.
+ *
+ * Outside the library's deadlines the real world goes on: I/O, signals,
+ * child processes and pool jobs complete in real time (a child process
+ * without a pidfd is still polled for on the real clock), and stats in
+ * seconds (nested_blocked_seconds) are real. fut_uring_timeout()
+ * (<fut/uring.h>) takes its fallback, a sleep, under a manual clock.
+ */
+#define FUT_CLOCK_REAL 0
+#define FUT_CLOCK_MANUAL 1
+#define FUT_CLOCK_AUTO 2
+
+/* Sets the runtime's clock to mode (FUT_CLOCK_*). Switching between
+ * FUT_CLOCK_MANUAL and FUT_CLOCK_AUTO is allowed at any time (the time
+ * and the armed deadlines stay); switching to or from FUT_CLOCK_REAL only
+ * while no deadline is armed on the runtime (set it right after
+ * fut_rt_new(), or once every sleep, timeout, budget and deadline has
+ * fired or been dropped). Switching from the manual clock back to the real
+ * one makes fut_rt_now() the loop's time again, which may be earlier than
+ * the manual time was. On rt's thread, from plain code or from a poll.
+ *
+ * Returns 0 (also when mode is the current one), or
+ *   -EINVAL  rt NULL, mode unknown;
+ *   -EPERM   called on another thread than the runtime's;
+ *   -EBUSY   to or from FUT_CLOCK_REAL while a deadline is armed (nothing
+ *            changes). */
+FUT_API int fut_rt_set_clock(fut_rt *rt, int mode);
+
+/* The runtime's clock mode (FUT_CLOCK_*), or -EINVAL when rt is NULL. */
+FUT_API int fut_rt_clock(const fut_rt *rt);
+
+/* Moves the manual clock forward by `seconds`, firing on the way every
+ * timer due by the new time, in deadline order (ties in arming order),
+ * and running the tasks they wake before it returns:
+ *
+ *   1. the tasks ready now run until none is left;
+ *   2. while the earliest armed deadline is at or before now + seconds,
+ *      the time becomes that deadline, every timer due at it fires, and
+ *      the tasks ready then run until none is left (so a sleep armed by a
+ *      task woken at time t counts from t, and fires within the same call
+ *      if it is due by the end);
+ *   3. the time becomes now + seconds.
+ *
+ * fut_rt_advance(rt, 0) fires what is due at the current time. "Run
+ * until none is left" polls tasks only: it does not poll I/O or block, so
+ * a task that waits on I/O stays parked, and a task that wakes itself
+ * forever keeps this call from returning (as it keeps the loop from
+ * blocking). From plain code (between fut_rt_block_on() calls) the
+ * tasks run in this call; from inside a poll (a task's, or a future's
+ * under fut_rt_block_on()), the other ready tasks run re-entrantly, as in
+ * a nested loop, while the task whose poll is on the stack, and the
+ * future of a fut_rt_block_on() or nested loop in progress, are polled
+ * again only after that poll returns (their wakes are kept).
+ *
+ * Returns 0, or
+ *   -EINVAL  rt NULL; seconds NaN, negative or infinite; or the clock is
+ *            FUT_CLOCK_REAL (nothing changes);
+ *   -EPERM   called on another thread than the runtime's. */
+FUT_API int fut_rt_advance(fut_rt *rt, double seconds);
 
 /* --- scheduling order ----------------------------------------------------- */
 
@@ -187,8 +287,11 @@ FUT_API int fut_rt_spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join);
 #ifdef __cplusplus
 #define FUT__NOT_BARE_FUT(fp) 0
 #else
+/* clang-format would write `fut * : -1`. */
+/* clang-format off */
 #define FUT__NOT_BARE_FUT(fp) \
     (0 * sizeof(char[_Generic((fp), fut *: -1, const fut *: -1, default: 1)]))
+/* clang-format on */
 #endif
 
 /* Cancels the joined task: it stops polling its future and drops it

@@ -83,7 +83,7 @@ FUT_API int fut_sem_add(fut_sem *s, size_t n);
 
 /* Closes the semaphore: every waiting acquire completes with -EPIPE, and
  * so do later ones and fut_sem_try_acquire(). Held permits stay held and
- * may still be released. Idempotent. */
+ * may still be released. Idempotent; NULL is a no-op. */
 FUT_API void fut_sem_close(fut_sem *s);
 
 /* Permits available now (not held, not granted to a waiter). */
@@ -120,7 +120,8 @@ FUT_API fut *fut_sem_acquire(fut_sem_acquire_op *a, fut_sem *s, size_t n);
 
 /* Detaches the permits held by a granted acquire: its drop will not give
  * them back; they are loose, for fut_sem_release(). Returns how many
- * (n), or 0 when a holds none (not granted, failed, already forgotten). */
+ * (n), or 0 when a holds none (not granted, failed, already forgotten, or
+ * a NULL). */
 FUT_API size_t fut_sem_forget(fut_sem_acquire_op *a);
 
 /* --- notify ---------------------------------------------------------------
@@ -226,7 +227,7 @@ FUT_API fut *fut_mutex_lock(fut_mutex_lock_op *l, fut_mutex *m);
 
 /* Detaches a held mutex from its lock future: the drop will not unlock
  * it; the caller holds it loose. Returns 1, or 0 when l does not hold
- * the mutex. */
+ * the mutex (or is NULL). */
 FUT_API int fut_mutex_forget(fut_mutex_lock_op *l);
 
 #ifdef __cplusplus

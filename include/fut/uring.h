@@ -57,7 +57,9 @@
  *     polled ready (a write then writes at most PIPE_BUF bytes), so
  *     another reader or acceptor of the same open file could still make
  *     it block: give such fds O_NONBLOCK;
- *   - timeout: fut_sleep (<fut/time.h>).
+ *   - timeout: fut_sleep (<fut/time.h>); always this one under a manual
+ *     clock (fut_rt_set_clock()), which the kernel's timeout would not
+ *     follow.
  * fut_rt_uring_active() tells which one a runtime uses.
  *
  * Freeing the runtime: fut_rt_free() tears every task down first, so no
