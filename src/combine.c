@@ -323,8 +323,7 @@ static __attribute__((noinline)) fut_status timeout_poll_tasks(fut_timeout *t, f
     if (w == 0)
         return fut_ready(&t->base, fut_out(t->kids[0]));
     if (w == 1) /* the deadline won; a cancelled wait reads -ECANCELED */
-        return fut_ready(&t->base,
-                         fut_out(&t->sleep.base) == -ECANCELED ? -ECANCELED : -ETIMEDOUT);
+        return fut_ready(&t->base, fut_out(&t->sleep.base) == -ECANCELED ? -ECANCELED : -ETIMEDOUT);
     return fut_ready(&t->base, w);
 }
 

@@ -545,14 +545,14 @@ static inline fut_status fut__poll(fut *f, fut_cx *cx)
         return fut__poll_refused(f);
     /* cx->arranged only grows: a wake arranged below this call (by f or
      * by a child of f) moves it, and still counts for our caller. */
-    unsigned before = cx->arranged;
+    unsigned arranged0 = cx->arranged;
 #endif
     f->rt = cx->rt->id;
     fut_status st = f->vt->poll(f, cx);
     if (st == FUT_READY)
         f->state |= FUT__F_READY; /* combinators read it */
 #ifndef NDEBUG
-    else if (fut__unlikely(cx->arranged == before))
+    else if (fut__unlikely(cx->arranged == arranged0))
         fut__pending_unarranged(f, "");
 #endif
     return st;
@@ -569,20 +569,20 @@ static inline fut_status fut__poll_drop(fut *f, fut_cx *cx)
     if (pd) {
         f->rt = cx->rt->id;
 #ifndef NDEBUG
-        unsigned before = cx->arranged;
+        unsigned arranged0 = cx->arranged;
 #endif
         fut_status st = pd(f, cx);
         if (st == FUT_PENDING) {
             f->state |= FUT__F_DROPPING;
 #ifndef NDEBUG
-            if (fut__unlikely(cx->arranged == before))
+            if (fut__unlikely(cx->arranged == arranged0))
                 fut__pending_unarranged(f, ": poll_drop");
 #endif
             return FUT_PENDING;
         }
 #ifndef NDEBUG
         /* A teardown that completed arranged nothing its owner waits on. */
-        cx->arranged = before;
+        cx->arranged = arranged0;
 #endif
     } else {
         void (*drop)(fut *) = FUT__SLOT(vt, drop);

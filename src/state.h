@@ -55,8 +55,8 @@ typedef _Atomic unsigned fut__state;
 /* A new task: queued, and in teardown already when it is an orphan. */
 static inline void fut__state_init_task(fut__state *s, bool teardown, bool scoped)
 {
-    atomic_init(s, FUT__W_NOTIFIED | (teardown ? FUT__W_TEARDOWN : 0) |
-                       (scoped ? FUT__W_SCOPED : 0));
+    atomic_init(s,
+                FUT__W_NOTIFIED | (teardown ? FUT__W_TEARDOWN : 0) | (scoped ? FUT__W_SCOPED : 0));
 }
 
 static inline void fut__state_init_frame(fut__state *s)

@@ -159,8 +159,8 @@ static fut_status arranger_poll(fut *self, fut_cx *cx)
     return FUT_PENDING;
 }
 
-static const struct fut_vtable arranger_vt = {sizeof(struct fut_vtable), "arranger",
-                                              arranger_poll, NULL, NULL};
+static const struct fut_vtable arranger_vt = {sizeof(struct fut_vtable), "arranger", arranger_poll,
+                                              NULL, NULL};
 
 START_TEST(wake_arranged_below_counts_for_the_caller)
 {

@@ -322,8 +322,7 @@ static fut_status idle_poll(fut *self, fut_cx *cx)
     return FUT_PENDING;
 }
 
-static const struct fut_vtable idle_vt = {sizeof(struct fut_vtable), "idle", idle_poll, NULL,
-                                          NULL};
+static const struct fut_vtable idle_vt = {sizeof(struct fut_vtable), "idle", idle_poll, NULL, NULL};
 
 START_TEST(idle_task_allocation)
 {
