@@ -36,6 +36,16 @@
  *                    and finishes; main awaits those. Two task polls and
  *                    two task completions per op.
  * ns/op is per cancel. Twin: b_drop_ev.c.
+ *
+ * Cancelling a scope among unrelated tasks (issue 13: its cost must not
+ * grow with them):
+ *   scope_cancel     M (default 100) tasks pending forever are spawned and
+ *                    parked first, outside any scope. Measured: N rounds
+ *                    of a scope with one child pending forever: spawn the
+ *                    child, let it park, fut_scope_cancel, await the scope
+ *                    (READY once the child's teardown is done), drop it.
+ *                    Flat in M when a scope keeps its own children. ns/op
+ *                    is per round. libfut only (the twin exits 3).
  */
 #include <errno.h>
 
@@ -43,7 +53,7 @@
 
 #include "bench.h"
 
-#define MODES "sync pd_ready pd_pending task_pd_ready task_pd_pending timer io join"
+#define MODES "sync pd_ready pd_pending task_pd_ready task_pd_pending timer io join scope_cancel"
 
 static long released;
 
@@ -340,12 +350,91 @@ static double cancels(fut_rt *rt, long n, const char *mode)
     return secs;
 }
 
+/* --- cancelling a scope among unrelated tasks ------------------------------------ */
+
+/* The rounds, from a task: 0 spawn the child, yield (it parks); 1 cancel,
+ * await the scope; 2 the scope is READY: drop it, next round. */
+struct canceller {
+    fut base;
+    fut_rt *rt;
+    long n, done;
+    int step;
+    fut_scope sc;
+    fut_yield y;
+};
+
+static fut_status canceller_poll(fut *self, fut_cx *cx)
+{
+    struct canceller *c = (struct canceller *)self;
+    for (;;) {
+        if (c->step == 0) {
+            if (c->done == c->n)
+                return fut_ready(self, 0);
+            fut_scope_init(&c->sc, c->rt, 0);
+            struct forever f = {.w = NULL};
+            fut_init(&f.base, &forever_vt);
+            BENCH_CHECK(FUT_SCOPE_SPAWN(&c->sc, &f, NULL) == 0);
+            fut_yield_init(&c->y);
+            c->step = 1;
+        }
+        if (c->step == 1) {
+            if (fut_poll(&c->y.base, cx) == FUT_PENDING)
+                return FUT_PENDING;
+            fut_drop(&c->y.base);
+            fut_scope_cancel(&c->sc);
+            c->step = 2;
+        }
+        if (fut_poll(&c->sc.base, cx) == FUT_PENDING)
+            return FUT_PENDING;
+        BENCH_CHECK(fut_out(&c->sc.base) == -ECANCELED);
+        BENCH_CHECK(fut_drop(&c->sc.base) == 0);
+        c->done++;
+        c->step = 0;
+    }
+}
+
+static const struct fut_vtable canceller_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "bench_scope_canceller",
+    .poll = canceller_poll,
+};
+
+static double scope_cancels(fut_rt *rt, long n, long others)
+{
+    for (long i = 0; i < others; i++) {
+        struct forever f = {.w = NULL};
+        fut_init(&f.base, &forever_vt);
+        BENCH_CHECK(FUT_SPAWN(rt, &f, NULL) == 0);
+    }
+    park_all(rt);
+    struct canceller c = {.rt = rt, .n = n};
+    fut_init(&c.base, &canceller_vt);
+    fut_join j;
+    double t0 = bench_now();
+    BENCH_CHECK(FUT_SPAWN(rt, &c, &j) == 0);
+    ssize_t out = -1;
+    BENCH_CHECK(fut_rt_block_on(rt, &j.base, &out) == 0 && out == 0);
+    double t1 = bench_now();
+    fut_drop(&j.base);
+    BENCH_CHECK(released == n); /* each child's teardown; the others are alive */
+    struct fut_rt_stats st;
+    fut_rt_stats(rt, &st, sizeof st);
+    BENCH_CHECK(st.tasks_alive == (uint64_t)others);
+    return t1 - t0;
+}
+
 int main(int argc, char **argv)
 {
     struct bench_args a = bench_parse(argc, argv, MODES, 0);
     fut_rt *rt;
     BENCH_CHECK(fut_rt_new(&rt, NULL) == 0);
 
+    if (bench_mode_is(&a, "scope_cancel")) {
+        double secs = scope_cancels(rt, a.n, a.m > 0 ? a.m : 100);
+        bench_report(&a, secs);
+        BENCH_CHECK(fut_rt_free(rt) == 0);
+        return 0;
+    }
     if (bench_mode_is(&a, "timer") || bench_mode_is(&a, "io") || bench_mode_is(&a, "join")) {
         double secs = cancels(rt, a.n, a.mode);
         /* join: each victim's drop and each awaiter's observation (the

@@ -42,7 +42,7 @@
 
 #include "bench.h"
 
-#define MODES "sync pd_ready pd_pending task_pd_ready task_pd_pending timer io join"
+#define MODES "sync pd_ready pd_pending task_pd_ready task_pd_pending timer io join scope_cancel"
 
 static long released;
 
@@ -295,6 +295,9 @@ static double cancels(struct ev_loop *loop, long n, const char *mode)
 int main(int argc, char **argv)
 {
     struct bench_args a = bench_parse(argc, argv, MODES, 0);
+    /* libfut's scopes: libev has no group of watchers to cancel. */
+    if (bench_mode_is(&a, "scope_cancel"))
+        bench_unsupported(&a);
     struct ev_loop *loop = ev_loop_new(EVBACKEND_EPOLL);
     BENCH_CHECK(loop);
     if (bench_mode_is(&a, "timer") || bench_mode_is(&a, "io") || bench_mode_is(&a, "join")) {

@@ -88,6 +88,9 @@ static void round_trip(fut_rt *rt, fut_join *j, long n)
 int main(int argc, char **argv)
 {
     struct bench_args a = bench_parse(argc, argv, MODES, 0);
+    /* The libev twin's former, registered-watcher variant: libev only. */
+    if (bench_mode_is(&a, "idle_all") || bench_mode_is(&a, "idle_batch"))
+        bench_unsupported(&a);
     int batch = bench_mode_is(&a, "batch");
     if (!batch && !bench_mode_is(&a, "all"))
         bench_usage(a.prog, MODES);

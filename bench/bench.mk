@@ -8,6 +8,8 @@
 #   make bench-smoke                  every workload at tiny N, a few seconds
 #                                     (bench/run.sh --smoke; CI runs it)
 #   make bench-callgrind              instructions per op (bench/callgrind.sh)
+#   make bench-callgrind-compare      ... here and at BENCH_BASE (default
+#                                     HEAD~1), side by side, > 2% worse flagged
 #   make bench-syscalls               syscalls per op (bench/syscalls.sh)
 #   make bench-plot                   bench/results/*.svg|png from the last
 #                                     `make bench` (gnuplot; skipped without)
@@ -99,7 +101,8 @@ bench_b_sync_LDFLAGS = $(bench_fut_ldflags)
 
 # (the programs' sources are distributed through their _SOURCES)
 EXTRA_DIST += bench/README.md bench/WORKLOADS.md bench/bench.mk bench/bench.h \
-	bench/run.sh bench/callgrind.sh bench/syscalls.sh bench/plot.gp bench/plot.sh \
+	bench/run.sh bench/callgrind.sh bench/callgrind-compare.sh bench/syscalls.sh \
+	bench/plot.gp bench/plot.sh bench/results/hotpaths.txt \
 	bench/results/results.txt bench/results/results.tsv bench/results/callgrind.txt \
 	bench/results/callgrind-nodebug.txt bench/results/syscalls.txt \
 	bench/results/echo.txt bench/results/echo.tsv \
@@ -146,4 +149,10 @@ bench-syscalls: $(BENCH_PROGS) $(bench_b5) bench-peers
 bench-plot:
 	$(bench_env) $(SHELL) $(srcdir)/bench/plot.sh $(BENCH_ARGS)
 
-.PHONY: bench bench-build bench-smoke bench-callgrind bench-syscalls bench-plot
+# libfut's instructions per op here and at BENCH_BASE (default HEAD~1,
+# built in a temporary worktree), side by side; rows > 2% worse flagged.
+BENCH_BASE = HEAD~1
+bench-callgrind-compare: $(BENCH_PROGS) $(bench_b5)
+	$(bench_env) $(SHELL) $(srcdir)/bench/callgrind-compare.sh --base '$(BENCH_BASE)' $(BENCH_ARGS)
+
+.PHONY: bench bench-build bench-smoke bench-callgrind bench-syscalls bench-plot bench-callgrind-compare

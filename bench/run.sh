@@ -92,6 +92,7 @@ if [ $smoke = 1 ]; then
 B1.spawn.all         spawn all             1000  3
 B1.spawn.all         spawn all             10000 -
 B1.spawn.batch       spawn batch           10000 -
+B1.spawn.idle_all    spawn idle_all        10000 -
 B2.wake.hop          wake  hop             10000 -
 B2.wake.select       wake  select          10000 8
 B2.wake.select_hand  wake  select_hand     10000 8
@@ -115,6 +116,7 @@ B7.drop.task_pending drop  task_pd_pending 10000 -
 B7.drop.timer        drop  timer           1000  -
 B7.drop.io           drop  io              1000  -
 B7.drop.join         drop  join            1000  -
+B7.drop.scope_cancel drop  scope_cancel    1000  100
 B10.sync.sem         sync  sem             10000 -
 B10.sync.notify      sync  notify          10000 -
 B10.chan.stream      chan  stream          10000 -
@@ -131,6 +133,7 @@ B1.spawn.all         spawn all             1e4   -
 B1.spawn.all         spawn all             1e5   -
 B1.spawn.all         spawn all             1e6   -
 B1.spawn.batch       spawn batch           1e6   -
+B1.spawn.idle_all    spawn idle_all        1e4   -
 B2.wake.hop          wake  hop             1e3   1000
 B2.wake.hop          wake  hop             1e4   -
 B2.wake.hop          wake  hop             1e5   -
@@ -169,6 +172,9 @@ B7.drop.task_pending drop  task_pd_pending 1e5   -
 B7.drop.timer        drop  timer           1e5   -
 B7.drop.io           drop  io              1e4   -
 B7.drop.join         drop  join            1e5   -
+B7.drop.scope_cancel drop  scope_cancel    1e5   1e2
+B7.drop.scope_cancel drop  scope_cancel    1e5   1e4
+B7.drop.scope_cancel drop  scope_cancel    1e5   1e6
 B10.sync.sem         sync  sem             1e7   -
 B10.sync.notify      sync  notify          1e6   -
 B10.chan.stream      chan  stream          1e6   -
@@ -203,7 +209,7 @@ run_one() { # runtime workload mode n m
     tokio) [ -n "$tokio" ] || { echo -; return; }; set -- "$tokio" "$w" ;;
     esac
     # Modes of libfut's own (variants outside WORKLOADS.md): no peer has them.
-    case $rt.$mode in uv.*_hand|tokio.*_hand) echo -; return ;; esac
+    case $rt.$mode in uv.*_hand|tokio.*_hand|uv.idle_*|tokio.idle_*|uv.scope_*|tokio.scope_*) echo -; return ;; esac
     [ -x "$1" ] || { echo -; return; }
     set -- "$@" "$mode" "$n"
     [ "$m" = - ] || set -- "$@" "$m"

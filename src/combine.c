@@ -25,7 +25,7 @@ static fut_status drop_children(fut__branches *b, size_t except, fut_cx *cx)
         fut *c = b->children[i];
         if (i == except || dropped(c))
             continue;
-        if (fut_poll_drop(c, cx) == FUT_PENDING)
+        if (fut__poll_drop(c, cx) == FUT_PENDING)
             pending = true;
     }
     cx->flags = flags;
@@ -46,7 +46,7 @@ struct branch {
 static fut_status branch_poll(fut *self, fut_cx *cx)
 {
     struct branch *br = (struct branch *)self;
-    if (fut_poll(br->child, cx) == FUT_PENDING)
+    if (fut__poll(br->child, cx) == FUT_PENDING)
         return FUT_PENDING;
     /* A child that returns after its branch was cancelled (its poll was on
      * the stack) is a loser unwinding, not a result. */
@@ -68,7 +68,7 @@ static fut_status branch_poll_drop(fut *self, fut_cx *cx)
     struct branch *br = (struct branch *)self;
     if (dropped(br->child) || br->finished)
         return FUT_READY;
-    return fut_poll_drop(br->child, cx);
+    return fut__poll_drop(br->child, cx);
 }
 
 static const struct fut_vtable branch_vt = {
@@ -118,7 +118,7 @@ static fut_status wait_branches(fut__branches *b, fut_cx *cx)
         fut_join *j = &b->joins[i];
         if (!j->task)
             continue;
-        if (fut_poll(&j->base, cx) == FUT_PENDING)
+        if (fut__poll(&j->base, cx) == FUT_PENDING)
             pending = true;
         else
             fut_drop(&j->base); /* task = NULL: done with it */
@@ -195,7 +195,7 @@ static fut_status all_poll(fut *self, fut_cx *cx)
         bool pending = false;
         for (size_t i = 0; i < b->n; i++) {
             fut *c = b->children[i];
-            if (!(c->state & FUT__F_READY) && fut_poll(c, cx) == FUT_PENDING)
+            if (!(c->state & FUT__F_READY) && fut__poll(c, cx) == FUT_PENDING)
                 pending = true;
         }
         return pending ? FUT_PENDING : fut_ready(self, 0);
@@ -234,7 +234,7 @@ static fut_status select_poll(fut *self, fut_cx *cx)
     if (!tasks(b)) {
         if (b->winner < 0) {
             for (size_t i = 0; i < b->n; i++) {
-                if (fut_poll(b->children[i], cx) == FUT_READY) {
+                if (fut__poll(b->children[i], cx) == FUT_READY) {
                     b->winner = (int)i;
                     break;
                 }
@@ -298,39 +298,98 @@ FUT_API fut *fut_select_init(fut_select *s, fut **children, size_t n, unsigned f
 
 /* --- timeout ---------------------------------------------------------------------------------- */
 
-/* The pointers into the timeout itself are set when it is polled, not at
- * init: a future may be moved (into a task by fut_rt_spawn) until then. */
-static fut_timeout *timeout_here(fut *self)
+/* Task mode runs the select over {inner, sleep}, set up at the first poll
+ * or drop (init only records the flags: inline mode never uses it). The
+ * pointers into the timeout itself are set then too, not at init: a
+ * future may be moved (into a task by fut_rt_spawn) until its first poll. */
+static __attribute__((noinline)) fut_select *timeout_select(fut_timeout *t)
 {
-    fut_timeout *t = (fut_timeout *)self;
     t->kids[1] = &t->sleep.base;
+    if (!t->sel.base.vt) {
+        fut_init(&t->sel.base, &select_vt);
+        branches_init(&t->sel.b, t->kids, 2, t->sel.b.flags, t->joins);
+    }
     t->sel.b.children = t->kids;
-    if (t->sel.b.flags & FUT_BRANCH_TASKS)
-        t->sel.b.joins = t->joins;
-    return t;
+    t->sel.b.joins = t->joins;
+    return &t->sel;
 }
 
+static __attribute__((noinline)) fut_status timeout_poll_tasks(fut_timeout *t, fut_cx *cx)
+{
+    fut_select *sel = timeout_select(t);
+    if (fut__poll(&sel->base, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    ssize_t w = fut_out(&sel->base);
+    if (w == 0)
+        return fut_ready(&t->base, fut_out(t->kids[0]));
+    if (w == 1) /* the deadline won; a cancelled wait reads -ECANCELED */
+        return fut_ready(&t->base, fut_out(&t->sleep.base) == -ECANCELED ? -ECANCELED : -ETIMEDOUT);
+    return fut_ready(&t->base, w);
+}
+
+/* Inline mode is the select written out for two children, cheaper: the
+ * inner future is polled first and the deadline's sleep only while the
+ * inner one is PENDING, so a timeout around a future that is READY at once
+ * never arms (nor even polls) its timer. sel.b.winner: -1 undecided, 1
+ * the deadline won (the inner future's teardown may still be pending). */
 static fut_status timeout_poll(fut *self, fut_cx *cx)
 {
-    fut_timeout *t = timeout_here(self);
+    fut_timeout *t = (fut_timeout *)self;
     /* A NaN duration: -EINVAL before anything starts (the sleep is not
      * armed yet, its `at` still holds the duration). */
     if (fut__unlikely(isnan(t->sleep.timer.at)))
         return fut_ready(self, -EINVAL);
-    if (fut_poll(&t->sel.base, cx) == FUT_PENDING)
-        return FUT_PENDING;
-    ssize_t w = fut_out(&t->sel.base);
-    if (w == 0)
-        return fut_ready(self, fut_out(t->kids[0]));
-    if (w == 1) /* the deadline won; a cancelled wait reads -ECANCELED */
-        return fut_ready(self, fut_out(&t->sleep.base) == -ECANCELED ? -ECANCELED : -ETIMEDOUT);
-    return fut_ready(self, w);
+    fut__branches *b = &t->sel.b;
+    if (fut__unlikely(tasks(b)))
+        return timeout_poll_tasks(t, cx);
+    fut *in = t->kids[0];
+    if (fut__likely(b->winner < 0)) {
+        if (fut__poll(in, cx) == FUT_READY)
+            return fut_ready(self, fut_out(in));
+        if (fut__poll(&t->sleep.base, cx) == FUT_PENDING)
+            return FUT_PENDING;
+        b->winner = 1;
+    }
+    /* The deadline won: the inner future's teardown completes first. */
+    if (!dropped(in)) {
+        unsigned flags = cx->flags;
+        cx->flags |= FUT__CX_SHIELD;
+        fut_status st = fut__poll_drop(in, cx);
+        cx->flags = flags;
+        if (st == FUT_PENDING)
+            return FUT_PENDING;
+    }
+    return fut_ready(self, fut_out(&t->sleep.base) == -ECANCELED ? -ECANCELED : -ETIMEDOUT);
+}
+
+static __attribute__((noinline)) fut_status timeout_poll_drop_tasks(fut_timeout *t, fut_cx *cx)
+{
+    return fut__poll_drop(&timeout_select(t)->base, cx);
 }
 
 static fut_status timeout_poll_drop(fut *self, fut_cx *cx)
 {
-    fut_timeout *t = timeout_here(self);
-    return fut_poll_drop(&t->sel.base, cx);
+    fut_timeout *t = (fut_timeout *)self;
+    if (fut__unlikely(tasks(&t->sel.b)))
+        return timeout_poll_drop_tasks(t, cx);
+    /* Both children, concurrently, the sleep first (reverse order of
+     * creation), shielded, as drop_children does. */
+    fut *sl = &t->sleep.base;
+    fut *in = t->kids[0];
+    /* A sleep never polled holds nothing (a future registers nothing
+     * before its first poll: it may still be moved until then): it is
+     * only marked dropped. */
+    if (!sl->rt && !sl->state)
+        sl->state = FUT__F_DROPPED;
+    unsigned flags = cx->flags;
+    cx->flags |= FUT__CX_SHIELD;
+    bool pending = false;
+    if (!dropped(sl) && fut__poll_drop(sl, cx) == FUT_PENDING)
+        pending = true;
+    if (!dropped(in) && fut__poll_drop(in, cx) == FUT_PENDING)
+        pending = true;
+    cx->flags = flags;
+    return pending ? FUT_PENDING : FUT_READY;
 }
 
 static const struct fut_vtable timeout_vt = {
@@ -344,7 +403,9 @@ FUT_API fut *fut_timeout_init(fut_timeout *t, fut *inner, double seconds, unsign
 {
     fut_init(&t->base, &timeout_vt);
     t->kids[0] = inner;
-    t->kids[1] = fut_sleep_init(&t->sleep, seconds);
-    fut_select_init(&t->sel, t->kids, 2, flags, t->joins);
+    fut_sleep_init(&t->sleep, seconds);
+    t->sel.base.vt = NULL; /* task mode sets the select up at its first use */
+    t->sel.b.flags = flags;
+    t->sel.b.winner = -1;
     return &t->base;
 }

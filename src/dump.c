@@ -92,7 +92,8 @@ static const char *task_name(const struct fut_task *t)
  * and a shutdown's): the budget timer's rule. */
 static double budget_left(const fut_rt *rt, const struct fut_task *t, double now)
 {
-    double d = t->deadline < rt->force_deadline ? t->deadline : rt->force_deadline;
+    double own = fut__task_tail(t)->deadline;
+    double d = own < rt->force_deadline ? own : rt->force_deadline;
     return d - now;
 }
 
@@ -108,8 +109,9 @@ static void text_task(struct out *o, const fut_rt *rt, const struct fut_task *t,
     unsigned s = task_state(t);
     put(o, "task id=%p state=%s phase=%s scope=", (const void *)t, sched_name(rt, t, s),
         phase_name(t, s));
-    if (t->scope)
-        put(o, "%p", (const void *)t->scope);
+    const fut_scope *scope = fut__task_scope(t);
+    if (scope)
+        put(o, "%p", (const void *)scope);
     else
         put(o, "none");
     put(o, " name=");
@@ -202,11 +204,11 @@ static void dot_task(struct out *o, const fut_rt *rt, const struct fut_task *t, 
     put(o, "];\n");
     /* A scope's node and rt -> scope edge repeat for each child: a strict
      * digraph merges them. */
-    if (t->scope)
+    const fut_scope *scope = fut__task_scope(t);
+    if (scope)
         put(o, "  \"s%p\" [shape=box label=\"scope\"];\n  \"rt\" -> \"s%p\";\n"
                "  \"s%p\" -> \"t%p\";\n",
-            (const void *)t->scope, (const void *)t->scope, (const void *)t->scope,
-            (const void *)t);
+            (const void *)scope, (const void *)scope, (const void *)scope, (const void *)t);
     else
         put(o, "  \"rt\" -> \"t%p\";\n", (const void *)t);
 }

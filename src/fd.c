@@ -164,7 +164,7 @@ void fut__fd_forget(fut_fd *copy)
  * (nothing to clone or give back when the same task waits again). */
 void fut__fd_arm(fut_fd *h, int events, fut_cx *cx)
 {
-    cx->arranged = 1;
+    fut__cx_arrange(cx);
     fut_waker *w = cx->waker;
     /* the same task waiting again for what is watched already: nothing */
     if (fut__likely((events & ~h->want) == 0) &&

@@ -5,11 +5,9 @@
 
 #include <errno.h>
 
-#define SLOT FUT__SLOT
-
 FUT_API fut_waker *fut_cx_waker(fut_cx *cx)
 {
-    cx->arranged = 1;
+    fut__cx_arrange(cx);
     return cx->waker;
 }
 
@@ -35,75 +33,42 @@ FUT_API void fut_cx_report(fut_cx *cx, int err)
         return;
     cx->rt->st.teardown_errors++;
     struct fut_task *t = cx->task;
-    if (t && (cx->flags & FUT__CX_SHIELD)) {
-        if (!t->terrs++)
-            t->terr = err;
+    /* Only a scope reads them (when the task finishes). */
+    if (t && (cx->flags & FUT__CX_SHIELD) && fut__task_scoped(t)) {
+        struct fut__task_tail *tail = fut__task_tail(t);
+        if (!tail->terrs++)
+            tail->terr = err;
     }
 }
 
 FUT_API fut_status fut_poll(fut *f, fut_cx *cx)
 {
-#ifndef NDEBUG
-    if (fut__unlikely(f->state & (FUT__F_READY | FUT__F_DROPPED | FUT__F_DROPPING))) {
-        fut__diag("%s polled after %s", fut__name(f),
-                  f->state & FUT__F_READY ? "it returned READY" : "its drop started");
-        f->out = -EINVAL;
-        return FUT_READY;
-    }
-    unsigned outer = cx->arranged;
-    cx->arranged = 0;
-    f->rt = cx->rt->id;
-    fut_status st = f->vt->poll(f, cx);
-    if (st == FUT_READY)
-        f->state |= FUT__F_READY;
-    else if (fut__unlikely(!cx->arranged))
-        fut__diag("%s returned PENDING without arranging a wake-up", fut__name(f));
-    cx->arranged |= outer;
-    return st;
-#else
-    f->rt = cx->rt->id;
-    fut_status st = f->vt->poll(f, cx);
-    if (st == FUT_READY)
-        f->state |= FUT__F_READY; /* combinators read it */
-    return st;
-#endif
+    return fut__poll(f, cx);
 }
 
 FUT_API fut_status fut_poll_drop(fut *f, fut_cx *cx)
 {
-    if (fut__unlikely(!f->vt))
-        return FUT_READY; /* zero-initialised: nothing to release */
-    if (fut__unlikely(f->state & FUT__F_DROPPED)) {
-        fut__diag("double drop of %s", fut__name(f));
-        return FUT_READY;
-    }
-    fut_status (*pd)(fut *, fut_cx *) = SLOT(f->vt, poll_drop);
-    if (pd) {
-        f->rt = cx->rt->id;
-#ifndef NDEBUG
-        unsigned outer = cx->arranged;
-        cx->arranged = 0;
-#endif
-        fut_status st = pd(f, cx);
-        if (st == FUT_PENDING) {
-            f->state |= FUT__F_DROPPING;
-#ifndef NDEBUG
-            if (fut__unlikely(!cx->arranged))
-                fut__diag("%s: poll_drop returned PENDING without arranging a wake-up",
-                          fut__name(f));
-            cx->arranged |= outer;
-#endif
-            return FUT_PENDING;
-        }
-#ifndef NDEBUG
-        cx->arranged = outer;
-#endif
-    } else {
-        void (*drop)(fut *) = SLOT(f->vt, drop);
-        if (drop)
-            drop(f);
-    }
-    f->state |= FUT__F_DROPPED;
+    return fut__poll_drop(f, cx);
+}
+
+/* The slow paths of fut__poll and fut__poll_drop: out of line, so that
+ * the inline fast paths stay small. */
+fut_status fut__poll_refused(fut *f)
+{
+    fut__diag("%s polled after %s", fut__name(f),
+              f->state & FUT__F_READY ? "it returned READY" : "its drop started");
+    f->out = -EINVAL;
+    return FUT_READY;
+}
+
+void fut__pending_unarranged(const fut *f, const char *what)
+{
+    fut__diag("%s%s returned PENDING without arranging a wake-up", fut__name(f), what);
+}
+
+fut_status fut__double_drop(fut *f)
+{
+    fut__diag("double drop of %s", fut__name(f));
     return FUT_READY;
 }
 
@@ -111,7 +76,7 @@ FUT_API fut_status fut_poll_drop(fut *f, fut_cx *cx)
  * has one. Returns false when it has none. */
 bool fut__drop_hard(fut *f)
 {
-    void (*drop)(fut *) = SLOT(f->vt, drop);
+    void (*drop)(fut *) = FUT__SLOT(f->vt, drop);
     if (!drop)
         return false;
     if (!(f->state & FUT__F_DROPPED)) {
@@ -170,14 +135,22 @@ static __attribute__((noinline)) int drop_with_poll_drop(fut *f,
 
 FUT_API int fut_drop(fut *f)
 {
-    if (!f || !f->vt) /* NULL, or zero-initialised: never set up, nothing to release */
+    const struct fut_vtable *vt;
+    if (!f || !(vt = f->vt)) /* NULL, or zero-initialised: never set up, nothing to release */
         return 0;
     if (fut__unlikely(f->state & FUT__F_DROPPED)) {
         fut__diag("double drop of %s", fut__name(f));
         return -EALREADY;
     }
-    void (*drop)(fut *) = SLOT(f->vt, drop);
-    fut_status (*pd)(fut *, fut_cx *) = SLOT(f->vt, poll_drop);
+    void (*drop)(fut *);
+    fut_status (*pd)(fut *, fut_cx *);
+    if (fut__likely(vt->size >= sizeof *vt)) { /* every slot there: one test */
+        drop = vt->drop;
+        pd = vt->poll_drop;
+    } else {
+        drop = FUT__SLOT(vt, drop);
+        pd = FUT__SLOT(vt, poll_drop);
+    }
     if (drop || !pd) {
         if (drop)
             drop(f);

@@ -105,8 +105,11 @@ struct fut_waker {
     fut__state state;
     _Atomic unsigned refs;
     fut_rt *rt;
-    struct fut_waker *next;        /* run queue */
-    struct fut_waker *remote_next; /* cross-thread stack */
+    /* The run queue, or the cross-thread wake stack: never both at once
+     * (a waker is pushed on the stack only when its wake found it neither
+     * NOTIFIED nor RUNNING, so not queued, and it stays NOTIFIED until
+     * the loop thread took it off the stack and queued it). */
+    struct fut_waker *next;
 };
 
 /* fut_cx flags */
@@ -119,7 +122,10 @@ struct fut_cx {
     fut_rt *rt;
     struct fut_task *task; /* whose cancellation applies (NULL: none) */
     unsigned flags;
-    unsigned arranged; /* a wake-up was arranged during this poll */
+    /* Counts the wake-ups arranged through this context (fut__cx_arrange):
+     * a poll that returns PENDING must have moved it. Only ever grows, so
+     * a child's arrangements count for its parent with no save/restore. */
+    unsigned arranged;
 };
 
 static inline void fut__cx_init(fut_cx *cx, fut_rt *rt, fut_waker *w)
@@ -129,6 +135,11 @@ static inline void fut__cx_init(fut_cx *cx, fut_rt *rt, fut_waker *w)
     cx->task = NULL;
     cx->flags = 0;
     cx->arranged = 0;
+}
+
+static inline void fut__cx_arrange(fut_cx *cx)
+{
+    cx->arranged++;
 }
 
 /* Wakes w and gives back the reference the caller held; nothing when w
@@ -154,7 +165,7 @@ static inline void fut__wake_slot(fut_waker **slot)
  * another task than last time. */
 static inline void fut__keep_waker(fut_waker **slot, fut_cx *cx)
 {
-    cx->arranged = 1; /* fut_cx_waker(), inline */
+    fut__cx_arrange(cx); /* fut_cx_waker(), inline */
     fut_waker *w = cx->waker;
     if (*slot != w) {
         fut_waker_drop(*slot);
@@ -175,25 +186,78 @@ static inline bool fut__is_frame(fut_waker *w)
 }
 
 /* --- tasks ------------------------------------------------------------------ */
-/* 112 bytes on LP64 before the future: keep it there (the fields after
- * `size` fill what was padding). */
+/* One allocation: this header (64 bytes on LP64), the future (its size
+ * rounded up to 8), then the tail (struct fut__task_tail). The hot fields
+ * are here; the task's output is its future's own `out` (READY stored it
+ * there; a cancelled task's -ECANCELED is written there; teardown polls
+ * put it back if a poll_drop overwrites it). */
 struct fut_task {
     struct fut_waker w; /* first: a task is its waker */
     fut__list live;     /* rt->tasks; rt->teardowns while its poll_drop is pending */
     fut_waker *joiner;  /* the join handle's waker */
-    struct fut_scope *scope; /* the scope it was spawned into, or NULL */
-    void *tag;          /* given at spawn into a scope, handed out by fut_scope_next */
-    ssize_t result;
-    double deadline;    /* when its pending teardown escalates */
-    int terr;           /* first error its teardown reported */
-    uint32_t terrs;     /* how many it reported */
     uint32_t size;      /* of the future below */
     /* When its poll_drop first went PENDING, as seconds after `spawned`:
-     * a float fits the padding; precise to ~5 ms after a day alive. */
+     * a float fits beside `size`; precise to ~5 ms after a day alive. */
     float torn_after;
     double spawned;     /* ev_now() at spawn: its age in fut_rt_dump() */
     _Alignas(max_align_t) unsigned char fut[];
 };
+
+/* After the future, at fut__task_tail(): the cold fields. Every task has
+ * the first FUT__TAIL_PLAIN bytes; the rest only a task spawned into a
+ * scope (FUT__W_SCOPED: fut__task_scope() is NULL otherwise). */
+struct fut__task_tail {
+    double deadline;         /* when its pending teardown escalates */
+    struct fut_scope *scope; /* the scope it was spawned into */
+    void *tag;               /* given at spawn, handed out by fut_scope_next */
+    fut__list sib;           /* the scope's tasks alive (s->tasks) */
+    struct fut_task *task;   /* back from sib */
+    int terr;                /* first error its teardown reported */
+    uint32_t terrs;          /* how many it reported */
+};
+#define FUT__TAIL_PLAIN offsetof(struct fut__task_tail, scope)
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(struct fut_task) == 64, "the task header stays at 64 bytes on LP64");
+#endif
+
+static inline size_t fut__task_fut_room(size_t size)
+{
+    return (size + 7) & ~(size_t)7;
+}
+
+/* The size of a task's allocation for a future of `size` bytes. */
+static inline size_t fut__task_alloc_size(size_t size, bool scoped)
+{
+    return sizeof(struct fut_task) + fut__task_fut_room(size) +
+           (scoped ? sizeof(struct fut__task_tail) : FUT__TAIL_PLAIN);
+}
+
+static inline struct fut__task_tail *fut__task_tail(const struct fut_task *t)
+{
+    return (struct fut__task_tail *)(void *)((unsigned char *)(uintptr_t)t->fut +
+                                             fut__task_fut_room(t->size));
+}
+
+static inline bool fut__task_scoped(const struct fut_task *t)
+{
+    return fut__state_peek(&t->w.state) & FUT__W_SCOPED;
+}
+
+static inline struct fut_scope *fut__task_scope(const struct fut_task *t)
+{
+    return fut__task_scoped(t) ? fut__task_tail(t)->scope : NULL;
+}
+
+static inline fut *fut__task_fut(const struct fut_task *t)
+{
+    return (fut *)(void *)(uintptr_t)t->fut;
+}
+
+/* Its output, once its future is READY (or it was cancelled). */
+static inline ssize_t fut__task_result(const struct fut_task *t)
+{
+    return fut__task_fut(t)->out;
+}
 
 /* A nested loop (fut_rt_block_on, fut_rt_nested_loop). The runtime keeps one
  * per possible depth in one block, allocated up front so that a sync drop
@@ -221,8 +285,18 @@ struct fut__frames {
 int fut__frames_new(fut_rt *rt, unsigned n);
 void fut__frames_release(struct fut__frames *fs);
 int fut__run_frame_pending(fut_rt *rt, fut *f);
-/* True when the thread's stack is too low for one more nested loop. */
-bool fut__stack_low(void);
+/* True when the thread's stack is too low for one more nested loop. The
+ * thread's stack bounds are looked up at its first call (nested.c). */
+extern __thread uintptr_t fut__stack_floor __attribute__((tls_model("initial-exec")));
+bool fut__stack_low_slow(uintptr_t here);
+static inline bool fut__stack_low(void)
+{
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t floor = fut__stack_floor;
+    if (fut__unlikely(!floor))
+        return fut__stack_low_slow(here);
+    return here < floor;
+}
 void fut__task_cancel(struct fut_task *t);
 int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut_scope *scope,
                void *tag, bool teardown);
@@ -231,6 +305,7 @@ bool fut__drop_hard(fut *f);
 /* Teardown budgets (scope.c) */
 void fut__teardown_wait(fut_rt *rt, struct fut_task *t);
 void fut__teardown_done(fut_rt *rt);
+void fut__scope_child_spawned(struct fut_scope *s, struct fut_task *t);
 void fut__scope_child_done(struct fut_scope *s, struct fut_task *t, unsigned state);
 /* f is the orphanage's future (a task of fut_rt_adopt()). */
 bool fut__is_orphan(const fut *f);
@@ -439,6 +514,69 @@ static inline void fut__leave(fut_rt *rt, fut_rt *prev)
 {
     rt->depth--;
     fut__current = prev;
+}
+
+/* --- polling with the protocol checks ------------------------------------------
+ * fut_poll() and fut_poll_drop(), inline for the library's own combinators
+ * (the exported functions are these). The slow paths are out of line. */
+
+fut_status fut__poll_refused(fut *f) __attribute__((cold));
+void fut__pending_unarranged(const fut *f, const char *what) __attribute__((cold));
+fut_status fut__double_drop(fut *f) __attribute__((cold));
+
+static inline fut_status fut__poll(fut *f, fut_cx *cx)
+{
+#ifndef NDEBUG
+    if (fut__unlikely(f->state & (FUT__F_READY | FUT__F_DROPPED | FUT__F_DROPPING)))
+        return fut__poll_refused(f);
+    /* cx->arranged only grows: a wake arranged below this call (by f or
+     * by a child of f) moves it, and still counts for our caller. */
+    unsigned arranged0 = cx->arranged;
+#endif
+    f->rt = cx->rt->id;
+    fut_status st = f->vt->poll(f, cx);
+    if (st == FUT_READY)
+        f->state |= FUT__F_READY; /* combinators read it */
+#ifndef NDEBUG
+    else if (fut__unlikely(cx->arranged == arranged0))
+        fut__pending_unarranged(f, "");
+#endif
+    return st;
+}
+
+static inline fut_status fut__poll_drop(fut *f, fut_cx *cx)
+{
+    const struct fut_vtable *vt = f->vt;
+    if (fut__unlikely(!vt))
+        return FUT_READY; /* zero-initialised: nothing to release */
+    if (fut__unlikely(f->state & FUT__F_DROPPED))
+        return fut__double_drop(f);
+    fut_status (*pd)(fut *, fut_cx *) = FUT__SLOT(vt, poll_drop);
+    if (pd) {
+        f->rt = cx->rt->id;
+#ifndef NDEBUG
+        unsigned arranged0 = cx->arranged;
+#endif
+        fut_status st = pd(f, cx);
+        if (st == FUT_PENDING) {
+            f->state |= FUT__F_DROPPING;
+#ifndef NDEBUG
+            if (fut__unlikely(cx->arranged == arranged0))
+                fut__pending_unarranged(f, ": poll_drop");
+#endif
+            return FUT_PENDING;
+        }
+#ifndef NDEBUG
+        /* A teardown that completed arranged nothing its owner waits on. */
+        cx->arranged = arranged0;
+#endif
+    } else {
+        void (*drop)(fut *) = FUT__SLOT(vt, drop);
+        if (drop)
+            drop(f);
+    }
+    f->state |= FUT__F_DROPPED;
+    return FUT_READY;
 }
 
 #endif

@@ -29,7 +29,7 @@ int fut__frames_new(fut_rt *rt, unsigned n)
         fut__state_init_frame(&fr->w.state);
         atomic_init(&fr->w.refs, 0);
         fr->w.rt = rt;
-        fr->w.next = fr->w.remote_next = NULL;
+        fr->w.next = NULL;
         fr->block = fs;
         fr->f = NULL;
         fr->drop = fr->done = fr->blocked = false;
@@ -211,25 +211,25 @@ int fut__run_frame_pending(fut_rt *rt, fut *f)
 #define STACK_MARGIN ((size_t)64 * 1024)
 #endif
 
-static __thread uintptr_t stack_low; /* lowest usable address; 1: unknown */
+/* The lowest usable address of this thread's stack; 0: not looked up
+ * yet, 1: unknown (no limit). initial-exec, as fut__current: fut_drop
+ * reads it on every teardown. */
+__thread uintptr_t fut__stack_floor __attribute__((tls_model("initial-exec")));
 
-bool fut__stack_low(void)
+bool fut__stack_low_slow(uintptr_t here)
 {
-    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-    if (fut__unlikely(!stack_low)) {
-        pthread_attr_t a;
-        void *addr;
-        size_t size;
-        stack_low = 1;
-        if (pthread_getattr_np(pthread_self(), &a) == 0) {
-            /* cppcheck-suppress uninitvar ; posix.cfg 2.10 wants getstack's outputs set */
-            if (pthread_attr_getstack(&a, &addr, &size) == 0 && size > STACK_MARGIN &&
-                here > (uintptr_t)addr)
-                stack_low = (uintptr_t)addr + STACK_MARGIN;
-            pthread_attr_destroy(&a);
-        }
+    pthread_attr_t a;
+    void *addr;
+    size_t size;
+    fut__stack_floor = 1;
+    if (pthread_getattr_np(pthread_self(), &a) == 0) {
+        /* cppcheck-suppress uninitvar ; posix.cfg 2.10 wants getstack's outputs set */
+        if (pthread_attr_getstack(&a, &addr, &size) == 0 && size > STACK_MARGIN &&
+            here > (uintptr_t)addr)
+            fut__stack_floor = (uintptr_t)addr + STACK_MARGIN;
+        pthread_attr_destroy(&a);
     }
-    return here < stack_low;
+    return here < fut__stack_floor;
 }
 
 FUT_API int fut_rt_nested_loop(fut_rt *rt, fut *f, ssize_t *out)

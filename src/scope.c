@@ -18,7 +18,8 @@ FUT_API int fut_rt_set_drop_budget(fut_rt *rt, double seconds)
 
 static double task_deadline(const fut_rt *rt, const struct fut_task *t)
 {
-    return t->deadline < rt->force_deadline ? t->deadline : rt->force_deadline;
+    double d = fut__task_tail(t)->deadline;
+    return d < rt->force_deadline ? d : rt->force_deadline;
 }
 
 /* Arms the budget timer at the earliest deadline of the pending
@@ -44,9 +45,10 @@ static void budget_rearm(fut_rt *rt)
 /* A task's poll_drop went PENDING: its budget starts now. */
 void fut__teardown_wait(fut_rt *rt, struct fut_task *t)
 {
-    double budget = t->scope && t->scope->budget >= 0 ? t->scope->budget : rt->drop_budget;
+    fut_scope *s = fut__task_scope(t);
+    double budget = s && s->budget >= 0 ? s->budget : rt->drop_budget;
     double now = fut__fresh_now(rt);
-    t->deadline = now + budget;
+    fut__task_tail(t)->deadline = now + budget;
     t->torn_after = (float)(now - t->spawned);
     /* Off the live list (nothing there needs it: it is cancelled or done
      * already) onto the teardowns, by the same link. */
@@ -77,8 +79,9 @@ void fut__budget_fire(fut_rt *rt, fut__timer *timer)
         if (!fut__state_escalate(&t->w.state))
             continue;
         rt->st.escalations++;
-        if (t->scope)
-            t->scope->escalations++;
+        fut_scope *s = fut__task_scope(t);
+        if (s)
+            s->escalations++;
         fut_waker_wake(&t->w);
     }
     budget_rearm(rt);
@@ -92,11 +95,17 @@ static void scope_cancel(fut_scope *s, int why)
 {
     if (!s->cancelled)
         s->cancelled = why;
-    fut__list *pos, *tmp;
-    fut__list_each_safe(pos, tmp, &s->rt->tasks) {
-        struct fut_task *t = fut__container_of(pos, struct fut_task, live);
-        if (t->scope == s)
-            fut__task_cancel(t);
+    /* Its own children only: the cost does not grow with the runtime's
+     * other tasks. Those whose teardown is pending already are left
+     * alone (cancelling them would change nothing but their state). */
+    if (s->tasks.next) {
+        fut__list *pos, *tmp;
+        fut__list_each_safe(pos, tmp, &s->tasks) {
+            struct fut__task_tail *tail = fut__container_of(pos, struct fut__task_tail, sib);
+            struct fut_task *t = tail->task;
+            if (!(fut__state_peek(&t->w.state) & FUT__W_DROPWAIT))
+                fut__task_cancel(t);
+        }
     }
     wake_all_waits(s);
     if (s->waker)
@@ -111,7 +120,17 @@ static void scope_lists(fut_scope *s)
         fut__list_init(&s->finished);
         fut__list_init(&s->nexts);
         fut__list_init(&s->waits);
+        fut__list_init(&s->tasks);
     }
+}
+
+/* fut__spawn made t, a child of s. */
+void fut__scope_child_spawned(fut_scope *s, struct fut_task *t)
+{
+    scope_lists(s);
+    struct fut__task_tail *tail = fut__task_tail(t);
+    tail->task = t;
+    fut__list_add_tail(&s->tasks, &tail->sib);
 }
 
 static bool has_room(const fut_scope *s)
@@ -145,25 +164,28 @@ static void wake_nexts(fut_scope *s)
 
 void fut__scope_child_done(fut_scope *s, struct fut_task *t, unsigned state)
 {
+    struct fut__task_tail *tail = fut__task_tail(t);
+    fut__list_del(&tail->sib);
+    ssize_t result = fut__task_result(t);
     s->alive--;
     bool kept = (s->flags & FUT_SCOPE_COLLECT) && s->closed < 2;
     if (kept) { /* task_finish unlinked t->live, and releases its own ref after us */
         atomic_fetch_add_explicit(&t->w.refs, 1, memory_order_relaxed);
         fut__list_add_tail(&s->finished, &t->live);
     }
-    if (t->terrs) {
+    if (tail->terrs) {
         if (!s->teardown_errors)
-            s->teardown_error = t->terr;
-        s->teardown_errors += t->terrs;
+            s->teardown_error = tail->terr;
+        s->teardown_errors += tail->terrs;
     }
     /* -ECANCELED from a cancelled child is the cancellation, not a failure. */
-    if (t->result < 0 && !(t->result == -ECANCELED && (state & FUT__W_CANCELLED))) {
+    if (result < 0 && !(result == -ECANCELED && (state & FUT__W_CANCELLED))) {
         if (!s->errors++)
-            s->first_error = (int)t->result;
+            s->first_error = (int)result;
         if (s->on_error)
-            s->on_error(s, (int)t->result, s->on_error_ud);
+            s->on_error(s, (int)result, s->on_error_ud);
         if (!(s->flags & FUT_SCOPE_KEEP_GOING) && !s->cancelled)
-            scope_cancel(s, (int)t->result);
+            scope_cancel(s, (int)result);
     }
     if (kept || s->alive == 0)
         wake_nexts(s);
@@ -296,6 +318,7 @@ FUT_API fut *fut_scope_init(fut_scope *s, fut_rt *rt, unsigned flags)
     s->finished.next = s->finished.prev = NULL;
     s->nexts.next = s->nexts.prev = NULL;
     s->waits.next = s->waits.prev = NULL;
+    s->tasks.next = s->tasks.prev = NULL;
     s->limit = 0;
     return &s->base;
 }
@@ -481,8 +504,8 @@ static fut_status next_poll(fut *self, fut_cx *cx)
     if (t) {
         next_unlink(op);
         op->child = 1;
-        op->tag = t->tag;
-        ssize_t out = t->result;
+        op->tag = fut__task_tail(t)->tag;
+        ssize_t out = fut__task_result(t);
         fut__task_release(t);
         return fut_ready(self, out);
     }

@@ -22,6 +22,9 @@
  *   ESCALATED  its teardown ran past the drop budget: the hard path.
  *   FRAME      a nested-loop frame, not a task. Set at creation, never
  *              changes.
+ *   SCOPED     a task spawned into a scope: its allocation has the whole
+ *              tail (struct fut__task_tail). Set at creation, never
+ *              changes.
  *
  * Life of a task: NOTIFIED (spawned, queued) -> RUNNING (to_running) ->
  * idle (to_idle; re-queued at once if NOTIFIED came meanwhile) -> ... ->
@@ -45,13 +48,15 @@
 #define FUT__W_REMOTE 0x40u
 #define FUT__W_ESCALATED 0x80u
 #define FUT__W_FRAME 0x100u
+#define FUT__W_SCOPED 0x200u
 
 typedef _Atomic unsigned fut__state;
 
 /* A new task: queued, and in teardown already when it is an orphan. */
-static inline void fut__state_init_task(fut__state *s, bool teardown)
+static inline void fut__state_init_task(fut__state *s, bool teardown, bool scoped)
 {
-    atomic_init(s, FUT__W_NOTIFIED | (teardown ? FUT__W_TEARDOWN : 0));
+    atomic_init(s,
+                FUT__W_NOTIFIED | (teardown ? FUT__W_TEARDOWN : 0) | (scoped ? FUT__W_SCOPED : 0));
 }
 
 static inline void fut__state_init_frame(fut__state *s)

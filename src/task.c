@@ -19,7 +19,7 @@ FUT_API fut_waker *fut_waker_clone(fut_waker *w)
 
 static void task_free(struct fut_task *t)
 {
-    fut__free(t, sizeof *t + t->size);
+    fut__free(t, fut__task_alloc_size(t->size, fut__task_scoped(t)));
 }
 
 void fut__task_release(struct fut_task *t)
@@ -40,7 +40,7 @@ FUT_API void fut_waker_drop(fut_waker *w)
 
 static void remote_push(fut_rt *rt, fut_waker *w)
 {
-    if (FUT__STACK_PUSH(&rt->remote, w, remote_next))
+    if (FUT__STACK_PUSH(&rt->remote, w, next))
         fut__watch_send(rt, &rt->async);
 }
 
@@ -139,9 +139,9 @@ void fut__take_remote(fut_rt *rt)
 {
     if (!atomic_load_explicit(&rt->remote, memory_order_relaxed))
         return;
-    fut_waker *w, *rev = FUT__STACK_TAKE_FIFO(&rt->remote, remote_next);
+    fut_waker *w, *rev = FUT__STACK_TAKE_FIFO(&rt->remote, next);
     for (w = rev; w; w = rev) {
-        rev = w->remote_next;
+        rev = w->next; /* before enqueue() reuses the link */
         if (fut__is_frame(w)) {
             struct fut__frames *block = ((struct fut__frame *)w)->block;
             fut__state_release_remote(&w->state);
@@ -175,8 +175,8 @@ static void task_finish(fut_rt *rt, struct fut_task *t)
     rt->st.tasks_tearing_down--;
     fut__keepalive(rt, -1);
     fut__wake_slot(&t->joiner);
-    if (t->scope)
-        fut__scope_child_done(t->scope, t, st);
+    if (st & FUT__W_SCOPED)
+        fut__scope_child_done(fut__task_tail(t)->scope, t, st);
     if (rt->st.tasks_alive == 0) {
         fut__list *pos, *tmp;
         fut__list_each_safe(pos, tmp, &rt->shutdowns)
@@ -193,11 +193,18 @@ static fut_status task_teardown(fut_rt *rt, struct fut_task *t, fut *f, fut_cx *
     cx->flags = FUT__CX_SHIELD;
     if (s & FUT__W_ESCALATED) {
         cx->flags |= FUT__CX_ESCALATED;
-        if (fut__drop_hard(f))
+        ssize_t out = f->out;
+        bool hard = fut__drop_hard(f);
+        f->out = out;
+        if (hard)
             return FUT_READY;
     }
     rt->ctx_flags = cx->flags;
-    fut_status st = fut_poll_drop(f, cx);
+    /* The task's output lives in f->out: a poll_drop may overwrite it
+     * (fut_ready() in a teardown), so it is put back. */
+    ssize_t out = f->out;
+    fut_status st = fut__poll_drop(f, cx);
+    f->out = out;
     if (st == FUT_PENDING && !(s & FUT__W_DROPWAIT)) {
         fut__state_set_dropwait(&t->w.state);
         rt->st.async_drops++;
@@ -223,12 +230,10 @@ static void run_task(struct fut_task *t)
     if (!(s & FUT__W_TEARDOWN)) {
         bool done;
         if (s & FUT__W_CANCELLED) {
-            t->result = -ECANCELED;
+            f->out = -ECANCELED; /* the task's output: its future never ran */
             done = true;
         } else {
-            done = fut_poll(f, &cx) == FUT_READY;
-            if (done)
-                t->result = f->out;
+            done = fut__poll(f, &cx) == FUT_READY;
         }
         if (done) {
             fut__state_start_teardown(&t->w.state);
@@ -281,7 +286,7 @@ static fut_status join_poll(fut *self, fut_cx *cx)
     if (!t)
         return fut_ready(self, -EINVAL);
     if (fut__state_is_done(&t->w.state))
-        return fut_ready(self, t->result);
+        return fut_ready(self, fut__task_result(t));
     if (fut_cx_cancelled(cx))
         return fut_ready(self, -ECANCELED);
     fut__keep_waker(&t->joiner, cx);
@@ -316,27 +321,29 @@ int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut
         return -EINVAL;
     if (rt->closing)
         return -ESHUTDOWN;
-    struct fut_task *t = fut__alloc(sizeof *t + size);
+    struct fut_task *t = fut__alloc(fut__task_alloc_size(size, scope != NULL));
     if (!t)
         return -ENOMEM;
     /* A task spawned in teardown (an orphan) only runs its future's
      * poll_drop, under the drop budget. */
-    fut__state_init_task(&t->w.state, teardown);
+    fut__state_init_task(&t->w.state, teardown, scope != NULL);
     if (teardown)
         rt->st.tasks_tearing_down++;
     atomic_init(&t->w.refs, join ? 2 : 1);
     t->w.rt = rt;
-    t->w.remote_next = NULL;
     t->joiner = NULL;
-    t->scope = scope;
-    t->tag = tag;
-    t->result = 0;
-    t->terr = 0;
-    t->terrs = 0;
     t->size = (uint32_t)size;
     t->torn_after = 0;
     t->spawned = fut__fresh_now(rt);
     memcpy(t->fut, f, size);
+    if (scope) {
+        struct fut__task_tail *tail = fut__task_tail(t);
+        tail->scope = scope;
+        tail->tag = tag;
+        tail->terr = 0;
+        tail->terrs = 0;
+        fut__scope_child_spawned(scope, t);
+    }
     fut__list_add_tail(&rt->tasks, &t->live);
     rt->st.tasks_spawned++;
     rt->st.tasks_alive++;

@@ -106,6 +106,88 @@ START_TEST(pending_without_wake_is_reported)
 }
 END_TEST
 
+/* Who arranged the wake-up, for the PENDING check: a child whose poll
+ * arranged one and returned READY counts for its parent; a teardown that
+ * completed (poll_drop READY) does not; a parent that arranged one before
+ * polling a child does not cover the child. */
+struct arranger {
+    fut base;
+    int mode, step;
+    fut_waker *w;
+    struct lazy lazy;
+};
+
+/* READY at once, after keeping the waker in the arranger (poll, or
+ * poll_drop). */
+struct keeper {
+    fut base;
+    struct arranger *a;
+};
+
+static fut_status keeper_step(fut *self, fut_cx *cx)
+{
+    struct keeper *k = (struct keeper *)self;
+    k->a->w = fut_waker_clone(fut_cx_waker(cx));
+    return fut_ready(self, 0);
+}
+
+static const struct fut_vtable keeper_vt = {sizeof(struct fut_vtable), "keeper", keeper_step,
+                                            keeper_step, NULL};
+
+static fut_status arranger_poll(fut *self, fut_cx *cx)
+{
+    struct arranger *a = (struct arranger *)self;
+    if (a->step++ > 0) {
+        fut_waker_drop(a->w);
+        a->w = NULL;
+        if (a->mode == 2)
+            ck_assert_int_eq(fut_poll(&a->lazy.base, cx), FUT_READY);
+        return fut_ready(self, a->mode);
+    }
+    struct keeper k = {.a = a};
+    fut_init(&k.base, &keeper_vt);
+    if (a->mode == 0) {
+        ck_assert_int_eq(fut_poll(&k.base, cx), FUT_READY);
+    } else if (a->mode == 1) {
+        ck_assert_int_eq(fut_poll_drop(&k.base, cx), FUT_READY);
+    } else {
+        a->w = fut_waker_clone(fut_cx_waker(cx));
+        fut_init(&a->lazy.base, &lazy_vt);
+        ck_assert_int_eq(fut_poll(&a->lazy.base, cx), FUT_PENDING);
+    }
+    fut_waker_wake(a->w);
+    return FUT_PENDING;
+}
+
+static const struct fut_vtable arranger_vt = {sizeof(struct fut_vtable), "arranger", arranger_poll,
+                                              NULL, NULL};
+
+START_TEST(wake_arranged_below_counts_for_the_caller)
+{
+    if (!fut_debug_checks())
+        return;
+    static const char *const expect[] = {
+        NULL,
+        "arranger returned PENDING without arranging a wake-up",
+        "lazy_fut returned PENDING without arranging a wake-up",
+    };
+    for (int mode = 0; mode < 3; mode++) {
+        struct arranger a = {.mode = mode};
+        fut_init(&a.base, &arranger_vt);
+        ssize_t out = -1;
+        ck_assert_int_eq(fut_rt_block_on(th_rt, &a.base, &out), 0);
+        ck_assert_int_eq(out, mode);
+        ck_assert_int_eq(th_diag_count, expect[mode] != NULL);
+        if (expect[mode])
+            ck_assert_str_eq(th_diag_last, expect[mode]);
+        th_diag_count = 0;
+        if (mode == 2)
+            fut_drop(&a.lazy.base);
+        fut_drop(&a.base);
+    }
+}
+END_TEST
+
 START_TEST(poll_after_ready_is_reported)
 {
     if (!fut_debug_checks())
@@ -345,6 +427,7 @@ int main(void)
     TCase *tc = tcase_create("protocol");
     tcase_add_checked_fixture(tc, th_rt_setup, th_rt_teardown);
     tcase_add_test(tc, pending_without_wake_is_reported);
+    tcase_add_test(tc, wake_arranged_below_counts_for_the_caller);
     tcase_add_test(tc, poll_after_ready_is_reported);
     tcase_add_test(tc, poll_after_drop_is_reported);
     tcase_add_test(tc, double_async_drop_is_reported);

@@ -223,6 +223,56 @@ START_TEST(cancel_propagates_through_nested_scopes)
 }
 END_TEST
 
+/* Cancelling a scope cancels its own children and nobody else's: not a
+ * sibling scope's, not the runtime's plain tasks. Children that finished
+ * before (out of spawn order) have left its list of live children. */
+START_TEST(cancel_reaches_own_children_only)
+{
+    fut_scope a, b;
+    fut_scope_init(&a, rt, FUT_SCOPE_KEEP_GOING);
+    fut_scope_init(&b, rt, 0);
+    int dropped = 0, polls = 0;
+    struct th_slow quick[2], slow_a[3], slow_b[2], plain;
+    fut_join jq[2], ja[3], jb[2], jp;
+    /* Two quick children of a finish first, out of spawn order. */
+    for (int i = 0; i < 2; i++) {
+        th_slow_init(&quick[i], 0.002 * (2 - i), 10 + i, 0, 0, NULL, NULL, &dropped);
+        ck_assert_int_eq(FUT_SCOPE_SPAWN(&a, &quick[i], &jq[i]), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        th_slow_init(&slow_a[i], 30, 0, 1, 0.001, &polls, NULL, &dropped);
+        ck_assert_int_eq(FUT_SCOPE_SPAWN(&a, &slow_a[i], &ja[i]), 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        th_slow_init(&slow_b[i], 0.02, 20 + i, 0, 0, NULL, NULL, &dropped);
+        ck_assert_int_eq(FUT_SCOPE_SPAWN(&b, &slow_b[i], &jb[i]), 0);
+    }
+    th_slow_init(&plain, 0.02, 30, 0, 0, NULL, NULL, &dropped);
+    ck_assert_int_eq(FUT_SPAWN(rt, &plain, &jp), 0);
+    ck_assert_int_eq(th_block(rt, &jq[0].base), 10);
+    ck_assert_int_eq(th_block(rt, &jq[1].base), 11);
+    fut_scope_cancel(&a);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(th_block(rt, &ja[i].base), -ECANCELED);
+    ck_assert_int_eq(th_block(rt, &a.base), -ECANCELED);
+    /* b's children and the plain task ran to completion. */
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(th_block(rt, &jb[i].base), 20 + i);
+    ck_assert_int_eq(th_block(rt, &jp.base), 30);
+    ck_assert_int_eq(th_block(rt, &b.base), 0);
+    ck_assert_int_eq(dropped, 8);
+    for (int i = 0; i < 2; i++) {
+        fut_drop(&jq[i].base);
+        fut_drop(&jb[i].base);
+    }
+    for (int i = 0; i < 3; i++)
+        fut_drop(&ja[i].base);
+    fut_drop(&jp.base);
+    fut_drop(&a.base);
+    fut_drop(&b.base);
+}
+END_TEST
+
 START_TEST(scope_timeout)
 {
     /* The auto clock: the deadline fires at once, at exactly +0.02 (the
@@ -785,6 +835,7 @@ int main(void)
     tcase_add_test(tc, adopt_bad_input_and_no_memory);
     tcase_add_test(tc, shutdown_dropped_unpolled_or_polled_twice);
     tcase_add_loop_test(tc, shutdown_budget_nan_or_negative_is_zero, 0, 2);
+    tcase_add_test(tc, cancel_reaches_own_children_only);
     suite_add_tcase(s, tc);
     return th_run(s);
 }

@@ -264,6 +264,94 @@ START_TEST(stats_short_struct)
 }
 END_TEST
 
+/* READY with 5; its teardown is PENDING once (it wakes itself), then
+ * overwrites its own output, as a poll_drop written with fut_ready() does.
+ * The task's output is what its poll returned, whatever the teardown does. */
+struct scribbler {
+    fut base;
+    int step;
+};
+
+static fut_status scribbler_poll(fut *self, fut_cx *cx)
+{
+    (void)cx;
+    return fut_ready(self, 5);
+}
+
+static fut_status scribbler_poll_drop(fut *self, fut_cx *cx)
+{
+    struct scribbler *s = (struct scribbler *)self;
+    if (s->step++ == 0) {
+        fut_waker_wake(fut_cx_waker(cx));
+        return FUT_PENDING;
+    }
+    return fut_ready(self, 99);
+}
+
+static const struct fut_vtable scribbler_vt = {sizeof(struct fut_vtable), "scribbler",
+                                               scribbler_poll, scribbler_poll_drop, NULL};
+
+START_TEST(teardown_does_not_change_the_output)
+{
+    for (int cancel = 0; cancel < 2; cancel++) {
+        struct scribbler s = {.step = 0};
+        fut_init(&s.base, &scribbler_vt);
+        fut_join j;
+        ck_assert_int_eq(FUT_SPAWN(th_rt, &s, &j), 0);
+        if (cancel) /* before its first poll: it never runs, its output is -ECANCELED */
+            ck_assert_int_eq(fut_join_cancel(&j), 0);
+        ssize_t out = 0;
+        ck_assert_int_eq(fut_rt_block_on(th_rt, &j.base, &out), 0);
+        ck_assert_int_eq(out, cancel ? -ECANCELED : 5);
+        ck_assert_int_eq(fut_drop(&j.base), 0);
+    }
+}
+END_TEST
+
+/* What an idle task costs: the header and the future, one allocation.
+ * A future of sizeof(fut) (24 bytes on LP64) makes a 96-byte task there
+ * (issue 13's budget); a task in a scope carries the scope's links too. */
+struct idle {
+    fut base;
+};
+
+static fut_status idle_poll(fut *self, fut_cx *cx)
+{
+    (void)self;
+    (void)fut_cx_waker(cx); /* pending until cancelled */
+    return FUT_PENDING;
+}
+
+static const struct fut_vtable idle_vt = {sizeof(struct fut_vtable), "idle", idle_poll, NULL, NULL};
+
+START_TEST(idle_task_allocation)
+{
+    long before = th_alloc.live_bytes;
+    struct idle i;
+    fut_init(&i.base, &idle_vt);
+    fut_join j;
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &i, &j), 0);
+    long bytes = th_alloc.live_bytes - before;
+    if (sizeof(void *) == 8)
+        ck_assert_int_eq(bytes, 96);
+    ck_assert_int_le(bytes, (long)(4 * sizeof(void *) + 9 * 8 + sizeof i));
+    fut_scope sc;
+    fut_scope_init(&sc, th_rt, 0);
+    fut_join k;
+    before = th_alloc.live_bytes;
+    ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &i, &k), 0);
+    long scoped = th_alloc.live_bytes - before;
+    ck_assert_int_gt(scoped, bytes);
+    ck_assert_int_eq(fut_join_cancel(&j), 0);
+    fut_scope_cancel(&sc);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &j.base, NULL), 0);
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &sc.base, NULL), 0);
+    ck_assert_int_eq(fut_drop(&j.base), 0);
+    ck_assert_int_eq(fut_drop(&k.base), 0);
+    ck_assert_int_eq(fut_drop(&sc.base), 0);
+}
+END_TEST
+
 /* A join polled under a cancelled context while its task runs:
  * -ECANCELED, the task itself unaffected (a fresh join handle is not
  * given, so the test cancels it through the first). */
@@ -299,6 +387,8 @@ int main(void)
     tcase_add_test(tc, join_from_another_task);
     tcase_add_test(tc, task_spawns_tasks);
     tcase_add_test(tc, stats_short_struct);
+    tcase_add_test(tc, teardown_does_not_change_the_output);
+    tcase_add_test(tc, idle_task_allocation);
     suite_add_tcase(s, tc);
     return th_run(s);
 }

@@ -89,6 +89,7 @@ typedef struct fut_scope {
     fut__list nexts;          /* pending fut_scope_next ops */
     fut__list waits;          /* pending fut_scope_spawn_wait ops, FIFO */
     unsigned limit;           /* most children alive at once, 0: no limit */
+    fut__list tasks;          /* children alive: cancelled without a walk of the runtime */
 } fut_scope;
 
 /* Output of the scope future: 0 when every child succeeded; else the
