@@ -27,7 +27,7 @@ struct peer {
     int sending, receiving; /* the op below is initialised */
     fut_chan_send_op s;
     fut_chan_recv_op r;
-    int answerer;           /* receives first, answers each message */
+    int answerer; /* receives first, answers each message */
     long bad;
 };
 
@@ -61,7 +61,8 @@ static fut_status peer_poll(fut *self, fut_cx *cx)
         }
         if (fut_poll(&p->r.base, cx) == FUT_PENDING)
             return FUT_PENDING;
-        p->bad += fut_out(&p->r.base) != 0 || fut_chan_recv_item(&p->r) != (void *)(uintptr_t)(p->i + 1);
+        p->bad += fut_out(&p->r.base) != 0 ||
+                  fut_chan_recv_item(&p->r) != (void *)(uintptr_t)(p->i + 1);
         /* (no drop: see above) */
         if (p->answerer) {
             p->receiving = 2; /* answer it */

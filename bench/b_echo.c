@@ -42,9 +42,9 @@ struct conn {
     fut base;
     int fd;
     int state;
-    int opened;       /* h is open */
-    size_t off, len;  /* the part of buf being written back */
-    fut_fd h;         /* opened at the first poll: the task's copy must not move */
+    int opened;      /* h is open */
+    size_t off, len; /* the part of buf being written back */
+    fut_fd h;        /* opened at the first poll: the task's copy must not move */
     fut_fd_op op;
     unsigned char buf[BUFSZ];
 };
@@ -294,7 +294,7 @@ int main(int argc, char **argv)
 
     ev_signal_stop(fut_rt_loop(rt), &sig);
     fut_drop(&s.base);
-    fut_drop(&aj.base); /* detaches; fut_rt_free() cancels it */
+    fut_drop(&aj.base);                /* detaches; fut_rt_free() cancels it */
     BENCH_CHECK(fut_rt_free(rt) == 0); /* cancels every connection task: they close their fds */
     fut_fd_close(&lh);                 /* a no-op by now */
     close(lfd);

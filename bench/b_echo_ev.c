@@ -32,9 +32,9 @@
 #define BUFSZ 16384
 
 struct conn {
-    ev_io r;          /* first member: the callbacks cast back */
+    ev_io r; /* first member: the callbacks cast back */
     ev_io w;
-    size_t off, len;  /* the part of buf still to write */
+    size_t off, len; /* the part of buf still to write */
     unsigned char buf[BUFSZ];
 };
 

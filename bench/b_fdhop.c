@@ -23,8 +23,8 @@
 
 struct court {
     long n;
-    long reads;    /* bytes received, both sides: n at the end */
-    long bad;      /* bytes that arrived out of order */
+    long reads; /* bytes received, both sides: n at the end */
+    long bad;   /* bytes that arrived out of order */
 };
 
 enum { S_START, S_WRITE, S_READ, S_DONE };
@@ -37,9 +37,9 @@ struct player {
     fut_fd *in, *out;
     int first;
     int state;
-    long hop;             /* the hop this side is doing now */
-    unsigned char byte;   /* written */
-    unsigned char buf[64];/* read */
+    long hop;              /* the hop this side is doing now */
+    unsigned char byte;    /* written */
+    unsigned char buf[64]; /* read */
     fut_fd_op op;
 };
 

@@ -21,9 +21,9 @@
 #define MODES "pipe"
 
 struct side {
-    ev_io r;       /* readability of this side's input */
-    int out;       /* write end of the other pipe */
-    long hop;      /* the hop this side reads next */
+    ev_io r;  /* readability of this side's input */
+    int out;  /* write end of the other pipe */
+    long hop; /* the hop this side reads next */
 };
 
 static long nhops, reads, bad;

@@ -47,15 +47,14 @@
 
 #include "bench.h"
 
-#define INSZ 16384        /* read buffer */
-#define HEAD_MAX 8192     /* request line + headers, "\r\n\r\n" included */
+#define INSZ 16384    /* read buffer */
+#define HEAD_MAX 8192 /* request line + headers, "\r\n\r\n" included */
 
 static const char resp_200[] =
     "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello";
 static const char resp_200_close[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: "
                                      "text/plain\r\nConnection: close\r\n\r\nhello";
-static const char resp_404[] =
-    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+static const char resp_404[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
 static const char resp_404_close[] =
     "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 static const char resp_400[] =
@@ -66,13 +65,13 @@ static const char resp_501[] =
     "HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
 struct conn {
-    ev_io r;          /* first member: the callbacks cast back */
+    ev_io r; /* first member: the callbacks cast back */
     ev_io w;
-    size_t inlen;     /* bytes in in[] */
-    size_t scanned;   /* in[0..scanned) holds no "\r\n\r\n" end yet */
+    size_t inlen;            /* bytes in in[] */
+    size_t scanned;          /* in[0..scanned) holds no "\r\n\r\n" end yet */
     unsigned long long skip; /* body bytes still to drop */
-    int closing;      /* close once out[] is written */
-    char *out;        /* answers not yet written: out[outoff..outlen) */
+    int closing;             /* close once out[] is written */
+    char *out;               /* answers not yet written: out[outoff..outlen) */
     size_t outoff, outlen, outcap;
     char in[INSZ];
 };
@@ -150,7 +149,7 @@ static int request_line(const char *h, const char *eol, const char **sp1p, const
         ;
     if (sp1 == h || sp1 >= eol || *sp1 != ' ')
         return -1;
-    for (sp2 = sp1 + 1; sp2 < eol && *sp2 > ' ' && *sp2 != 0x7f; sp2++)
+    for (sp2 = sp1 + 1; sp2<eol && * sp2> ' ' && *sp2 != 0x7f; sp2++)
         ;
     if (sp2 == sp1 + 1 || sp2 >= eol || *sp2 != ' ')
         return -1;

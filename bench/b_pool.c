@@ -85,8 +85,8 @@ static fut_status window_poll(fut *self, fut_cx *cx)
     return w->done == w->total ? fut_ready(self, w->done) : FUT_PENDING;
 }
 
-static const struct fut_vtable window_vt = {sizeof(struct fut_vtable), "window", window_poll,
-                                            NULL, NULL};
+static const struct fut_vtable window_vt = {sizeof(struct fut_vtable), "window", window_poll, NULL,
+                                            NULL};
 
 /* Polls a future once (to submit a job) from inside the runtime. */
 struct once {
@@ -101,8 +101,7 @@ static fut_status once_poll(fut *self, fut_cx *cx)
     return fut_ready(self, 0);
 }
 
-static const struct fut_vtable once_vt = {sizeof(struct fut_vtable), "once", once_poll, NULL,
-                                          NULL};
+static const struct fut_vtable once_vt = {sizeof(struct fut_vtable), "once", once_poll, NULL, NULL};
 
 static void poll_once(fut_rt *rt, fut *child)
 {

@@ -22,9 +22,9 @@ static long hops;
 struct side {
     fut base;
     fut_coro co;
-    int in, out;          /* fds */
-    fut_fd *fin, *fout;   /* registered, for the readiness mode */
-    int first;            /* writes first */
+    int in, out;        /* fds */
+    fut_fd *fin, *fout; /* registered, for the readiness mode */
+    int first;          /* writes first */
     long i;
     char c;
     fut_uring_op op;

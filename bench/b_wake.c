@@ -35,9 +35,9 @@
 
 struct court {
     long hops, n;
-    int token;           /* whose turn: 0 or 1 */
-    fut_waker *w[2];     /* each side's waker, cloned at its first poll */
-    long spurious;       /* polls without the token (should stay 0 past the start) */
+    int token;       /* whose turn: 0 or 1 */
+    fut_waker *w[2]; /* each side's waker, cloned at its first poll */
+    long spurious;   /* polls without the token (should stay 0 past the start) */
 };
 
 struct player {
@@ -213,9 +213,9 @@ static const struct fut_vtable select_vt = {
 struct arena {
     long n, k;
     struct notify *cells;
-    long sent, won;     /* rounds started by the driver, rounds the select won */
-    long wrong;         /* select returned another index than the one set */
-    fut_waker *driver;  /* the driver's waker */
+    long sent, won;    /* rounds started by the driver, rounds the select won */
+    long wrong;        /* select returned another index than the one set */
+    fut_waker *driver; /* the driver's waker */
 };
 
 /* The selecting task: select, check, re-arm, tell the driver. */
@@ -223,9 +223,9 @@ struct selector {
     fut base;
     struct arena *ar;
     struct child *c;
-    fut **kids;   /* library mode: &c[i].base, the fut_select's children */
-    int hand;     /* the hand-made select instead of fut_select */
-    int armed;    /* library mode: the select of this round is initialised */
+    fut **kids; /* library mode: &c[i].base, the fut_select's children */
+    int hand;   /* the hand-made select instead of fut_select */
+    int armed;  /* library mode: the select of this round is initialised */
     struct select_fut s;
     fut_select ls;
 };

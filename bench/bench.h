@@ -112,12 +112,12 @@ static inline long bench_rounds(const struct bench_args *a)
 }
 
 /* Aborts the run: the benchmark did not do the work it claims. */
-#define BENCH_CHECK(cond)                                                                  \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);     \
-            exit(1);                                                                       \
-        }                                                                                  \
+#define BENCH_CHECK(cond) \
+    do { \
+        if (!(cond)) { \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            exit(1); \
+        } \
     } while (0)
 
 /* A small deterministic PRNG (xorshift64*): the same background timers on

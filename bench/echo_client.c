@@ -43,10 +43,10 @@
 
 struct cn {
     int fd;
-    int out_pending;  /* EPOLLOUT registered: the send is partial */
+    int out_pending; /* EPOLLOUT registered: the send is partial */
     size_t sent, rcvd;
     uint64_t seq;
-    double t0;        /* when the message in flight was sent */
+    double t0; /* when the message in flight was sent */
     unsigned char *tx, *rx;
 };
 
@@ -235,8 +235,9 @@ int main(int argc, char **argv)
             if (c->rcvd < size)
                 continue;
             if (memcmp(c->rx, c->tx, size) != 0) {
-                fprintf(stderr, "echo_client: connection %ld: echo %llu differs from what was sent\n",
-                        idx, (unsigned long long)c->seq);
+                fprintf(stderr,
+                        "echo_client: connection %ld: echo %llu differs from what was sent\n", idx,
+                        (unsigned long long)c->seq);
                 return 2;
             }
             total++;

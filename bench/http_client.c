@@ -42,10 +42,10 @@
 
 struct cn {
     int fd;
-    int out_pending;      /* EPOLLOUT registered */
-    long quota;           /* requests this connection still has to send */
-    long inflight;        /* sent, not yet answered */
-    size_t txoff, txlen;  /* the batch being sent */
+    int out_pending;     /* EPOLLOUT registered */
+    long quota;          /* requests this connection still has to send */
+    long inflight;       /* sent, not yet answered */
+    size_t txoff, txlen; /* the batch being sent */
     size_t rxlen;
     char rx[RXSZ];
 };
@@ -53,7 +53,7 @@ struct cn {
 static int ep;
 static char req[128];
 static size_t reqlen;
-static char *txbuf;       /* DEPTH copies of req */
+static char *txbuf; /* DEPTH copies of req */
 static long depth = 1;
 
 static void usage(void)
@@ -163,7 +163,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     bench_need_fds(k);
 
-    reqlen = (size_t)snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: %s:%ld\r\n\r\n", argv[1], port);
+    reqlen = (size_t)snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: %s:%ld\r\n\r\n", argv[1],
+                              port);
     txbuf = malloc((size_t)depth * reqlen);
     BENCH_CHECK(txbuf);
     for (long i = 0; i < depth; i++)
@@ -227,7 +228,8 @@ int main(int argc, char **argv)
             size_t used;
             while (c->rxlen && (used = one_answer(c, idx)) > 0) {
                 if (c->inflight == 0) {
-                    fprintf(stderr, "http_client: connection %ld: an answer nobody asked for\n", idx);
+                    fprintf(stderr, "http_client: connection %ld: an answer nobody asked for\n",
+                            idx);
                     return 2;
                 }
                 memmove(c->rx, c->rx + used, c->rxlen - used);
@@ -240,12 +242,14 @@ int main(int argc, char **argv)
                 send_batch(c, idx);
         }
         if (now - last_progress > STALL) {
-            fprintf(stderr, "http_client: no answer for %.0f s (%ld of %ld done)\n", STALL, done, n);
+            fprintf(stderr, "http_client: no answer for %.0f s (%ld of %ld done)\n", STALL, done,
+                    n);
             return 1;
         }
     }
     double secs = now - start;
-    printf("reqs=%ld conns=%ld secs=%.3f req/s=%.1f\n", done, k, secs, secs > 0 ? (double)done / secs : 0.0);
+    printf("reqs=%ld conns=%ld secs=%.3f req/s=%.1f\n", done, k, secs,
+           secs > 0 ? (double)done / secs : 0.0);
     fflush(stdout);
     for (long i = 0; i < k; i++)
         close(cs[i].fd);

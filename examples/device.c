@@ -24,11 +24,11 @@
 static double t0;
 static fut_rt *rt;
 
-#define say(...)                                                          \
-    do {                                                                  \
-        printf("%7.1f ms  ", (ev_time() - t0) * 1e3);                     \
-        printf(__VA_ARGS__);                                              \
-        putchar('\n');                                                    \
+#define say(...) \
+    do { \
+        printf("%7.1f ms  ", (ev_time() - t0) * 1e3); \
+        printf(__VA_ARGS__); \
+        putchar('\n'); \
     } while (0)
 
 /* --- the device: writes chunks into a buffer it was lent ---------------- */
@@ -36,12 +36,12 @@ static fut_rt *rt;
 #define CHUNK 8
 
 struct device {
-    ev_timer tick;        /* writes a chunk every 20 ms */
-    ev_timer confirm;     /* cancellation confirmed 45 ms after the request */
-    char *buf;            /* lent by the read future */
+    ev_timer tick;    /* writes a chunk every 20 ms */
+    ev_timer confirm; /* cancellation confirmed 45 ms after the request */
+    char *buf;        /* lent by the read future */
     size_t len, pos;
     int stopping, stopped;
-    fut_waker *waker;     /* woken on completion and on confirmation */
+    fut_waker *waker; /* woken on completion and on confirmation */
 };
 
 static void device_tick(struct ev_loop *loop, ev_timer *w, int revents)

@@ -37,9 +37,10 @@ static void sleeper_drop(fut *self)
         fut_drop(&z->s.base);
 }
 
-static const struct fut_vtable sleeper_vt = {
-    .size = sizeof(struct fut_vtable), .name = "sleeper", .poll = sleeper_poll,
-    .drop = sleeper_drop};
+static const struct fut_vtable sleeper_vt = {.size = sizeof(struct fut_vtable),
+                                             .name = "sleeper",
+                                             .poll = sleeper_poll,
+                                             .drop = sleeper_drop};
 
 /* "slow_close": cancelled at once; its teardown takes 30 s (say, a
  * protocol goodbye), or ends at once when escalated past its budget. */
@@ -66,9 +67,10 @@ static fut_status slow_close_poll_drop(fut *self, fut_cx *cx)
     return FUT_READY;
 }
 
-static const struct fut_vtable slow_close_vt = {
-    .size = sizeof(struct fut_vtable), .name = "slow_close", .poll = slow_close_poll,
-    .poll_drop = slow_close_poll_drop};
+static const struct fut_vtable slow_close_vt = {.size = sizeof(struct fut_vtable),
+                                                .name = "slow_close",
+                                                .poll = slow_close_poll,
+                                                .poll_drop = slow_close_poll_drop};
 
 /* "quit": READY once the dumper said so. */
 static int quitting;
@@ -161,8 +163,7 @@ static void dumper_drop(fut *self)
 }
 
 static const struct fut_vtable dumper_vt = {
-    .size = sizeof(struct fut_vtable), .name = "dumper", .poll = dumper_poll,
-    .drop = dumper_drop};
+    .size = sizeof(struct fut_vtable), .name = "dumper", .poll = dumper_poll, .drop = dumper_drop};
 
 int main(int argc, char **argv)
 {

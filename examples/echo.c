@@ -55,7 +55,7 @@ static fut_status server_body(struct server *sv, fut_cx *cx)
         int err = FUT_SCOPE_SPAWN(sv->conns, &sv->c, NULL);
         if (err < 0) {
             fut_drop(&sv->c.s.base); /* not spawned: close it */
-            if (err != -ENOMEM) /* the scope stopped taking connections */
+            if (err != -ENOMEM)      /* the scope stopped taking connections */
                 FUT_RETURN(err);
         }
     }

@@ -22,12 +22,12 @@
 
 static double t0;
 
-#define say(...)                                       \
-    do {                                               \
-        printf("%7.1f ms  ", (ev_time() - t0) * 1e3);  \
-        printf(__VA_ARGS__);                           \
-        putchar('\n');                                 \
-        fflush(stdout);                                \
+#define say(...) \
+    do { \
+        printf("%7.1f ms  ", (ev_time() - t0) * 1e3); \
+        printf(__VA_ARGS__); \
+        putchar('\n'); \
+        fflush(stdout); \
     } while (0)
 
 static const char *names[2] = {"slow", "fast"};
@@ -66,8 +66,7 @@ static int slow_server(fut_addr *a, int fills[], int *nfills)
     a->u.in.sin_family = AF_INET;
     a->u.in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a->len = sizeof a->u.in;
-    if (l < 0 || bind(l, &a->u.sa, a->len) || listen(l, 0) ||
-        getsockname(l, &a->u.sa, &a->len))
+    if (l < 0 || bind(l, &a->u.sa, a->len) || listen(l, 0) || getsockname(l, &a->u.sa, &a->len))
         return -errno;
     for (*nfills = 0; *nfills < 8;) {
         int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

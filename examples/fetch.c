@@ -37,16 +37,16 @@ struct fetch {
     const char *target; /* "host:port" for fut_connect_name() */
     int verbose;
     fut_connect conn;
-    fut_stream s;      /* bound once connected: closed however we end */
+    fut_stream s; /* bound once connected: closed however we end */
     fut_stream_op op;
-    const char *why;   /* what was wrong with the response (then -EPROTO) */
+    const char *why; /* what was wrong with the response (then -EPROTO) */
     int status, chunked;
-    long long left;    /* body bytes still to read; -1: until end of file */
+    long long left; /* body bytes still to read; -1: until end of file */
     unsigned long long body;
     double t0, t_conn, t_head;
     size_t reqlen;
     char req[2048];
-    char line[8192];   /* one line of the head (the stream's buffer is 16 KiB) */
+    char line[8192]; /* one line of the head (the stream's buffer is 16 KiB) */
     char buf[16384];
 };
 
@@ -82,38 +82,38 @@ static int bad(struct fetch *f, const char *why)
 }
 
 /* Reads one line of the head into f->line. */
-#define READ_LINE(f, cx)                                                                         \
-    do {                                                                                         \
-        FUT_AWAIT(cx, fut_stream_read_line(&(f)->op, &(f)->s, (f)->line, sizeof (f)->line - 1)); \
-        ssize_t n_ = fut_out(&(f)->op.base);                                                     \
-        if (n_ == -EMSGSIZE)                                                                     \
-            FUT_RETURN(bad(f, "line too long"));                                                 \
-        if (n_ < 0)                                                                              \
-            FUT_RETURN(n_);                                                                      \
-        if (n_ == 0 || (f)->line[n_ - 1] != '\n')                                                \
-            FUT_RETURN(bad(f, "connection closed in the middle of the head"));                   \
-        chomp(f, n_);                                                                            \
+#define READ_LINE(f, cx) \
+    do { \
+        FUT_AWAIT(cx, fut_stream_read_line(&(f)->op, &(f)->s, (f)->line, sizeof(f)->line - 1)); \
+        ssize_t n_ = fut_out(&(f)->op.base); \
+        if (n_ == -EMSGSIZE) \
+            FUT_RETURN(bad(f, "line too long")); \
+        if (n_ < 0) \
+            FUT_RETURN(n_); \
+        if (n_ == 0 || (f)->line[n_ - 1] != '\n') \
+            FUT_RETURN(bad(f, "connection closed in the middle of the head")); \
+        chomp(f, n_); \
     } while (0)
 
 /* Copies up to f->left bytes of body (all of it until end of file when
  * f->left is -1) to stdout. */
-#define READ_BODY(f, cx)                                                                      \
-    while ((f)->left) {                                                                       \
-        FUT_AWAIT(cx, fut_stream_read(&(f)->op, &(f)->s, (f)->buf,                            \
-                                      (f)->left > 0 && (f)->left < (long long)sizeof (f)->buf \
-                                          ? (size_t)(f)->left                                 \
-                                          : sizeof (f)->buf));                                \
-        ssize_t n_ = fut_out(&(f)->op.base);                                                  \
-        if (n_ < 0)                                                                           \
-            FUT_RETURN(n_);                                                                   \
-        if (n_ == 0 && (f)->left > 0)                                                         \
-            FUT_RETURN(bad(f, "connection closed in the middle of the body"));                \
-        if (n_ == 0)                                                                          \
-            break;                                                                            \
-        fwrite((f)->buf, 1, (size_t)n_, stdout);                                              \
-        (f)->body += (unsigned long long)n_;                                                  \
-        if ((f)->left > 0)                                                                    \
-            (f)->left -= n_;                                                                  \
+#define READ_BODY(f, cx) \
+    while ((f)->left) { \
+        FUT_AWAIT(cx, fut_stream_read(&(f)->op, &(f)->s, (f)->buf, \
+                                      (f)->left > 0 && (f)->left < (long long)sizeof(f)->buf \
+                                          ? (size_t)(f)->left \
+                                          : sizeof(f)->buf)); \
+        ssize_t n_ = fut_out(&(f)->op.base); \
+        if (n_ < 0) \
+            FUT_RETURN(n_); \
+        if (n_ == 0 && (f)->left > 0) \
+            FUT_RETURN(bad(f, "connection closed in the middle of the body")); \
+        if (n_ == 0) \
+            break; \
+        fwrite((f)->buf, 1, (size_t)n_, stdout); \
+        (f)->body += (unsigned long long)n_; \
+        if ((f)->left > 0) \
+            (f)->left -= n_; \
     }
 
 static fut_status fetch_body(struct fetch *f, fut_cx *cx)

@@ -34,7 +34,8 @@ static const char OK[] = RESPONSE("200 OK", "", "5\r\n\r\nhello");
 static const char NOT_FOUND[] = RESPONSE("404 Not Found", "", "10\r\n\r\nnot found\n");
 static const char NOT_ALLOWED[] = RESPONSE("405 Method Not Allowed", "Allow: GET\r\n",
                                            "12\r\n\r\nnot allowed\n");
-static const char BAD[] = RESPONSE("400 Bad Request", "Connection: close\r\n", "12\r\n\r\nbad request\n");
+static const char BAD[] = RESPONSE("400 Bad Request", "Connection: close\r\n",
+                                   "12\r\n\r\nbad request\n");
 static const char TOO_BIG[] = RESPONSE("431 Request Header Fields Too Large",
                                        "Connection: close\r\n", "18\r\n\r\nheader too large\n");
 
@@ -78,7 +79,9 @@ static size_t parse(const char *p, size_t len, const char **resp, int *close)
         while (*v == ' ' || *v == '\t')
             v++;
         if (name == 10 && !strncasecmp(h, "connection", 10))
-            *close = !strncasecmp(v, "close", 5) ? 1 : !strncasecmp(v, "keep-alive", 10) ? 0 : *close;
+            *close = !strncasecmp(v, "close", 5)         ? 1
+                     : !strncasecmp(v, "keep-alive", 10) ? 0
+                                                         : *close;
         if ((name == 14 && !strncasecmp(h, "content-length", 14) && *v != '0') ||
             (name == 17 && !strncasecmp(h, "transfer-encoding", 17)))
             return *close = 1, head; /* a body: not for us */
@@ -255,6 +258,7 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     printf("http: %lu requests on %lu connections; cpu user %.3f s, sys %.3f s\n",
            (unsigned long)atomic_load(&requests), (unsigned long)atomic_load(&connections),
-           ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6, ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+           ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+           ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
     return (int)status;
 }

@@ -97,7 +97,7 @@ static fut_status producer_body(struct producer *p, fut_cx *cx)
         FUT_AWAIT(cx, fut_chan_send(&p->send, p->a->jobs, p->job.p));
         if (fut_out(&p->send.base) < 0)
             FUT_RETURN(fut_out(&p->send.base)); /* still ours: freed */
-        p->job.p = NULL; /* the channel's now */
+        p->job.p = NULL;                        /* the channel's now */
     }
     fut_chan_close(p->a->jobs);
     FUT_END();
@@ -242,8 +242,10 @@ int main(int argc, char **argv)
     fut_rt *rt;
     fut_process sort;
     char *sort_argv[] = {"sort", "-n", NULL};
-    struct fut_process_opts po = {.file = "sort", .argv = sort_argv,
-                                  .stdio = {FUT_PROCESS_PIPE, FUT_PROCESS_PIPE, FUT_PROCESS_INHERIT}};
+    struct fut_process_opts po = {
+        .file = "sort",
+        .argv = sort_argv,
+        .stdio = {FUT_PROCESS_PIPE, FUT_PROCESS_PIPE, FUT_PROCESS_INHERIT}};
     int err = fut_rt_new(&rt, NULL);
     if (!err)
         err = fut_chan_new(&a.jobs, 8, release_job, &a);

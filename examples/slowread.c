@@ -25,11 +25,11 @@
 
 static double t0;
 
-#define say(...)                                       \
-    do {                                               \
-        printf("%7.1f ms  ", (ev_time() - t0) * 1e3);  \
-        printf(__VA_ARGS__);                           \
-        putchar('\n');                                 \
+#define say(...) \
+    do { \
+        printf("%7.1f ms  ", (ev_time() - t0) * 1e3); \
+        printf(__VA_ARGS__); \
+        putchar('\n'); \
     } while (0)
 
 /* The slow source: a thread writing 4 bytes every 20 ms into a pipe. */
@@ -50,8 +50,8 @@ static void *slow_source(void *arg)
 /* The read: a future that owns its buffer and lends it to a pool job. */
 struct slow_read {
     fut base;
-    fut_job job;      /* runs read_job on a worker */
-    char *buf;        /* owned: freed at teardown, after the worker let go */
+    fut_job job; /* runs read_job on a worker */
+    char *buf;   /* owned: freed at teardown, after the worker let go */
     size_t len, got;
     int said;
 };

@@ -35,9 +35,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_OPS 48
-#define MAX_SLOTS 12    /* join handles held at once */
-#define MAX_IDS 1024    /* counted futures per input */
-#define MAX_HEAP 16     /* futures handed to async drops */
+#define MAX_SLOTS 12 /* join handles held at once */
+#define MAX_IDS 1024 /* counted futures per input */
+#define MAX_HEAP 16  /* futures handed to async drops */
 #define NPIPES 3
 #define SLEEP_BUDGET 0.015 /* seconds of loop sleeps one input may ask for */
 
@@ -284,11 +284,20 @@ static fut_status echo_poll(struct leaf *l, fut_cx *cx)
         }
         if (!e->op_live) {
             switch (e->step) {
-            case 1: fut_stream_write(&e->op, &e->a, ping, 4); break;
-            case 2: fut_stream_read(&e->op, &e->b, e->buf, sizeof e->buf); break;
-            case 3: fut_stream_write(&e->op, &e->b, e->buf, e->got); break;
-            case 4: fut_stream_read(&e->op, &e->a, e->buf, sizeof e->buf); break;
-            default: die("echo: bad step", e->step, 0);
+            case 1:
+                fut_stream_write(&e->op, &e->a, ping, 4);
+                break;
+            case 2:
+                fut_stream_read(&e->op, &e->b, e->buf, sizeof e->buf);
+                break;
+            case 3:
+                fut_stream_write(&e->op, &e->b, e->buf, e->got);
+                break;
+            case 4:
+                fut_stream_read(&e->op, &e->a, e->buf, sizeof e->buf);
+                break;
+            default:
+                die("echo: bad step", e->step, 0);
             }
             e->op_live = 1;
         }
@@ -328,15 +337,24 @@ static fut_status echo_poll_drop(struct leaf *l, fut_cx *cx)
 static fut *leaf_inner(struct leaf *l)
 {
     switch (l->kind) {
-    case L_SLEEP: return &l->u.sleep.base;
-    case L_PIPE: return &l->u.io.base;
-    case L_CHAN_SEND: return &l->u.send.base;
-    case L_CHAN_RECV: return &l->u.recv.base;
-    case L_SEM: return &l->u.acq.base;
-    case L_JOB: return &l->u.job.base;
-    case L_NEST: return &l->u.nest.base;
-    case L_YIELD: return &l->u.yield.base;
-    default: return NULL;
+    case L_SLEEP:
+        return &l->u.sleep.base;
+    case L_PIPE:
+        return &l->u.io.base;
+    case L_CHAN_SEND:
+        return &l->u.send.base;
+    case L_CHAN_RECV:
+        return &l->u.recv.base;
+    case L_SEM:
+        return &l->u.acq.base;
+    case L_JOB:
+        return &l->u.job.base;
+    case L_NEST:
+        return &l->u.nest.base;
+    case L_YIELD:
+        return &l->u.yield.base;
+    default:
+        return NULL;
     }
 }
 
@@ -411,15 +429,33 @@ static void leaf_init(struct leaf *l, struct input *in)
     l->turns = (int)(k / NLEAF) % 3;
     l->inner_live = 1;
     switch (l->kind) {
-    case L_SLEEP: fut_sleep_init(&l->u.sleep, (double)(p % 4) / 1000.0); break;
-    case L_PIPE: fut_io_readable_init(&l->u.io, W.pipes[p % NPIPES][0]); break;
-    case L_CHAN_SEND: fut_chan_send(&l->u.send, W.chan, &token); break;
-    case L_CHAN_RECV: fut_chan_recv(&l->u.recv, W.chan); break;
-    case L_SEM: fut_sem_acquire(&l->u.acq, &W.sem, 1 + p % 2); break;
-    case L_JOB: fut_job_init(&l->u.job, job_fn, (void *)(intptr_t)(p % 4 * 100), NULL); break;
-    case L_STREAM: l->inner_live = 0; break;
-    case L_NEST: slowf_init(&l->u.nest, 1 + (int)(p % 3)); break;
-    case L_YIELD: fut_yield_init(&l->u.yield); break;
+    case L_SLEEP:
+        fut_sleep_init(&l->u.sleep, (double)(p % 4) / 1000.0);
+        break;
+    case L_PIPE:
+        fut_io_readable_init(&l->u.io, W.pipes[p % NPIPES][0]);
+        break;
+    case L_CHAN_SEND:
+        fut_chan_send(&l->u.send, W.chan, &token);
+        break;
+    case L_CHAN_RECV:
+        fut_chan_recv(&l->u.recv, W.chan);
+        break;
+    case L_SEM:
+        fut_sem_acquire(&l->u.acq, &W.sem, 1 + p % 2);
+        break;
+    case L_JOB:
+        fut_job_init(&l->u.job, job_fn, (void *)(intptr_t)(p % 4 * 100), NULL);
+        break;
+    case L_STREAM:
+        l->inner_live = 0;
+        break;
+    case L_NEST:
+        slowf_init(&l->u.nest, 1 + (int)(p % 3));
+        break;
+    case L_YIELD:
+        fut_yield_init(&l->u.yield);
+        break;
     }
 }
 
@@ -450,11 +486,16 @@ struct node {
 static fut *node_comb(struct node *n)
 {
     switch (n->kind) {
-    case N_SELECT: return &n->c.sel.base;
-    case N_ALL: return &n->c.all.base;
-    case N_TIMEOUT: return &n->c.to.base;
-    case N_SCOPE: return &n->c.sc.base;
-    default: return &n->kids[0].base;
+    case N_SELECT:
+        return &n->c.sel.base;
+    case N_ALL:
+        return &n->c.all.base;
+    case N_TIMEOUT:
+        return &n->c.to.base;
+    case N_SCOPE:
+        return &n->c.sc.base;
+    default:
+        return &n->kids[0].base;
     }
 }
 
@@ -546,9 +587,15 @@ static void node_init(struct node *n, struct input *in)
     n->secs = (double)(p % 4) / 1000.0;
     switch (n->kind) {
     case N_LEAF:
-    case N_TIMEOUT: n->nkids = 1; break;
-    case N_SELECT: n->nkids = 2; break;
-    default: n->nkids = 2 + (int)(p / 4 % 2); break;
+    case N_TIMEOUT:
+        n->nkids = 1;
+        break;
+    case N_SELECT:
+        n->nkids = 2;
+        break;
+    default:
+        n->nkids = 2 + (int)(p / 4 % 2);
+        break;
     }
     if (n->kind == N_SELECT || n->kind == N_ALL || n->kind == N_TIMEOUT)
         n->flags &= FUT_BRANCH_TASKS;
@@ -830,7 +877,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (now != fds)
         die("fd count changed", fds, now);
     if (getenv("FUZZ_CANCEL_VERBOSE"))
-        fprintf(stderr, "fuzz/cancel: %zu bytes, %d counted futures torn down\n", size,
-                W.next_id);
+        fprintf(stderr, "fuzz/cancel: %zu bytes, %d counted futures torn down\n", size, W.next_id);
     return 0;
 }

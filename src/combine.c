@@ -264,8 +264,7 @@ static fut_status select_poll(fut *self, fut_cx *cx)
         return FUT_PENDING;
     /* Losers that finished anyway are dropped now too: READY only once
      * every loser is torn down, as inline. */
-    if (drop_children(b, b->error || b->winner < 0 ? NONE : (size_t)b->winner, cx) ==
-        FUT_PENDING)
+    if (drop_children(b, b->error || b->winner < 0 ? NONE : (size_t)b->winner, cx) == FUT_PENDING)
         return FUT_PENDING;
     fut_waker_drop(b->waker);
     b->waker = NULL;

@@ -24,8 +24,7 @@ static fut__watch *io_of(fut_connect *c, unsigned i)
 static void trace(fut_connect *c, enum fut_connect_event ev, int i, int err)
 {
     if (c->trace)
-        c->trace(c->trace_ud, ev, i, i >= 0 && (unsigned)i < c->naddrs ? &c->addrs[i] : NULL,
-                 err);
+        c->trace(c->trace_ud, ev, i, i >= 0 && (unsigned)i < c->naddrs ? &c->addrs[i] : NULL, err);
 }
 
 static void io_cb(fut__watch *w, int events)
@@ -284,8 +283,8 @@ static fut *setup(fut_connect *c, fut_stream *into, const struct fut_stream_opts
     return &c->base;
 }
 
-FUT_API fut *fut_connect_addrs(fut_connect *c, const fut_addr *addrs, size_t n,
-                               fut_stream *into, const struct fut_stream_opts *opts)
+FUT_API fut *fut_connect_addrs(fut_connect *c, const fut_addr *addrs, size_t n, fut_stream *into,
+                               const struct fut_stream_opts *opts)
 {
     fut *f = setup(c, into, opts);
     if (!addrs || n == 0 || n > FUT_CONNECT_MAX_ADDRS) {

@@ -77,9 +77,9 @@ FUT_API fut_status fut_coro_drop_awaited(fut_coro *co, fut_cx *cx)
 }
 
 /* The child being awaited or dropped (unless bound: it goes with the
- * others; an await that finished its drop left none), then the bound children in reverse order of binding, one
- * after the other, each asynchronously. Resumable: a PENDING step is
- * retried on the next call. */
+ * others; an await that finished its drop left none), then the bound children in reverse order of
+ * binding, one after the other, each asynchronously. Resumable: a PENDING step is retried on the
+ * next call. */
 FUT_API fut_status fut_coro_poll_drop(fut_coro *co, fut_cx *cx)
 {
     fut *a = co->awaiting;

@@ -206,8 +206,9 @@ static void dot_task(struct out *o, const fut_rt *rt, const struct fut_task *t, 
      * digraph merges them. */
     const fut_scope *scope = fut__task_scope(t);
     if (scope)
-        put(o, "  \"s%p\" [shape=box label=\"scope\"];\n  \"rt\" -> \"s%p\";\n"
-               "  \"s%p\" -> \"t%p\";\n",
+        put(o,
+            "  \"s%p\" [shape=box label=\"scope\"];\n  \"rt\" -> \"s%p\";\n"
+            "  \"s%p\" -> \"t%p\";\n",
             (const void *)scope, (const void *)scope, (const void *)scope, (const void *)t);
     else
         put(o, "  \"rt\" -> \"t%p\";\n", (const void *)t);

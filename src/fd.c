@@ -159,7 +159,6 @@ void fut__fd_forget(fut_fd *copy)
     copy->flags = H_BAD;
 }
 
-
 /* A stream's persistent wait: the slots keep the waker between waits
  * (nothing to clone or give back when the same task waits again). */
 void fut__fd_arm(fut_fd *h, int events, fut_cx *cx)
@@ -167,8 +166,8 @@ void fut__fd_arm(fut_fd *h, int events, fut_cx *cx)
     fut__cx_arrange(cx);
     fut_waker *w = cx->waker;
     /* the same task waiting again for what is watched already: nothing */
-    if (fut__likely((events & ~h->want) == 0) &&
-        (!(events & FUT_READABLE) || h->rwaker == w) && (!(events & FUT_WRITABLE) || h->wwaker == w))
+    if (fut__likely((events & ~h->want) == 0) && (!(events & FUT_READABLE) || h->rwaker == w) &&
+        (!(events & FUT_WRITABLE) || h->wwaker == w))
         return;
     if ((events & FUT_READABLE) && h->rwaker != w)
         take_slot(&h->rwaker, &h->rspare, w);

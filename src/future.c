@@ -18,8 +18,7 @@ FUT_API fut_rt *fut_cx_rt(fut_cx *cx)
 
 FUT_API int fut_cx_cancelled(fut_cx *cx)
 {
-    return cx->task && !(cx->flags & FUT__CX_SHIELD) &&
-           fut__state_is_cancelled(&cx->task->w.state);
+    return cx->task && !(cx->flags & FUT__CX_SHIELD) && fut__state_is_cancelled(&cx->task->w.state);
 }
 
 FUT_API int fut_cx_escalated(fut_cx *cx)
@@ -90,8 +89,7 @@ bool fut__drop_hard(fut *f)
  * plain drop keeps a lean prologue. The first poll_drop is made inline on
  * the next frame's waker: a teardown READY at once never sets up a loop.
  * rt is this thread's (current or default): no thread check. */
-static __attribute__((noinline)) int drop_with_poll_drop(fut *f,
-                                                         fut_status (*pd)(fut *, fut_cx *))
+static __attribute__((noinline)) int drop_with_poll_drop(fut *f, fut_status (*pd)(fut *, fut_cx *))
 {
     /* The runtime its pending work belongs to (the one that last polled
      * it), when it lives on this thread; else the current one. */

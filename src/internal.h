@@ -24,8 +24,8 @@
 _Static_assert(sizeof(fut__timer) <= sizeof(fut__watcher), "fut__timer must fit fut__watcher");
 
 /* --- struct fut state bits (the base's private `state`) ---------------- */
-#define FUT__F_READY 0x1u   /* poll returned READY */
-#define FUT__F_DROPPED 0x2u /* teardown complete */
+#define FUT__F_READY 0x1u    /* poll returned READY */
+#define FUT__F_DROPPED 0x2u  /* teardown complete */
 #define FUT__F_DROPPING 0x4u /* teardown started (poll_drop returned PENDING) */
 
 /* A vtable slot; slots past the author's vtable size read as NULL. */
@@ -45,31 +45,30 @@ static inline ssize_t fut__neg_errno(ssize_t r)
  * _Atomic(T *), `link` the name of the node's plain `T *` link. Evaluates
  * to true when the stack was empty: only that push needs to signal the
  * consumer, which takes the whole stack anyway. */
-#define FUT__STACK_PUSH(top, node, link)                                                 \
-    ({                                                                                   \
-        __typeof__(node) fut__n = (node);                                                \
-        __typeof__(node) fut__old = atomic_load_explicit((top), memory_order_relaxed);   \
-        do                                                                               \
-            fut__n->link = fut__old;                                                     \
-        while (!atomic_compare_exchange_weak_explicit((top), &fut__old, fut__n,          \
-                                                      memory_order_release,              \
-                                                      memory_order_relaxed));            \
-        fut__old == NULL;                                                                \
+#define FUT__STACK_PUSH(top, node, link) \
+    ({ \
+        __typeof__(node) fut__n = (node); \
+        __typeof__(node) fut__old = atomic_load_explicit((top), memory_order_relaxed); \
+        do \
+            fut__n->link = fut__old; \
+        while (!atomic_compare_exchange_weak_explicit( \
+            (top), &fut__old, fut__n, memory_order_release, memory_order_relaxed)); \
+        fut__old == NULL; \
     })
 
 /* Takes every node of such a stack, oldest push first. */
-#define FUT__STACK_TAKE_FIFO(top, link)                                                  \
-    ({                                                                                   \
-        __typeof__(atomic_load(top)) fut__w =                                            \
-            atomic_exchange_explicit((top), NULL, memory_order_acquire);                 \
-        __typeof__(fut__w) fut__rev = NULL;                                              \
-        while (fut__w) { /* LIFO to FIFO */                                              \
-            __typeof__(fut__w) fut__nx = fut__w->link;                                   \
-            fut__w->link = fut__rev;                                                     \
-            fut__rev = fut__w;                                                           \
-            fut__w = fut__nx;                                                            \
-        }                                                                                \
-        fut__rev;                                                                        \
+#define FUT__STACK_TAKE_FIFO(top, link) \
+    ({ \
+        __typeof__(atomic_load(top)) fut__w = atomic_exchange_explicit((top), NULL, \
+                                                                       memory_order_acquire); \
+        __typeof__(fut__w) fut__rev = NULL; \
+        while (fut__w) { /* LIFO to FIFO */ \
+            __typeof__(fut__w) fut__nx = fut__w->link; \
+            fut__w->link = fut__rev; \
+            fut__rev = fut__w; \
+            fut__w = fut__nx; \
+        } \
+        fut__rev; \
     })
 
 /* A plain int of a public struct (public headers stay free of _Atomic, for
@@ -199,7 +198,7 @@ struct fut_task {
     /* When its poll_drop first went PENDING, as seconds after `spawned`:
      * a float fits beside `size`; precise to ~5 ms after a day alive. */
     float torn_after;
-    double spawned;     /* ev_now() at spawn: its age in fut_rt_dump() */
+    double spawned; /* ev_now() at spawn: its age in fut_rt_dump() */
     _Alignas(max_align_t) unsigned char fut[];
 };
 
@@ -321,7 +320,7 @@ struct fut_rt {
     bool owns_loop;
     bool closing;
     pthread_t thread;
-    unsigned id;           /* never 0; what a future's base records (fut.rt) */
+    unsigned id;                /* never 0; what a future's base records (fut.rt) */
     struct fut_rt *thread_next; /* the runtimes created on this thread */
 
     /* run queue: FIFO of wakers with NOTIFIED set */
@@ -337,26 +336,26 @@ struct fut_rt {
     _Atomic(fut_waker *) remote;
     unsigned keepalive; /* reasons to hold a reference on the loop */
 
-    fut__list tasks;  /* live tasks */
+    fut__list tasks;        /* live tasks */
     fut__list io_unchecked; /* fut_io registered since the last prepare */
     fut__list fd_unchecked; /* fut_fd registered for the first time since then */
     fut__list fds;          /* open fut_fd handles */
-    unsigned depth;   /* callbacks/polls of this runtime on the stack */
+    unsigned depth;         /* callbacks/polls of this runtime on the stack */
     /* What the poll on the stack runs for: nested loops started inside it
      * inherit its task (for cancellation) and its flags (shield). */
     struct fut_task *ctx_task;
     unsigned ctx_flags;
-    double drop_budget;     /* seconds; default for teardowns */
-    double force_deadline;  /* shutdown: every teardown escalates by then */
-    fut__list teardowns;    /* tasks whose poll_drop is pending */
-    fut__timer budget;      /* fires at the earliest teardown deadline */
-    fut__list shutdowns;       /* pending fut_shutdown: woken when the last task finished */
-    struct fut__pool *pool;    /* started at the first job */
-    unsigned pool_max;         /* fut_rt_set_pool_size, 0: default */
-    struct fut__uring *uring;  /* the io_uring ring, set up at the first op */
-    signed char uring_state;   /* 0 not tried, 1 in use, -1 unavailable */
-    struct fut__sighub *sig;   /* signal waits, set up at the first one */
-    fut__list procs;           /* fut_process spawned and not dropped */
+    double drop_budget;       /* seconds; default for teardowns */
+    double force_deadline;    /* shutdown: every teardown escalates by then */
+    fut__list teardowns;      /* tasks whose poll_drop is pending */
+    fut__timer budget;        /* fires at the earliest teardown deadline */
+    fut__list shutdowns;      /* pending fut_shutdown: woken when the last task finished */
+    struct fut__pool *pool;   /* started at the first job */
+    unsigned pool_max;        /* fut_rt_set_pool_size, 0: default */
+    struct fut__uring *uring; /* the io_uring ring, set up at the first op */
+    signed char uring_state;  /* 0 not tried, 1 in use, -1 unavailable */
+    struct fut__sighub *sig;  /* signal waits, set up at the first one */
+    fut__list procs;          /* fut_process spawned and not dropped */
 
     /* Timers (timer.c): the roots of the two heaps (FUT__TH_*), the arming
      * counter, the timer watch armed for the earliest real deadline and that

@@ -56,17 +56,17 @@ struct fut__pool {
     pthread_cond_t cv;
     fut_job *qhead, *qtail; /* queued jobs, under mu */
     unsigned nworkers, idle, max;
-    unsigned nqueued;        /* queued jobs no worker took yet */
+    unsigned nqueued; /* queued jobs no worker took yet */
     bool quit;
     struct worker *workers;
     _Atomic(fut_job *) done; /* completion stack (FUT__STACK_PUSH) */
     fut__watch async;
     struct fut_pool_stats st;
-    unsigned orphans; /* workers left running by fut__pool_free, under mu */
+    unsigned orphans;      /* workers left running by fut__pool_free, under mu */
     int start_err;         /* the last failure to start a worker, under mu */
     double start_backoff;  /* seconds to wait after it */
     double start_retry_at; /* CLOCK_MONOTONIC: no new attempt before */
-    bool closed;      /* fut__pool_free is done with it, under mu */
+    bool closed;           /* fut__pool_free is done with it, under mu */
 };
 
 /* --- workers ------------------------------------------------------------------ */

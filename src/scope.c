@@ -340,8 +340,7 @@ FUT_API int fut_scope_set_budget(fut_scope *s, double seconds)
 }
 
 FUT_API int fut_scope_set_error_handler(fut_scope *s,
-                                        void (*on_error)(fut_scope *s, int err, void *ud),
-                                        void *ud)
+                                        void (*on_error)(fut_scope *s, int err, void *ud), void *ud)
 {
     if (!s)
         return -EINVAL;
@@ -369,8 +368,7 @@ FUT_API int fut_scope_spawn(fut_scope *s, const fut *f, size_t size, fut_join *j
     return fut_scope_spawn_tag(s, f, size, NULL, join);
 }
 
-FUT_API int fut_scope_spawn_tag(fut_scope *s, const fut *f, size_t size, void *tag,
-                                fut_join *join)
+FUT_API int fut_scope_spawn_tag(fut_scope *s, const fut *f, size_t size, void *tag, fut_join *join)
 {
     if (!s)
         return -EINVAL;

@@ -7,12 +7,12 @@
 
 /* fut_sem_acquire_op.st */
 enum {
-    A_NEW,      /* not polled yet */
-    A_QUEUED,   /* in s->queue */
-    A_GRANTED,  /* holds n permits (its poll may not have seen it yet) */
+    A_NEW,       /* not polled yet */
+    A_QUEUED,    /* in s->queue */
+    A_GRANTED,   /* holds n permits (its poll may not have seen it yet) */
     A_FORGOTTEN, /* was granted; its permits are loose now */
-    A_CLOSED,   /* the semaphore was closed while it was queued */
-    A_DONE,     /* holds nothing: failed, or dropped */
+    A_CLOSED,    /* the semaphore was closed while it was queued */
+    A_DONE,      /* holds nothing: failed, or dropped */
 };
 
 static fut_sem_acquire_op *op_of(fut__list *l)

@@ -14,12 +14,12 @@
 #define R FUT_READABLE
 #define W FUT_WRITABLE
 
-#define ST_REG 0x1    /* the fd is registered with the loop */
-#define ST_OWN_R 0x2  /* rbuf is ours */
+#define ST_REG 0x1   /* the fd is registered with the loop */
+#define ST_OWN_R 0x2 /* rbuf is ours */
 #define ST_OWN_W 0x4
-#define ST_EOF 0x8    /* the peer's end of file was read */
-#define ST_SHUT 0x10  /* we shut writing down */
-#define ST_SOCK 0x20  /* a socket: shutdown(2) applies */
+#define ST_EOF 0x8   /* the peer's end of file was read */
+#define ST_SHUT 0x10 /* we shut writing down */
+#define ST_SOCK 0x20 /* a socket: shutdown(2) applies */
 #define ST_CLOSED 0x40
 #define ST_OPEN 0x80  /* fut_stream_open() succeeded */
 #define ST_GONE 0x400 /* the runtime was freed under it */
@@ -95,11 +95,11 @@ static void timer_fire(fut_rt *rt, fut__timer *t)
     unsigned waiting = waiting_of(s);
     s->timer_at = INFINITY;
     unsigned fired = 0;
-    if ((waiting & R) && ((s->rto > 0 && now >= s->rsince + s->rto) ||
-                          (s->ito > 0 && now >= s->active + s->ito)))
+    if ((waiting & R) &&
+        ((s->rto > 0 && now >= s->rsince + s->rto) || (s->ito > 0 && now >= s->active + s->ito)))
         fired |= R;
-    if ((waiting & W) && ((s->wto > 0 && now >= s->wsince + s->wto) ||
-                          (s->ito > 0 && now >= s->active + s->ito)))
+    if ((waiting & W) &&
+        ((s->wto > 0 && now >= s->wsince + s->wto) || (s->ito > 0 && now >= s->active + s->ito)))
         fired |= W;
     if (s->close_state != C_NONE && now >= s->close_at)
         fired |= T_CLOSE;
@@ -291,7 +291,7 @@ static ssize_t do_recv(fut_stream *s, void *buf, size_t len)
     ssize_t n;
     do
         n = (s->flags & ST_SOCK) ? recv(stream_fd(s), buf, len, MSG_DONTWAIT)
-                                : read(stream_fd(s), buf, len);
+                                 : read(stream_fd(s), buf, len);
     while (n < 0 && errno == EINTR);
     if (n > 0) {
         if ((size_t)n < len) /* drained: the next call would say EAGAIN */
@@ -726,7 +726,7 @@ static fut_status stream_poll_drop(fut *self, fut_cx *cx)
         int r = seen ? seen : flush_some(s);
         if (r > 0)
             return close_wait(s, W, cx);
-        if (r < 0) { /* the connection is broken: nothing to say goodbye to */
+        if (r < 0) {   /* the connection is broken: nothing to say goodbye to */
             if (!seen) /* buffered bytes that never reached the peer */
                 fut_cx_report(cx, r);
             finish(s, false);

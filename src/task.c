@@ -12,8 +12,7 @@ FUT_API fut_waker *fut_waker_clone(fut_waker *w)
     if (!fut__is_frame(w))
         atomic_fetch_add_explicit(&w->refs, 1, memory_order_relaxed);
     else
-        atomic_fetch_add_explicit(&((struct fut__frame *)w)->block->refs, 1,
-                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&((struct fut__frame *)w)->block->refs, 1, memory_order_relaxed);
     return w;
 }
 

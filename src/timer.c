@@ -179,7 +179,7 @@ void fut__timers_free(fut_rt *rt)
 /* --- nodes ---------------------------------------------------------------------- */
 
 static inline __attribute__((always_inline)) void insert(fut_rt *rt, fut__timer *t, unsigned h,
-                                                        double at)
+                                                         double at)
 {
     t->at = at;
     t->seq = (++rt->tseq << 1) | h;

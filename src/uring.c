@@ -179,8 +179,7 @@ static void flush(struct fut__uring *u)
 {
     if (u->backlog) {
         fut__list *pos, *tmp;
-        fut__list_each_safe(pos, tmp, &u->inflight)
-        {
+        fut__list_each_safe(pos, tmp, &u->inflight) {
             fut_uring_op *op = fut__container_of(pos, fut_uring_op, link);
             if (op->flags & UF_BACKLOG)
                 submit_cancel(u, op);
@@ -304,8 +303,7 @@ void fut__uring_free(fut_rt *rt)
         return;
     u->closing = true;
     fut__list *pos, *tmp;
-    fut__list_each_safe(pos, tmp, &u->inflight)
-    {
+    fut__list_each_safe(pos, tmp, &u->inflight) {
         fut_uring_op *op = fut__container_of(pos, fut_uring_op, link);
         if (!(op->flags & UF_CANCEL)) {
             op->flags |= UF_CANCEL;
@@ -359,7 +357,7 @@ static bool ring_submit(struct fut__uring *u, fut_uring_op *op)
             op->addrlen_in = *op->addrlen;
         io_uring_prep_accept(sqe, op->fd, op->addr, op->addrlen, op->msg_flags);
         break;
-    default: /* K_TIMEOUT */
+    default:                    /* K_TIMEOUT */
         if (op->seconds > 1e15) /* ~31 million years: forever, without overflow */
             op->seconds = 1e15;
         op->ts.tv_sec = (long long)op->seconds;
@@ -430,9 +428,9 @@ static ssize_t job_io(fut_job *job, void *arg)
     size_t len = (size_t)cap_len(op->len);
     if (op->kind == K_READ)
         return fut__neg_errno(op->off < 0 ? read(op->fd, op->buf, len)
-                                     : pread(op->fd, op->buf, len, (off_t)op->off));
+                                          : pread(op->fd, op->buf, len, (off_t)op->off));
     return fut__neg_errno(op->off < 0 ? write(op->fd, op->buf, len)
-                                 : pwrite(op->fd, op->buf, len, (off_t)op->off));
+                                      : pwrite(op->fd, op->buf, len, (off_t)op->off));
 }
 
 /* One non-blocking attempt; -EAGAIN: wait for readiness first. */

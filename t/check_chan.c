@@ -675,10 +675,8 @@ static void slot_task_drop(fut *self)
     sl->w = NULL;
 }
 
-static const struct fut_vtable slot_vt = {.size = sizeof(struct fut_vtable),
-                                          .name = "t_slot",
-                                          .poll = slot_poll,
-                                          .drop = slot_task_drop};
+static const struct fut_vtable slot_vt = {
+    .size = sizeof(struct fut_vtable), .name = "t_slot", .poll = slot_poll, .drop = slot_task_drop};
 
 /* Runs turns until no slot task ran during two in a row. */
 static void quiesce(fut_rt *rt, struct rnd *R)
@@ -706,7 +704,8 @@ static void check_not_stuck(struct rnd *R)
     ck_assert_msg(!(recv_wait && len), "a receive waits while %zu items are queued", len);
     ck_assert_msg(!(send_wait && cap && len < cap), "a send waits while a slot is free");
     ck_assert_msg(!(!cap && send_wait && recv_wait), "rendezvous: send and receive both wait");
-    ck_assert_msg(!(R->closed && (send_wait || (recv_wait && !len))), "an op waits on a closed channel");
+    ck_assert_msg(!(R->closed && (send_wait || (recv_wait && !len))),
+                  "an op waits on a closed channel");
 }
 
 static void one_schedule(fut_rt *rt, struct rnd *R)
@@ -979,7 +978,7 @@ struct never_drops {
     fut_oneshot *o;
     fut_chan_send_op s;
     fut_chan_recv_op r, r2;
-    fut_oneshot_recv_op or;
+    fut_oneshot_recv_op or ;
 };
 
 static fut_status never_drops_poll(fut *self, fut_cx *cx)

@@ -167,8 +167,8 @@ START_TEST(fires_in_deadline_order)
     ck_assert_int_eq(log.n, 5);
     for (int i = 0; i < 5; i++) {
         ck_assert_int_eq(log.id[i], want[i]);
-        ck_assert_msg(log.at[i] == t0 + ds[want[i]], "sleep %d woke at +%.9f, not +%.9f",
-                      want[i], log.at[i] - t0, ds[want[i]]);
+        ck_assert_msg(log.at[i] == t0 + ds[want[i]], "sleep %d woke at +%.9f, not +%.9f", want[i],
+                      log.at[i] - t0, ds[want[i]]);
     }
     for (int i = 0; i < 5; i++) {
         ck_assert(fut_join_finished(&j[i]));

@@ -60,8 +60,8 @@ static void loser_teardown(unsigned flags)
     int ticks_before = ticks;
     ck_assert_int_eq(th_block(rt, &w.base), 1); /* the fast one won */
     ck_assert_int_eq(fut_out(&fast.base), 42);
-    ck_assert_int_ge(w.seen, 1);         /* the loser's teardown was complete */
-    ck_assert_int_eq(steps, 4);          /* 3 pending turns, then READY */
+    ck_assert_int_ge(w.seen, 1);               /* the loser's teardown was complete */
+    ck_assert_int_eq(steps, 4);                /* 3 pending turns, then READY */
     ck_assert_int_gt(ticks - ticks_before, 2); /* the ticker ran meanwhile */
     ck_assert_int_eq(fut_drop(&sel.base), 0);
     ck_assert_int_eq(dropped, 2); /* the winner too, exactly once */
@@ -209,8 +209,7 @@ START_TEST(all_returns_every_status)
         struct th_slow k[3];
         fut *kids[3];
         for (int i = 0; i < 3; i++) {
-            th_slow_init(&k[i], 0.002 * (3 - i), i == 1 ? -EIO : i, 1, 0.001, NULL, NULL,
-                         &dropped);
+            th_slow_init(&k[i], 0.002 * (3 - i), i == 1 ? -EIO : i, 1, 0.001, NULL, NULL, &dropped);
             kids[i] = &k[i].base;
         }
         fut_join joins[3];
@@ -321,9 +320,9 @@ static fut_status all_in_nested_loop(struct th_fn *f, fut_cx *cx)
     fut_join joins[2];
     fut_all all;
     ssize_t out = 0;
-    ck_assert_int_eq(
-        fut_rt_nested_loop(fut_cx_rt(cx), fut_all_init(&all, kids, 2, FUT_BRANCH_TASKS, joins), &out),
-        0);
+    ck_assert_int_eq(fut_rt_nested_loop(fut_cx_rt(cx),
+                                        fut_all_init(&all, kids, 2, FUT_BRANCH_TASKS, joins), &out),
+                     0);
     fut_drop(&all.base);
     return fut_ready(&f->base, out);
 }

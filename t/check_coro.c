@@ -24,16 +24,16 @@ int coro_small_run(fut_rt *r, int drops[3], int *bound);
 static int drop_clock;
 
 struct probe_ctl {
-    int open;        /* poll is READY with `value` once set */
+    int open; /* poll is READY with `value` once set */
     int value;
-    int hold;        /* poll_drop is PENDING while set */
-    int clobber;     /* the teardown writes `out` (the await must restore it) */
-    fut_waker *w;    /* poll's */
-    fut_waker *dw;   /* poll_drop's */
+    int hold;      /* poll_drop is PENDING while set */
+    int clobber;   /* the teardown writes `out` (the await must restore it) */
+    fut_waker *w;  /* poll's */
+    fut_waker *dw; /* poll_drop's */
     int polls;
-    int drop_calls;  /* poll_drop or drop calls */
-    int drops;       /* completed teardowns */
-    int order;       /* drop_clock when the teardown completed */
+    int drop_calls; /* poll_drop or drop calls */
+    int drops;      /* completed teardowns */
+    int order;      /* drop_clock when the teardown completed */
 };
 
 struct probe {
@@ -95,8 +95,8 @@ static void probe_drop(fut *self)
 /* Asynchronous teardown (poll_drop), and synchronous only (drop). */
 static const struct fut_vtable probe_vt = {sizeof(struct fut_vtable), "probe", probe_poll,
                                            probe_poll_drop, NULL};
-static const struct fut_vtable probe_sync_vt = {sizeof(struct fut_vtable), "probe_sync",
-                                                probe_poll, NULL, probe_drop};
+static const struct fut_vtable probe_sync_vt = {sizeof(struct fut_vtable), "probe_sync", probe_poll,
+                                                NULL, probe_drop};
 
 static fut *probe_init(struct probe *p, struct probe_ctl *c)
 {
@@ -142,9 +142,9 @@ static void turns(int n)
 /* What the body saw right after its await (outside the struct, which a
  * spawn copies). */
 struct seen {
-    int after;        /* the body went past the await */
-    int drops;        /* ctl->drops then */
-    ssize_t out;      /* fut_out(child) then */
+    int after;   /* the body went past the await */
+    int drops;   /* ctl->drops then */
+    ssize_t out; /* fut_out(child) then */
 };
 
 struct one {
@@ -153,7 +153,7 @@ struct one {
     struct probe p;
     struct probe_ctl *ctl;
     struct seen *seen;
-    int sync;         /* await the synchronous-drop probe */
+    int sync; /* await the synchronous-drop probe */
 };
 
 static fut_status one_body(struct one *s, fut_cx *cx)
@@ -377,7 +377,7 @@ START_TEST(completes_and_drops_bindings_in_reverse)
     job_init(&j, res, wait);
     ck_assert_int_eq(th_block(rt, &j.base), 1 + 2 + 3);
     for (int i = 0; i < POINTS; i++) {
-        ck_assert_int_eq(res[i].drops, 0); /* at teardown, not before */
+        ck_assert_int_eq(res[i].drops, 0);  /* at teardown, not before */
         ck_assert_int_eq(wait[i].drops, 1); /* at its await */
     }
     drop_clock = 0;
@@ -445,8 +445,8 @@ START_TEST(cancel_at_every_await_point)
             ck_assert_int_eq(out, POINTS); /* it finished first */
         }
         for (int i = 0; i < POINTS; i++)
-            ck_assert_msg(res[i].drops == (i < bound),
-                          "point %d: resource %d dropped %d times", p, i, res[i].drops);
+            ck_assert_msg(res[i].drops == (i < bound), "point %d: resource %d dropped %d times", p,
+                          i, res[i].drops);
         for (int i = 0; i < POINTS && i <= p; i++)
             ck_assert_int_eq(wait[i].drop_calls, 1);
     }

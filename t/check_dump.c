@@ -404,8 +404,8 @@ START_TEST(drop_loop_is_a_frame)
 END_TEST
 
 /* Names are one token whatever the vtable says. */
-static const struct fut_vtable odd_vt = {sizeof(struct fut_vtable), "my conn=\"1\"\t\\", NULL,
-                                         NULL, NULL};
+static const struct fut_vtable odd_vt = {sizeof(struct fut_vtable), "my conn=\"1\"\t\\", NULL, NULL,
+                                         NULL};
 
 static fut_status pend(fut *self, fut_cx *cx)
 {

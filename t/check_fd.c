@@ -202,7 +202,8 @@ START_TEST(wait_reports_ready_events)
     fut_drop(&w.base);
     fut_fd_clear(&h, FUT_READABLE | FUT_WRITABLE);
     /* The kernel says: writable, not readable. */
-    ck_assert_int_eq(th_block(rt, fut_fd_wait_init(&w, &h, FUT_READABLE | FUT_WRITABLE)), FUT_WRITABLE);
+    ck_assert_int_eq(th_block(rt, fut_fd_wait_init(&w, &h, FUT_READABLE | FUT_WRITABLE)),
+                     FUT_WRITABLE);
     fut_drop(&w.base);
     ck_assert_int_eq(th_poll_once(rt, fut_fd_wait_init(&w, &h, FUT_READABLE), NULL), FUT_PENDING);
     ck_assert_int_eq(write(s[1], "z", 1), 1);
@@ -374,7 +375,7 @@ START_TEST(close_under_wait_and_rt_free)
     ck_assert_int_eq(th_block(rt, &w.base), -EBADF);
     fut_drop(&w.base);
     ck_assert_int_eq(fut_rt_free(rt), 0); /* h2 still open */
-    fut_fd_close(&h2);                     /* no-op now */
+    fut_fd_close(&h2);                    /* no-op now */
     ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
     close(p[0]);
     close(p[1]);

@@ -359,10 +359,22 @@ END_TEST
  * others and from the fallback. */
 START_TEST(strerror_names_every_library_code)
 {
-    static const int codes[] = {0, -ELOOP, -ENXIO, -EALREADY, -ESHUTDOWN, -EPERM, -EBUSY,
-                                -ECANCELED, -ETIMEDOUT, -FUT_EAI_NONAME, -FUT_EAI_AGAIN,
-                                -FUT_EAI_FAIL, -FUT_EAI_NODATA, -FUT_EAI_FAMILY,
-                                -FUT_EAI_SERVICE, -FUT_EAI_SOCKTYPE};
+    static const int codes[] = {0,
+                                -ELOOP,
+                                -ENXIO,
+                                -EALREADY,
+                                -ESHUTDOWN,
+                                -EPERM,
+                                -EBUSY,
+                                -ECANCELED,
+                                -ETIMEDOUT,
+                                -FUT_EAI_NONAME,
+                                -FUT_EAI_AGAIN,
+                                -FUT_EAI_FAIL,
+                                -FUT_EAI_NODATA,
+                                -FUT_EAI_FAMILY,
+                                -FUT_EAI_SERVICE,
+                                -FUT_EAI_SOCKTYPE};
     size_t n = sizeof codes / sizeof codes[0];
     for (size_t i = 0; i < n; i++) {
         const char *m = fut_strerror(codes[i]);

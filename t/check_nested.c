@@ -342,7 +342,6 @@ START_TEST(depth_limit_is_an_error)
     ck_assert_int_eq(d.err_at, 4);
     ck_assert_int_eq(d.max_reached, 4);
     ck_assert_str_eq(fut_strerror(-ELOOP), "nested loop depth limit reached");
-
 }
 END_TEST
 

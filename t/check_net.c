@@ -118,10 +118,23 @@ START_TEST(addr_parse_bad)
     fut_addr a;
     memset(&a, 0x5a, sizeof a);
     fut_addr before = a;
-    const char *inval[] = {"", "127.0.0.1", "127.0.0.1:", ":80", "127.0.0.1:80x", "1.2.3:80",
-                           "::1:80", "[::1]80", "[::1", "[]:80", "[127.0.0.1]:80",
-                           "localhost:80", "example.com:443", "unix:", "unix:@",
-                           "[fe80::1%nosuchif0]:80", "127.0.0.1:-1"};
+    const char *inval[] = {"",
+                           "127.0.0.1",
+                           "127.0.0.1:",
+                           ":80",
+                           "127.0.0.1:80x",
+                           "1.2.3:80",
+                           "::1:80",
+                           "[::1]80",
+                           "[::1",
+                           "[]:80",
+                           "[127.0.0.1]:80",
+                           "localhost:80",
+                           "example.com:443",
+                           "unix:",
+                           "unix:@",
+                           "[fe80::1%nosuchif0]:80",
+                           "127.0.0.1:-1"};
     for (size_t i = 0; i < sizeof inval / sizeof *inval; i++)
         ck_assert_msg(fut_addr_parse(&a, inval[i]) == -EINVAL, "%s", inval[i]);
     ck_assert_int_eq(fut_addr_parse(&a, "127.0.0.1:65536"), -ERANGE);
@@ -278,8 +291,7 @@ static void echo_over(const char *listen_at)
     fut_listener l;
     int err = fut_listener_open(rt, &l, listen_at, 0, 0);
     if (err == -EADDRNOTAVAIL || err == -EAFNOSUPPORT) {
-        fprintf(stderr, "# %s: skipped, no such address here (%s)\n", listen_at,
-                fut_strerror(err));
+        fprintf(stderr, "# %s: skipped, no such address here (%s)\n", listen_at, fut_strerror(err));
         return;
     }
     ck_assert_int_eq(err, 0);
@@ -450,7 +462,8 @@ START_TEST(connect_errors)
     ck_assert_int_eq(fut_connect_set_timeout(NULL, 1), -EINVAL);
     fut_drop(&c.base);
     /* a Unix path nobody listens on */
-    ck_assert_int_eq(th_block(rt, fut_connect_name(&c, "unix:/nonexistent/x", NULL, NULL)), -ENOENT);
+    ck_assert_int_eq(th_block(rt, fut_connect_name(&c, "unix:/nonexistent/x", NULL, NULL)),
+                     -ENOENT);
     fut_drop(&c.base);
 }
 END_TEST
@@ -491,7 +504,8 @@ START_TEST(connect_immediate_outcomes_in_dirty_memory)
 {
     fut_connect *c = malloc(sizeof *c);
     memset(c, 0xa5, sizeof *c);
-    ck_assert_int_eq(th_block(rt, fut_connect_name(c, "unix:/nonexistent/dirty", NULL, NULL)), -ENOENT);
+    ck_assert_int_eq(th_block(rt, fut_connect_name(c, "unix:/nonexistent/dirty", NULL, NULL)),
+                     -ENOENT);
     fut_drop(&c->base);
     fut_listener l;
     ck_assert_int_eq(fut_listener_open(rt, &l, "unix:@libfut-dirty", 0, 0), 0);
@@ -832,8 +846,8 @@ END_TEST
 START_TEST(caller_buffers)
 {
     char rmem[8], wmem[4];
-    struct fut_stream_opts o = {.rbuf = rmem, .rbuf_size = sizeof rmem, .wbuf = wmem,
-                                .wbuf_size = sizeof wmem};
+    struct fut_stream_opts o = {
+        .rbuf = rmem, .rbuf_size = sizeof rmem, .wbuf = wmem, .wbuf_size = sizeof wmem};
     fut_stream s;
     int peer;
     long live = th_alloc.live;
@@ -999,7 +1013,8 @@ static fut_status rw_task_body(struct rw_task *t, fut_cx *cx)
             FUT_AWAIT(cx, fut_stream_read_line(&t->op, t->s, t->line, sizeof t->line));
             char want[64];
             snprintf(want, sizeof want, "line %05d of the concurrency test\n", t->i);
-            if (fut_out(&t->op.base) != (ssize_t)strlen(want) || memcmp(t->line, want, strlen(want)))
+            if (fut_out(&t->op.base) != (ssize_t)strlen(want) ||
+                memcmp(t->line, want, strlen(want)))
                 FUT_RETURN(-EPROTO);
         }
     }
@@ -1137,7 +1152,8 @@ START_TEST(graceful_close_data_then_fin)
     memset(data, 'x', sizeof data);
     fut_stream_op op;
     /* most of it stays in the write buffer: the peer does not read yet */
-    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, data, sizeof data)), (ssize_t)sizeof data);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, data, sizeof data)),
+                     (ssize_t)sizeof data);
     fut_dropper d;
     fut_join j;
     ck_assert_int_eq(fut_rt_spawn(rt, fut_drop_async(&d, &s.base), sizeof d, &j), 0);
@@ -1195,7 +1211,8 @@ START_TEST(flush_error_at_close_is_reported)
     ck_assert_int_eq(fut_stream_open(rt, &s, a, &o), 0);
     static char data[1 << 19];
     fut_stream_op op;
-    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, data, sizeof data)), (ssize_t)sizeof data);
+    ck_assert_int_eq(th_block(rt, fut_stream_write(&op, &s, data, sizeof data)),
+                     (ssize_t)sizeof data);
     ck_assert_uint_gt(s.wlen, 0); /* the peer reads nothing: most is buffered */
     struct linger lg = {1, 0};
     setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -1489,8 +1506,7 @@ START_TEST(rt_freed_with_stream_open)
     fut_listener l;
     ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
     fut_accept acc;
-    ck_assert_int_eq(th_poll_once(rt, fut_accept_init(&acc, &l, NULL, NULL), &out),
-                     FUT_PENDING);
+    ck_assert_int_eq(th_poll_once(rt, fut_accept_init(&acc, &l, NULL, NULL), &out), FUT_PENDING);
     fut_drop(&acc.base);
     ck_assert_int_eq(fut_rt_free(rt), 0);
     rt = th_new_rt();
@@ -1954,8 +1970,9 @@ START_TEST(connect_refusals_and_options)
     fut_connect c;
     ck_assert_int_eq(th_block(rt, fut_connect_name(&c, "localhost:", NULL, NULL)), -EINVAL);
     fut_drop(&c.base);
-    ck_assert_int_eq(th_block(rt, fut_connect_name(&c, "localhost:123456789012345678901234", NULL, NULL)),
-                     -EINVAL);
+    ck_assert_int_eq(
+        th_block(rt, fut_connect_name(&c, "localhost:123456789012345678901234", NULL, NULL)),
+        -EINVAL);
     fut_drop(&c.base);
     fut_listener l;
     ck_assert_int_eq(fut_listener_open(rt, &l, "127.0.0.1:0", 0, 0), 0);
@@ -1982,7 +1999,8 @@ START_TEST(connect_refusals_and_options)
     fut_drop(&s.base);
     const struct th_sysfail rule = {__NR_socket, EMFILE, -1, 0, 0};
     if (th_sysfail(&rule, 1) == 0) {
-        ck_assert_int_eq(th_block(rt, fut_connect_init(&c, fut_listener_addr(&l), NULL, NULL)), -EMFILE);
+        ck_assert_int_eq(th_block(rt, fut_connect_init(&c, fut_listener_addr(&l), NULL, NULL)),
+                         -EMFILE);
         fut_drop(&c.base);
     }
     fut_drop(&l.base);
@@ -1990,11 +2008,11 @@ START_TEST(connect_refusals_and_options)
 END_TEST
 
 /* NET_ONLY=name runs one test (debugging). */
-#define ADD(tc, fn)                                                  \
-    do {                                                             \
-        const char *only = getenv("NET_ONLY");                       \
-        if (!only || !strcmp(only, #fn))                             \
-            tcase_add_test(tc, fn);                          \
+#define ADD(tc, fn) \
+    do { \
+        const char *only = getenv("NET_ONLY"); \
+        if (!only || !strcmp(only, #fn)) \
+            tcase_add_test(tc, fn); \
     } while (0)
 
 static Suite *suite(void)

@@ -81,10 +81,10 @@ static ssize_t gated(fut_job *job, void *arg)
 typedef int (*gai_fn)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
 typedef void (*fai_fn)(struct addrinfo *);
 
-static int fake_eai, fake_errno;     /* set before the lookup is submitted */
-static struct addrinfo *hung_list;   /* under gmu */
-static int hung_freed;               /* atomic */
-static pid_t hung_tid;               /* the worker inside, under gmu */
+static int fake_eai, fake_errno;   /* set before the lookup is submitted */
+static struct addrinfo *hung_list; /* under gmu */
+static int hung_freed;             /* atomic */
+static pid_t hung_tid;             /* the worker inside, under gmu */
 
 static gai_fn real_gai(void)
 {
@@ -567,9 +567,8 @@ START_TEST(owned_read_cancelled)
     ck_assert_int_eq(pipe(p), 0);
     fut_file_op op;
     fut_file_pread_owned(&op, p[0], 32, 0); /* pread on a pipe: ESPIPE, fast */
-    ck_assert_int_eq(th_poll_once(rt, &op.job.base, NULL) == FUT_PENDING ||
-                         fut_out(&op.job.base) < 0,
-                     1);
+    ck_assert_int_eq(
+        th_poll_once(rt, &op.job.base, NULL) == FUT_PENDING || fut_out(&op.job.base) < 0, 1);
     ck_assert_int_eq(fut_drop(&op.job.base), 0);
     close(p[0]);
     close(p[1]);
@@ -579,13 +578,11 @@ END_TEST
 START_TEST(dns)
 {
     fut_dns d;
-    ck_assert_int_eq(th_block(rt, fut_dns_lookup(&d, "localhost", "80", AF_UNSPEC,
-                                                 SOCK_STREAM)),
+    ck_assert_int_eq(th_block(rt, fut_dns_lookup(&d, "localhost", "80", AF_UNSPEC, SOCK_STREAM)),
                      0);
     ck_assert_ptr_nonnull(fut_dns_result(&d));
     fut_drop(&d.job.base); /* frees the list (the leak checkers see it) */
-    ck_assert_int_eq(th_block(rt, fut_dns_lookup(&d, "localhost", "80", AF_INET, SOCK_STREAM)),
-                     0);
+    ck_assert_int_eq(th_block(rt, fut_dns_lookup(&d, "localhost", "80", AF_INET, SOCK_STREAM)), 0);
     struct addrinfo *ai = fut_dns_take(&d);
     ck_assert_ptr_nonnull(ai);
     ck_assert_int_eq(ai->ai_family, AF_INET);
@@ -623,8 +620,7 @@ START_TEST(dns_error_codes)
         fake_errno = cases[i].err;
         fut_dns d;
         ssize_t r = th_block(rt, fut_dns_lookup(&d, "fut-fake-eai", "80", AF_UNSPEC, 0));
-        ck_assert_msg(r == cases[i].out, "EAI %d gave %zd, not %zd", cases[i].eai, r,
-                      cases[i].out);
+        ck_assert_msg(r == cases[i].out, "EAI %d gave %zd, not %zd", cases[i].eai, r, cases[i].out);
         ck_assert_ptr_null(fut_dns_result(&d));
         ck_assert_int_eq(fut_drop(&d.job.base), 0);
         if (cases[i].text)
@@ -643,8 +639,8 @@ END_TEST
 START_TEST(dns_real_errors)
 {
     fut_dns d;
-    ck_assert_int_eq(th_block(rt, fut_dns_lookup(&d, "127.0.0.1", "no-such-service-fut",
-                                                 AF_UNSPEC, SOCK_STREAM)),
+    ck_assert_int_eq(th_block(rt, fut_dns_lookup(&d, "127.0.0.1", "no-such-service-fut", AF_UNSPEC,
+                                                 SOCK_STREAM)),
                      -FUT_EAI_SERVICE);
     fut_drop(&d.job.base);
     ck_assert_int_eq(th_block(rt, fut_dns_lookup(&d, "127.0.0.1", "80", AF_UNSPEC, 12345)),
@@ -656,9 +652,9 @@ START_TEST(dns_real_errors)
     /* RFC 6761: .invalid never resolves. Without a network the name server
      * may not answer: bounded, and only checked when it did answer. */
     fut_timeout t;
-    ssize_t r = th_block(rt, fut_timeout_init(&t, fut_dns_lookup(&d, "nonexistent.invalid", NULL,
-                                                                 AF_UNSPEC, SOCK_STREAM),
-                                              5, 0));
+    ssize_t r = th_block(
+        rt, fut_timeout_init(
+                &t, fut_dns_lookup(&d, "nonexistent.invalid", NULL, AF_UNSPEC, SOCK_STREAM), 5, 0));
     fut_drop(&t.base);
     if (r == -ETIMEDOUT || r == -FUT_EAI_AGAIN)
         printf("# nonexistent.invalid: no answer from the resolver here (%s); not checked\n",
@@ -747,9 +743,9 @@ START_TEST(dns_timeout_returns_on_time)
     fut_dns d;
     fut_timeout t;
     double t0 = th_mono();
-    ssize_t r = th_block(rt, fut_timeout_init(&t, fut_dns_lookup(&d, "fut-fake-hang", "80",
-                                                                 AF_INET, SOCK_STREAM),
-                                              0.05, 0));
+    ssize_t r = th_block(
+        rt, fut_timeout_init(&t, fut_dns_lookup(&d, "fut-fake-hang", "80", AF_INET, SOCK_STREAM),
+                             0.05, 0));
     double took = th_mono() - t0;
     ck_assert_int_eq(r, -ETIMEDOUT);
     ck_assert_msg(took < 0.05 + slack(), "a 50 ms timeout took %.3f s", took);
@@ -1060,9 +1056,9 @@ START_TEST(failed_worker_starts_back_off)
     }
     double t0 = th_mono();
     for (int k = 1; k <= N; k++)
-        ck_assert_int_eq(th_poll_once(rt, fut_job_init(&j[k], gated, (void *)(intptr_t)k, NULL),
-                                      NULL),
-                         FUT_PENDING);
+        ck_assert_int_eq(
+            th_poll_once(rt, fut_job_init(&j[k], gated, (void *)(intptr_t)k, NULL), NULL),
+            FUT_PENDING);
     double took = th_mono() - t0;
     struct fut_pool_stats st;
     ck_assert_int_eq(fut_rt_pool_stats(rt, &st, sizeof st), 0);
@@ -1087,9 +1083,9 @@ START_TEST(shrinking_the_pool)
     ck_assert_int_eq(fut_rt_set_pool_size(rt, 4), 0);
     fut_job j[4];
     for (int k = 0; k < 4; k++)
-        ck_assert_int_eq(th_poll_once(rt, fut_job_init(&j[k], gated, (void *)(intptr_t)k, NULL),
-                                      NULL),
-                         FUT_PENDING);
+        ck_assert_int_eq(
+            th_poll_once(rt, fut_job_init(&j[k], gated, (void *)(intptr_t)k, NULL), NULL),
+            FUT_PENDING);
     wait_started(4);
     gate_release();
     for (int k = 0; k < 4; k++) {
@@ -1176,7 +1172,8 @@ START_TEST(pool_starts_workers_for_queued_jobs)
 {
     ck_assert_int_eq(fut_rt_set_pool_size(rt, 8), 0);
     fut_job warm;
-    ck_assert_int_eq(th_block(rt, fut_job_init(&warm, nothing, NULL, NULL)), 0); /* one idle worker */
+    ck_assert_int_eq(th_block(rt, fut_job_init(&warm, nothing, NULL, NULL)),
+                     0); /* one idle worker */
     fut_drop(&warm.base);
     rv_count = 0;
     fut_job j[8];

@@ -126,8 +126,8 @@ END_TEST
 START_TEST(polling_fallback_without_pidfd)
 {
     fut_process p;
-    struct fut_process_opts o = {.file = "/bin/sh", .argv = SH("exit 3"),
-                                 .flags = FUT_PROCESS_NO_PIDFD};
+    struct fut_process_opts o = {
+        .file = "/bin/sh", .argv = SH("exit 3"), .flags = FUT_PROCESS_NO_PIDFD};
     ck_assert_int_eq(fut_process_spawn(th_rt, &p, &o), 0);
     ck_assert_int_eq(th_block(th_rt, &p.base), 3);
     ck_assert_int_eq(fut_drop(&p.base), 0);
@@ -149,7 +149,8 @@ START_TEST(missing_program_fails_the_spawn)
         /* Valgrind runs glibc's clone(CLONE_VM | CLONE_VFORK) as a fork:
          * the child's exec error never reaches the parent's memory, so
          * posix_spawn() succeeds and the child exits 127. */
-        fprintf(stderr, "# skipped under valgrind: exec errors are not reported by posix_spawn there\n");
+        fprintf(stderr,
+                "# skipped under valgrind: exec errors are not reported by posix_spawn there\n");
         return;
     }
     char *const a[] = {"/nonexistent/prog", NULL};
@@ -172,7 +173,9 @@ START_TEST(cwd_envp_and_devnull)
 {
     fut_process p;
     char buf[256];
-    struct fut_process_opts o = {.file = "/bin/sh", .argv = SH("pwd"), .cwd = "/",
+    struct fut_process_opts o = {.file = "/bin/sh",
+                                 .argv = SH("pwd"),
+                                 .cwd = "/",
                                  .stdio = {FUT_PROCESS_DEVNULL, FUT_PROCESS_PIPE, 0}};
     ck_assert_int_eq(fut_process_spawn(th_rt, &p, &o), 0);
     int out = fut_process_take_fd(&p, 1);
@@ -223,9 +226,8 @@ START_TEST(only_the_std_fds_reach_the_child)
     fut_process p;
     /* The shell's own fds, before it opens anything: count the entries
      * (the glob's directory fd is one of them). */
-    ck_assert_int_eq(spawn(th_rt, &p, SH("ls /proc/self/fd | wc -l"), 0, FUT_PROCESS_PIPE,
-                           FUT_PROCESS_PIPE),
-                     0);
+    ck_assert_int_eq(
+        spawn(th_rt, &p, SH("ls /proc/self/fd | wc -l"), 0, FUT_PROCESS_PIPE, FUT_PROCESS_PIPE), 0);
     char buf[64];
     slurp(p.fds[1], buf, sizeof buf, 5);
     ck_assert_int_eq(th_block(th_rt, &p.base), 0);
@@ -252,9 +254,8 @@ END_TEST
 START_TEST(child_ignoring_sigterm_is_killed_after_the_grace)
 {
     fut_process p;
-    ck_assert_int_eq(spawn(th_rt, &p, SH("trap '' TERM; echo ready; exec sleep 30"), 0,
-                           FUT_PROCESS_PIPE, 0),
-                     0);
+    ck_assert_int_eq(
+        spawn(th_rt, &p, SH("trap '' TERM; echo ready; exec sleep 30"), 0, FUT_PROCESS_PIPE, 0), 0);
     ck_assert_int_eq(fut_process_set_grace(&p, 0.2), 0);
     ck_assert_int_eq(fut_process_set_grace(&p, -1), -EINVAL);
     await_line(p.fds[1], "ready\n");
@@ -274,9 +275,8 @@ END_TEST
 START_TEST(grace_zero_kills_at_once)
 {
     fut_process p;
-    ck_assert_int_eq(spawn(th_rt, &p, SH("trap '' TERM; echo ready; exec sleep 30"), 0,
-                           FUT_PROCESS_PIPE, 0),
-                     0);
+    ck_assert_int_eq(
+        spawn(th_rt, &p, SH("trap '' TERM; echo ready; exec sleep 30"), 0, FUT_PROCESS_PIPE, 0), 0);
     await_line(p.fds[1], "ready\n");
     fut_process_set_grace(&p, 0);
     double t0 = th_mono();
@@ -292,9 +292,8 @@ START_TEST(many_spawn_drop_cycles_leave_nothing)
     for (int i = 0; i < n; i++) {
         fut_process p;
         if (i % 2) {
-            ck_assert_int_eq(spawn(th_rt, &p, (char *const[]){"/bin/true", NULL}, 0,
-                                   FUT_PROCESS_PIPE, 0),
-                             0);
+            ck_assert_int_eq(
+                spawn(th_rt, &p, (char *const[]){"/bin/true", NULL}, 0, FUT_PROCESS_PIPE, 0), 0);
             if (i % 4 == 1)
                 ck_assert_int_eq(th_block(th_rt, &p.base), 0);
         } else {
@@ -404,8 +403,7 @@ START_TEST(rt_free_with_a_running_child_leaves_no_zombie)
 {
     fut_rt *rt = th_new_rt();
     fut_process p, q;
-    ck_assert_int_eq(spawn(rt, &p, SH("trap '' TERM; exec sleep 30"), 0, FUT_PROCESS_PIPE, 0),
-                     0);
+    ck_assert_int_eq(spawn(rt, &p, SH("trap '' TERM; exec sleep 30"), 0, FUT_PROCESS_PIPE, 0), 0);
     ck_assert_int_eq(spawn(rt, &q, SH("exec sleep 30"), 0, 0, 0), 0);
     ck_assert_int_eq(th_poll_once(rt, &p.base, NULL), FUT_PENDING); /* watched */
     double t0 = th_mono();
@@ -442,7 +440,7 @@ static fut_status writer_poll(fut *self, fut_cx *cx)
     for (;;) {
         if (w->closing)
             return fut_poll_drop(&w->s->base, cx) == FUT_READY ? fut_ready(self, (ssize_t)w->sent)
-                                                                : FUT_PENDING;
+                                                               : FUT_PENDING;
         if (!w->writing) {
             if (w->sent == BIG) {
                 w->closing = 1; /* flush, then close: cat sees end of file */
@@ -504,9 +502,8 @@ START_TEST(ten_mib_through_cat_as_streams)
 {
     signal(SIGPIPE, SIG_IGN);
     fut_process p;
-    ck_assert_int_eq(spawn(th_rt, &p, (char *const[]){"cat", NULL}, FUT_PROCESS_PIPE,
-                           FUT_PROCESS_PIPE, 0),
-                     0);
+    ck_assert_int_eq(
+        spawn(th_rt, &p, (char *const[]){"cat", NULL}, FUT_PROCESS_PIPE, FUT_PROCESS_PIPE, 0), 0);
     static fut_stream in, out;
     ck_assert_int_eq(fut_stream_open(th_rt, &in, fut_process_take_fd(&p, 0), NULL), 0);
     ck_assert_int_eq(fut_stream_open(th_rt, &out, fut_process_take_fd(&p, 1), NULL), 0);
@@ -642,9 +639,8 @@ END_TEST
 START_TEST(reaped_by_someone_else_is_echild)
 {
     fut_process p;
-    struct fut_process_opts o = {.file = "/bin/sh",
-                                 .argv = SH("exit 5"),
-                                 .flags = _i ? FUT_PROCESS_NO_PIDFD : 0};
+    struct fut_process_opts o = {
+        .file = "/bin/sh", .argv = SH("exit 5"), .flags = _i ? FUT_PROCESS_NO_PIDFD : 0};
     ck_assert_int_eq(fut_process_spawn(th_rt, &p, &o), 0);
     int status;
     ck_assert_int_eq(waitpid(p.pid, &status, 0), p.pid);
@@ -719,8 +715,9 @@ END_TEST
 START_TEST(infinite_grace_waits_for_the_exit)
 {
     fut_process p;
-    ck_assert_int_eq(spawn(th_rt, &p, SH("trap 'sleep 0.1; exit 0' TERM; echo ready; "
-                                         "while :; do sleep 0.01; done"),
+    ck_assert_int_eq(spawn(th_rt, &p,
+                           SH("trap 'sleep 0.1; exit 0' TERM; echo ready; "
+                              "while :; do sleep 0.01; done"),
                            0, FUT_PROCESS_PIPE, 0),
                      0);
     ck_assert_int_eq(fut_process_set_grace(&p, INFINITY), 0);
@@ -738,9 +735,8 @@ END_TEST
 START_TEST(polling_a_longer_child)
 {
     fut_process p;
-    struct fut_process_opts o = {.file = "/bin/sh",
-                                 .argv = SH("sleep 0.2; exit 4"),
-                                 .flags = FUT_PROCESS_NO_PIDFD};
+    struct fut_process_opts o = {
+        .file = "/bin/sh", .argv = SH("sleep 0.2; exit 4"), .flags = FUT_PROCESS_NO_PIDFD};
     ck_assert_int_eq(fut_process_spawn(th_rt, &p, &o), 0);
     double t0 = th_mono();
     ck_assert_int_eq(th_block(th_rt, &p.base), 4);

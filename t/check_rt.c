@@ -196,8 +196,8 @@ static void sid_drop(fut *self)
     *s->err = fut_rt_spawn(fut_rt_current(), &y.base, sizeof y, NULL);
 }
 
-static const struct fut_vtable sid_vt = {sizeof(struct fut_vtable), "spawn_in_drop", sid_poll,
-                                         NULL, sid_drop};
+static const struct fut_vtable sid_vt = {sizeof(struct fut_vtable), "spawn_in_drop", sid_poll, NULL,
+                                         sid_drop};
 
 START_TEST(spawn_during_free_refused)
 {

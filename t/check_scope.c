@@ -18,10 +18,10 @@ struct stubborn {
     fut base;
     fut_sleep wait;
     int waiting;
-    int *drop_calls;      /* sync drop */
-    int *escalated_seen;  /* poll_drop with fut_cx_escalated() */
-    int *cancelled_seen;  /* poll_drop saw fut_cx_cancelled() (must not) */
-    int report;           /* error to report from the teardown */
+    int *drop_calls;     /* sync drop */
+    int *escalated_seen; /* poll_drop with fut_cx_escalated() */
+    int *cancelled_seen; /* poll_drop saw fut_cx_cancelled() (must not) */
+    int report;          /* error to report from the teardown */
 };
 
 static fut_status stubborn_poll(fut *self, fut_cx *cx)
@@ -74,9 +74,8 @@ static void stubborn_drop(fut *self)
 
 static const struct fut_vtable stubborn_soft_vt = {sizeof(struct fut_vtable), "stubborn",
                                                    stubborn_poll, stubborn_poll_drop, NULL};
-static const struct fut_vtable stubborn_hard_vt = {sizeof(struct fut_vtable), "stubborn_hard",
-                                                   stubborn_poll, stubborn_poll_drop,
-                                                   stubborn_drop};
+static const struct fut_vtable stubborn_hard_vt = {
+    sizeof(struct fut_vtable), "stubborn_hard", stubborn_poll, stubborn_poll_drop, stubborn_drop};
 
 static void stubborn_init(struct stubborn *s, int hard)
 {

@@ -12,10 +12,10 @@
 /* What the jobs of one test saw. */
 struct tally {
     fut_scope *scope;
-    int running;   /* started, not torn down */
+    int running; /* started, not torn down */
     int max_running;
     unsigned max_alive; /* the scope's alive count, seen by starting jobs */
-    int completed; /* ran to their end (not cancelled) */
+    int completed;      /* ran to their end (not cancelled) */
     int torn_down;
 };
 
@@ -130,9 +130,9 @@ START_TEST(supervisor_keeps_going)
         /* Failures come first (shorter waits, the first one shortest by
          * far: the 1000 first polls span several drains, in an order a
          * seed may permute), while every success is still running. */
-        struct job j = i % 10 == 9 ? job_make(i == 9 ? 0.002 : 0.012 + 1e-5 * i,
-                                              i == 9 ? -EIO : -EPIPE, &t)
-                                   : job_make(0.04, i, &t);
+        struct job j = i % 10 == 9
+                           ? job_make(i == 9 ? 0.002 : 0.012 + 1e-5 * i, i == 9 ? -EIO : -EPIPE, &t)
+                           : job_make(0.04, i, &t);
         ck_assert_int_eq(FUT_SCOPE_SPAWN(&sc, &j, NULL), 0);
     }
     ck_assert_int_eq(th_block(rt, &sc.base), -EIO);
@@ -219,8 +219,8 @@ static void producer_drop(fut *self)
         fut_drop(&p->op.base);
 }
 
-static const struct fut_vtable producer_vt = {sizeof(struct fut_vtable), "producer",
-                                              producer_poll, NULL, producer_drop};
+static const struct fut_vtable producer_vt = {sizeof(struct fut_vtable), "producer", producer_poll,
+                                              NULL, producer_drop};
 
 /* 20 jobs, limit 5: never more than 5 alive, all of them run. */
 START_TEST(limit_bounds_concurrency)
@@ -325,8 +325,7 @@ START_TEST(spawn_wait_refused)
         if (how != 2)
             ck_assert_int_eq(fut_drop(&sc.base), 0);
         /* and one started afterwards, at once */
-        ck_assert_int_eq(th_block(rt, FUT_SCOPE_SPAWN_WAIT(&w, &sc, &b, NULL, NULL)),
-                         -ESHUTDOWN);
+        ck_assert_int_eq(th_block(rt, FUT_SCOPE_SPAWN_WAIT(&w, &sc, &b, NULL, NULL)), -ESHUTDOWN);
         ck_assert_int_eq(fut_drop(&w.base), 0);
     }
     ck_assert_int_eq(t.completed, 0);
@@ -390,7 +389,7 @@ START_TEST(next_takes_kept_children)
     ck_assert_int_eq(tag, 3);
     ck_assert_int_eq(take(&sc, &tag), 2);
     ck_assert_int_eq(tag, 2);
-    ck_assert_int_eq(fut_drop(&sc.base), 0); /* two never taken */
+    ck_assert_int_eq(fut_drop(&sc.base), 0);    /* two never taken */
     ck_assert_int_eq(take(&sc, &tag), -ECHILD); /* dropped (memory still here) */
 }
 END_TEST

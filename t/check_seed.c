@@ -99,8 +99,7 @@ START_TEST(different_seeds_different_orders)
         order_with_seed((uint64_t)i + 1, log[i]);
     for (int i = 0; i < NSEEDS; i++)
         for (int k = i + 1; k < NSEEDS; k++)
-            ck_assert_msg(strcmp(log[i], log[k]) != 0, "seeds %d and %d: %s", i + 1, k + 1,
-                          log[i]);
+            ck_assert_msg(strcmp(log[i], log[k]) != 0, "seeds %d and %d: %s", i + 1, k + 1, log[i]);
 }
 END_TEST
 

@@ -46,12 +46,12 @@ static void in_poll(inpoll_fn fn, void *ud)
 
 /* Check's ck_assert_* writes to a pipe at every call: the hot loops of
  * the randomized tests use these, which only call Check on a failure. */
-#define Q_CMP(a, op, b)                                                                  \
-    do {                                                                                 \
-        long long a_ = (long long)(a), b_ = (long long)(b);                              \
-        if (!(a_ op b_))                                                                 \
-            ck_abort_msg("%s:%d: %s " #op " %s: %lld vs %lld", __FILE__, __LINE__, #a, #b, \
-                         a_, b_);                                                        \
+#define Q_CMP(a, op, b) \
+    do { \
+        long long a_ = (long long)(a), b_ = (long long)(b); \
+        if (!(a_ op b_)) \
+            ck_abort_msg("%s:%d: %s " #op " %s: %lld vs %lld", __FILE__, __LINE__, #a, #b, a_, \
+                         b_); \
     } while (0)
 #define Q_EQ(a, b) Q_CMP(a, ==, b)
 
@@ -385,7 +385,7 @@ static fut_status selfcancel_poll(fut *self, fut_cx *cx)
         ck_assert_int_eq(poll1(fut_notify_wait_init(&c->w, c->n), cx), PENDING_);
         ck_assert_int_eq(poll1(fut_mutex_lock(&c->l, c->m), cx), PENDING_);
         return poll1(fut_notify_wait_init(&c->gow, c->go), cx) == PENDING_ ? FUT_PENDING
-                                                                         : fut_ready(self, -1);
+                                                                           : fut_ready(self, -1);
     }
     ck_assert_int_eq(poll1(&c->gow.base, cx), 0);
     ck_assert_int_eq(fut_cx_cancelled(cx), 0);
@@ -836,8 +836,8 @@ START_TEST(notify_random)
     rng = seed_from_env("notify_random");
     long totals[2] = {0, 0};
     in_poll(notify_random_body, totals);
-    printf("# notify_random: %ld schedules, %ld notify_one, %ld passed on by a drop\n",
-           schedules(), totals[0], totals[1]);
+    printf("# notify_random: %ld schedules, %ld notify_one, %ld passed on by a drop\n", schedules(),
+           totals[0], totals[1]);
     ck_assert_int_gt(totals[1], 0);
 }
 END_TEST
@@ -1079,10 +1079,8 @@ static void worker_drop(fut *self)
     worker_leave((struct worker *)self);
 }
 
-static const struct fut_vtable worker_vt = {.size = sizeof(struct fut_vtable),
-                                            .name = "worker",
-                                            .poll = worker_poll,
-                                            .drop = worker_drop};
+static const struct fut_vtable worker_vt = {
+    .size = sizeof(struct fut_vtable), .name = "worker", .poll = worker_poll, .drop = worker_drop};
 
 struct driver {
     fut base;
@@ -1132,10 +1130,8 @@ static void driver_drop(fut *self)
         fut_drop(&d->y.base);
 }
 
-static const struct fut_vtable driver_vt = {.size = sizeof(struct fut_vtable),
-                                            .name = "driver",
-                                            .poll = driver_poll,
-                                            .drop = driver_drop};
+static const struct fut_vtable driver_vt = {
+    .size = sizeof(struct fut_vtable), .name = "driver", .poll = driver_poll, .drop = driver_drop};
 
 START_TEST(tasks_random_cancel)
 {

@@ -259,7 +259,7 @@ START_TEST(stats_short_struct)
     ck_assert_int_eq(FUT_SPAWN(th_rt, &v, NULL), 0);
     uint64_t first[2] = {99, 99};
     ck_assert_int_eq(fut_rt_stats(th_rt, (struct fut_rt_stats *)(void *)first, sizeof first[0]), 0);
-    ck_assert_uint_eq(first[0], 1); /* tasks_spawned */
+    ck_assert_uint_eq(first[0], 1);  /* tasks_spawned */
     ck_assert_uint_eq(first[1], 99); /* untouched */
 }
 END_TEST

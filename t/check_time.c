@@ -183,8 +183,8 @@ START_TEST(sleep_until_future)
     ck_assert_ptr_eq(fut_sleep_until_init(&s, at), &s.base);
     ck_assert_int_eq(th_block(rt, &s.base), 0);
     double elapsed = th_mono() - t0;
-    ck_assert_msg(fut_rt_now(rt) >= at - 1e-3, "woke at %.4f, before the deadline %.4f", fut_rt_now(rt),
-                  at);
+    ck_assert_msg(fut_rt_now(rt) >= at - 1e-3, "woke at %.4f, before the deadline %.4f",
+                  fut_rt_now(rt), at);
     ck_assert_msg(elapsed >= 0.05 - 1e-3, "completed after %.4f s", elapsed);
     ck_assert_msg(elapsed < 5.0, "took %.3f s", elapsed);
     ck_assert_int_eq(fut_drop(&s.base), 0);
@@ -436,7 +436,7 @@ struct nester {
     double d;
     int switch_waker; /* poll the sleep as the task first, then nest */
     int step;
-    int *ticks;           /* the ticker's counter */
+    int *ticks; /* the ticker's counter */
     int ticks_before;
     struct nester_result *res;
 };
@@ -480,10 +480,8 @@ static void nester_drop(fut *self)
         fut_drop(&t->s.base);
 }
 
-static const struct fut_vtable nester_vt = {.size = sizeof(struct fut_vtable),
-                                            .name = "nester",
-                                            .poll = nester_poll,
-                                            .drop = nester_drop};
+static const struct fut_vtable nester_vt = {
+    .size = sizeof(struct fut_vtable), .name = "nester", .poll = nester_poll, .drop = nester_drop};
 
 static void nested_sleep_case(int switch_waker)
 {

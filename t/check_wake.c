@@ -203,8 +203,8 @@ static void cross_thread_case(int nthreads, int ntasks, int rounds, double delay
         int mine = 0;
         for (int k = m; k < nthreads; k += ntasks)
             mine++;
-        ck_assert_msg(got[m] == (ssize_t)mine * rounds, "task %d: %zd (expected %d): a wake was lost",
-                      m, got[m], mine * rounds);
+        ck_assert_msg(got[m] == (ssize_t)mine * rounds,
+                      "task %d: %zd (expected %d): a wake was lost", m, got[m], mine * rounds);
     }
     for (int k = 0; k < nthreads; k++) {
         ck_assert_msg(sh.slot[k].failed == 0, "thread %d: round %d was never consumed", k,

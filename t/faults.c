@@ -168,13 +168,13 @@ static void iov_cut(const struct msghdr *m, struct msghdr *cut, struct iovec *io
     cut->msg_iovlen = i;
 }
 
-#define REAL(name, ret, ...)                                                       \
-    static ret (*real_##name)(__VA_ARGS__);                                        \
-    static ret (*get_##name(void))(__VA_ARGS__)                                    \
-    {                                                                              \
-        if (!real_##name)                                                          \
-            *(void **)&real_##name = dlsym(RTLD_NEXT, #name);                      \
-        return real_##name;                                                        \
+#define REAL(name, ret, ...) \
+    static ret (*real_##name)(__VA_ARGS__); \
+    static ret (*get_##name(void))(__VA_ARGS__) \
+    { \
+        if (!real_##name) \
+            *(void **)&real_##name = dlsym(RTLD_NEXT, #name); \
+        return real_##name; \
     }
 
 REAL(read, ssize_t, int, void *, size_t)

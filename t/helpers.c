@@ -459,7 +459,8 @@ int th_sysfail(const struct th_sysfail *rules, size_t n)
         const struct th_sysfail *r = &rules[i];
         unsigned ret = SECCOMP_RET_ERRNO | ((unsigned)r->err & SECCOMP_RET_DATA);
         if (r->arg < 0) {
-            prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)r->nr, 0, 1);
+            prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)r->nr, 0,
+                                                     1);
             prog[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, ret);
             continue;
         }
@@ -506,8 +507,8 @@ static fut_status cbody_poll(fut *self, fut_cx *cx)
     return fut_ready(self, 0);
 }
 
-static const struct fut_vtable cbody_vt = {sizeof(struct fut_vtable), "th_cbody", cbody_poll,
-                                           NULL, NULL};
+static const struct fut_vtable cbody_vt = {sizeof(struct fut_vtable), "th_cbody", cbody_poll, NULL,
+                                           NULL};
 
 struct th_canceller {
     fut base;

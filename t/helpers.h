@@ -11,10 +11,10 @@
 
 /* --- counting allocator ---------------------------------------------------- */
 struct th_alloc_stats {
-    long live;         /* blocks outstanding */
+    long live; /* blocks outstanding */
     long live_bytes;
-    long total;        /* allocations made */
-    long fail_at;      /* fail the allocation with this index (1-based); 0: never */
+    long total;   /* allocations made */
+    long fail_at; /* fail the allocation with this index (1-based); 0: never */
     long failed;
 };
 extern struct th_alloc_stats th_alloc;
@@ -103,13 +103,13 @@ struct th_slow {
     fut_sleep sleep;  /* the run wait */
     fut_sleep dsleep; /* a teardown step's wait */
     fut_yield yield;
-    int sleeping;     /* the run wait is live */
-    int waiting;      /* a teardown step's wait is live */
+    int sleeping;    /* the run wait is live */
+    int waiting;     /* a teardown step's wait is live */
     int *drop_steps; /* poll_drop calls */
     int *dropped;    /* completed teardowns: exactly once */
     int *polls;
     int turn;
-    int in_poll;     /* re-entrancy guard */
+    int in_poll; /* re-entrancy guard */
 };
 void th_slow_init(struct th_slow *s, double run_delay, int value, int turns, double turn_delay,
                   int *polls, int *drop_steps, int *dropped);

@@ -222,14 +222,14 @@ static void until_drop(fut *self)
     u->armed = 0;
 }
 
-static const struct fut_vtable until_vt = {
-    .size = sizeof(struct fut_vtable), .name = "soak_until", .poll = until_poll,
-    .drop = until_drop};
+static const struct fut_vtable until_vt = {.size = sizeof(struct fut_vtable),
+                                           .name = "soak_until",
+                                           .poll = until_poll,
+                                           .drop = until_drop};
 
 /* Runs fn under fut_rt_block_on() until it returns nonzero or `limit`
  * seconds passed; returns 0, or -ETIMEDOUT. */
-static int run_until(fut_rt *rt, int (*fn)(struct until *, fut_cx *), double period,
-                     double limit)
+static int run_until(fut_rt *rt, int (*fn)(struct until *, fut_cx *), double period, double limit)
 {
     struct until u;
     memset(&u, 0, sizeof u);
@@ -292,9 +292,10 @@ static void parker_drop(fut *self)
     p1.drops++;
 }
 
-static const struct fut_vtable parker_vt = {
-    .size = sizeof(struct fut_vtable), .name = "soak_parker", .poll = parker_poll,
-    .drop = parker_drop};
+static const struct fut_vtable parker_vt = {.size = sizeof(struct fut_vtable),
+                                            .name = "soak_parker",
+                                            .poll = parker_poll,
+                                            .drop = parker_drop};
 
 static int all_parked(struct until *u, fut_cx *cx)
 {
@@ -396,8 +397,8 @@ static void part1(long n)
           p1.ok, even);
     check(p1.out_sum == want_sum, "part 1: sum of outputs %lld, want %lld", p1.out_sum, want_sum);
     check(p1.cancelled == odd, "part 1: cancelled %ld, want %ld", p1.cancelled, odd);
-    check(p1.other == 0 && p1.errors == 0, "part 1: %ld unexpected results, %ld errors",
-          p1.other, p1.errors);
+    check(p1.other == 0 && p1.errors == 0, "part 1: %ld unexpected results, %ld errors", p1.other,
+          p1.errors);
     check(p1.drops == spawned, "part 1: %ld futures dropped, want %ld", p1.drops, spawned);
     check(fut_rt_free(rt) == 0, "part 1: fut_rt_free");
     check(alloc_live == 0, "part 1: %ld blocks (%ld bytes) of the library left", alloc_live,
@@ -410,9 +411,8 @@ static void part1(long n)
     printf("soak: part 1: %ld tasks alive at once (%.1f MiB in the library, %.0f B/task); "
            "spawn %.2f s, all parked %.2f s, %ld woken + %ld cancelled accounted %.2f s; "
            "RSS %.1f MiB -> %.1f MiB peak -> %.1f MiB\n",
-           spawned, mib(lib_bytes), spawned ? (double)lib_bytes / (double)spawned : 0.0,
-           t_spawn, t_park, p1.ok, p1.cancelled, t_done, mib(rss0), mib(rss_peak),
-           mib(rss_bytes()));
+           spawned, mib(lib_bytes), spawned ? (double)lib_bytes / (double)spawned : 0.0, t_spawn,
+           t_park, p1.ok, p1.cancelled, t_done, mib(rss0), mib(rss_peak), mib(rss_bytes()));
     fflush(stdout);
 }
 
@@ -427,8 +427,8 @@ struct slot {
     fut_fd h;
     fut_stream s;
     fut_join j;
-    int live;      /* a reader is spawned and its join not collected */
-    int cancelled; /* ... and fut_join_cancel() was called on it */
+    int live;               /* a reader is spawned and its join not collected */
+    int cancelled;          /* ... and fut_join_cancel() was called on it */
     uint64_t written, wsum; /* bytes the driver wrote, and their sum */
     uint64_t read, rsum;    /* bytes the readers read */
 };
@@ -521,9 +521,10 @@ static fut_status reader_poll_drop(fut *self, fut_cx *cx)
     return FUT_READY;
 }
 
-static const struct fut_vtable reader_vt = {
-    .size = sizeof(struct fut_vtable), .name = "soak_reader", .poll = reader_poll,
-    .poll_drop = reader_poll_drop};
+static const struct fut_vtable reader_vt = {.size = sizeof(struct fut_vtable),
+                                            .name = "soak_reader",
+                                            .poll = reader_poll,
+                                            .poll_drop = reader_poll_drop};
 
 static fut_rt *p2_rt;
 
@@ -837,13 +838,13 @@ static void part2(double seconds)
            "(%llu READY, %llu cancelled), %llu MiB written = %llu read + %llu B left; "
            "%llu writes (%llu EAGAIN), %llu polls, %llu wakes; %s round 1 %.1f MiB, "
            "round %d %.1f MiB\n",
-           pairs, fds_open, mono() - t0, (unsigned long long)p2.spawned,
-           (unsigned long long)p2.ok, (unsigned long long)p2.cancelled,
-           (unsigned long long)(written >> 20), (unsigned long long)(read >> 20),
-           (unsigned long long)left, (unsigned long long)p2.writes,
-           (unsigned long long)p2.eagain, (unsigned long long)st.polls,
-           (unsigned long long)st.wakes, SOAK_ASAN ? "allocated (ASan)" : "RSS",
-           pairs == PAIRS ? mib(mem[0]) : 0.0, ROUNDS, pairs == PAIRS ? mib(mem[ROUNDS - 1]) : 0.0);
+           pairs, fds_open, mono() - t0, (unsigned long long)p2.spawned, (unsigned long long)p2.ok,
+           (unsigned long long)p2.cancelled, (unsigned long long)(written >> 20),
+           (unsigned long long)(read >> 20), (unsigned long long)left,
+           (unsigned long long)p2.writes, (unsigned long long)p2.eagain,
+           (unsigned long long)st.polls, (unsigned long long)st.wakes,
+           SOAK_ASAN ? "allocated (ASan)" : "RSS", pairs == PAIRS ? mib(mem[0]) : 0.0, ROUNDS,
+           pairs == PAIRS ? mib(mem[ROUNDS - 1]) : 0.0);
     fflush(stdout);
 }
 
@@ -867,8 +868,8 @@ int main(int argc, char **argv)
     const char *env = getenv("SOAK_TASKS");
     if (env && atol(env) > 0)
         tasks = atol(env);
-    printf("soak: %.0f s, seed %llu, %ld tasks%s\n", seconds, (unsigned long long)rng_state,
-           tasks, SOAK_ASAN ? " (ASan build)" : "");
+    printf("soak: %.0f s, seed %llu, %ld tasks%s\n", seconds, (unsigned long long)rng_state, tasks,
+           SOAK_ASAN ? " (ASan build)" : "");
     fflush(stdout);
     fut_set_diag_handler(diag, NULL);
 

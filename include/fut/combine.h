@@ -35,13 +35,13 @@ extern "C" {
 /* State shared by the combinators. Private. */
 typedef struct fut__branches {
     fut **children;
-    fut_join *joins;  /* FUT_BRANCH_TASKS: one per child, caller's memory */
+    fut_join *joins; /* FUT_BRANCH_TASKS: one per child, caller's memory */
     size_t n;
     unsigned flags;
-    int started;      /* branch tasks spawned */
-    int cancelled;    /* branch tasks cancelled */
-    int error;        /* spawning failed */
-    int winner;       /* select: -1 until a child is READY */
+    int started;   /* branch tasks spawned */
+    int cancelled; /* branch tasks cancelled */
+    int error;     /* spawning failed */
+    int winner;    /* select: -1 until a child is READY */
     fut_waker *waker;
 } fut__branches;
 
@@ -93,10 +93,10 @@ FUT_API fut *fut_select_init(fut_select *s, fut **children, size_t n, unsigned f
  * does, shorten the close timeout (fut_stream_set_close_timeout()). */
 typedef struct fut_timeout {
     fut base;
-    fut_select sel;     /* private */
-    fut *kids[2];       /* private */
-    fut_join joins[2];  /* private */
-    fut_sleep sleep;    /* private */
+    fut_select sel;    /* private */
+    fut *kids[2];      /* private */
+    fut_join joins[2]; /* private */
+    fut_sleep sleep;   /* private */
 } fut_timeout;
 
 FUT_API fut *fut_timeout_init(fut_timeout *t, fut *inner, double seconds, unsigned flags);

@@ -112,11 +112,11 @@ typedef char fut__coro_max_bound_must_be_1_to_65535
     [(FUT_CORO_MAX_BOUND) >= 1 && (FUT_CORO_MAX_BOUND) <= 65535 ? 1 : -1];
 
 typedef struct fut_coro {
-    fut *self;      /* private: the coroutine's own base */
-    int line;       /* private: resume point */
-    unsigned nbound; /* private */
-    unsigned cap;   /* private: capacity of bound[], set by fut_coro_init() */
-    fut *awaiting;  /* private: the child being awaited, then dropped */
+    fut *self;                      /* private: the coroutine's own base */
+    int line;                       /* private: resume point */
+    unsigned nbound;                /* private */
+    unsigned cap;                   /* private: capacity of bound[], set by fut_coro_init() */
+    fut *awaiting;                  /* private: the child being awaited, then dropped */
     fut *bound[FUT_CORO_MAX_BOUND]; /* private; last: its size may vary */
 } fut_coro;
 
@@ -153,9 +153,9 @@ FUT_API fut_status fut_coro_poll_drop(fut_coro *co, fut_cx *cx);
 #endif
 
 /* Starts the body; co is the coroutine's fut_coro (e.g. &self->co). */
-#define FUT_BEGIN(co)                 \
-    fut_coro *fut__co = (co);         \
-    switch (fut__co->line) {          \
+#define FUT_BEGIN(co) \
+    fut_coro *fut__co = (co); \
+    switch (fut__co->line) { \
     case 0:
 
 /* Awaits child (a fut *, evaluated once): polls it until READY, then
@@ -166,58 +166,58 @@ FUT_API fut_status fut_coro_poll_drop(fut_coro *co, fut_cx *cx);
 #else
 #define FUT_AWAIT(cx, child) FUT__AWAIT_AT(cx, child, __LINE__ * 2, __LINE__ * 2 + 1)
 #endif
-#define FUT__AWAIT_AT(cx, child, polling, dropping)                \
-    do {                                                           \
-        fut__co->awaiting = (child);                               \
-        fut__co->line = (polling);                                 \
-        FUT__FALLTHROUGH;                                          \
-    case (polling):                                                \
-        if (fut_poll(fut__co->awaiting, (cx)) == FUT_PENDING)      \
-            return FUT_PENDING;                                    \
-        fut__co->line = (dropping);                                \
-        FUT__FALLTHROUGH;                                          \
-    case (dropping):                                               \
-        if (fut_coro_drop_awaited(fut__co, (cx)) == FUT_PENDING)   \
-            return FUT_PENDING;                                    \
+#define FUT__AWAIT_AT(cx, child, polling, dropping) \
+    do { \
+        fut__co->awaiting = (child); \
+        fut__co->line = (polling); \
+        FUT__FALLTHROUGH; \
+    case (polling): \
+        if (fut_poll(fut__co->awaiting, (cx)) == FUT_PENDING) \
+            return FUT_PENDING; \
+        fut__co->line = (dropping); \
+        FUT__FALLTHROUGH; \
+    case (dropping): \
+        if (fut_coro_drop_awaited(fut__co, (cx)) == FUT_PENDING) \
+            return FUT_PENDING; \
     } while (0)
 
 /* Binds child (a fut *) for asynchronous drop at the coroutine's exit;
  * past the capacity the coroutine ends with -E2BIG. */
-#define FUT_BIND_ASYNC(child)                              \
-    do {                                                   \
-        int fut__e = fut_coro_bind(fut__co, (child));      \
-        if (fut__e)                                        \
-            FUT_RETURN(fut__e);                            \
+#define FUT_BIND_ASYNC(child) \
+    do { \
+        int fut__e = fut_coro_bind(fut__co, (child)); \
+        if (fut__e) \
+            FUT_RETURN(fut__e); \
     } while (0)
 
 /* Ends the coroutine with output v (>= 0 a value, < 0 an error). */
-#define FUT_RETURN(v)                                      \
-    do {                                                   \
-        fut__co->line = -1;                                \
-        return fut_ready(fut__co->self, (v));              \
+#define FUT_RETURN(v) \
+    do { \
+        fut__co->line = -1; \
+        return fut_ready(fut__co->self, (v)); \
     } while (0)
 
 /* Ends the body; falling through to it ends the coroutine with 0. */
-#define FUT_END()            \
-    }                        \
-    fut__co->line = -1;      \
+#define FUT_END() \
+    } \
+    fut__co->line = -1; \
     return fut_ready(fut__co->self, 0)
 
 /* Emits `static const struct fut_vtable type##_vt` for a struct type with
  * members `base` (first) and `co`, whose poll is body. */
-#define FUT_CORO_DEFINE(type, body)                                            \
-    static fut_status type##_poll(fut *fut__f, fut_cx *fut__cx)                \
-    {                                                                          \
-        struct type *fut__s = (struct type *)(void *)fut__f;                   \
-        fut__s->co.self = fut__f;                                              \
-        return body(fut__s, fut__cx);                                          \
-    }                                                                          \
-    static fut_status type##_poll_drop(fut *fut__f, fut_cx *fut__cx)           \
-    {                                                                          \
+#define FUT_CORO_DEFINE(type, body) \
+    static fut_status type##_poll(fut *fut__f, fut_cx *fut__cx) \
+    { \
+        struct type *fut__s = (struct type *)(void *)fut__f; \
+        fut__s->co.self = fut__f; \
+        return body(fut__s, fut__cx); \
+    } \
+    static fut_status type##_poll_drop(fut *fut__f, fut_cx *fut__cx) \
+    { \
         return fut_coro_poll_drop(&((struct type *)(void *)fut__f)->co, fut__cx); \
-    }                                                                          \
-    static const struct fut_vtable type##_vt = {                               \
-        sizeof(struct fut_vtable), #type, type##_poll, type##_poll_drop, 0}
+    } \
+    static const struct fut_vtable type##_vt = {sizeof(struct fut_vtable), #type, type##_poll, \
+                                                type##_poll_drop, 0}
 
 static inline fut *fut__coro_setup(fut *base, const struct fut_vtable *vt, fut_coro *co)
 {

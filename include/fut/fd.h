@@ -35,18 +35,18 @@ extern "C" {
 #endif
 
 typedef struct fut_fd {
-    int fd;                /* public, read-only */
-    int ready;             /* private: cached readiness (FUT_READABLE|FUT_WRITABLE) */
-    int want;              /* private: events the watcher is started for */
-    int flags;             /* private */
-    fut_rt *rt;            /* private */
-    fut_waker *rwaker;     /* private: the task waiting to read */
-    fut_waker *wwaker;     /* private: the task waiting to write */
-    fut_waker *rspare;     /* private: a second reader, parked */
-    fut_waker *wspare;     /* private: a second writer, parked */
-    fut__list unchecked;   /* private: awaiting the fd check before registration */
-    fut__list open;        /* private: rt's open handles */
-    fut__watcher io;       /* private: the ev_io */
+    int fd;                           /* public, read-only */
+    int ready;                        /* private: cached readiness (FUT_READABLE|FUT_WRITABLE) */
+    int want;                         /* private: events the watcher is started for */
+    int flags;                        /* private */
+    fut_rt *rt;                       /* private */
+    fut_waker *rwaker;                /* private: the task waiting to read */
+    fut_waker *wwaker;                /* private: the task waiting to write */
+    fut_waker *rspare;                /* private: a second reader, parked */
+    fut_waker *wspare;                /* private: a second writer, parked */
+    fut__list unchecked;              /* private: awaiting the fd check before registration */
+    fut__list open;                   /* private: rt's open handles */
+    fut__watcher io;                  /* private: the ev_io */
     void (*closer)(struct fut_fd *h); /* private: called when the runtime closes it */
 } fut_fd;
 
@@ -97,10 +97,10 @@ FUT_API fut *fut_fd_wait_init(fut_fd_wait *w, fut_fd *h, int events);
  * dropping it never blocks. Embeddable, no allocation. */
 typedef struct fut_fd_op {
     fut base;
-    fut_fd *h;    /* private */
-    void *buf;    /* private */
-    size_t len;   /* private */
-    int write;    /* private */
+    fut_fd *h;        /* private */
+    void *buf;        /* private */
+    size_t len;       /* private */
+    int write;        /* private */
     fut_waker *waker; /* private: what it put in the handle's slot */
 } fut_fd_op;
 

@@ -137,8 +137,8 @@ FUT_API fut_status fut_poll_drop(fut *f, fut_cx *cx);
  * fut_rt_nested_loop() in <fut/rt.h>) of the runtime that last polled it
  * (the one its pending work belongs to: a pool job's completion, an fd's
  * readiness arrive there), else of the thread's current runtime: the
- * tasks not on the call stack keep running meanwhile. Exactly once per future, whichever path (this or
- * fut_poll_drop) runs it.
+ * tasks not on the call stack keep running meanwhile. Exactly once per future, whichever path (this
+ * or fut_poll_drop) runs it.
  *
  * Returns 0 once the future is released; f == NULL, or a zero-initialised
  * future (vt NULL: never initialised, e.g. after a failed spawn or init),
@@ -238,8 +238,8 @@ typedef union fut__watcher {
 typedef struct fut__timer {
     struct fut__timer *prev; /* NULL: not armed */
     struct fut__timer *next, *child;
-    double at;               /* the deadline, on the runtime's clock */
-    unsigned long long seq;  /* arming order: breaks ties */
+    double at;              /* the deadline, on the runtime's clock */
+    unsigned long long seq; /* arming order: breaks ties */
     void (*fire)(fut_rt *rt, struct fut__timer *t);
 } fut__timer;
 

@@ -128,22 +128,22 @@ struct fut_stream_opts {
 /* Fields private. */
 typedef struct fut_stream {
     fut base;
-    fut_fd h;               /* the registered fd (h.fd is the socket) */
+    fut_fd h; /* the registered fd (h.fd is the socket) */
     fut_rt *rt;
     unsigned flags;
-    int err;                /* sticky error of the connection */
+    int err; /* sticky error of the connection */
     int close_state;
     unsigned char *rbuf;
     size_t rcap, rpos, rlen; /* buffered bytes: rbuf[rpos .. rpos+rlen) */
     unsigned char *wbuf;
-    size_t wcap, wpos, wlen; /* unsent bytes: wbuf[wpos .. wpos+wlen) */
+    size_t wcap, wpos, wlen;   /* unsent bytes: wbuf[wpos .. wpos+wlen) */
     double rto, wto, ito, cto; /* read, write, idle, close timeouts (0: none) */
-    double rsince, wsince;  /* when the pending read / write started waiting */
-    double active;          /* last progress (idle timeout) */
-    double close_at;        /* close deadline */
-    double timer_at;        /* when the timer fires (INFINITY: not armed) */
-    unsigned timedout;      /* FUT_READABLE / FUT_WRITABLE: a deadline fired */
-    fut__timer timer;       /* its deadlines' timer */
+    double rsince, wsince;     /* when the pending read / write started waiting */
+    double active;             /* last progress (idle timeout) */
+    double close_at;           /* close deadline */
+    double timer_at;           /* when the timer fires (INFINITY: not armed) */
+    unsigned timedout;         /* FUT_READABLE / FUT_WRITABLE: a deadline fired */
+    fut__timer timer;          /* its deadlines' timer */
 } fut_stream;
 
 /* Opens a stream on a connected socket fd (TCP or Unix stream; a pipe or
@@ -154,8 +154,7 @@ typedef struct fut_stream {
  *
  * Returns 0, or -EINVAL (rt, s NULL, fd < 0, a caller buffer with size
  * 0), -EBADF (fd not open), -ENOMEM (buffers; fd stays the caller's). */
-FUT_API int fut_stream_open(fut_rt *rt, fut_stream *s, int fd,
-                            const struct fut_stream_opts *opts);
+FUT_API int fut_stream_open(fut_rt *rt, fut_stream *s, int fd, const struct fut_stream_opts *opts);
 
 /* Deadlines, in seconds; 0 (or INFINITY) disables one. O(1), no
  * allocation: call them any time, they apply to the ops pending now and
@@ -286,11 +285,11 @@ typedef struct fut_listener {
     fut base;
     fut_fd h;
     fut_rt *rt;
-    fut_addr addr;          /* the bound address (the kernel's port) */
+    fut_addr addr; /* the bound address (the kernel's port) */
     unsigned flags;
     int state;
-    fut_waker *waker;       /* waiting out an fd shortage */
-    fut__timer timer;       /* its back-off timer */
+    fut_waker *waker; /* waiting out an fd shortage */
+    fut__timer timer; /* its back-off timer */
     double backoff;
     unsigned long backoffs; /* EMFILE/ENFILE back-offs */
     unsigned long accepted;
@@ -309,8 +308,8 @@ typedef struct fut_listener {
  * nothing is left open on error. */
 FUT_API int fut_listener_open(fut_rt *rt, fut_listener *l, const char *addr, int backlog,
                               unsigned flags);
-FUT_API int fut_listener_open_addr(fut_rt *rt, fut_listener *l, const fut_addr *addr,
-                                   int backlog, unsigned flags);
+FUT_API int fut_listener_open_addr(fut_rt *rt, fut_listener *l, const fut_addr *addr, int backlog,
+                                   unsigned flags);
 
 /* The bound address. */
 FUT_API const fut_addr *fut_listener_addr(const fut_listener *l);
@@ -358,11 +357,11 @@ FUT_API const fut_addr *fut_accept_peer(const fut_accept *a);
 
 /* What a connect attempt went through, for fut_connect_set_trace(). */
 enum fut_connect_event {
-    FUT_CONNECT_RESOLVED,  /* the name resolved; i == address count */
-    FUT_CONNECT_START,     /* attempt i started */
-    FUT_CONNECT_FAILED,    /* attempt i failed (err) */
-    FUT_CONNECT_WON,       /* attempt i connected first */
-    FUT_CONNECT_CLOSED     /* attempt i lost, and its socket is closed */
+    FUT_CONNECT_RESOLVED, /* the name resolved; i == address count */
+    FUT_CONNECT_START,    /* attempt i started */
+    FUT_CONNECT_FAILED,   /* attempt i failed (err) */
+    FUT_CONNECT_WON,      /* attempt i connected first */
+    FUT_CONNECT_CLOSED    /* attempt i lost, and its socket is closed */
 };
 typedef void (*fut_connect_trace_fn)(void *ud, enum fut_connect_event ev, int i,
                                      const fut_addr *addr, int err);
@@ -393,8 +392,8 @@ typedef struct fut_connect {
     fut_addr addrs[FUT_CONNECT_MAX_ADDRS];
     int fds[FUT_CONNECT_MAX_ADDRS];
     unsigned naddrs, next, live;
-    unsigned fired;         /* attempts whose socket became writable */
-    int sleeping;           /* the attempt delay's sleep is live */
+    unsigned fired; /* attempts whose socket became writable */
+    int sleeping;   /* the attempt delay's sleep is live */
     double delay, timeout;
     const char *name;
     fut_connect_trace_fn trace;
@@ -414,8 +413,8 @@ FUT_API fut *fut_connect_init(fut_connect *c, const fut_addr *addr, fut_stream *
 
 /* Races up to FUT_CONNECT_MAX_ADDRS addresses, in the order given
  * (interleave the families yourself, or use fut_connect_name()). */
-FUT_API fut *fut_connect_addrs(fut_connect *c, const fut_addr *addrs, size_t n,
-                               fut_stream *into, const struct fut_stream_opts *opts);
+FUT_API fut *fut_connect_addrs(fut_connect *c, const fut_addr *addrs, size_t n, fut_stream *into,
+                               const struct fut_stream_opts *opts);
 
 /* Connects to "host:port" (or "[v6]:port", or "unix:..."): a numeric host
  * is connected to directly, a name is resolved on the pool
@@ -463,9 +462,9 @@ FUT_API int fut_connect_set_trace(fut_connect *c, fut_connect_trace_fn fn, void 
  * Fields private. */
 typedef struct fut_udp {
     fut base;
-    fut_fd h;        /* the registered fd (h.fd is the socket) */
+    fut_fd h; /* the registered fd (h.fd is the socket) */
     fut_rt *rt;
-    fut_addr local;  /* the bound address (the kernel's port) */
+    fut_addr local; /* the bound address (the kernel's port) */
     unsigned flags;
 } fut_udp;
 
@@ -525,7 +524,7 @@ typedef struct fut_udp_op {
     size_t len;
     int send;
     int truncated;
-    fut_addr peer;   /* send: the destination; recv: the sender */
+    fut_addr peer; /* send: the destination; recv: the sender */
     int has_peer;
 } fut_udp_op;
 

@@ -63,11 +63,11 @@ struct fut_job {
     fut_job_release release;
     fut_rt *rt;
     fut_waker *waker;
-    struct fut_job *next;       /* queue / completion links */
+    struct fut_job *next; /* queue / completion links */
     struct fut_job *prev;
-    int cancel;                 /* set when cancelled while running (atomic access) */
-    int state;                  /* loop thread's view */
-    int taken;                  /* the result was handed out by poll */
+    int cancel; /* set when cancelled while running (atomic access) */
+    int state;  /* loop thread's view */
+    int taken;  /* the result was handed out by poll */
     ssize_t result;
 };
 
@@ -84,17 +84,17 @@ FUT_API int fut_job_cancelled(const fut_job *job);
 FUT_API int fut_rt_set_pool_size(fut_rt *rt, unsigned workers);
 
 struct fut_pool_stats {
-    uint64_t submitted;        /* jobs queued */
-    uint64_t completed;        /* jobs whose function returned */
-    uint64_t cancelled_queued; /* removed from the queue, never ran */
-    uint64_t cancelled_running;/* cancel flag set while running */
-    uint64_t released;         /* results released by the release callback */
-    uint64_t batches;          /* completion deliveries (ev_async callbacks) */
-    uint64_t workers;          /* workers started now */
-    uint64_t start_failures;   /* workers that could not be started (after
-                                * pthread_create failed, the pool waits
-                                * 10 ms, doubling to 1 s, before it tries
-                                * again) */
+    uint64_t submitted;         /* jobs queued */
+    uint64_t completed;         /* jobs whose function returned */
+    uint64_t cancelled_queued;  /* removed from the queue, never ran */
+    uint64_t cancelled_running; /* cancel flag set while running */
+    uint64_t released;          /* results released by the release callback */
+    uint64_t batches;           /* completion deliveries (ev_async callbacks) */
+    uint64_t workers;           /* workers started now */
+    uint64_t start_failures;    /* workers that could not be started (after
+                                 * pthread_create failed, the pool waits
+                                 * 10 ms, doubling to 1 s, before it tries
+                                 * again) */
 };
 
 FUT_API int fut_rt_pool_stats(fut_rt *rt, struct fut_pool_stats *st, size_t size);
@@ -113,16 +113,16 @@ FUT_API int fut_rt_pool_stats(fut_rt *rt, struct fut_pool_stats *st, size_t size
  * worker let go): read it with fut_file_buf() once READY.
  */
 typedef struct fut_file_op {
-    fut_job job;          /* first */
-    int fd;               /* private */
-    int flags;            /* private */
-    int mode;             /* private */
-    int owned;            /* private */
-    void *buf;            /* private */
-    size_t len;           /* private */
-    off_t off;            /* private */
-    const char *path;     /* private */
-    struct stat *st;      /* private */
+    fut_job job;      /* first */
+    int fd;           /* private */
+    int flags;        /* private */
+    int mode;         /* private */
+    int owned;        /* private */
+    void *buf;        /* private */
+    size_t len;       /* private */
+    off_t off;        /* private */
+    const char *path; /* private */
+    struct stat *st;  /* private */
 } fut_file_op;
 
 FUT_API fut *fut_file_pread(fut_file_op *op, int fd, void *buf, size_t len, off_t off);
@@ -143,13 +143,15 @@ FUT_API fut *fut_file_stat(fut_file_op *op, const char *path, struct stat *st);
  * failure, so that an unknown host does not read "No such file or
  * directory". Positive constants outside errno's range, returned negated
  * like an errno (-FUT_EAI_NONAME); fut_strerror() describes each. */
-#define FUT_EAI_NONAME 0x10001   /* EAI_NONAME: unknown host (or service) */
-#define FUT_EAI_AGAIN 0x10002    /* EAI_AGAIN: temporary failure, try later */
-#define FUT_EAI_FAIL 0x10003     /* EAI_FAIL: non-recoverable failure */
-#define FUT_EAI_NODATA 0x10004   /* EAI_NODATA, EAI_ADDRFAMILY: no address
-                                    (of the family asked for) */
-#define FUT_EAI_FAMILY 0x10005   /* EAI_FAMILY: family not supported */
-#define FUT_EAI_SERVICE 0x10006  /* EAI_SERVICE: service unknown for the
+#define FUT_EAI_NONAME 0x10001 /* EAI_NONAME: unknown host (or service) */
+#define FUT_EAI_AGAIN 0x10002  /* EAI_AGAIN: temporary failure, try later */
+#define FUT_EAI_FAIL 0x10003   /* EAI_FAIL: non-recoverable failure */
+#define FUT_EAI_NODATA \
+    0x10004                    /* EAI_NODATA, EAI_ADDRFAMILY: no address \
+                                  (of the family asked for) */
+#define FUT_EAI_FAMILY 0x10005 /* EAI_FAMILY: family not supported */
+#define FUT_EAI_SERVICE \
+    0x10006                      /* EAI_SERVICE: service unknown for the \
                                     socket type */
 #define FUT_EAI_SOCKTYPE 0x10007 /* EAI_SOCKTYPE: socket type not supported */
 
@@ -180,12 +182,12 @@ FUT_API fut *fut_file_stat(fut_file_op *op, const char *path, struct stat *st);
  * worker either (see <fut/rt.h>). A lookup still queued is removed and
  * never runs; one that completed is freed with its list. */
 typedef struct fut_dns {
-    fut_job job;                  /* first */
-    const char *host;             /* private */
-    const char *service;          /* private */
-    int family, socktype;         /* private */
-    struct addrinfo *res;         /* private */
-    struct fut__dns_req *req;     /* private: the lookup's own block */
+    fut_job job;              /* first */
+    const char *host;         /* private */
+    const char *service;      /* private */
+    int family, socktype;     /* private */
+    struct addrinfo *res;     /* private */
+    struct fut__dns_req *req; /* private: the lookup's own block */
 } fut_dns;
 
 FUT_API fut *fut_dns_lookup(fut_dns *d, const char *host, const char *service, int family,

@@ -62,8 +62,8 @@ FUT_API int fut_rt_new(fut_rt **out, struct ev_loop *loop);
  * Registered fds left open are closed, the runtime's
  * watchers are stopped and its memory freed; an owned loop is destroyed, a
  * borrowed one is left with none of libfut's watchers. Job futures and
- * other futures polled outside tasks must have been dropped before. Join handles and wakers that outlive the runtime stay
- * valid to poll and drop (every task has finished), but must not be woken
+ * other futures polled outside tasks must have been dropped before. Join handles and wakers that
+ * outlive the runtime stay valid to poll and drop (every task has finished), but must not be woken
  * from another thread concurrently with this call.
  *
  * Returns 0; -EBUSY (nothing is freed) when called from inside the
@@ -306,29 +306,29 @@ FUT_API int fut_join_finished(const fut_join *join);
 /* --- stats --------------------------------------------------------------- */
 
 struct fut_rt_stats {
-    uint64_t tasks_spawned;     /* since creation */
-    uint64_t tasks_alive;       /* spawned and not finished */
-    uint64_t tasks_tearing_down;/* teardown in progress right now */
-    uint64_t polls;             /* task polls */
-    uint64_t wakes;             /* wakes that scheduled a task */
-    uint64_t remote_wakes;      /* of which from another thread */
-    uint64_t frozen_wakes;      /* wakes kept for a task whose poll was on the stack
-                                   (those from the loop's thread; a remote one
-                                   meeting a running task is delivered uncounted) */
-    uint64_t async_drops;       /* teardowns that went through poll_drop */
-    uint64_t drains;            /* run-queue drains */
-    uint64_t nested_loops;      /* fut_rt_nested_loop() runs (depth >= 2) */
-    uint64_t nested_depth;      /* loops on the stack now (fut_rt_block_on is 1) */
-    uint64_t nested_depth_max;  /* deepest seen */
-    uint64_t nested_blocked;    /* loops whose future was done but waited for an inner one */
+    uint64_t tasks_spawned;        /* since creation */
+    uint64_t tasks_alive;          /* spawned and not finished */
+    uint64_t tasks_tearing_down;   /* teardown in progress right now */
+    uint64_t polls;                /* task polls */
+    uint64_t wakes;                /* wakes that scheduled a task */
+    uint64_t remote_wakes;         /* of which from another thread */
+    uint64_t frozen_wakes;         /* wakes kept for a task whose poll was on the stack
+                                      (those from the loop's thread; a remote one
+                                      meeting a running task is delivered uncounted) */
+    uint64_t async_drops;          /* teardowns that went through poll_drop */
+    uint64_t drains;               /* run-queue drains */
+    uint64_t nested_loops;         /* fut_rt_nested_loop() runs (depth >= 2) */
+    uint64_t nested_depth;         /* loops on the stack now (fut_rt_block_on is 1) */
+    uint64_t nested_depth_max;     /* deepest seen */
+    uint64_t nested_blocked;       /* loops whose future was done but waited for an inner one */
     double nested_blocked_seconds; /* time they spent waiting so */
-    uint64_t escalations;       /* teardowns escalated past their drop budget */
-    uint64_t teardown_errors;   /* errors teardowns reported (fut_cx_report) */
-    uint64_t orphans;           /* futures adopted by the orphanage */
-    uint64_t orphans_alive;     /* ... whose teardown is not finished */
-    uint64_t net_closes;        /* streams closed gracefully (<fut/net.h>) */
-    uint64_t net_aborts;        /* streams closed abortively (RST): escalated, timed out, hard */
-    uint64_t net_accept_backoffs; /* accepts that backed off for lack of fds */
+    uint64_t escalations;          /* teardowns escalated past their drop budget */
+    uint64_t teardown_errors;      /* errors teardowns reported (fut_cx_report) */
+    uint64_t orphans;              /* futures adopted by the orphanage */
+    uint64_t orphans_alive;        /* ... whose teardown is not finished */
+    uint64_t net_closes;           /* streams closed gracefully (<fut/net.h>) */
+    uint64_t net_aborts;           /* streams closed abortively (RST): escalated, timed out, hard */
+    uint64_t net_accept_backoffs;  /* accepts that backed off for lack of fds */
 };
 
 /* Fills *st with up to size bytes of the runtime's counters (pass

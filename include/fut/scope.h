@@ -69,27 +69,27 @@ typedef struct fut_scope {
     fut base;
     fut_rt *rt;
     unsigned flags;
-    unsigned alive;           /* children not finished */
-    int cancelled;            /* 0, or why: -ECANCELED, -ETIMEDOUT, a child's error */
+    unsigned alive; /* children not finished */
+    int cancelled;  /* 0, or why: -ECANCELED, -ETIMEDOUT, a child's error */
     int first_error;
     unsigned errors;
     int teardown_error;
     unsigned teardown_errors;
     unsigned escalations;
-    double budget;            /* < 0: the runtime's */
-    double timeout;           /* < 0: none */
+    double budget;  /* < 0: the runtime's */
+    double timeout; /* < 0: none */
     int armed;
-    int closed;               /* 1: closed or completed, 2: its drop started */
+    int closed; /* 1: closed or completed, 2: its drop started */
     fut_waker *waker;
     fut_sleep deadline;
     void (*on_error)(struct fut_scope *s, int err, void *ud);
     void *on_error_ud;
     /* Set up at the first spawn or wait: the scope may move until then. */
-    fut__list finished;       /* kept children, in finish order (COLLECT) */
-    fut__list nexts;          /* pending fut_scope_next ops */
-    fut__list waits;          /* pending fut_scope_spawn_wait ops, FIFO */
-    unsigned limit;           /* most children alive at once, 0: no limit */
-    fut__list tasks;          /* children alive: cancelled without a walk of the runtime */
+    fut__list finished; /* kept children, in finish order (COLLECT) */
+    fut__list nexts;    /* pending fut_scope_next ops */
+    fut__list waits;    /* pending fut_scope_spawn_wait ops, FIFO */
+    unsigned limit;     /* most children alive at once, 0: no limit */
+    fut__list tasks;    /* children alive: cancelled without a walk of the runtime */
 } fut_scope;
 
 /* Output of the scope future: 0 when every child succeeded; else the
@@ -142,12 +142,10 @@ FUT_API int fut_scope_spawn(fut_scope *s, const fut *f, size_t size, fut_join *j
 /* fut_scope_spawn(), with a tag that fut_scope_next() hands back with the
  * child's output (to tell which child it was: an index, the caller's
  * record of it). The library never reads the tag. */
-FUT_API int fut_scope_spawn_tag(fut_scope *s, const fut *f, size_t size, void *tag,
-                                fut_join *join);
+FUT_API int fut_scope_spawn_tag(fut_scope *s, const fut *f, size_t size, void *tag, fut_join *join);
 
 #define FUT_SCOPE_SPAWN_TAG(s, fp, tag, join) \
-    fut_scope_spawn_tag((s), (const fut *)(fp), sizeof *(fp) + FUT__NOT_BARE_FUT(fp), (tag), \
-                        (join))
+    fut_scope_spawn_tag((s), (const fut *)(fp), sizeof *(fp) + FUT__NOT_BARE_FUT(fp), (tag), (join))
 
 /* --- bounded concurrency --------------------------------------------------- */
 
@@ -247,12 +245,12 @@ FUT_API void fut_scope_close(fut_scope *s);
 /* Never-taken children of a FUT_SCOPE_COLLECT scope are released by its
  * drop; the scope completes when its children finished, taken or not. */
 struct fut_scope_result {
-    int first_error;          /* first child error, 0 if none */
-    unsigned errors;          /* children that failed */
-    int teardown_error;       /* first error a child's teardown reported */
+    int first_error;    /* first child error, 0 if none */
+    unsigned errors;    /* children that failed */
+    int teardown_error; /* first error a child's teardown reported */
     unsigned teardown_errors;
-    unsigned escalations;     /* children whose teardown ran past the budget */
-    unsigned alive;           /* children not finished yet */
+    unsigned escalations; /* children whose teardown ran past the budget */
+    unsigned alive;       /* children not finished yet */
 };
 
 FUT_API void fut_scope_result(const fut_scope *s, struct fut_scope_result *r);

@@ -53,11 +53,11 @@ extern "C" {
 #define FUT_SEM_MAX (((size_t)-1) >> 2)
 
 typedef struct fut_sem {
-    size_t avail;     /* private: permits not held by anyone */
-    size_t loose;     /* private: held outside guards (try_acquire, forget) */
-    size_t capacity;  /* private: avail + loose + held by guards */
-    int closed;       /* private */
-    fut__list queue;  /* private: waiting fut_sem_acquire_op, FIFO */
+    size_t avail;    /* private: permits not held by anyone */
+    size_t loose;    /* private: held outside guards (try_acquire, forget) */
+    size_t capacity; /* private: avail + loose + held by guards */
+    int closed;      /* private */
+    fut__list queue; /* private: waiting fut_sem_acquire_op, FIFO */
 } fut_sem;
 
 /* Initialises s with `permits` available. Returns 0, or -EINVAL (s NULL,
@@ -109,11 +109,11 @@ FUT_API size_t fut_sem_capacity(const fut_sem *s);
  * Embeddable, no allocation; may be moved until its first poll. */
 typedef struct fut_sem_acquire_op {
     fut base;
-    fut_sem *s;        /* private */
-    size_t n;          /* private */
-    fut__list link;    /* private: in s->queue while queued */
-    fut_waker *waker;  /* private */
-    unsigned char st;  /* private */
+    fut_sem *s;       /* private */
+    size_t n;         /* private */
+    fut__list link;   /* private: in s->queue while queued */
+    fut_waker *waker; /* private */
+    unsigned char st; /* private */
 } fut_sem_acquire_op;
 
 FUT_API fut *fut_sem_acquire(fut_sem_acquire_op *a, fut_sem *s, size_t n);
@@ -138,9 +138,9 @@ FUT_API size_t fut_sem_forget(fut_sem_acquire_op *a);
  *                     nothing for later waits.
  */
 typedef struct fut_notify {
-    fut__list queue;    /* private: waiting fut_notify_wait, FIFO */
-    unsigned long gen;  /* private: fut_notify_all() calls */
-    int permit;         /* private: a stored fut_notify_one() */
+    fut__list queue;   /* private: waiting fut_notify_wait, FIFO */
+    unsigned long gen; /* private: fut_notify_all() calls */
+    int permit;        /* private: a stored fut_notify_one() */
 } fut_notify;
 
 FUT_API void fut_notify_init(fut_notify *n);
@@ -217,10 +217,10 @@ FUT_API int fut_mutex_locked(const fut_mutex *m);
  * Embeddable, no allocation; may be moved until its first poll. */
 typedef struct fut_mutex_lock_op {
     fut base;
-    fut_mutex *m;      /* private */
-    fut__list link;    /* private: in m->queue while queued */
-    fut_waker *waker;  /* private */
-    unsigned char st;  /* private */
+    fut_mutex *m;     /* private */
+    fut__list link;   /* private: in m->queue while queued */
+    fut_waker *waker; /* private */
+    unsigned char st; /* private */
 } fut_mutex_lock_op;
 
 FUT_API fut *fut_mutex_lock(fut_mutex_lock_op *l, fut_mutex *m);

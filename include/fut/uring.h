@@ -91,16 +91,16 @@ extern "C" {
  * private. */
 typedef struct fut_uring_op {
     fut base;
-    unsigned char kind;   /* which operation */
-    unsigned char state;  /* where it is */
+    unsigned char kind;  /* which operation */
+    unsigned char state; /* where it is */
     unsigned char flags;
-    unsigned char path;   /* ring, pool, readiness, sleep: chosen at the first poll */
+    unsigned char path; /* ring, pool, readiness, sleep: chosen at the first poll */
     int fd;
-    int msg_flags;        /* recv, send, accept flags */
-    int res;              /* the completion's result */
+    int msg_flags; /* recv, send, accept flags */
+    int res;       /* the completion's result */
     void *buf;
     size_t len;
-    long long off;        /* read/write offset, -1: the current position */
+    long long off; /* read/write offset, -1: the current position */
     struct sockaddr *addr;
     socklen_t *addrlen;
     socklen_t addrlen_in; /* *addrlen at submission */
@@ -108,15 +108,15 @@ typedef struct fut_uring_op {
     struct {
         long long tv_sec;
         long long tv_nsec;
-    } ts;                 /* the kernel's timespec for IORING_OP_TIMEOUT */
+    } ts; /* the kernel's timespec for IORING_OP_TIMEOUT */
     fut_rt *rt;
     fut_waker *waker;
-    void *ring;           /* the runtime's ring while in flight */
-    fut__list link;       /* the ring's operations in flight */
+    void *ring;     /* the runtime's ring while in flight */
+    fut__list link; /* the ring's operations in flight */
     union {
-        fut_io io;        /* readiness fallback */
-        fut_job job;      /* thread-pool fallback */
-        fut_sleep sleep;  /* timeout fallback */
+        fut_io io;       /* readiness fallback */
+        fut_job job;     /* thread-pool fallback */
+        fut_sleep sleep; /* timeout fallback */
     } fb;
 } fut_uring_op;
 

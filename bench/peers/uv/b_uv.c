@@ -57,10 +57,10 @@
 #include "../../bench.h"
 
 #define PROG "b_uv"
-#define WORKLOADS                                                                           \
-    "spawn all|batch N [M]; wake hop N [M] | wake select|select_hand N [K]; "              \
-    "yield one N | yield many N [M]; timer fifo|lifo N [M] | "                              \
-    "timer fire|timeout_ready|timeout_hand N; fdhop pipe N; drop timer|io|join N; "         \
+#define WORKLOADS \
+    "spawn all|batch N [M]; wake hop N [M] | wake select|select_hand N [K]; " \
+    "yield one N | yield many N [M]; timer fifo|lifo N [M] | " \
+    "timer fire|timeout_ready|timeout_hand N; fdhop pipe N; drop timer|io|join N; " \
     "mem idle|timer|socket N; echo-server PORT"
 #define BATCH 256
 /* 1e9 s, the contract's "never": libuv timeouts are uint64_t milliseconds. */
@@ -117,14 +117,13 @@ static void report(const struct args *a, double seconds, double ops)
 }
 
 /* A libuv call that must succeed. */
-#define UV_OK(call)                                                                         \
-    do {                                                                                    \
-        int uv_ok_r_ = (call);                                                              \
-        if (uv_ok_r_ < 0) {                                                                 \
-            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call,                   \
-                    uv_strerror(uv_ok_r_));                                                 \
-            exit(1);                                                                        \
-        }                                                                                   \
+#define UV_OK(call) \
+    do { \
+        int uv_ok_r_ = (call); \
+        if (uv_ok_r_ < 0) { \
+            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, uv_strerror(uv_ok_r_)); \
+            exit(1); \
+        } \
     } while (0)
 
 static void never_timer_cb(uv_timer_t *t)
@@ -693,8 +692,8 @@ static void w_drop(struct args *a)
     int timer = mode_is(a, "timer"), io = mode_is(a, "io"), join = mode_is(a, "join");
     if (!timer && !io && !join) {
         if (mode_is(a, "sync") || mode_is(a, "pd_ready") || mode_is(a, "pd_pending") ||
-            mode_is(a, "task_ready") || mode_is(a, "task_pending") ||
-            mode_is(a, "task_pd_ready") || mode_is(a, "task_pd_pending"))
+            mode_is(a, "task_ready") || mode_is(a, "task_pending") || mode_is(a, "task_pd_ready") ||
+            mode_is(a, "task_pd_pending"))
             unsupported(a, "the poll_drop paths are libfut's own: libfut and libev only "
                            "(bench/WORKLOADS.md)");
         unknown(a);
@@ -858,7 +857,7 @@ static void w_mem(struct args *a)
     double bytes = (double)unit + (double)(live1 - live0) / (double)a->n;
     double rss = (double)(rss1 - rss0) / (double)a->n;
     printf(PROG ".mem %s n=%ld m=0 bytes/task=%.1f rss/task=%.1f future_bytes=%zu "
-           "overhead_bytes/task=%.1f\n",
+                "overhead_bytes/task=%.1f\n",
            a->mode, a->n, bytes, rss, unit, bytes - (double)unit);
     fflush(stdout);
     for (long i = 0; i < a->n; i++)
