@@ -7,7 +7,7 @@
  * bits: watch.h checks), and libev giving up on the fd. */
 static inline int from_ev_events(int revents)
 {
-    return (revents & (EV_READ | EV_WRITE)) | (revents & EV_ERROR ? FUT__WATCH_ERROR : 0);
+    return (revents & (EV_READ | EV_WRITE)) | ((revents & EV_ERROR) ? FUT__WATCH_ERROR : 0);
 }
 
 /* libev's callbacks, one per kind: each has libev's exact type, finds the
