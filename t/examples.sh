@@ -109,8 +109,11 @@ else
     else
         notok "http: SIGUSR1 dumps the runtime to stderr, then serves curl on" "$tmp/http"
     fi
-    # Stopped, its port is one where nothing listens.
-    kill $hpid 2>/dev/null
+    # Stopped, its port is one where nothing listens. The signal goes to
+    # the server itself: timeout(1) would pass it on to its whole process
+    # group as well, and a second SIGTERM after the first one's waiter is
+    # gone kills the server (as a second Ctrl-C does, on purpose).
+    kill "${spid:-$hpid}" 2>/dev/null
     wait $hpid 2>/dev/null
     rc=$?
     if [ $rc -eq 0 ] && grep -q 'requests on' "$tmp/http"; then
