@@ -378,8 +378,13 @@ static fut_status timeout_poll_drop(fut *self, fut_cx *cx)
     /* A sleep never polled holds nothing (a future registers nothing
      * before its first poll: it may still be moved until then): it is
      * only marked dropped. */
-    if (!sl->rt && !sl->state)
+    if (!sl->rt && !sl->state) {
         sl->state = FUT__F_DROPPED;
+        /* The inner future won at once: no poll_drop of it to shield,
+         * its plain drop (if any) is all that is left. */
+        if (fut__likely(!in->vt || dropped(in) || !FUT__SLOT(in->vt, poll_drop)))
+            return fut__poll_drop(in, cx);
+    }
     unsigned flags = cx->flags;
     cx->flags |= FUT__CX_SHIELD;
     bool pending = false;

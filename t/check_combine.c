@@ -184,6 +184,54 @@ START_TEST(timeout_inner_wins_or_times_out)
 }
 END_TEST
 
+/* An inner future READY at once with a plain drop (or none): the
+ * timeout's teardown drops it exactly once, when the timeout is dropped,
+ * and a second drop of the timeout is refused. */
+static int plain_drops;
+
+static fut_status plain_poll(fut *self, fut_cx *cx)
+{
+    (void)cx;
+    return fut_ready(self, 4);
+}
+
+static void plain_drop(fut *self)
+{
+    (void)self;
+    plain_drops++;
+}
+
+static const struct fut_vtable plain_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "plain",
+    .poll = plain_poll,
+    .drop = plain_drop,
+};
+
+static const struct fut_vtable bare_vt = {
+    .size = sizeof(struct fut_vtable),
+    .name = "bare",
+    .poll = plain_poll,
+};
+
+START_TEST(timeout_inner_plain_drop_once)
+{
+    for (int bare = 0; bare <= 1; bare++) {
+        plain_drops = 0;
+        fut in;
+        fut_init(&in, bare ? &bare_vt : &plain_vt);
+        fut_timeout t;
+        ck_assert_int_eq(th_block(rt, fut_timeout_init(&t, &in, 5, 0)), 4);
+        ck_assert_int_eq(plain_drops, 0);
+        ck_assert_int_eq(fut_drop(&t.base), 0);
+        ck_assert_int_eq(plain_drops, bare ? 0 : 1);
+        ck_assert_int_eq(fut_drop(&t.base), -EALREADY);
+        th_diag_count = 0; /* the double drop's diagnostic */
+        ck_assert_int_eq(plain_drops, bare ? 0 : 1);
+    }
+}
+END_TEST
+
 /* A timeout moved into a task by fut_rt_spawn before its first poll works
  * on the task's copy (no pointer into the original). */
 START_TEST(timeout_moved_before_first_poll)
@@ -389,6 +437,7 @@ int main(void)
     tcase_add_test(tc, select_inside_select);
     tcase_add_test(tc, timeout_fires_during_nested_loop);
     tcase_add_test(tc, timeout_inner_wins_or_times_out);
+    tcase_add_test(tc, timeout_inner_plain_drop_once);
     tcase_add_test(tc, timeout_moved_before_first_poll);
     tcase_add_test(tc, all_returns_every_status);
     tcase_add_test(tc, dropped_half_way);
