@@ -240,34 +240,43 @@ static void waiter_drop(fut *self)
 static const struct fut_vtable waiter_vt = {sizeof(struct fut_vtable), "waiter", waiter_poll, NULL,
                                             waiter_drop};
 
+/* Two tasks, each waiting for p[0] to be readable through one registered
+ * handle (its readiness cleared), left parked for `seconds`. */
+struct two_waiters {
+    int p[2];
+    fut_fd h;
+    struct waiter a, b;
+    fut_join ja, jb;
+};
+
+static void two_waiters_start(struct two_waiters *t, double seconds)
+{
+    ck_assert_int_eq(pipe(t->p), 0);
+    ck_assert_int_eq(fut_fd_open(rt, &t->h, t->p[0]), 0);
+    fut_fd_clear(&t->h, FUT_READABLE);
+    fut_init(&t->a.base, &waiter_vt);
+    fut_init(&t->b.base, &waiter_vt);
+    fut_fd_wait_init(&t->a.w, &t->h, FUT_READABLE);
+    fut_fd_wait_init(&t->b.w, &t->h, FUT_READABLE);
+    ck_assert_int_eq(FUT_SPAWN(rt, &t->a, &t->ja), 0);
+    ck_assert_int_eq(FUT_SPAWN(rt, &t->b, &t->jb), 0);
+    th_run_for(rt, seconds);
+}
+
 START_TEST(two_waiters_take_turns)
 {
-    int p[2];
-    ck_assert_int_eq(pipe(p), 0);
-    fut_fd h;
-    ck_assert_int_eq(fut_fd_open(rt, &h, p[0]), 0);
-    fut_fd_clear(&h, FUT_READABLE);
-    struct waiter a, b;
-    fut_init(&a.base, &waiter_vt);
-    fut_init(&b.base, &waiter_vt);
-    fut_fd_wait_init(&a.w, &h, FUT_READABLE);
-    fut_fd_wait_init(&b.w, &h, FUT_READABLE);
-    fut_join ja, jb;
-    ck_assert_int_eq(FUT_SPAWN(rt, &a, &ja), 0);
-    ck_assert_int_eq(FUT_SPAWN(rt, &b, &jb), 0);
-    fut_sleep s;
-    th_block(rt, fut_sleep_init(&s, 0.01));
-    fut_drop(&s.base);
-    ck_assert(!fut_join_finished(&ja));
-    ck_assert(!fut_join_finished(&jb));
-    ck_assert_int_eq(write(p[1], "q", 1), 1);
-    ck_assert_int_eq(th_block(rt, &ja.base), FUT_READABLE);
-    ck_assert_int_eq(th_block(rt, &jb.base), FUT_READABLE);
-    fut_drop(&ja.base);
-    fut_drop(&jb.base);
-    fut_fd_close(&h);
-    close(p[0]);
-    close(p[1]);
+    struct two_waiters t;
+    two_waiters_start(&t, 0.01);
+    ck_assert(!fut_join_finished(&t.ja));
+    ck_assert(!fut_join_finished(&t.jb));
+    ck_assert_int_eq(write(t.p[1], "q", 1), 1);
+    ck_assert_int_eq(th_block(rt, &t.ja.base), FUT_READABLE);
+    ck_assert_int_eq(th_block(rt, &t.jb.base), FUT_READABLE);
+    fut_drop(&t.ja.base);
+    fut_drop(&t.jb.base);
+    fut_fd_close(&t.h);
+    close(t.p[0]);
+    close(t.p[1]);
 }
 END_TEST
 
@@ -275,30 +284,16 @@ END_TEST
  * readable do not spin; both complete when the handle closes. */
 START_TEST(two_fd_waiters_do_not_spin)
 {
-    int p[2];
-    ck_assert_int_eq(pipe(p), 0);
-    fut_fd h;
-    ck_assert_int_eq(fut_fd_open(rt, &h, p[0]), 0);
-    fut_fd_clear(&h, FUT_READABLE);
-    struct waiter a, b;
-    fut_init(&a.base, &waiter_vt);
-    fut_init(&b.base, &waiter_vt);
-    fut_fd_wait_init(&a.w, &h, FUT_READABLE);
-    fut_fd_wait_init(&b.w, &h, FUT_READABLE);
-    fut_join ja, jb;
-    ck_assert_int_eq(FUT_SPAWN(rt, &a, &ja), 0);
-    ck_assert_int_eq(FUT_SPAWN(rt, &b, &jb), 0);
-    fut_sleep s;
-    th_block(rt, fut_sleep_init(&s, 0.05));
-    fut_drop(&s.base);
+    struct two_waiters t;
+    two_waiters_start(&t, 0.05);
     ck_assert_uint_lt(th_stats(rt).polls, 20); /* was millions */
-    fut_fd_close(&h);
-    ck_assert_int_eq(th_block(rt, &ja.base), -EBADF);
-    ck_assert_int_eq(th_block(rt, &jb.base), -EBADF);
-    fut_drop(&ja.base);
-    fut_drop(&jb.base);
-    close(p[0]);
-    close(p[1]);
+    fut_fd_close(&t.h);
+    ck_assert_int_eq(th_block(rt, &t.ja.base), -EBADF);
+    ck_assert_int_eq(th_block(rt, &t.jb.base), -EBADF);
+    fut_drop(&t.ja.base);
+    fut_drop(&t.jb.base);
+    close(t.p[0]);
+    close(t.p[1]);
 }
 END_TEST
 
