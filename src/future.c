@@ -85,24 +85,23 @@ bool fut__drop_hard(fut *f)
     return true;
 }
 
-/* fut_drop of a future that has only poll_drop. Out of line, so that the
- * plain drop keeps a lean prologue. The first poll_drop is made inline on
- * the next frame's waker: a teardown READY at once never sets up a loop.
- * rt is this thread's (current or default): no thread check. */
-static __attribute__((noinline)) int drop_with_poll_drop(fut *f, fut_status (*pd)(fut *, fut_cx *))
+/* fut_drop of a future that has only poll_drop: its first poll_drop, made
+ * inline on the waker of the frame at the current depth (a teardown READY
+ * at once never sets up a loop); the frame is claimed for the call, so
+ * that what pd does (wakes, nested drops and loops, fut_rt_free) sees it
+ * as in use. rt is this thread's: no thread check. `checked`: the stack
+ * floor is known, no call is needed to test it (see drop_with_poll_drop). */
+static inline __attribute__((always_inline)) int
+drop_in_frame(fut_rt *rt, fut *f, fut_status (*pd)(fut *, fut_cx *), bool checked)
 {
-    /* The runtime its pending work belongs to (the one that last polled
-     * it), when it lives on this thread; else the current one. */
-    fut_rt *rt = f->rt ? fut__rt_by_id(f->rt) : NULL;
-    if (!rt)
-        rt = fut__rt_current();
-    if (!rt)
-        return -ENXIO;
+    struct fut__frames *frs = rt->frames;
     unsigned top = rt->frame_depth;
-    if (fut__unlikely(top >= rt->frames->n) || fut__stack_low())
-        return -ELOOP;
-    struct fut__frame *fr = &rt->frames->v[top];
     fut_cx cx;
+    /* &cx stands for this frame's address in the stack check. */
+    if (fut__unlikely(top >= frs->n) ||
+        (checked ? (uintptr_t)&cx < fut__stack_floor : fut__stack_low_at((uintptr_t)&cx)))
+        return -ELOOP;
+    struct fut__frame *fr = &frs->v[top];
     fut__cx_init(&cx, rt, &fr->w);
     /* A teardown: shielded from its task's cancellation. A nested loop
      * started inside it inherits the shield from this frame (running, a
@@ -113,10 +112,14 @@ static __attribute__((noinline)) int drop_with_poll_drop(fut *f, fut_status (*pd
     fr->drop = true;
     /* The frame in use is what marks us as inside the runtime here
      * (fut_rt_free refuses while frame_depth > 0). */
-    rt->frame_depth++;
+    rt->frame_depth = top + 1;
     fut_status st = pd(f, &cx);
-    rt->frame_depth--;
-    fr->running = false;
+    /* Found again from rt rather than kept across the call: fewer saved
+     * registers on the path where the teardown is READY at once. Nested
+     * loops inside pd restore the depth, and the frames block cannot be
+     * replaced while a frame is in use (fut_rt_set_max_depth: -EBUSY). */
+    top = --rt->frame_depth;
+    rt->frames->v[top].running = false;
     if (fut__likely(st == FUT_READY)) {
         /* A wake of this frame during the call may leave frame_woken set:
          * harmless, the drain only honours it while a frame is running. */
@@ -129,6 +132,30 @@ static __attribute__((noinline)) int drop_with_poll_drop(fut *f, fut_status (*pd
 #endif
     f->state |= FUT__F_DROPPING;
     return fut__run_frame_pending(rt, f);
+}
+
+/* The general case: f was polled by a runtime (its pending work belongs
+ * to that one, when it lives on this thread; else the current one), or
+ * no runtime, or the stack floor not looked up yet. */
+static __attribute__((noinline)) int drop_with_poll_drop_slow(fut *f,
+                                                              fut_status (*pd)(fut *, fut_cx *))
+{
+    fut_rt *rt = f->rt ? fut__rt_by_id(f->rt) : NULL;
+    if (!rt)
+        rt = fut__rt_current();
+    if (!rt)
+        return -ENXIO;
+    return drop_in_frame(rt, f, pd, false);
+}
+
+/* Out of line, so that the plain drop keeps a lean prologue; and with no
+ * call but pd's on its way, so that few registers are saved. */
+static __attribute__((noinline)) int drop_with_poll_drop(fut *f, fut_status (*pd)(fut *, fut_cx *))
+{
+    fut_rt *rt;
+    if (fut__unlikely(f->rt) || !(rt = fut__rt_current()) || fut__unlikely(!fut__stack_floor))
+        return drop_with_poll_drop_slow(f, pd);
+    return drop_in_frame(rt, f, pd, true);
 }
 
 FUT_API int fut_drop(fut *f)

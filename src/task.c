@@ -334,7 +334,15 @@ int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut
     t->size = (uint32_t)size;
     t->torn_after = 0;
     t->spawned = fut__fresh_now(rt);
-    memcpy(t->fut, f, size);
+    _Static_assert(sizeof(fut) >= 16, "the small copy below needs size >= 16");
+    if (fut__likely(size <= 32)) {
+        /* Most futures: two overlapping 16-byte copies (size >= sizeof(fut),
+         * at least 16), inline rather than a call to memcpy. */
+        memcpy(t->fut, f, 16);
+        memcpy((char *)t->fut + size - 16, (const char *)f + size - 16, 16);
+    } else {
+        memcpy(t->fut, f, size);
+    }
     if (scope) {
         struct fut__task_tail *tail = fut__task_tail(t);
         tail->scope = scope;
