@@ -86,57 +86,41 @@ bool fut__drop_hard(fut *f)
 }
 
 /* fut_drop of a future that has only poll_drop: its first poll_drop, made
- * inline on the waker of the frame at the current depth (a teardown READY
- * at once never sets up a loop); the frame is claimed for the call, so
- * that what pd does (wakes, nested drops and loops, fut_rt_free) sees it
- * as in use. rt is this thread's: no thread check. `checked`: the stack
- * floor is known, no call is needed to test it (see drop_with_poll_drop). */
+ * inline on the runtime's probe waker; no frame is claimed, so a teardown
+ * READY at once never touches the frames. Only rt->ctx_flags marks the
+ * call: a nested loop started inside pd inherits the shield from it, and
+ * fut_rt_free and fut_rt_set_max_depth refuse while FUT__CX_PROBE is set
+ * (nested fut_drops save and restore it in turn). If pd is PENDING, the
+ * frame at the current depth drives the rest, woken by the probe too
+ * (fut__run_probe_pending). The depth is checked before the call, so that
+ * -ELOOP at the limit leaves the future untouched; the stack only when a
+ * loop is needed. rt is this thread's: no thread check. */
 static inline __attribute__((always_inline)) int
-drop_in_frame(fut_rt *rt, fut *f, fut_status (*pd)(fut *, fut_cx *), bool checked)
+drop_probe(fut_rt *rt, fut *f, fut_status (*pd)(fut *, fut_cx *))
 {
     struct fut__frames *frs = rt->frames;
-    unsigned top = rt->frame_depth;
-    fut_cx cx;
-    /* &cx stands for this frame's address in the stack check. */
-    if (fut__unlikely(top >= frs->n) ||
-        (checked ? (uintptr_t)&cx < fut__stack_floor : fut__stack_low_at((uintptr_t)&cx)))
+    if (fut__unlikely(rt->frame_depth >= frs->n))
         return -ELOOP;
-    struct fut__frame *fr = &frs->v[top];
-    fut__cx_init(&cx, rt, &fr->w);
-    /* A teardown: shielded from its task's cancellation. A nested loop
-     * started inside it inherits the shield from this frame (running, a
-     * drop), so rt->ctx_flags need not change here. */
+    unsigned flags = rt->ctx_flags;
+    fut_cx cx;
+    fut__cx_init(&cx, rt, &frs->probe.w);
+    /* A teardown: shielded from its task's cancellation. */
     cx.task = rt->ctx_task;
-    cx.flags = rt->ctx_flags | FUT__CX_SHIELD;
-    fr->running = true;
-    fr->drop = true;
-    /* The frame in use is what marks us as inside the runtime here
-     * (fut_rt_free refuses while frame_depth > 0). */
-    rt->frame_depth = top + 1;
+    cx.flags = rt->ctx_flags = flags | FUT__CX_SHIELD | FUT__CX_PROBE;
     fut_status st = pd(f, &cx);
-    /* Found again from rt rather than kept across the call: fewer saved
-     * registers on the path where the teardown is READY at once. Nested
-     * loops inside pd restore the depth, and the frames block cannot be
-     * replaced while a frame is in use (fut_rt_set_max_depth: -EBUSY). */
-    top = --rt->frame_depth;
-    rt->frames->v[top].running = false;
+    /* rt from cx rather than kept across the call: a saved register less. */
+    cx.rt->ctx_flags = flags;
     if (fut__likely(st == FUT_READY)) {
-        /* A wake of this frame during the call may leave frame_woken set:
-         * harmless, the drain only honours it while a frame is running. */
         f->state |= FUT__F_DROPPED;
         return 0;
     }
-#ifndef NDEBUG
-    if (fut__unlikely(!cx.arranged))
-        fut__diag("%s: poll_drop returned PENDING without arranging a wake-up", fut__name(f));
-#endif
-    f->state |= FUT__F_DROPPING;
-    return fut__run_frame_pending(rt, f);
+    /* Values rather than &cx: no register kept for it across pd. */
+    return fut__run_probe_pending(cx.rt, f, cx.arranged);
 }
 
 /* The general case: f was polled by a runtime (its pending work belongs
  * to that one, when it lives on this thread; else the current one), or
- * no runtime, or the stack floor not looked up yet. */
+ * no runtime. */
 static __attribute__((noinline)) int drop_with_poll_drop_slow(fut *f,
                                                               fut_status (*pd)(fut *, fut_cx *))
 {
@@ -145,7 +129,7 @@ static __attribute__((noinline)) int drop_with_poll_drop_slow(fut *f,
         rt = fut__rt_current();
     if (!rt)
         return -ENXIO;
-    return drop_in_frame(rt, f, pd, false);
+    return drop_probe(rt, f, pd);
 }
 
 /* Out of line, so that the plain drop keeps a lean prologue; and with no
@@ -153,9 +137,9 @@ static __attribute__((noinline)) int drop_with_poll_drop_slow(fut *f,
 static __attribute__((noinline)) int drop_with_poll_drop(fut *f, fut_status (*pd)(fut *, fut_cx *))
 {
     fut_rt *rt;
-    if (fut__unlikely(f->rt) || !(rt = fut__rt_current()) || fut__unlikely(!fut__stack_floor))
+    if (fut__unlikely(f->rt) || !(rt = fut__rt_current()))
         return drop_with_poll_drop_slow(f, pd);
-    return drop_in_frame(rt, f, pd, true);
+    return drop_probe(rt, f, pd);
 }
 
 FUT_API int fut_drop(fut *f)

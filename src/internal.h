@@ -114,6 +114,10 @@ struct fut_waker {
 /* fut_cx flags */
 #define FUT__CX_SHIELD 0x1u    /* a teardown: cancellation is not visible */
 #define FUT__CX_ESCALATED 0x2u /* a teardown past its budget */
+/* In rt->ctx_flags: fut_drop's first poll_drop, on the probe waker, is on
+ * the stack (fut_rt_free and fut_rt_set_max_depth refuse). It is copied
+ * into the flags of what runs inside it, where nothing reads it. */
+#define FUT__CX_PROBE 0x4u
 
 /* The context a poll receives. Lives on the stack of whoever polls. */
 struct fut_cx {
@@ -267,6 +271,11 @@ struct fut__frame {
     struct fut__frames *block;
     fut *f;
     bool drop;    /* drives f's teardown instead of f */
+    bool probe;   /* started by fut_drop after a first poll_drop on the probe */
+    /* A wake of the probe was handed on while this frame was in use: a
+     * first poll_drop on the stack above it may have missed it, and it
+     * would drive the rest of that teardown in this frame. */
+    bool probe_owed;
     bool running; /* f's poll is on the stack (only the loop thread reads it) */
     bool done;    /* f is READY (or torn down) */
     bool blocked; /* ... while an inner loop was running */
@@ -278,12 +287,19 @@ struct fut__frame {
 struct fut__frames {
     _Atomic unsigned refs; /* the runtime's, plus one per waker clone */
     unsigned n;
+    /* The probe waker: the waker of fut_drop's first poll_drop, which
+     * claims no frame (a teardown READY at once never sets up a loop).
+     * Only its `w` and `block` are used. A wake of it reaches every frame
+     * in use that fut_drop started after such a poll was PENDING
+     * (probe_fanout, nested.c). */
+    struct fut__frame probe;
     struct fut__frame v[];
 };
 
 int fut__frames_new(fut_rt *rt, unsigned n);
 void fut__frames_release(struct fut__frames *fs);
-int fut__run_frame_pending(fut_rt *rt, fut *f);
+void fut__frames_retire(struct fut__frames *fs);
+int fut__run_probe_pending(fut_rt *rt, fut *f, unsigned arranged);
 /* True when the thread's stack is too low for one more nested loop. The
  * thread's stack bounds are looked up at its first call (nested.c). */
 extern __thread uintptr_t fut__stack_floor __attribute__((tls_model("initial-exec")));

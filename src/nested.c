@@ -24,24 +24,33 @@ int fut__frames_new(fut_rt *rt, unsigned n)
         return -ENOMEM;
     atomic_init(&fs->refs, 1);
     fs->n = n;
-    for (unsigned i = 0; i < n; i++) {
-        struct fut__frame *fr = &fs->v[i];
-        fut__state_init_frame(&fr->w.state);
+    for (unsigned i = 0; i <= n; i++) {
+        struct fut__frame *fr = i < n ? &fs->v[i] : &fs->probe;
+        if (i < n)
+            fut__state_init_frame(&fr->w.state);
+        else
+            fut__state_init_probe(&fr->w.state);
         atomic_init(&fr->w.refs, 0);
         fr->w.rt = rt;
         fr->w.next = NULL;
         fr->block = fs;
         fr->f = NULL;
-        fr->drop = fr->done = fr->blocked = false;
+        fr->drop = fr->probe = fr->probe_owed = fr->running = fr->done = fr->blocked = false;
     }
-    if (rt->frames) {
-        /* Retire the old block: its wakers may still be held. */
-        for (unsigned i = 0; i < rt->frames->n; i++)
-            fut__state_retire(&rt->frames->v[i].w.state);
-        fut__frames_release(rt->frames);
-    }
+    if (rt->frames) /* its wakers may still be held */
+        fut__frames_retire(rt->frames);
     rt->frames = fs;
     return 0;
+}
+
+/* The runtime lets go of a block: later wakes of its wakers (clones may
+ * outlive it) are ignored. */
+void fut__frames_retire(struct fut__frames *fs)
+{
+    for (unsigned i = 0; i < fs->n; i++)
+        fut__state_retire(&fs->v[i].w.state);
+    fut__state_retire(&fs->probe.w.state);
+    fut__frames_release(fs);
 }
 
 void fut__frames_release(struct fut__frames *fs)
@@ -54,7 +63,7 @@ FUT_API int fut_rt_set_max_depth(fut_rt *rt, unsigned depth)
 {
     if (!rt || depth < 1 || depth > 4096)
         return -EINVAL;
-    if (rt->frame_depth > 0)
+    if (rt->frame_depth > 0 || (rt->ctx_flags & FUT__CX_PROBE))
         return -EBUSY;
     if (depth == rt->frames->n)
         return 0;
@@ -98,6 +107,8 @@ static void poll_frame(fut_rt *rt, struct fut__frame *fr, bool inner)
  * when the woken frame was on the stack and could not be polled.) */
 static bool frames_pending(const fut_rt *rt, unsigned top)
 {
+    if (fut__unlikely(fut__state_is_notified(&rt->frames->probe.w.state)))
+        return true; /* probe_fanout hands it on before the frames are polled */
     for (unsigned i = 0; i <= top; i++) {
         const struct fut__frame *fr = &rt->frames->v[i];
         if (!fr->done && !fr->running && fut__state_is_notified(&fr->w.state))
@@ -106,10 +117,31 @@ static bool frames_pending(const fut_rt *rt, unsigned top)
     return false;
 }
 
+/* Hands a wake of the probe waker on to every frame in use that fut_drop
+ * started after a first poll_drop on it (that poll may have kept a clone;
+ * the later ones have their frame's waker): a frame that kept none gets a
+ * spurious poll. A first poll_drop may also be on the stack, not PENDING
+ * yet: this loop runs inside it, so the frame it would use is one of
+ * those in use now; each is marked, and fut__run_probe_pending starts a
+ * marked frame woken. */
+static __attribute__((noinline)) void probe_fanout(fut_rt *rt, unsigned top)
+{
+    struct fut__frames *fs = rt->frames;
+    if (!fut__state_take_notified(&fs->probe.w.state))
+        return;
+    for (unsigned i = 0; i <= top; i++) {
+        fs->v[i].probe_owed = true;
+        if (fs->v[i].probe)
+            fut__state_notify(&fs->v[i].w.state);
+    }
+}
+
 /* Polls the frames, innermost first, down to the outermost. */
 static void poll_frames(fut_rt *rt, unsigned top)
 {
     rt->frame_woken = false;
+    if (fut__unlikely(fut__state_is_notified(&rt->frames->probe.w.state)))
+        probe_fanout(rt, top);
     for (unsigned i = top + 1; i-- > 0;)
         poll_frame(rt, &rt->frames->v[i], i == top);
 }
@@ -142,7 +174,10 @@ static __attribute__((noinline)) void frame_loop(fut_rt *rt, struct fut__frame *
     }
 }
 
-/* Started from inside a teardown that fut_drop runs in the frame below? */
+/* Started from inside a teardown that the frame below drives? (A loop
+ * started inside a poll_drop that a frame polls inherits the shield from
+ * rt->ctx_flags already; this covers a task run directly under that poll,
+ * by an ev_run of the caller's.) */
 static bool parent_is_teardown(const fut_rt *rt, unsigned top)
 {
     if (top == 0)
@@ -156,12 +191,14 @@ static bool parent_is_teardown(const fut_rt *rt, unsigned top)
  * at once (most drops) costs one call; `polled` says the caller made that
  * poll already (fut_drop's fast path) and it was PENDING. The caller
  * checked the thread and the depth limit. */
-static void frame_run(fut_rt *rt, fut *f, bool drop, bool polled)
+static inline __attribute__((always_inline)) void frame_run(fut_rt *rt, fut *f, bool drop,
+                                                            bool polled, bool probe)
 {
     unsigned top = rt->frame_depth;
     struct fut__frame *fr = &rt->frames->v[top];
     fr->f = f;
     fr->drop = drop;
+    fr->probe = probe;
     fr->done = fr->blocked = false;
     /* It runs for whatever poll started it: cancellation of that task
      * reaches its waits; a teardown's loop is shielded. */
@@ -193,10 +230,32 @@ void fut__wake_frames(fut_rt *rt)
 }
 
 /* fut_drop's slow path: the teardown's first poll_drop, made by fut_drop
- * on the waker of the frame at the current depth, was PENDING. */
-int fut__run_frame_pending(fut_rt *rt, fut *f)
+ * on the probe waker, was PENDING. The frame at the current depth drives
+ * the rest (fut_drop checked the depth before the call; nested loops
+ * inside it restored the depth, and the block could not be replaced
+ * meanwhile). A wake of the probe while the call ran is either still
+ * pending on the probe (probe_fanout hands it on to this frame) or was
+ * handed on already, by a loop run inside the call, which marked this
+ * frame: it then starts woken. `arranged`: the count of that poll's cx
+ * (the protocol check). -ELOOP: the stack is too low for the loop (the
+ * teardown has begun; the caller still owns f). */
+int fut__run_probe_pending(fut_rt *rt, fut *f, unsigned arranged)
 {
-    frame_run(rt, f, true, true);
+#ifndef NDEBUG
+    if (fut__unlikely(!arranged))
+        fut__diag("%s: poll_drop returned PENDING without arranging a wake-up", fut__name(f));
+#else
+    (void)arranged;
+#endif
+    f->state |= FUT__F_DROPPING;
+    if (fut__stack_low())
+        return -ELOOP;
+    struct fut__frame *fr = &rt->frames->v[rt->frame_depth];
+    if (fr->probe_owed) {
+        fr->probe_owed = false;
+        fut__state_notify(&fr->w.state);
+    }
+    frame_run(rt, f, true, true, true);
     return 0;
 }
 
@@ -240,7 +299,7 @@ FUT_API int fut_rt_nested_loop(fut_rt *rt, fut *f, ssize_t *out)
         return -EPERM;
     if (rt->frame_depth >= rt->frames->n || fut__stack_low())
         return -ELOOP;
-    frame_run(rt, f, false, false);
+    frame_run(rt, f, false, false, false);
     if (out)
         *out = f->out;
     return 0;

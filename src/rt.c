@@ -203,10 +203,11 @@ FUT_API int fut_rt_free(fut_rt *rt)
 {
     if (!rt)
         return 0;
-    /* Inside the runtime, or inside any ev_run of its loop (a libev
-     * callback of the caller's): freeing now would pull the loop out from
-     * under the callback. */
-    if (rt->depth > 0 || rt->frame_depth > 0 || !fut__on_thread(rt) || ev_depth(rt->loop) > 0)
+    /* Inside the runtime (fut_drop's first poll_drop included), or inside
+     * any ev_run of its loop (a libev callback of the caller's): freeing
+     * now would pull the loop out from under the callback. */
+    if (rt->depth > 0 || rt->frame_depth > 0 || (rt->ctx_flags & FUT__CX_PROBE) ||
+        !fut__on_thread(rt) || ev_depth(rt->loop) > 0)
         return -EBUSY;
     /* A graceful shutdown: every live task (orphans included) is cancelled
      * and its teardown driven to completion, escalated past the budget.
@@ -231,9 +232,7 @@ FUT_API int fut_rt_free(fut_rt *rt)
     if (rt->owns_loop)
         ev_loop_destroy(rt->loop);
 
-    for (unsigned i = 0; i < rt->frames->n; i++)
-        fut__state_retire(&rt->frames->v[i].w.state);
-    fut__frames_release(rt->frames);
+    fut__frames_retire(rt->frames);
     for (fut_rt **p = &thread_rts; *p; p = &(*p)->thread_next) {
         if (*p == rt) {
             *p = rt->thread_next;

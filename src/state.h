@@ -25,6 +25,10 @@
  *   SCOPED     a task spawned into a scope: its allocation has the whole
  *              tail (struct fut__task_tail). Set at creation, never
  *              changes.
+ *   PROBE      (with FRAME) the runtime's probe waker, which fut_drop
+ *              lends to a teardown's first poll_drop: NOTIFIED stays set
+ *              until a nested loop hands the wake on to the frames that
+ *              started from it (nested.c). Set at creation, never changes.
  *
  * Life of a task: NOTIFIED (spawned, queued) -> RUNNING (to_running) ->
  * idle (to_idle; re-queued at once if NOTIFIED came meanwhile) -> ... ->
@@ -49,6 +53,7 @@
 #define FUT__W_ESCALATED 0x80u
 #define FUT__W_FRAME 0x100u
 #define FUT__W_SCOPED 0x200u
+#define FUT__W_PROBE 0x400u
 
 typedef _Atomic unsigned fut__state;
 
@@ -62,6 +67,11 @@ static inline void fut__state_init_task(fut__state *s, bool teardown, bool scope
 static inline void fut__state_init_frame(fut__state *s)
 {
     atomic_init(s, FUT__W_FRAME);
+}
+
+static inline void fut__state_init_probe(fut__state *s)
+{
+    atomic_init(s, FUT__W_FRAME | FUT__W_PROBE);
 }
 
 /* A snapshot, for any thread. */

@@ -88,10 +88,18 @@ static void enqueue(fut_rt *rt, fut_waker *w)
 static void frame_woken_here(fut_rt *rt, fut_waker *w)
 {
     /* A stale wake (the frame's loop has returned; a clone outlived it)
-     * only leaves NOTIFIED set: a spurious poll at the slot's next use. */
+     * only leaves NOTIFIED set: a spurious poll at the slot's next use.
+     * The probe's NOTIFIED waits for a nested loop to hand it on to its
+     * frames (nested.c): with none running, there is nothing to unblock. */
     struct fut__frame *fr = (struct fut__frame *)w;
-    if (fr->block != rt->frames || (unsigned)(fr - fr->block->v) >= rt->frame_depth)
+    if (fr->block != rt->frames)
         return;
+    if (fut__unlikely(fr == &fr->block->probe)) {
+        if (!rt->frame_depth)
+            return;
+    } else if ((unsigned)(fr - fr->block->v) >= rt->frame_depth) {
+        return;
+    }
     /* The nested loop may be about to block in the loop: the idle watcher
      * makes that iteration poll without waiting. */
     rt->frame_woken = true;
