@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <ev.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 /* A future with configurable slots that counts calls. */
 struct counted {
@@ -358,6 +360,273 @@ START_TEST(fast_drop_wake_leaves_no_idle)
 }
 END_TEST
 
+/* --- fut_drop's first poll_drop: the probe waker ------------------------------
+ * fut_drop polls a poll_drop-only future's teardown once on the runtime's
+ * probe waker, with no nested-loop frame claimed; only a PENDING one gets a
+ * frame, which the probe's wakes must reach. */
+
+/* A teardown that keeps its first poll's waker and returns PENDING without
+ * waking it; READY at the next poll. `hand` is where the clone goes. */
+struct keeper {
+    fut base;
+    fut_waker *_Atomic *hand;
+    int poll_drops;
+};
+
+static fut_status keeper_poll_drop(fut *self, fut_cx *cx)
+{
+    struct keeper *k = (struct keeper *)self;
+    if (k->poll_drops++ == 0) {
+        atomic_store(k->hand, fut_waker_clone(fut_cx_waker(cx)));
+        return FUT_PENDING;
+    }
+    return FUT_READY;
+}
+
+static const struct fut_vtable keeper_vt = {sizeof(struct fut_vtable), "keeper", NULL,
+                                            keeper_poll_drop, NULL};
+
+static void keeper_init(struct keeper *k, fut_waker *_Atomic *hand)
+{
+    memset(k, 0, sizeof *k);
+    fut_init(&k->base, &keeper_vt);
+    k->hand = hand;
+}
+
+/* A task that wakes (and gives back) the waker in *hand once one is there. */
+static fut_status hand_waker_fn(struct th_fn *f, fut_cx *cx)
+{
+    fut_waker *_Atomic *hand = f->ud;
+    fut_waker *w = atomic_exchange(hand, NULL);
+    if (!w) {
+        fut_waker_wake(fut_cx_waker(cx)); /* yield until the teardown kept it */
+        return FUT_PENDING;
+    }
+    fut_waker_wake(w);
+    fut_waker_drop(w);
+    return fut_ready(&f->base, 0);
+}
+
+/* Only the kept clone of the first poll's waker can finish this teardown
+ * (nothing else wakes it): woken from a task on the same thread. */
+START_TEST(probe_clone_woken_from_this_thread)
+{
+    fut_waker *_Atomic hand = NULL;
+    struct th_fn t;
+    th_fn_init(&t, hand_waker_fn, (void *)&hand);
+    fut_join j;
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &t, &j), 0);
+    struct keeper k;
+    keeper_init(&k, &hand);
+    ck_assert_int_eq(fut_drop(&k.base), 0);
+    ck_assert_int_eq(k.poll_drops, 2);
+    ck_assert_ptr_null(atomic_load(&hand));
+    ck_assert_int_eq(th_block(th_rt, &j.base), 0);
+    fut_drop(&j.base);
+}
+END_TEST
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+struct remote_wake {
+    fut_waker *_Atomic w;
+    int delay_ms;
+};
+
+static void *remote_wake_thread(void *arg)
+{
+    struct remote_wake *r = arg;
+    fut_waker *w;
+    while (!(w = atomic_load(&r->w)))
+        sleep_ms(1);
+    sleep_ms(r->delay_ms); /* the loop thread is blocked in the loop by then */
+    fut_waker_wake(w);
+    fut_waker_drop(w);
+    return NULL;
+}
+
+/* The same, woken from another thread: the probe goes through the
+ * cross-thread wake stack. */
+START_TEST(probe_clone_woken_from_another_thread)
+{
+    struct remote_wake r = {NULL, 20};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, remote_wake_thread, &r), 0);
+    struct keeper k;
+    keeper_init(&k, &r.w); /* the first poll hands its clone to the thread */
+    ck_assert_int_eq(fut_drop(&k.base), 0);
+    ck_assert_int_eq(k.poll_drops, 2);
+    pthread_join(th, NULL);
+    struct fut_rt_stats st;
+    fut_rt_stats(th_rt, &st, sizeof st);
+    ck_assert_uint_eq(st.nested_depth, 0);
+}
+END_TEST
+
+/* A poll_drop READY at once that drops another future whose teardown
+ * pends (a nested loop runs inside the first poll_drop); and one that
+ * wakes its own waker first and is PENDING after that inner drop: the
+ * inner loop hands the probe's wake on, and the outer frame must still
+ * see it (nothing else wakes the outer teardown). */
+struct nester {
+    fut base;
+    int pend; /* 1: wake the cx waker, drop the inner one, then PENDING once */
+    int poll_drops, inner_err, inner_drops;
+};
+
+static fut_status nester_poll_drop(fut *self, fut_cx *cx)
+{
+    struct nester *n = (struct nester *)self;
+    if (n->poll_drops++ > 0)
+        return FUT_READY;
+    if (n->pend)
+        fut_waker_wake(fut_cx_waker(cx));
+    struct counted c;
+    counted_init(&c, &vt_async);
+    c.pending_drops = 2;
+    n->inner_err = fut_drop(&c.base);
+    n->inner_drops = c.poll_drops;
+    return n->pend ? FUT_PENDING : FUT_READY;
+}
+
+static const struct fut_vtable nester_vt = {sizeof(struct fut_vtable), "nester", NULL,
+                                            nester_poll_drop, NULL};
+
+START_TEST(nested_drop_pending_inside_first_poll_drop)
+{
+    for (int pend = 0; pend <= 1; pend++) {
+        struct nester n = {.pend = pend};
+        fut_init(&n.base, &nester_vt);
+        ck_assert_int_eq(fut_drop(&n.base), 0);
+        ck_assert_int_eq(n.inner_err, 0);
+        ck_assert_int_eq(n.inner_drops, 3);
+        ck_assert_int_eq(n.poll_drops, pend ? 2 : 1);
+    }
+    struct fut_rt_stats st;
+    fut_rt_stats(th_rt, &st, sizeof st);
+    ck_assert_uint_eq(st.nested_depth, 0);
+    ck_assert_uint_ge(st.nested_depth_max, 1);
+}
+END_TEST
+
+/* A nested loop started inside a task's fut_drop (its first poll_drop) is
+ * shielded from that task's cancellation, as the teardown itself is. */
+static fut_join shield_join;
+static int seen_task, seen_pd, seen_loop;
+
+static fut_status report_cancelled(struct th_fn *f, fut_cx *cx)
+{
+    seen_loop = fut_cx_cancelled(cx);
+    return fut_ready(&f->base, 0);
+}
+
+static fut_status shield_pd(fut *self, fut_cx *cx)
+{
+    (void)self;
+    seen_pd = fut_cx_cancelled(cx);
+    struct th_fn g;
+    th_fn_init(&g, report_cancelled, NULL);
+    ck_assert_int_eq(fut_rt_nested_loop(fut_cx_rt(cx), &g.base, NULL), 0);
+    return FUT_READY;
+}
+
+static const struct fut_vtable shield_vt = {sizeof(struct fut_vtable), "shield", NULL, shield_pd,
+                                            NULL};
+
+static fut_status cancel_self_then_drop(struct th_fn *f, fut_cx *cx)
+{
+    ck_assert_int_eq(fut_join_cancel(&shield_join), 0);
+    seen_task = fut_cx_cancelled(cx);
+    fut x;
+    fut_init(&x, &shield_vt);
+    ck_assert_int_eq(fut_drop(&x), 0);
+    return fut_ready(&f->base, 0);
+}
+
+START_TEST(loop_inside_first_poll_drop_is_shielded)
+{
+    seen_task = seen_pd = seen_loop = -1;
+    struct th_fn t;
+    th_fn_init(&t, cancel_self_then_drop, NULL);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &t, &shield_join), 0);
+    th_block(th_rt, &shield_join.base);
+    fut_drop(&shield_join.base);
+    ck_assert_int_eq(seen_task, 1); /* the test is meaningful: it was cancelled */
+    ck_assert_int_eq(seen_pd, 0);
+    ck_assert_int_eq(seen_loop, 0);
+}
+END_TEST
+
+/* The runtime cannot be freed, nor its frames replaced, from inside the
+ * first poll_drop of a fut_drop; both work again once it returned. */
+static int free_err, depth_err;
+
+static fut_status free_inside_pd(fut *self, fut_cx *cx)
+{
+    (void)self;
+    free_err = fut_rt_free(fut_cx_rt(cx));
+    depth_err = fut_rt_set_max_depth(fut_cx_rt(cx), 8);
+    return FUT_READY;
+}
+
+static const struct fut_vtable free_inside_vt = {sizeof(struct fut_vtable), "free_inside", NULL,
+                                                 free_inside_pd, NULL};
+
+START_TEST(rt_free_inside_first_poll_drop_refused)
+{
+    fut x;
+    fut_init(&x, &free_inside_vt);
+    free_err = depth_err = 0;
+    ck_assert_int_eq(fut_drop(&x), 0);
+    ck_assert_int_eq(free_err, -EBUSY);
+    ck_assert_int_eq(depth_err, -EBUSY);
+    ck_assert_int_eq(fut_rt_set_max_depth(th_rt, 8), 0);
+    ck_assert_int_eq(fut_rt_free(th_rt), 0);
+    ck_assert_int_eq(fut_rt_new(&th_rt, NULL), 0); /* for teardown */
+}
+END_TEST
+
+/* A teardown READY at once that keeps a clone of its waker: waking the
+ * clone later is harmless (at most a spurious poll of a later teardown),
+ * also once the runtime is gone. */
+static fut_waker *kept;
+
+static fut_status keep_and_ready(fut *self, fut_cx *cx)
+{
+    (void)self;
+    kept = fut_waker_clone(fut_cx_waker(cx));
+    return FUT_READY;
+}
+
+static const struct fut_vtable keep_vt = {sizeof(struct fut_vtable), "keep", NULL, keep_and_ready,
+                                          NULL};
+
+START_TEST(probe_clone_outlives_its_teardown)
+{
+    fut x;
+    fut_init(&x, &keep_vt);
+    ck_assert_int_eq(fut_drop(&x), 0);
+    ck_assert_ptr_nonnull(kept);
+    fut_waker_wake(kept); /* no teardown waits on it */
+    /* A later pending teardown still completes. */
+    struct counted c;
+    counted_init(&c, &vt_async);
+    c.pending_drops = 1;
+    ck_assert_int_eq(fut_drop(&c.base), 0);
+    ck_assert_int_ge(c.poll_drops, 2);
+    /* Woken again with the runtime gone: ignored. */
+    ck_assert_int_eq(fut_rt_free(th_rt), 0);
+    fut_waker_wake(kept);
+    fut_waker_drop(kept);
+    kept = NULL;
+    ck_assert_int_eq(fut_rt_new(&th_rt, NULL), 0); /* for teardown */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("drop");
@@ -377,6 +646,12 @@ int main(void)
     tcase_add_test(tc, completed_task_drops_its_future);
     tcase_add_test(tc, cancel_before_first_poll);
     tcase_add_test(tc, exactly_once_on_every_path);
+    tcase_add_test(tc, probe_clone_woken_from_this_thread);
+    tcase_add_test(tc, probe_clone_woken_from_another_thread);
+    tcase_add_test(tc, nested_drop_pending_inside_first_poll_drop);
+    tcase_add_test(tc, loop_inside_first_poll_drop_is_shielded);
+    tcase_add_test(tc, rt_free_inside_first_poll_drop_refused);
+    tcase_add_test(tc, probe_clone_outlives_its_teardown);
     suite_add_tcase(s, tc);
     return th_run(s);
 }
