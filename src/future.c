@@ -101,21 +101,27 @@ drop_probe(fut_rt *rt, fut *f, fut_status (*pd)(fut *, fut_cx *))
     struct fut__frames *frs = rt->frames;
     if (fut__unlikely(rt->frame_depth >= frs->n))
         return -ELOOP;
-    unsigned flags = rt->ctx_flags;
-    fut_cx cx;
-    fut__cx_init(&cx, rt, &frs->probe.w);
+    /* What is needed after pd lives beside cx, whose address pd gets, so
+     * it is read back from memory: no register is saved for it, and the
+     * plain drop's path in fut_drop keeps its lean prologue. */
+    struct {
+        fut_cx cx;
+        fut *f;
+        unsigned flags;
+    } p;
+    p.f = f;
+    p.flags = rt->ctx_flags;
+    fut__cx_init(&p.cx, rt, &frs->probe.w);
     /* A teardown: shielded from its task's cancellation. */
-    cx.task = rt->ctx_task;
-    cx.flags = rt->ctx_flags = flags | FUT__CX_SHIELD | FUT__CX_PROBE;
-    fut_status st = pd(f, &cx);
-    /* rt from cx rather than kept across the call: a saved register less. */
-    cx.rt->ctx_flags = flags;
+    p.cx.task = rt->ctx_task;
+    p.cx.flags = rt->ctx_flags = p.flags | FUT__CX_SHIELD | FUT__CX_PROBE;
+    fut_status st = pd(f, &p.cx);
+    p.cx.rt->ctx_flags = p.flags;
     if (fut__likely(st == FUT_READY)) {
-        f->state |= FUT__F_DROPPED;
+        p.f->state |= FUT__F_DROPPED;
         return 0;
     }
-    /* Values rather than &cx: no register kept for it across pd. */
-    return fut__run_probe_pending(cx.rt, f, cx.arranged);
+    return fut__run_probe_pending(p.cx.rt, p.f, p.cx.arranged);
 }
 
 /* The general case: f was polled by a runtime (its pending work belongs
@@ -129,16 +135,6 @@ static __attribute__((noinline)) int drop_with_poll_drop_slow(fut *f,
         rt = fut__rt_current();
     if (!rt)
         return -ENXIO;
-    return drop_probe(rt, f, pd);
-}
-
-/* Out of line, so that the plain drop keeps a lean prologue; and with no
- * call but pd's on its way, so that few registers are saved. */
-static __attribute__((noinline)) int drop_with_poll_drop(fut *f, fut_status (*pd)(fut *, fut_cx *))
-{
-    fut_rt *rt;
-    if (fut__unlikely(f->rt) || !(rt = fut__rt_current()))
-        return drop_with_poll_drop_slow(f, pd);
     return drop_probe(rt, f, pd);
 }
 
@@ -166,7 +162,10 @@ FUT_API int fut_drop(fut *f)
         f->state |= FUT__F_DROPPED;
         return 0;
     }
-    return drop_with_poll_drop(f, pd);
+    fut_rt *rt;
+    if (fut__unlikely(f->rt) || !(rt = fut__rt_current()))
+        return drop_with_poll_drop_slow(f, pd);
+    return drop_probe(rt, f, pd);
 }
 
 /* --- the async dropper ---------------------------------------------------- */
