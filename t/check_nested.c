@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <string.h>
 
 static void join_all(fut_join *j, int n, ssize_t *outs)
 {
@@ -453,6 +454,72 @@ START_TEST(stack_runs_out_before_the_limit)
 }
 END_TEST
 
+/* fut_drop where the stack is too low for one more nested loop: a
+ * teardown READY at once needs none and completes; one whose first
+ * poll_drop is PENDING gets -ELOOP with its teardown begun, and a later
+ * fut_drop, from higher up the stack, finishes it. */
+struct low_drop {
+    fut_rt *rt;
+    int tried, ready_err, ready_steps, ready_dropped;
+    int pending_err, pending_steps, pending_dropped;
+    struct th_slow pending;
+};
+
+static fut_status low_drop_fn(struct th_fn *f, fut_cx *cx)
+{
+    struct low_drop *l = f->ud;
+    (void)cx;
+    struct th_fn child;
+    th_fn_init(&child, low_drop_fn, l);
+    int err = fut_rt_nested_loop(l->rt, &child.base, NULL);
+    if (err == -ELOOP && !l->tried) { /* the deepest level: the stack is low */
+        l->tried = 1;
+        struct th_slow r;
+        th_slow_init(&r, -1, 0, 0, 0, NULL, &l->ready_steps, &l->ready_dropped);
+        l->ready_err = fut_drop(&r.base);
+        th_slow_init(&l->pending, -1, 0, 1, 0.001, NULL, &l->pending_steps,
+                     &l->pending_dropped);
+        l->pending_err = fut_drop(&l->pending.base);
+    }
+    return fut_ready(&f->base, err);
+}
+
+static void *low_drop_thread(void *arg)
+{
+    struct low_drop *l = arg;
+    ck_assert_int_eq(fut_rt_new(&l->rt, NULL), 0);
+    ck_assert_int_eq(fut_rt_set_max_depth(l->rt, 4096), 0);
+    struct th_fn top;
+    th_fn_init(&top, low_drop_fn, l);
+    ck_assert_int_eq(fut_rt_block_on(l->rt, &top.base, NULL), 0);
+    ck_assert_int_eq(l->tried, 1);
+    ck_assert_int_eq(l->pending_err, -ELOOP);
+    ck_assert_int_eq(l->pending_steps, 1); /* begun */
+    ck_assert_int_eq(l->pending_dropped, 0);
+    ck_assert_int_eq(fut_drop(&l->pending.base), 0);
+    ck_assert_int_eq(fut_rt_free(l->rt), 0);
+    return NULL;
+}
+
+START_TEST(sync_drop_on_a_low_stack)
+{
+    struct low_drop l;
+    memset(&l, 0, sizeof l);
+    pthread_attr_t attr;
+    pthread_t th;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 1024 * 1024);
+    ck_assert_int_eq(pthread_create(&th, &attr, low_drop_thread, &l), 0);
+    pthread_join(th, NULL);
+    pthread_attr_destroy(&attr);
+    ck_assert_int_eq(l.ready_err, 0);
+    ck_assert_int_eq(l.ready_steps, 1);
+    ck_assert_int_eq(l.ready_dropped, 1);
+    ck_assert_int_eq(l.pending_dropped, 1);
+    ck_assert_int_ge(l.pending_steps, 2);
+}
+END_TEST
+
 /* (f) a sync drop whose teardown takes several loop turns, while other
  * tasks keep running: from plain code and from inside a task. */
 START_TEST(sync_drop_multi_turn_teardown_from_plain_code)
@@ -560,6 +627,7 @@ int main(void)
     tcase_add_test(tc, max_depth_busy_inside_loop);
     tcase_add_test(tc, default_depth_limit_on_small_stack);
     tcase_add_test(tc, stack_runs_out_before_the_limit);
+    tcase_add_test(tc, sync_drop_on_a_low_stack);
     tcase_add_test(tc, sync_drop_multi_turn_teardown_from_plain_code);
     tcase_add_test(tc, sync_drop_multi_turn_teardown_inside_task);
     tcase_add_test(tc, loop_from_other_thread_refused);

@@ -142,8 +142,8 @@ FUT_API fut_status fut_poll_drop(fut *f, fut_cx *cx);
  *
  * Returns 0 once the future is released; f == NULL, or a zero-initialised
  * future (vt NULL: never initialised, e.g. after a failed spawn or init),
- * is a no-op returning 0. Errors (the future is left untouched and still
- * owned by the caller):
+ * is a no-op returning 0. Errors (the future is still owned by the
+ * caller, and untouched but for the stack case of -ELOOP):
  *   -EALREADY  f was already dropped. The double drop is always detected
  *              (also with --disable-debug: it costs one test) and reported
  *              through the diagnostic handler first: the default handler
@@ -151,9 +151,16 @@ FUT_API fut_status fut_poll_drop(fut *f, fut_cx *cx);
  *              yours (fut_set_diag_handler()) returns;
  *   -ENXIO     teardown needs a nested loop and this thread has no
  *              current runtime;
- *   -ELOOP     teardown needs a nested loop and the depth limit is reached.
+ *   -ELOOP     teardown needs a nested loop and the depth limit is
+ *              reached; or the first poll_drop was PENDING and the stack
+ *              left is too small for one more nested loop (see
+ *              fut_rt_nested_loop()): then the teardown has begun, and a
+ *              later fut_drop() or fut_poll_drop() continues it.
  * The runtime used is this thread's (fut_rt_current()): a future whose
- * teardown needs one can only be dropped on a thread that has a runtime. */
+ * teardown needs one can only be dropped on a thread that has a runtime.
+ * The first poll_drop runs inside the runtime: fut_rt_free() and
+ * fut_rt_set_max_depth() refuse there (-EBUSY), and a nested loop started
+ * there is shielded from cancellation, as the teardown is. */
 FUT_API int fut_drop(fut *f);
 
 /* A future that tears another one down: polling it runs target's
