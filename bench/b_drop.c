@@ -6,8 +6,8 @@
  *                    synchronous path (one indirect call).
  *   pd_ready         only `poll_drop`, READY at its first call, fut_drop()
  *                    from plain C: the synchronous fallback, which polls
- *                    poll_drop in a frame of the thread's runtime (no loop
- *                    iteration is needed).
+ *                    poll_drop on the probe waker of the thread's runtime
+ *                    (no frame is claimed, no loop iteration is needed).
  *   pd_pending       only `poll_drop`, PENDING once (it wakes itself) then
  *                    READY, fut_drop() from plain C: a nested loop that
  *                    drains the run queue and polls the frame again.
