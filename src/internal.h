@@ -285,14 +285,14 @@ struct fut__frame {
 };
 
 struct fut__frames {
-    _Atomic unsigned refs; /* the runtime's, plus one per waker clone */
-    unsigned n;
     /* The probe waker: the waker of fut_drop's first poll_drop, which
      * claims no frame (a teardown READY at once never sets up a loop).
      * Only its `w` and `block` are used. A wake of it reaches every frame
      * in use that fut_drop started after such a poll was PENDING
-     * (probe_fanout, nested.c). */
+     * (probe_fanout, nested.c). First: its address is the block's. */
     struct fut__frame probe;
+    _Atomic unsigned refs; /* the runtime's, plus one per waker clone */
+    unsigned n;
     struct fut__frame v[];
 };
 
