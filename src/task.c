@@ -164,14 +164,15 @@ void fut__take_remote(fut_rt *rt)
 
 /* --- running tasks -------------------------------------------------------------- */
 
-static void task_finish(fut_rt *rt, struct fut_task *t)
+/* The end of a task whose teardown is complete; st: its state before
+ * DONE (fut__state_to_done or fut__state_ready_to_done). */
+static inline __attribute__((always_inline)) void task_finish(fut_rt *rt, struct fut_task *t,
+                                                              unsigned st)
 {
-    unsigned st = fut__state_to_done(&t->w.state);
     fut__list_del(&t->live);
     if (st & FUT__W_DROPWAIT)
         fut__teardown_done(rt);
     rt->st.tasks_alive--;
-    rt->st.tasks_tearing_down--;
     fut__keepalive(rt, -1);
     fut__wake_slot(&t->joiner);
     if (st & FUT__W_SCOPED)
@@ -182,6 +183,17 @@ static void task_finish(fut_rt *rt, struct fut_task *t)
             fut_waker_wake(fut__container_of(pos, fut_shutdown, link)->waker);
     }
     fut__task_release(t); /* the runtime's reference */
+}
+
+/* True when dropping f is nothing but marking it dropped: its vtable has
+ * neither poll_drop nor drop (and fut__poll_drop would not report a
+ * double drop). The teardown of such a task runs no code, so it can be
+ * skipped as a step: nothing could observe the task in it. */
+static inline bool nothing_to_tear_down(const fut *f)
+{
+    const struct fut_vtable *vt = f->vt;
+    return fut__likely(vt != NULL) && !(f->state & FUT__F_DROPPED) &&
+           !FUT__SLOT(vt, poll_drop) && !FUT__SLOT(vt, drop);
 }
 
 /* The task's teardown: poll_drop, or, escalated past its budget, the sync
@@ -234,6 +246,13 @@ static void run_task(struct fut_task *t)
         } else {
             done = fut__poll(f, &cx) == FUT_READY;
         }
+        if (done && nothing_to_tear_down(f)) {
+            f->state |= FUT__F_DROPPED;
+            rt->ctx_task = outer_task;
+            rt->ctx_flags = outer_flags;
+            task_finish(rt, t, fut__state_ready_to_done(&t->w.state));
+            return;
+        }
         if (done) {
             fut__state_start_teardown(&t->w.state);
             s |= FUT__W_TEARDOWN;
@@ -246,7 +265,8 @@ static void run_task(struct fut_task *t)
     rt->ctx_task = outer_task;
     rt->ctx_flags = outer_flags;
     if (st == FUT_READY) {
-        task_finish(rt, t);
+        rt->st.tasks_tearing_down--;
+        task_finish(rt, t, fut__state_to_done(&t->w.state));
         return;
     }
     /* Woken while frozen: behind the tasks ready now, seeded or not. */
