@@ -21,10 +21,16 @@ static void task_free(struct fut_task *t)
     fut__free(t, fut__task_alloc_size(t->size, fut__task_scoped(t)));
 }
 
-void fut__task_release(struct fut_task *t)
+/* fut__task_release(), inline for this file's hot paths. */
+static inline void task_release(struct fut_task *t)
 {
     if (atomic_fetch_sub_explicit(&t->w.refs, 1, memory_order_acq_rel) == 1)
         task_free(t);
+}
+
+void fut__task_release(struct fut_task *t)
+{
+    task_release(t);
 }
 
 FUT_API void fut_waker_drop(fut_waker *w)
@@ -182,7 +188,7 @@ static inline __attribute__((always_inline)) void task_finish(fut_rt *rt, struct
         fut__list_each_safe(pos, tmp, &rt->shutdowns)
             fut_waker_wake(fut__container_of(pos, fut_shutdown, link)->waker);
     }
-    fut__task_release(t); /* the runtime's reference */
+    task_release(t); /* the runtime's reference */
 }
 
 /* True when dropping f is nothing but marking it dropped: its vtable has
@@ -323,7 +329,7 @@ static void join_drop(fut *self)
         fut_waker_drop(t->joiner);
         t->joiner = NULL;
     }
-    fut__task_release(t);
+    task_release(t);
 }
 
 static const struct fut_vtable join_vt = {
