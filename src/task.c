@@ -339,8 +339,11 @@ static const struct fut_vtable join_vt = {
     .drop = join_drop,
 };
 
-int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut_scope *scope,
-               void *tag, bool teardown)
+/* fut__spawn(), inlined into fut_rt_spawn() too, where a task with no
+ * scope and not in teardown leaves out their branches. */
+static inline __attribute__((always_inline)) int spawn(fut_rt *rt, const fut *f, size_t size,
+                                                       fut_join *join, struct fut_scope *scope,
+                                                       void *tag, bool teardown)
 {
     if (!rt || !f || size < sizeof(fut) || size > UINT32_MAX)
         return -EINVAL;
@@ -389,9 +392,15 @@ int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut
     return 0;
 }
 
+int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut_scope *scope,
+               void *tag, bool teardown)
+{
+    return spawn(rt, f, size, join, scope, tag, teardown);
+}
+
 FUT_API int fut_rt_spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join)
 {
-    return fut__spawn(rt, f, size, join, NULL, NULL, false);
+    return spawn(rt, f, size, join, NULL, NULL, false);
 }
 
 void fut__task_cancel(struct fut_task *t)
