@@ -304,6 +304,16 @@ void fut__drain(fut_rt *rt)
 
 /* --- spawn and join ----------------------------------------------------------------- */
 
+/* join_poll() while its task runs: out of line, so that the poll of a
+ * finished task saves no registers. */
+static fut_status __attribute__((noinline)) join_wait(fut *self, struct fut_task *t, fut_cx *cx)
+{
+    if (fut__cx_cancelled(cx))
+        return fut_ready(self, -ECANCELED);
+    fut__keep_waker(&t->joiner, cx);
+    return FUT_PENDING;
+}
+
 static fut_status join_poll(fut *self, fut_cx *cx)
 {
     fut_join *j = (fut_join *)self;
@@ -312,10 +322,7 @@ static fut_status join_poll(fut *self, fut_cx *cx)
         return fut_ready(self, -EINVAL);
     if (fut__state_is_done(&t->w.state))
         return fut_ready(self, fut__task_result(t));
-    if (fut_cx_cancelled(cx))
-        return fut_ready(self, -ECANCELED);
-    fut__keep_waker(&t->joiner, cx);
-    return FUT_PENDING;
+    return join_wait(self, t, cx);
 }
 
 static void join_drop(fut *self)
