@@ -297,14 +297,37 @@ FUT_API fut *fut_select_init(fut_select *s, fut **children, size_t n, unsigned f
 
 /* --- timeout ---------------------------------------------------------------------------------- */
 
+/* sel.b.flags is the timeout's phase word: the caller's FUT_BRANCH_TASKS
+ * and the bits below. 0 is the one shape the hot paths handle (inline
+ * mode, a valid duration, the inner future not polled yet); every other
+ * value takes the slow paths, which handle every shape. */
+#define TO_NAN 0x100u     /* a NaN duration: -EINVAL at the first poll */
+#define TO_SLEEP 0x200u   /* the deadline's sleep is set up (about to be polled) */
+#define TO_LATE 0x400u    /* the deadline won (inline mode) */
+#define TO_AT_ONCE 0x800u /* the inner future won before the deadline was set up */
+#define TO_SELECT 0x1000u /* task mode: sel is set up */
+
+/* The deadline's sleep, set up at its first use: until then only its
+ * timer's `at` is written, holding the duration. A timeout around a
+ * future READY at once never needs it. */
+static fut_sleep *timeout_sleep(fut_timeout *t)
+{
+    if (!(t->sel.b.flags & TO_SLEEP)) {
+        t->sel.b.flags |= TO_SLEEP;
+        fut_sleep_init(&t->sleep, t->sleep.timer.at);
+    }
+    return &t->sleep;
+}
+
 /* Task mode runs the select over {inner, sleep}, set up at the first poll
  * or drop (init only records the flags: inline mode never uses it). The
  * pointers into the timeout itself are set then too, not at init: a
  * future may be moved (into a task by fut_rt_spawn) until its first poll. */
 static __attribute__((noinline)) fut_select *timeout_select(fut_timeout *t)
 {
-    t->kids[1] = &t->sleep.base;
-    if (!t->sel.base.vt) {
+    t->kids[1] = &timeout_sleep(t)->base;
+    if (!(t->sel.b.flags & TO_SELECT)) {
+        t->sel.b.flags |= TO_SELECT;
         fut_init(&t->sel.base, &select_vt);
         branches_init(&t->sel.b, t->kids, 2, t->sel.b.flags, t->joins);
     }
@@ -326,30 +349,17 @@ static __attribute__((noinline)) fut_status timeout_poll_tasks(fut_timeout *t, f
     return fut_ready(&t->base, w);
 }
 
-/* Inline mode is the select written out for two children, cheaper: the
- * inner future is polled first and the deadline's sleep only while the
- * inner one is PENDING, so a timeout around a future that is READY at once
- * never arms (nor even polls) its timer. sel.b.winner: -1 undecided, 1
- * the deadline won (the inner future's teardown may still be pending). */
-static fut_status timeout_poll(fut *self, fut_cx *cx)
+/* Inline mode, the inner future PENDING at this poll: the deadline's
+ * turn, then, once it won, the inner future's teardown, which completes
+ * first. */
+static __attribute__((noinline)) fut_status timeout_poll_deadline(fut_timeout *t, fut_cx *cx)
 {
-    fut_timeout *t = (fut_timeout *)self;
-    /* A NaN duration: -EINVAL before anything starts (the sleep is not
-     * armed yet, its `at` still holds the duration). */
-    if (fut__unlikely(isnan(t->sleep.timer.at)))
-        return fut_ready(self, -EINVAL);
-    fut__branches *b = &t->sel.b;
-    if (fut__unlikely(tasks(b)))
-        return timeout_poll_tasks(t, cx);
     fut *in = t->kids[0];
-    if (fut__likely(b->winner < 0)) {
-        if (fut__poll(in, cx) == FUT_READY)
-            return fut_ready(self, fut_out(in));
-        if (fut__poll(&t->sleep.base, cx) == FUT_PENDING)
+    if (!(t->sel.b.flags & TO_LATE)) {
+        if (fut__poll(&timeout_sleep(t)->base, cx) == FUT_PENDING)
             return FUT_PENDING;
-        b->winner = 1;
+        t->sel.b.flags |= TO_LATE;
     }
-    /* The deadline won: the inner future's teardown completes first. */
     if (!dropped(in)) {
         unsigned flags = cx->flags;
         cx->flags |= FUT__CX_SHIELD;
@@ -358,7 +368,41 @@ static fut_status timeout_poll(fut *self, fut_cx *cx)
         if (st == FUT_PENDING)
             return FUT_PENDING;
     }
-    return fut_ready(self, fut_out(&t->sleep.base) == -ECANCELED ? -ECANCELED : -ETIMEDOUT);
+    return fut_ready(&t->base, fut_out(&t->sleep.base) == -ECANCELED ? -ECANCELED : -ETIMEDOUT);
+}
+
+static __attribute__((noinline)) fut_status timeout_poll_slow(fut_timeout *t, fut_cx *cx)
+{
+    unsigned ph = t->sel.b.flags;
+    /* Before anything starts: the inner future is never polled. */
+    if (ph & TO_NAN)
+        return fut_ready(&t->base, -EINVAL);
+    if (tasks(&t->sel.b))
+        return timeout_poll_tasks(t, cx);
+    /* Inline, the deadline armed: the inner future first, while it may
+     * still win. */
+    if (!(ph & TO_LATE)) {
+        fut *in = t->kids[0];
+        if (fut__poll(in, cx) == FUT_READY)
+            return fut_ready(&t->base, fut_out(in));
+    }
+    return timeout_poll_deadline(t, cx);
+}
+
+/* Inline mode is the select written out for two children, cheaper: the
+ * inner future is polled first and the deadline's sleep only while the
+ * inner one is PENDING, so a timeout around a future that is READY at once
+ * never arms (nor even sets up) its timer. This is the first poll. */
+static fut_status timeout_poll(fut *self, fut_cx *cx)
+{
+    fut_timeout *t = (fut_timeout *)self;
+    if (fut__unlikely(t->sel.b.flags))
+        return timeout_poll_slow(t, cx);
+    fut *in = t->kids[0];
+    if (fut__poll(in, cx) == FUT_PENDING)
+        return timeout_poll_deadline(t, cx);
+    t->sel.b.flags = TO_AT_ONCE;
+    return fut_ready(self, fut_out(in));
 }
 
 static __attribute__((noinline)) fut_status timeout_poll_drop_tasks(fut_timeout *t, fut_cx *cx)
@@ -366,34 +410,43 @@ static __attribute__((noinline)) fut_status timeout_poll_drop_tasks(fut_timeout 
     return fut__poll_drop(&timeout_select(t)->base, cx);
 }
 
-static fut_status timeout_poll_drop(fut *self, fut_cx *cx)
+static __attribute__((noinline)) fut_status timeout_poll_drop_slow(fut_timeout *t, fut_cx *cx)
 {
-    fut_timeout *t = (fut_timeout *)self;
+    unsigned ph = t->sel.b.flags;
     if (fut__unlikely(tasks(&t->sel.b)))
         return timeout_poll_drop_tasks(t, cx);
     /* Both children, concurrently, the sleep first (reverse order of
-     * creation), shielded, as drop_children does. */
+     * creation), shielded, as drop_children does. A sleep never set up
+     * holds nothing. */
     fut *sl = &t->sleep.base;
     fut *in = t->kids[0];
-    /* A sleep never polled holds nothing (a future registers nothing
-     * before its first poll: it may still be moved until then): it is
-     * only marked dropped. */
-    if (!sl->rt && !sl->state) {
-        sl->state = FUT__F_DROPPED;
-        /* The inner future won at once: no poll_drop of it to shield,
-         * its plain drop (if any) is all that is left. */
-        if (fut__likely(!in->vt || dropped(in) || !FUT__SLOT(in->vt, poll_drop)))
-            return fut__poll_drop(in, cx);
-    }
     unsigned flags = cx->flags;
     cx->flags |= FUT__CX_SHIELD;
     bool pending = false;
-    if (!dropped(sl) && fut__poll_drop(sl, cx) == FUT_PENDING)
+    if ((ph & TO_SLEEP) && !dropped(sl) && fut__poll_drop(sl, cx) == FUT_PENDING)
         pending = true;
     if (!dropped(in) && fut__poll_drop(in, cx) == FUT_PENDING)
         pending = true;
     cx->flags = flags;
     return pending ? FUT_PENDING : FUT_READY;
+}
+
+/* The inner future won at once (READY, its deadline never set up, so
+ * holding nothing): what is left is the inner future's plain drop, when
+ * it has no poll_drop. Anything else takes the general teardown. */
+static fut_status timeout_poll_drop(fut *self, fut_cx *cx)
+{
+    fut_timeout *t = (fut_timeout *)self;
+    fut *in = t->kids[0];
+    const struct fut_vtable *vt = in->vt; /* it was polled: not NULL */
+    if (fut__likely(t->sel.b.flags == TO_AT_ONCE && vt->size >= sizeof(struct fut_vtable) &&
+                    !vt->poll_drop)) {
+        in->state |= FUT__F_DROPPED;
+        if (vt->drop)
+            vt->drop(in);
+        return FUT_READY;
+    }
+    return timeout_poll_drop_slow(t, cx);
 }
 
 static const struct fut_vtable timeout_vt = {
@@ -407,9 +460,12 @@ FUT_API fut *fut_timeout_init(fut_timeout *t, fut *inner, double seconds, unsign
 {
     fut_init(&t->base, &timeout_vt);
     t->kids[0] = inner;
-    fut_sleep_init(&t->sleep, seconds);
-    t->sel.base.vt = NULL; /* task mode sets the select up at its first use */
-    t->sel.b.flags = flags;
-    t->sel.b.winner = -1;
+    t->sleep.timer.at = seconds; /* see timeout_sleep() */
+    /* Only FUT_BRANCH_TASKS means anything to a select; the other bits
+     * are the phase's. */
+    unsigned ph = flags & FUT_BRANCH_TASKS;
+    if (fut__unlikely(isnan(seconds)))
+        ph |= TO_NAN;
+    t->sel.b.flags = ph;
     return &t->base;
 }

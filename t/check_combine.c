@@ -250,6 +250,115 @@ START_TEST(timeout_moved_before_first_poll)
 }
 END_TEST
 
+/* An inner future READY at once whose poll_drop takes two loop turns:
+ * the timeout's teardown waits for it, dropped synchronously or
+ * asynchronously, inline or with branch tasks, and drops it once. */
+START_TEST(timeout_inner_ready_at_once_slow_teardown)
+{
+    for (unsigned flags = 0; flags <= FUT_BRANCH_TASKS; flags += FUT_BRANCH_TASKS) {
+        for (int async = 0; async <= 1; async++) {
+            int dropped = 0, steps = 0, polls = 0;
+            struct th_slow k;
+            th_slow_init(&k, 0, 5, 2, 0.002, &polls, &steps, &dropped);
+            fut_timeout t;
+            ck_assert_int_eq(th_block(rt, fut_timeout_init(&t, &k.base, 5, flags)), 5);
+            ck_assert_int_eq(polls, 1);
+            ck_assert_int_eq(steps, 0); /* not before the timeout's drop */
+            ck_assert_int_eq(dropped, 0);
+            if (async) {
+                fut_dropper d;
+                ck_assert_int_eq(th_block(rt, fut_drop_async(&d, &t.base)), 0);
+                fut_drop(&d.base);
+            } else {
+                ck_assert_int_eq(fut_drop(&t.base), 0);
+            }
+            ck_assert_int_eq(steps, 3); /* 2 pending turns, then READY */
+            ck_assert_int_eq(dropped, 1);
+            ck_assert_int_eq(fut_drop(&t.base), -EALREADY);
+            th_diag_count = 0; /* the double drop's diagnostic */
+            ck_assert_int_eq(dropped, 1);
+            ck_assert_uint_eq(th_stats(rt).tasks_alive, 0);
+        }
+    }
+}
+END_TEST
+
+/* An inner future whose vtable ends before poll_drop (or before drop):
+ * the slots past its size are never called, READY at once or not. */
+static fut_status never_poll_drop(fut *self, fut_cx *cx)
+{
+    (void)self;
+    (void)cx;
+    ck_abort_msg("a poll_drop slot past the vtable's size was called");
+    return FUT_READY;
+}
+
+static const struct fut_vtable short_vts[2] = {
+    {.size = offsetof(struct fut_vtable, poll_drop),
+     .name = "short",
+     .poll = plain_poll,
+     .poll_drop = never_poll_drop,
+     .drop = plain_drop},
+    {.size = offsetof(struct fut_vtable, drop),
+     .name = "shorter_by_one",
+     .poll = plain_poll,
+     .drop = plain_drop},
+};
+
+START_TEST(timeout_inner_short_vtable)
+{
+    for (int i = 0; i < 2; i++) {
+        plain_drops = 0;
+        fut in;
+        fut_init(&in, &short_vts[i]);
+        fut_timeout t;
+        ck_assert_int_eq(th_block(rt, fut_timeout_init(&t, &in, 5, 0)), 4);
+        ck_assert_int_eq(fut_drop(&t.base), 0);
+        ck_assert_int_eq(plain_drops, 0);
+    }
+}
+END_TEST
+
+/* Dropped before its first poll, inline or with branch tasks: the inner
+ * future is never polled, its teardown runs once, no task is spawned. */
+START_TEST(timeout_dropped_before_first_poll)
+{
+    for (unsigned flags = 0; flags <= FUT_BRANCH_TASKS; flags += FUT_BRANCH_TASKS) {
+        for (int nan = 0; nan <= 1; nan++) {
+            int dropped = 0, steps = 0, polls = 0;
+            struct th_slow k;
+            th_slow_init(&k, -1, 0, 1, 0.001, &polls, &steps, &dropped);
+            uint64_t spawned = th_stats(rt).tasks_spawned;
+            fut_timeout t;
+            fut_timeout_init(&t, &k.base, nan ? NAN : 0.01, flags);
+            ck_assert_int_eq(fut_drop(&t.base), 0);
+            ck_assert_int_eq(polls, 0);
+            ck_assert_int_eq(steps, 2);
+            ck_assert_int_eq(dropped, 1);
+            ck_assert_uint_eq(th_stats(rt).tasks_spawned, spawned);
+        }
+    }
+}
+END_TEST
+
+/* A NaN duration with branch tasks: -EINVAL at the first poll, no task
+ * spawned, the inner future never polled and dropped with the timeout. */
+START_TEST(timeout_nan_with_branch_tasks)
+{
+    int dropped = 0, polls = 0;
+    struct th_slow k;
+    th_slow_init(&k, 0, 1, 0, 0, &polls, NULL, &dropped);
+    uint64_t spawned = th_stats(rt).tasks_spawned;
+    fut_timeout t;
+    ck_assert_int_eq(th_block(rt, fut_timeout_init(&t, &k.base, NAN, FUT_BRANCH_TASKS)), -EINVAL);
+    ck_assert_int_eq(polls, 0);
+    ck_assert_int_eq(dropped, 0);
+    ck_assert_int_eq(fut_drop(&t.base), 0);
+    ck_assert_int_eq(dropped, 1);
+    ck_assert_uint_eq(th_stats(rt).tasks_spawned, spawned);
+}
+END_TEST
+
 START_TEST(all_returns_every_status)
 {
     for (unsigned flags = 0; flags <= FUT_BRANCH_TASKS; flags += FUT_BRANCH_TASKS) {
@@ -439,6 +548,10 @@ int main(void)
     tcase_add_test(tc, timeout_inner_wins_or_times_out);
     tcase_add_test(tc, timeout_inner_plain_drop_once);
     tcase_add_test(tc, timeout_moved_before_first_poll);
+    tcase_add_test(tc, timeout_inner_ready_at_once_slow_teardown);
+    tcase_add_test(tc, timeout_inner_short_vtable);
+    tcase_add_test(tc, timeout_dropped_before_first_poll);
+    tcase_add_test(tc, timeout_nan_with_branch_tasks);
     tcase_add_test(tc, all_returns_every_status);
     tcase_add_test(tc, dropped_half_way);
     tcase_add_test(tc, bad_input);
