@@ -8,6 +8,12 @@
 
 #define NONE ((size_t)-1)
 
+/* fut__branches.flags: the caller's FUT_BRANCH_TASKS (the only bit of
+ * theirs kept) and these. fut_timeout keeps its own phase bits (TO_*,
+ * below) in its select's flags too. */
+#define BR_BAD 0x10000u  /* bad arguments: -EINVAL at the first poll */
+#define BR_DONE 0x20000u /* select, inline: READY, every loser torn down */
+
 static bool dropped(const fut *f)
 {
     return f->state & FUT__F_DROPPED;
@@ -18,15 +24,24 @@ static bool dropped(const fut *f)
  * teardown does not see the cancellation that caused it. */
 static fut_status drop_children(fut__branches *b, size_t except, fut_cx *cx)
 {
+    fut **children = b->children;
     unsigned flags = cx->flags;
     cx->flags |= FUT__CX_SHIELD;
     bool pending = false;
     for (size_t i = b->n; i-- > 0;) {
-        fut *c = b->children[i];
+        fut *c = children[i];
         if (i == except || dropped(c))
             continue;
-        if (fut__poll_drop(c, cx) == FUT_PENDING)
+        /* fut__poll_drop's common case, a plain drop, with one test of
+         * the vtable's size. */
+        const struct fut_vtable *vt = c->vt;
+        if (fut__likely(vt && vt->size >= sizeof(struct fut_vtable) && !vt->poll_drop)) {
+            if (vt->drop)
+                vt->drop(c);
+            c->state |= FUT__F_DROPPED;
+        } else if (fut__poll_drop(c, cx) == FUT_PENDING) {
             pending = true;
+        }
     }
     cx->flags = flags;
     return pending ? FUT_PENDING : FUT_READY;
@@ -163,9 +178,10 @@ static void owner_cancelled(fut__branches *b, fut_cx *cx)
     }
 }
 
+/* Arguments are checked once, at init (they are private from then on). */
 static bool bad_args(const fut__branches *b)
 {
-    return !b->children || b->n == 0 || (tasks(b) && !b->joins);
+    return b->flags & BR_BAD;
 }
 
 static void branches_init(fut__branches *b, fut **children, size_t n, unsigned flags,
@@ -174,6 +190,8 @@ static void branches_init(fut__branches *b, fut **children, size_t n, unsigned f
     b->children = children;
     b->joins = joins;
     b->n = n;
+    if (!children || n == 0 || ((flags & FUT_BRANCH_TASKS) && !joins))
+        flags |= BR_BAD;
     b->flags = flags;
     b->started = 0;
     b->cancelled = 0;
@@ -220,33 +238,18 @@ static const struct fut_vtable all_vt = {
 FUT_API fut *fut_all_init(fut_all *a, fut **children, size_t n, unsigned flags, fut_join *joins)
 {
     fut_init(&a->base, &all_vt);
-    branches_init(&a->b, children, n, flags, joins);
+    branches_init(&a->b, children, n, flags & FUT_BRANCH_TASKS, joins);
     return &a->base;
 }
 
 /* --- select ------------------------------------------------------------------------------ */
 
-static fut_status select_poll(fut *self, fut_cx *cx)
+/* Branch tasks, or bad arguments. */
+static __attribute__((noinline)) fut_status select_poll_slow(fut *self, fut__branches *b,
+                                                             fut_cx *cx)
 {
-    fut__branches *b = &((fut_select *)self)->b;
     if (bad_args(b))
         return fut_ready(self, -EINVAL);
-    if (!tasks(b)) {
-        if (b->winner < 0) {
-            for (size_t i = 0; i < b->n; i++) {
-                if (fut__poll(b->children[i], cx) == FUT_READY) {
-                    b->winner = (int)i;
-                    break;
-                }
-            }
-            if (b->winner < 0)
-                return FUT_PENDING;
-        }
-        /* The losers' teardowns, concurrently; READY once all are done. */
-        if (drop_children(b, (size_t)b->winner, cx) == FUT_PENDING)
-            return FUT_PENDING;
-        return fut_ready(self, b->winner);
-    }
     if (!b->started && !b->error) {
         fut__keep_waker(&b->waker, cx); /* before the branches can finish */
         spawn_branches(b, cx);
@@ -271,11 +274,62 @@ static fut_status select_poll(fut *self, fut_cx *cx)
     return fut_ready(self, b->error ? b->error : b->winner);
 }
 
+static fut_status select_poll(fut *self, fut_cx *cx)
+{
+    fut__branches *b = &((fut_select *)self)->b;
+    if (fut__unlikely(b->flags)) /* branch tasks, bad arguments */
+        return select_poll_slow(self, b, cx);
+    int w = b->winner;
+    if (w < 0) {
+        fut **first = b->children, **end = first + b->n, **p = first;
+        for (; p != end; p++)
+            if (fut__poll(*p, cx) == FUT_READY)
+                break;
+        if (p == end)
+            return FUT_PENDING;
+        b->winner = w = (int)(p - first);
+    }
+    /* The losers' teardowns, concurrently; READY once all are done. */
+    if (drop_children(b, (size_t)w, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    b->flags = BR_DONE;
+    return fut_ready(self, w);
+}
+
+/* A winner with a poll_drop: its teardown, shielded, as drop_children's. */
+static __attribute__((noinline)) fut_status drop_winner(fut *w, fut_cx *cx)
+{
+    unsigned flags = cx->flags;
+    cx->flags |= FUT__CX_SHIELD;
+    fut_status st = fut__poll_drop(w, cx);
+    cx->flags = flags;
+    return st;
+}
+
+/* Once READY inline, only the winner is left to tear down (the losers
+ * were, and inline mode keeps no waker). */
+static fut_status select_poll_drop(fut *self, fut_cx *cx)
+{
+    fut__branches *b = &((fut_select *)self)->b;
+    if (fut__likely(b->flags == BR_DONE)) {
+        fut *w = b->children[b->winner];
+        const struct fut_vtable *vt = w->vt; /* it was polled: not NULL */
+        if (fut__likely(vt->size >= sizeof(struct fut_vtable) && !vt->poll_drop)) {
+            w->state |= FUT__F_DROPPED;
+            if (vt->drop)
+                vt->drop(w);
+            return FUT_READY;
+        }
+        return drop_winner(w, cx);
+    }
+    return branches_drop_slot(self, cx);
+}
+
 static const struct fut_vtable select_vt = {
     .size = sizeof(struct fut_vtable),
     .name = "fut_select",
     .poll = select_poll,
-    .poll_drop = branches_drop_slot,
+    .poll_drop = select_poll_drop,
 };
 
 /* all and select keep their fut__branches right after the base. */
@@ -291,7 +345,7 @@ FUT_API fut *fut_select_init(fut_select *s, fut **children, size_t n, unsigned f
                              fut_join *joins)
 {
     fut_init(&s->base, &select_vt);
-    branches_init(&s->b, children, n, flags, joins);
+    branches_init(&s->b, children, n, flags & FUT_BRANCH_TASKS, joins);
     return &s->base;
 }
 
