@@ -22,7 +22,8 @@ static bool dropped(const fut *f)
 /* Async-drops every child but `except` that is not dropped yet, all in
  * the same poll (concurrently), started in reverse order. Shielded: a
  * teardown does not see the cancellation that caused it. */
-static fut_status drop_children(fut__branches *b, size_t except, fut_cx *cx)
+static inline __attribute__((always_inline)) fut_status
+drop_children_inline(fut__branches *b, size_t except, fut_cx *cx)
 {
     fut **children = b->children;
     unsigned flags = cx->flags;
@@ -45,6 +46,11 @@ static fut_status drop_children(fut__branches *b, size_t except, fut_cx *cx)
     }
     cx->flags = flags;
     return pending ? FUT_PENDING : FUT_READY;
+}
+
+static fut_status drop_children(fut__branches *b, size_t except, fut_cx *cx)
+{
+    return drop_children_inline(b, except, cx);
 }
 
 /* --- branch tasks --------------------------------------------------------------- */
@@ -290,7 +296,7 @@ static fut_status select_poll(fut *self, fut_cx *cx)
         b->winner = w = (int)(p - first);
     }
     /* The losers' teardowns, concurrently; READY once all are done. */
-    if (drop_children(b, (size_t)w, cx) == FUT_PENDING)
+    if (drop_children_inline(b, (size_t)w, cx) == FUT_PENDING)
         return FUT_PENDING;
     b->flags = BR_DONE;
     return fut_ready(self, w);
