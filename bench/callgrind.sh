@@ -129,6 +129,7 @@ B4.timer.mid         timer mid             20000  1000000
 B4.timer.late        timer late            20000  1000
 B4.timer.late        timer late            20000  1000000
 B4.timer.spread      timer spread          20000  1000
+B4.timer.spread      timer spread          20000  10000
 B4.timer.spread      timer spread          20000  1000000
 B5.fdhop.pipe        fdhop pipe            20000  -
 B7.drop.sync         drop  sync            100000 -
@@ -314,6 +315,12 @@ target "spawn + join, 1e4 alive (N = 10240)" "$sa" 706 \
 target "wake hop" "$(get B2.wake.hop 7)" 170
 target "select over 8, per round" "$(get B2.wake.select 7 '' 8)" 1000
 target "fut_timeout around a READY future" "$(get B4.timer.timeout 7)" 150
+for m in 1000:1e3 1000000:1e6; do
+    t=$(get B4.timer.spread 7 '' ${m%:*}) te=$(get B4.timer.spread 8 '' ${m%:*})
+    [ -z "$t" ] || [ -z "$te" ] || [ "$te" = - ] ||
+        target "timer spread, ${m#*:} armed, x the libev twin" "$(ratio "$t" "$te")" 2 \
+            "$t against libev's $te"
+done
 s=$(get B7.drop.sync 7) p=$(get B7.drop.pd_ready 7)
 [ -z "$s" ] || [ -z "$p" ] ||
     target "async drop READY at once, over the sync drop" "$(awk -v s="$s" -v p="$p" \

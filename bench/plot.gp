@@ -6,8 +6,9 @@
 #
 #   gnuplot -e "dat='DIR'; outdir='DIR'; stamp='...'; echo=0|1; echodat='FILE'; echostamp='...'" bench/plot.gp
 #
-# Inputs in `dat`: scaling-spawn.dat, scaling-hop.dat, scaling-fifo.dat
-# (columns: N libfut libev libuv tokio; '-' missing) and, when echo=1,
+# Inputs in `dat`: scaling-spawn.dat, scaling-hop.dat (columns: N libfut
+# libev libuv tokio; '-' missing), scaling-spread.dat (the same with M,
+# the timers armed, in place of N) and, when echo=1,
 # echo.dat (columns: label libfut libev libuv tokio).
 
 set datafile missing "-"
@@ -44,9 +45,11 @@ do for [fmt in "svg png"] {
     unset key
     plot for [c=2:5] panel("scaling-hop.dat", "") u 1:c w lp ls (c-1) \
         t (c == 2 ? rt1 : c == 3 ? rt2 : c == 4 ? rt3 : rt4)
-    set title "B4 timer insert + cancel (fifo)"
-    plot for [c=2:5] panel("scaling-fifo.dat", "") u 1:c w lp ls (c-1) \
+    set title "B4 timer insert + cancel, deadlines spread over 1000 s"
+    set xlabel "timers armed"
+    plot for [c=2:5] panel("scaling-spread.dat", "") u 1:c w lp ls (c-1) \
         t (c == 2 ? rt1 : c == 3 ? rt2 : c == 4 ? rt3 : rt4)
+    set xlabel "N"
     unset multiplot
     unset logscale
     unset xrange

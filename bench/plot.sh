@@ -7,7 +7,8 @@
 #
 #   bench/results/scaling.svg, .png  ns/op against N (log-log) for libfut,
 #                                    libev, libuv and Tokio: spawn all,
-#                                    wake hop, timer fifo
+#                                    wake hop; timer insert + cancel with
+#                                    spread deadlines against armed timers
 #   bench/results/echo.svg, .png     B6 echo server user CPU per message
 #                                    (only when an echo.tsv exists)
 #
@@ -55,12 +56,15 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# One data file per scaling workload: N libfut libev libuv tokio.
-for pair in B1.spawn.all:spawn B2.wake.hop:hop B4.timer.fifo:fifo; do
-    id=${pair%%:*} name=${pair#*:}
-    awk -F '\t' -v id="$id" '$1 == id && $6 == "ns/op" {
+# One data file per scaling workload: X libfut libev libuv tokio, where X
+# is the tsv column given (4: N ops; 5: M, the armed timers of the spread
+# rows, whose N is fixed).
+for spec in B1.spawn.all:spawn:4 B2.wake.hop:hop:4 B4.timer.spread:spread:5; do
+    id=${spec%%:*} rest=${spec#*:}
+    name=${rest%%:*} xcol=${rest#*:}
+    awk -F '\t' -v id="$id" -v x="$xcol" '$1 == id && $6 == "ns/op" {
         for (c = 7; c <= 10; c++) if ($c !~ /^[0-9.e+-]+$/ || $c == "-") $c = "-"
-        print $4, $7, $8, $9, $10 }' "$res/results.tsv" | sort -n >"$tmp/scaling-$name.dat"
+        print $x, $7, $8, $9, $10 }' "$res/results.tsv" | sort -g >"$tmp/scaling-$name.dat"
     [ -s "$tmp/scaling-$name.dat" ] || echo "- - - - -" >"$tmp/scaling-$name.dat"
 done
 

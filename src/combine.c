@@ -8,6 +8,12 @@
 
 #define NONE ((size_t)-1)
 
+/* fut__branches.flags: the caller's FUT_BRANCH_TASKS (the only bit of
+ * theirs kept) and these. fut_timeout keeps its own phase bits (TO_*,
+ * below) in its select's flags too. */
+#define BR_BAD 0x10000u  /* bad arguments: -EINVAL at the first poll */
+#define BR_DONE 0x20000u /* select, inline: READY, every loser torn down */
+
 static bool dropped(const fut *f)
 {
     return f->state & FUT__F_DROPPED;
@@ -16,20 +22,45 @@ static bool dropped(const fut *f)
 /* Async-drops every child but `except` that is not dropped yet, all in
  * the same poll (concurrently), started in reverse order. Shielded: a
  * teardown does not see the cancellation that caused it. */
-static fut_status drop_children(fut__branches *b, size_t except, fut_cx *cx)
+static inline __attribute__((always_inline)) fut_status
+drop_children_inline(fut__branches *b, size_t except, fut_cx *cx)
 {
+    fut **children = b->children;
     unsigned flags = cx->flags;
     cx->flags |= FUT__CX_SHIELD;
     bool pending = false;
     for (size_t i = b->n; i-- > 0;) {
-        fut *c = b->children[i];
+        fut *c = children[i];
         if (i == except || dropped(c))
             continue;
-        if (fut__poll_drop(c, cx) == FUT_PENDING)
+        /* fut__poll_drop's common case, a plain drop, with one test of
+         * the vtable's size. */
+        const struct fut_vtable *vt = c->vt;
+        if (fut__likely(vt && vt->size >= sizeof(struct fut_vtable) && !vt->poll_drop)) {
+            if (vt->drop)
+                vt->drop(c);
+            c->state |= FUT__F_DROPPED;
+        } else if (fut__poll_drop(c, cx) == FUT_PENDING) {
             pending = true;
+        }
     }
     cx->flags = flags;
     return pending ? FUT_PENDING : FUT_READY;
+}
+
+static fut_status drop_children(fut__branches *b, size_t except, fut_cx *cx)
+{
+    return drop_children_inline(b, except, cx);
+}
+
+/* A child's plain drop, then its mark, in fut__poll_drop's order; out of
+ * line so that the fast teardowns that call it keep nothing across a
+ * call when the child has no drop. */
+static __attribute__((noinline)) fut_status drop_plain(fut *f, void (*drop)(fut *))
+{
+    drop(f);
+    f->state |= FUT__F_DROPPED;
+    return FUT_READY;
 }
 
 /* --- branch tasks --------------------------------------------------------------- */
@@ -163,9 +194,10 @@ static void owner_cancelled(fut__branches *b, fut_cx *cx)
     }
 }
 
+/* Arguments are checked once, at init (they are private from then on). */
 static bool bad_args(const fut__branches *b)
 {
-    return !b->children || b->n == 0 || (tasks(b) && !b->joins);
+    return b->flags & BR_BAD;
 }
 
 static void branches_init(fut__branches *b, fut **children, size_t n, unsigned flags,
@@ -174,6 +206,8 @@ static void branches_init(fut__branches *b, fut **children, size_t n, unsigned f
     b->children = children;
     b->joins = joins;
     b->n = n;
+    if (!children || n == 0 || ((flags & FUT_BRANCH_TASKS) && !joins))
+        flags |= BR_BAD;
     b->flags = flags;
     b->started = 0;
     b->cancelled = 0;
@@ -220,33 +254,18 @@ static const struct fut_vtable all_vt = {
 FUT_API fut *fut_all_init(fut_all *a, fut **children, size_t n, unsigned flags, fut_join *joins)
 {
     fut_init(&a->base, &all_vt);
-    branches_init(&a->b, children, n, flags, joins);
+    branches_init(&a->b, children, n, flags & FUT_BRANCH_TASKS, joins);
     return &a->base;
 }
 
 /* --- select ------------------------------------------------------------------------------ */
 
-static fut_status select_poll(fut *self, fut_cx *cx)
+/* Branch tasks, or bad arguments. */
+static __attribute__((noinline)) fut_status select_poll_slow(fut *self, fut__branches *b,
+                                                             fut_cx *cx)
 {
-    fut__branches *b = &((fut_select *)self)->b;
     if (bad_args(b))
         return fut_ready(self, -EINVAL);
-    if (!tasks(b)) {
-        if (b->winner < 0) {
-            for (size_t i = 0; i < b->n; i++) {
-                if (fut__poll(b->children[i], cx) == FUT_READY) {
-                    b->winner = (int)i;
-                    break;
-                }
-            }
-            if (b->winner < 0)
-                return FUT_PENDING;
-        }
-        /* The losers' teardowns, concurrently; READY once all are done. */
-        if (drop_children(b, (size_t)b->winner, cx) == FUT_PENDING)
-            return FUT_PENDING;
-        return fut_ready(self, b->winner);
-    }
     if (!b->started && !b->error) {
         fut__keep_waker(&b->waker, cx); /* before the branches can finish */
         spawn_branches(b, cx);
@@ -271,11 +290,62 @@ static fut_status select_poll(fut *self, fut_cx *cx)
     return fut_ready(self, b->error ? b->error : b->winner);
 }
 
+static fut_status select_poll(fut *self, fut_cx *cx)
+{
+    fut__branches *b = &((fut_select *)self)->b;
+    if (fut__unlikely(b->flags)) /* branch tasks, bad arguments */
+        return select_poll_slow(self, b, cx);
+    int w = b->winner;
+    if (w < 0) {
+        fut **first = b->children, **end = first + b->n, **p = first;
+        for (; p != end; p++)
+            if (fut__poll(*p, cx) == FUT_READY)
+                break;
+        if (p == end)
+            return FUT_PENDING;
+        b->winner = w = (int)(p - first);
+    }
+    /* The losers' teardowns, concurrently; READY once all are done. */
+    if (drop_children_inline(b, (size_t)w, cx) == FUT_PENDING)
+        return FUT_PENDING;
+    b->flags = BR_DONE;
+    return fut_ready(self, w);
+}
+
+/* A winner with a poll_drop: its teardown, shielded, as drop_children's. */
+static __attribute__((noinline)) fut_status drop_winner(fut *w, fut_cx *cx)
+{
+    unsigned flags = cx->flags;
+    cx->flags |= FUT__CX_SHIELD;
+    fut_status st = fut__poll_drop(w, cx);
+    cx->flags = flags;
+    return st;
+}
+
+/* Once READY inline, only the winner is left to tear down (the losers
+ * were, and inline mode keeps no waker). */
+static fut_status select_poll_drop(fut *self, fut_cx *cx)
+{
+    fut__branches *b = &((fut_select *)self)->b;
+    if (fut__likely(b->flags == BR_DONE)) {
+        fut *w = b->children[b->winner];
+        const struct fut_vtable *vt = w->vt; /* it was polled: not NULL */
+        if (fut__likely(vt->size >= sizeof(struct fut_vtable) && !vt->poll_drop)) {
+            if (vt->drop)
+                return drop_plain(w, vt->drop);
+            w->state |= FUT__F_DROPPED;
+            return FUT_READY;
+        }
+        return drop_winner(w, cx);
+    }
+    return branches_drop_slot(self, cx);
+}
+
 static const struct fut_vtable select_vt = {
     .size = sizeof(struct fut_vtable),
     .name = "fut_select",
     .poll = select_poll,
-    .poll_drop = branches_drop_slot,
+    .poll_drop = select_poll_drop,
 };
 
 /* all and select keep their fut__branches right after the base. */
@@ -291,11 +361,33 @@ FUT_API fut *fut_select_init(fut_select *s, fut **children, size_t n, unsigned f
                              fut_join *joins)
 {
     fut_init(&s->base, &select_vt);
-    branches_init(&s->b, children, n, flags, joins);
+    branches_init(&s->b, children, n, flags & FUT_BRANCH_TASKS, joins);
     return &s->base;
 }
 
 /* --- timeout ---------------------------------------------------------------------------------- */
+
+/* sel.b.flags is the timeout's phase word: the caller's FUT_BRANCH_TASKS
+ * and the bits below. 0 is the one shape the hot paths handle (inline
+ * mode, a valid duration, the inner future not polled yet); every other
+ * value takes the slow paths, which handle every shape. */
+#define TO_NAN 0x100u     /* a NaN duration: -EINVAL at the first poll */
+#define TO_SLEEP 0x200u   /* the deadline's sleep is set up (about to be polled) */
+#define TO_LATE 0x400u    /* the deadline won (inline mode) */
+#define TO_AT_ONCE 0x800u /* the inner future won before the deadline was set up */
+#define TO_SELECT 0x1000u /* task mode: sel is set up */
+
+/* The deadline's sleep, set up at its first use: until then only its
+ * timer's `at` is written, holding the duration. A timeout around a
+ * future READY at once never needs it. */
+static fut_sleep *timeout_sleep(fut_timeout *t)
+{
+    if (!(t->sel.b.flags & TO_SLEEP)) {
+        t->sel.b.flags |= TO_SLEEP;
+        fut_sleep_init(&t->sleep, t->sleep.timer.at);
+    }
+    return &t->sleep;
+}
 
 /* Task mode runs the select over {inner, sleep}, set up at the first poll
  * or drop (init only records the flags: inline mode never uses it). The
@@ -303,8 +395,9 @@ FUT_API fut *fut_select_init(fut_select *s, fut **children, size_t n, unsigned f
  * future may be moved (into a task by fut_rt_spawn) until its first poll. */
 static __attribute__((noinline)) fut_select *timeout_select(fut_timeout *t)
 {
-    t->kids[1] = &t->sleep.base;
-    if (!t->sel.base.vt) {
+    t->kids[1] = &timeout_sleep(t)->base;
+    if (!(t->sel.b.flags & TO_SELECT)) {
+        t->sel.b.flags |= TO_SELECT;
         fut_init(&t->sel.base, &select_vt);
         branches_init(&t->sel.b, t->kids, 2, t->sel.b.flags, t->joins);
     }
@@ -326,30 +419,17 @@ static __attribute__((noinline)) fut_status timeout_poll_tasks(fut_timeout *t, f
     return fut_ready(&t->base, w);
 }
 
-/* Inline mode is the select written out for two children, cheaper: the
- * inner future is polled first and the deadline's sleep only while the
- * inner one is PENDING, so a timeout around a future that is READY at once
- * never arms (nor even polls) its timer. sel.b.winner: -1 undecided, 1
- * the deadline won (the inner future's teardown may still be pending). */
-static fut_status timeout_poll(fut *self, fut_cx *cx)
+/* Inline mode, the inner future PENDING at this poll: the deadline's
+ * turn, then, once it won, the inner future's teardown, which completes
+ * first. */
+static __attribute__((noinline)) fut_status timeout_poll_deadline(fut_timeout *t, fut_cx *cx)
 {
-    fut_timeout *t = (fut_timeout *)self;
-    /* A NaN duration: -EINVAL before anything starts (the sleep is not
-     * armed yet, its `at` still holds the duration). */
-    if (fut__unlikely(isnan(t->sleep.timer.at)))
-        return fut_ready(self, -EINVAL);
-    fut__branches *b = &t->sel.b;
-    if (fut__unlikely(tasks(b)))
-        return timeout_poll_tasks(t, cx);
     fut *in = t->kids[0];
-    if (fut__likely(b->winner < 0)) {
-        if (fut__poll(in, cx) == FUT_READY)
-            return fut_ready(self, fut_out(in));
-        if (fut__poll(&t->sleep.base, cx) == FUT_PENDING)
+    if (!(t->sel.b.flags & TO_LATE)) {
+        if (fut__poll(&timeout_sleep(t)->base, cx) == FUT_PENDING)
             return FUT_PENDING;
-        b->winner = 1;
+        t->sel.b.flags |= TO_LATE;
     }
-    /* The deadline won: the inner future's teardown completes first. */
     if (!dropped(in)) {
         unsigned flags = cx->flags;
         cx->flags |= FUT__CX_SHIELD;
@@ -358,7 +438,41 @@ static fut_status timeout_poll(fut *self, fut_cx *cx)
         if (st == FUT_PENDING)
             return FUT_PENDING;
     }
-    return fut_ready(self, fut_out(&t->sleep.base) == -ECANCELED ? -ECANCELED : -ETIMEDOUT);
+    return fut_ready(&t->base, fut_out(&t->sleep.base) == -ECANCELED ? -ECANCELED : -ETIMEDOUT);
+}
+
+static __attribute__((noinline)) fut_status timeout_poll_slow(fut_timeout *t, fut_cx *cx)
+{
+    unsigned ph = t->sel.b.flags;
+    /* Before anything starts: the inner future is never polled. */
+    if (ph & TO_NAN)
+        return fut_ready(&t->base, -EINVAL);
+    if (tasks(&t->sel.b))
+        return timeout_poll_tasks(t, cx);
+    /* Inline, the deadline armed: the inner future first, while it may
+     * still win. */
+    if (!(ph & TO_LATE)) {
+        fut *in = t->kids[0];
+        if (fut__poll(in, cx) == FUT_READY)
+            return fut_ready(&t->base, fut_out(in));
+    }
+    return timeout_poll_deadline(t, cx);
+}
+
+/* Inline mode is the select written out for two children, cheaper: the
+ * inner future is polled first and the deadline's sleep only while the
+ * inner one is PENDING, so a timeout around a future that is READY at once
+ * never arms (nor even sets up) its timer. This is the first poll. */
+static fut_status timeout_poll(fut *self, fut_cx *cx)
+{
+    fut_timeout *t = (fut_timeout *)self;
+    if (fut__unlikely(t->sel.b.flags))
+        return timeout_poll_slow(t, cx);
+    fut *in = t->kids[0];
+    if (fut__poll(in, cx) == FUT_PENDING)
+        return timeout_poll_deadline(t, cx);
+    t->sel.b.flags = TO_AT_ONCE;
+    return fut_ready(self, fut_out(in));
 }
 
 static __attribute__((noinline)) fut_status timeout_poll_drop_tasks(fut_timeout *t, fut_cx *cx)
@@ -366,34 +480,43 @@ static __attribute__((noinline)) fut_status timeout_poll_drop_tasks(fut_timeout 
     return fut__poll_drop(&timeout_select(t)->base, cx);
 }
 
-static fut_status timeout_poll_drop(fut *self, fut_cx *cx)
+static __attribute__((noinline)) fut_status timeout_poll_drop_slow(fut_timeout *t, fut_cx *cx)
 {
-    fut_timeout *t = (fut_timeout *)self;
+    unsigned ph = t->sel.b.flags;
     if (fut__unlikely(tasks(&t->sel.b)))
         return timeout_poll_drop_tasks(t, cx);
     /* Both children, concurrently, the sleep first (reverse order of
-     * creation), shielded, as drop_children does. */
+     * creation), shielded, as drop_children does. A sleep never set up
+     * holds nothing. */
     fut *sl = &t->sleep.base;
     fut *in = t->kids[0];
-    /* A sleep never polled holds nothing (a future registers nothing
-     * before its first poll: it may still be moved until then): it is
-     * only marked dropped. */
-    if (!sl->rt && !sl->state) {
-        sl->state = FUT__F_DROPPED;
-        /* The inner future won at once: no poll_drop of it to shield,
-         * its plain drop (if any) is all that is left. */
-        if (fut__likely(!in->vt || dropped(in) || !FUT__SLOT(in->vt, poll_drop)))
-            return fut__poll_drop(in, cx);
-    }
     unsigned flags = cx->flags;
     cx->flags |= FUT__CX_SHIELD;
     bool pending = false;
-    if (!dropped(sl) && fut__poll_drop(sl, cx) == FUT_PENDING)
+    if ((ph & TO_SLEEP) && !dropped(sl) && fut__poll_drop(sl, cx) == FUT_PENDING)
         pending = true;
     if (!dropped(in) && fut__poll_drop(in, cx) == FUT_PENDING)
         pending = true;
     cx->flags = flags;
     return pending ? FUT_PENDING : FUT_READY;
+}
+
+/* The inner future won at once (READY, its deadline never set up, so
+ * holding nothing): what is left is the inner future's plain drop, when
+ * it has no poll_drop. Anything else takes the general teardown. */
+static fut_status timeout_poll_drop(fut *self, fut_cx *cx)
+{
+    fut_timeout *t = (fut_timeout *)self;
+    fut *in = t->kids[0];
+    const struct fut_vtable *vt = in->vt; /* it was polled: not NULL */
+    if (fut__likely(t->sel.b.flags == TO_AT_ONCE && vt->size >= sizeof(struct fut_vtable) &&
+                    !vt->poll_drop)) {
+        if (vt->drop)
+            return drop_plain(in, vt->drop);
+        in->state |= FUT__F_DROPPED;
+        return FUT_READY;
+    }
+    return timeout_poll_drop_slow(t, cx);
 }
 
 static const struct fut_vtable timeout_vt = {
@@ -407,9 +530,12 @@ FUT_API fut *fut_timeout_init(fut_timeout *t, fut *inner, double seconds, unsign
 {
     fut_init(&t->base, &timeout_vt);
     t->kids[0] = inner;
-    fut_sleep_init(&t->sleep, seconds);
-    t->sel.base.vt = NULL; /* task mode sets the select up at its first use */
-    t->sel.b.flags = flags;
-    t->sel.b.winner = -1;
+    t->sleep.timer.at = seconds; /* see timeout_sleep() */
+    /* Only FUT_BRANCH_TASKS means anything to a select; the other bits
+     * are the phase's. */
+    unsigned ph = flags & FUT_BRANCH_TASKS;
+    if (fut__unlikely(isnan(seconds)))
+        ph |= TO_NAN;
+    t->sel.b.flags = ph;
     return &t->base;
 }

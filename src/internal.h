@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "fut.h"
 #include "list.h"
@@ -90,8 +91,31 @@ static inline _Atomic unsigned *fut__atomic_uint(const unsigned *p)
 }
 
 /* --- allocation ---------------------------------------------------------- */
-void *fut__alloc(size_t size);
-void fut__free(void *p, size_t size);
+/* The hook every allocation goes through (alloc.c): the installed
+ * allocator (all zero: the default, malloc and free called directly, with
+ * no indirect call) and the count of blocks outstanding from it. */
+extern struct fut_allocator fut__allocator;
+extern _Atomic long fut__outstanding;
+
+static inline void *fut__alloc(size_t size)
+{
+    void *p = fut__likely(!fut__allocator.alloc) ? malloc(size)
+                                                 : fut__allocator.alloc(fut__allocator.ud, size);
+    if (p)
+        atomic_fetch_add_explicit(&fut__outstanding, 1, memory_order_relaxed);
+    return p;
+}
+
+static inline void fut__free(void *p, size_t size)
+{
+    if (!p)
+        return;
+    if (fut__likely(!fut__allocator.free))
+        free(p);
+    else
+        fut__allocator.free(fut__allocator.ud, p, size);
+    atomic_fetch_sub_explicit(&fut__outstanding, 1, memory_order_release);
+}
 
 /* --- diagnostics ---------------------------------------------------------- */
 void fut__diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -33,7 +33,9 @@
  * Life of a task: NOTIFIED (spawned, queued) -> RUNNING (to_running) ->
  * idle (to_idle; re-queued at once if NOTIFIED came meanwhile) -> ... ->
  * TEARDOWN (start_teardown, after its poll returned READY or it was
- * cancelled) [-> DROPWAIT -> ESCALATED] -> DONE (to_done).
+ * cancelled) [-> DROPWAIT -> ESCALATED] -> DONE (to_done); or, when its
+ * future has no teardown to run, RUNNING -> TEARDOWN | DONE at once
+ * (ready_to_done).
  *
  * Any thread may wake (notify) or cancel; everything else runs on the
  * loop thread, with atomics because remote wakes race with it. */
@@ -142,6 +144,20 @@ static inline unsigned fut__state_to_done(fut__state *s)
     unsigned old = atomic_fetch_or_explicit(s, FUT__W_DONE, memory_order_acq_rel);
     atomic_fetch_and_explicit(s, ~(FUT__W_RUNNING | FUT__W_NOTIFIED), memory_order_acq_rel);
     return old;
+}
+
+/* Running -> done straight from a READY poll, for a task whose teardown
+ * has nothing to run: TEARDOWN and DONE set, RUNNING and NOTIFIED cleared,
+ * in one step (as start_teardown then to_done would leave it). Returns
+ * the state before, TEARDOWN included, as to_done would have. */
+static inline unsigned fut__state_ready_to_done(fut__state *s)
+{
+    unsigned old = atomic_load_explicit(s, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(
+        s, &old, (old | FUT__W_TEARDOWN | FUT__W_DONE) & ~(FUT__W_RUNNING | FUT__W_NOTIFIED),
+        memory_order_acq_rel, memory_order_relaxed))
+        ;
+    return old | FUT__W_TEARDOWN;
 }
 
 /* A frame retired with its block (the block's wakers may outlive it):

@@ -21,10 +21,16 @@ static void task_free(struct fut_task *t)
     fut__free(t, fut__task_alloc_size(t->size, fut__task_scoped(t)));
 }
 
-void fut__task_release(struct fut_task *t)
+/* fut__task_release(), inline for this file's hot paths. */
+static inline void task_release(struct fut_task *t)
 {
     if (atomic_fetch_sub_explicit(&t->w.refs, 1, memory_order_acq_rel) == 1)
         task_free(t);
+}
+
+void fut__task_release(struct fut_task *t)
+{
+    task_release(t);
 }
 
 FUT_API void fut_waker_drop(fut_waker *w)
@@ -172,14 +178,15 @@ void fut__take_remote(fut_rt *rt)
 
 /* --- running tasks -------------------------------------------------------------- */
 
-static void task_finish(fut_rt *rt, struct fut_task *t)
+/* The end of a task whose teardown is complete; st: its state before
+ * DONE (fut__state_to_done or fut__state_ready_to_done). */
+static inline __attribute__((always_inline)) void task_finish(fut_rt *rt, struct fut_task *t,
+                                                              unsigned st)
 {
-    unsigned st = fut__state_to_done(&t->w.state);
     fut__list_del(&t->live);
     if (st & FUT__W_DROPWAIT)
         fut__teardown_done(rt);
     rt->st.tasks_alive--;
-    rt->st.tasks_tearing_down--;
     fut__keepalive(rt, -1);
     fut__wake_slot(&t->joiner);
     if (st & FUT__W_SCOPED)
@@ -189,7 +196,18 @@ static void task_finish(fut_rt *rt, struct fut_task *t)
         fut__list_each_safe(pos, tmp, &rt->shutdowns)
             fut_waker_wake(fut__container_of(pos, fut_shutdown, link)->waker);
     }
-    fut__task_release(t); /* the runtime's reference */
+    task_release(t); /* the runtime's reference */
+}
+
+/* True when dropping f is nothing but marking it dropped: its vtable has
+ * neither poll_drop nor drop (and fut__poll_drop would not report a
+ * double drop). The teardown of such a task runs no code, so it can be
+ * skipped as a step: nothing could observe the task in it. */
+static inline bool nothing_to_tear_down(const fut *f)
+{
+    const struct fut_vtable *vt = f->vt;
+    return fut__likely(vt != NULL) && !(f->state & FUT__F_DROPPED) &&
+           !FUT__SLOT(vt, poll_drop) && !FUT__SLOT(vt, drop);
 }
 
 /* The task's teardown: poll_drop, or, escalated past its budget, the sync
@@ -242,6 +260,13 @@ static void run_task(struct fut_task *t)
         } else {
             done = fut__poll(f, &cx) == FUT_READY;
         }
+        if (done && nothing_to_tear_down(f)) {
+            f->state |= FUT__F_DROPPED;
+            rt->ctx_task = outer_task;
+            rt->ctx_flags = outer_flags;
+            task_finish(rt, t, fut__state_ready_to_done(&t->w.state));
+            return;
+        }
         if (done) {
             fut__state_start_teardown(&t->w.state);
             s |= FUT__W_TEARDOWN;
@@ -254,7 +279,8 @@ static void run_task(struct fut_task *t)
     rt->ctx_task = outer_task;
     rt->ctx_flags = outer_flags;
     if (st == FUT_READY) {
-        task_finish(rt, t);
+        rt->st.tasks_tearing_down--;
+        task_finish(rt, t, fut__state_to_done(&t->w.state));
         return;
     }
     /* Woken while frozen: behind the tasks ready now, seeded or not. */
@@ -286,6 +312,16 @@ void fut__drain(fut_rt *rt)
 
 /* --- spawn and join ----------------------------------------------------------------- */
 
+/* join_poll() while its task runs: out of line, so that the poll of a
+ * finished task saves no registers. */
+static fut_status __attribute__((noinline)) join_wait(fut *self, struct fut_task *t, fut_cx *cx)
+{
+    if (fut__cx_cancelled(cx))
+        return fut_ready(self, -ECANCELED);
+    fut__keep_waker(&t->joiner, cx);
+    return FUT_PENDING;
+}
+
 static fut_status join_poll(fut *self, fut_cx *cx)
 {
     fut_join *j = (fut_join *)self;
@@ -294,10 +330,7 @@ static fut_status join_poll(fut *self, fut_cx *cx)
         return fut_ready(self, -EINVAL);
     if (fut__state_is_done(&t->w.state))
         return fut_ready(self, fut__task_result(t));
-    if (fut_cx_cancelled(cx))
-        return fut_ready(self, -ECANCELED);
-    fut__keep_waker(&t->joiner, cx);
-    return FUT_PENDING;
+    return join_wait(self, t, cx);
 }
 
 static void join_drop(fut *self)
@@ -311,7 +344,7 @@ static void join_drop(fut *self)
         fut_waker_drop(t->joiner);
         t->joiner = NULL;
     }
-    fut__task_release(t);
+    task_release(t);
 }
 
 static const struct fut_vtable join_vt = {
@@ -321,8 +354,11 @@ static const struct fut_vtable join_vt = {
     .drop = join_drop,
 };
 
-int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut_scope *scope,
-               void *tag, bool teardown)
+/* fut__spawn(), inlined into fut_rt_spawn() too, where a task with no
+ * scope and not in teardown leaves out their branches. */
+static inline __attribute__((always_inline)) int spawn(fut_rt *rt, const fut *f, size_t size,
+                                                       fut_join *join, struct fut_scope *scope,
+                                                       void *tag, bool teardown)
 {
     if (!rt || !f || size < sizeof(fut) || size > UINT32_MAX)
         return -EINVAL;
@@ -371,9 +407,15 @@ int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut
     return 0;
 }
 
+int fut__spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join, struct fut_scope *scope,
+               void *tag, bool teardown)
+{
+    return spawn(rt, f, size, join, scope, tag, teardown);
+}
+
 FUT_API int fut_rt_spawn(fut_rt *rt, const fut *f, size_t size, fut_join *join)
 {
-    return fut__spawn(rt, f, size, join, NULL, NULL, false);
+    return spawn(rt, f, size, join, NULL, NULL, false);
 }
 
 void fut__task_cancel(struct fut_task *t)

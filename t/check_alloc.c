@@ -13,6 +13,13 @@ static void *malloc_like(void *ud, size_t size)
     return malloc(size);
 }
 
+static void free_like(void *ud, void *p, size_t size)
+{
+    (void)ud;
+    (void)size;
+    free(p);
+}
+
 START_TEST(set_allocator_rules)
 {
     struct fut_allocator bad = {NULL, NULL, NULL};
@@ -28,6 +35,51 @@ START_TEST(set_allocator_rules)
     ck_assert_int_eq(fut_rt_free(rt), 0);
     ck_assert_int_eq(th_alloc.live, 0);
     ck_assert_int_eq(th_alloc.live_bytes, 0); /* free saw the sizes alloc was asked */
+}
+END_TEST
+
+/* The default allocator (malloc and free, called directly) counts its
+ * blocks too: a task's block it allocated keeps another allocator from
+ * being installed until it is freed; with a custom allocator installed,
+ * a task's block is allocated and freed through it, with its size. */
+static fut_rt *run_one_task(fut_join *j)
+{
+    fut_rt *rt;
+    ck_assert_int_eq(fut_rt_new(&rt, NULL), 0);
+    struct th_slow s;
+    int dropped = 0;
+    th_slow_init(&s, 0, 3, 1, 0, NULL, NULL, &dropped);
+    ck_assert_int_eq(FUT_SPAWN(rt, &s, j), 0);
+    ssize_t out = 0;
+    ck_assert_int_eq(fut_rt_block_on(rt, &j->base, &out), 0);
+    ck_assert_int_eq(out, 3);
+    ck_assert_int_eq(dropped, 1);
+    return rt;
+}
+
+START_TEST(default_and_custom_allocators_both_count)
+{
+    static const struct fut_allocator other = {malloc_like, free_like, NULL};
+    th_alloc_uninstall(); /* the default allocator from here */
+    fut_join j;
+    ck_assert_int_eq(fut_rt_free(run_one_task(&j)), 0);
+    /* Only the task's block is left, held by its join handle (which may
+     * outlive the runtime). */
+    ck_assert_int_eq(fut_set_allocator(&other), -EBUSY);
+    ck_assert_int_eq(fut_drop(&j.base), 0);
+    ck_assert_int_eq(fut_set_allocator(&other), 0);
+    ck_assert_int_eq(fut_set_allocator(NULL), 0);
+
+    th_alloc_install();
+    long total = th_alloc.total;
+    fut_rt *rt = run_one_task(&j);
+    ck_assert_int_eq(fut_rt_free(rt), 0);
+    ck_assert_int_eq(th_alloc.live, 1); /* the task's block, from the counting allocator */
+    ck_assert_int_gt(th_alloc.total, total + 1);
+    ck_assert_int_eq(fut_set_allocator(NULL), -EBUSY);
+    ck_assert_int_eq(fut_drop(&j.base), 0);
+    ck_assert_int_eq(th_alloc.live, 0);       /* freed through it */
+    ck_assert_int_eq(th_alloc.live_bytes, 0); /* with the size it was asked */
 }
 END_TEST
 
@@ -148,6 +200,7 @@ int main(void)
     Suite *s = suite_create("alloc");
     TCase *tc = th_tcase(s, "alloc", 20);
     tcase_add_test(tc, set_allocator_rules);
+    tcase_add_test(tc, default_and_custom_allocators_both_count);
     tcase_add_test(tc, every_allocation_failing_in_turn);
     /* On the fixture's runtime. */
     tc = th_rt_tcase(s, "rt", 20);

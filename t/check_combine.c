@@ -250,6 +250,203 @@ START_TEST(timeout_moved_before_first_poll)
 }
 END_TEST
 
+/* An inner future READY at once whose poll_drop takes two loop turns:
+ * the timeout's teardown waits for it, dropped synchronously or
+ * asynchronously, inline or with branch tasks, and drops it once. */
+START_TEST(timeout_inner_ready_at_once_slow_teardown)
+{
+    for (unsigned flags = 0; flags <= FUT_BRANCH_TASKS; flags += FUT_BRANCH_TASKS) {
+        for (int async = 0; async <= 1; async++) {
+            int dropped = 0, steps = 0, polls = 0;
+            struct th_slow k;
+            th_slow_init(&k, 0, 5, 2, 0.002, &polls, &steps, &dropped);
+            fut_timeout t;
+            ck_assert_int_eq(th_block(rt, fut_timeout_init(&t, &k.base, 5, flags)), 5);
+            ck_assert_int_eq(polls, 1);
+            ck_assert_int_eq(steps, 0); /* not before the timeout's drop */
+            ck_assert_int_eq(dropped, 0);
+            if (async) {
+                fut_dropper d;
+                ck_assert_int_eq(th_block(rt, fut_drop_async(&d, &t.base)), 0);
+                fut_drop(&d.base);
+            } else {
+                ck_assert_int_eq(fut_drop(&t.base), 0);
+            }
+            ck_assert_int_eq(steps, 3); /* 2 pending turns, then READY */
+            ck_assert_int_eq(dropped, 1);
+            ck_assert_int_eq(fut_drop(&t.base), -EALREADY);
+            th_diag_count = 0; /* the double drop's diagnostic */
+            ck_assert_int_eq(dropped, 1);
+            ck_assert_uint_eq(th_stats(rt).tasks_alive, 0);
+        }
+    }
+}
+END_TEST
+
+/* An inner future whose vtable ends before poll_drop (or before drop):
+ * the slots past its size are never called, READY at once or not. */
+static fut_status never_poll_drop(fut *self, fut_cx *cx)
+{
+    (void)self;
+    (void)cx;
+    ck_abort_msg("a poll_drop slot past the vtable's size was called");
+    return FUT_READY;
+}
+
+static const struct fut_vtable short_vts[2] = {
+    {.size = offsetof(struct fut_vtable, poll_drop),
+     .name = "short",
+     .poll = plain_poll,
+     .poll_drop = never_poll_drop,
+     .drop = plain_drop},
+    {.size = offsetof(struct fut_vtable, drop),
+     .name = "shorter_by_one",
+     .poll = plain_poll,
+     .drop = plain_drop},
+};
+
+START_TEST(timeout_inner_short_vtable)
+{
+    for (int i = 0; i < 2; i++) {
+        plain_drops = 0;
+        fut in;
+        fut_init(&in, &short_vts[i]);
+        fut_timeout t;
+        ck_assert_int_eq(th_block(rt, fut_timeout_init(&t, &in, 5, 0)), 4);
+        ck_assert_int_eq(fut_drop(&t.base), 0);
+        ck_assert_int_eq(plain_drops, 0);
+    }
+}
+END_TEST
+
+/* Dropped before its first poll, inline or with branch tasks: the inner
+ * future is never polled, its teardown runs once, no task is spawned. */
+START_TEST(timeout_dropped_before_first_poll)
+{
+    for (unsigned flags = 0; flags <= FUT_BRANCH_TASKS; flags += FUT_BRANCH_TASKS) {
+        for (int nan = 0; nan <= 1; nan++) {
+            int dropped = 0, steps = 0, polls = 0;
+            struct th_slow k;
+            th_slow_init(&k, -1, 0, 1, 0.001, &polls, &steps, &dropped);
+            uint64_t spawned = th_stats(rt).tasks_spawned;
+            fut_timeout t;
+            fut_timeout_init(&t, &k.base, nan ? NAN : 0.01, flags);
+            ck_assert_int_eq(fut_drop(&t.base), 0);
+            ck_assert_int_eq(polls, 0);
+            ck_assert_int_eq(steps, 2);
+            ck_assert_int_eq(dropped, 1);
+            ck_assert_uint_eq(th_stats(rt).tasks_spawned, spawned);
+        }
+    }
+}
+END_TEST
+
+/* A NaN duration with branch tasks: -EINVAL at the first poll, no task
+ * spawned, the inner future never polled and dropped with the timeout. */
+START_TEST(timeout_nan_with_branch_tasks)
+{
+    int dropped = 0, polls = 0;
+    struct th_slow k;
+    th_slow_init(&k, 0, 1, 0, 0, &polls, NULL, &dropped);
+    uint64_t spawned = th_stats(rt).tasks_spawned;
+    fut_timeout t;
+    ck_assert_int_eq(th_block(rt, fut_timeout_init(&t, &k.base, NAN, FUT_BRANCH_TASKS)), -EINVAL);
+    ck_assert_int_eq(polls, 0);
+    ck_assert_int_eq(dropped, 0);
+    ck_assert_int_eq(fut_drop(&t.base), 0);
+    ck_assert_int_eq(dropped, 1);
+    ck_assert_uint_eq(th_stats(rt).tasks_spawned, spawned);
+}
+END_TEST
+
+/* A select whose winner has a poll_drop that takes two loop turns: READY
+ * once the losers are torn down; the winner's teardown runs with the
+ * select's (sync or async), once, and the losers are not dropped again. */
+START_TEST(select_winner_with_slow_teardown)
+{
+    for (unsigned flags = 0; flags <= FUT_BRANCH_TASKS; flags += FUT_BRANCH_TASKS) {
+        for (int async = 0; async <= 1; async++) {
+            int dropped = 0, steps = 0, lsteps = 0;
+            struct th_slow k[3];
+            th_slow_init(&k[0], -1, 0, 0, 0, NULL, &lsteps, &dropped);
+            th_slow_init(&k[1], 0.002, 7, 2, 0.002, NULL, &steps, &dropped);
+            th_slow_init(&k[2], -1, 0, 0, 0, NULL, &lsteps, &dropped);
+            fut *kids[3] = {&k[0].base, &k[1].base, &k[2].base};
+            fut_join joins[3];
+            fut_select sel;
+            fut_select_init(&sel, kids, 3, flags, joins);
+            ck_assert_int_eq(th_block(rt, &sel.base), 1);
+            ck_assert_int_eq(fut_out(&k[1].base), 7);
+            ck_assert_int_eq(dropped, 2); /* the losers */
+            ck_assert_int_eq(lsteps, 2);
+            ck_assert_int_eq(steps, 0);
+            if (async) {
+                fut_dropper d;
+                ck_assert_int_eq(th_block(rt, fut_drop_async(&d, &sel.base)), 0);
+                fut_drop(&d.base);
+            } else {
+                ck_assert_int_eq(fut_drop(&sel.base), 0);
+            }
+            ck_assert_int_eq(steps, 3); /* 2 pending turns, then READY */
+            ck_assert_int_eq(lsteps, 2);
+            ck_assert_int_eq(dropped, 3);
+            ck_assert_int_eq(fut_drop(&sel.base), -EALREADY);
+            th_diag_count = 0; /* the double drop's diagnostic */
+            ck_assert_int_eq(dropped, 3);
+            ck_assert_uint_eq(th_stats(rt).tasks_alive, 0);
+        }
+    }
+}
+END_TEST
+
+/* Dropped before its first poll: no child is polled, each is torn down
+ * once, no branch task is spawned. */
+START_TEST(select_dropped_before_first_poll)
+{
+    for (unsigned flags = 0; flags <= FUT_BRANCH_TASKS; flags += FUT_BRANCH_TASKS) {
+        int dropped = 0, steps = 0, polls = 0;
+        struct th_slow k[3];
+        fut *kids[3];
+        for (int i = 0; i < 3; i++) {
+            th_slow_init(&k[i], 0, i, 1, 0.001, &polls, &steps, &dropped);
+            kids[i] = &k[i].base;
+        }
+        uint64_t spawned = th_stats(rt).tasks_spawned;
+        fut_join joins[3];
+        fut_select sel;
+        fut_select_init(&sel, kids, 3, flags, joins);
+        ck_assert_int_eq(fut_drop(&sel.base), 0);
+        ck_assert_int_eq(polls, 0);
+        ck_assert_int_eq(steps, 6); /* a pending turn, then READY, each */
+        ck_assert_int_eq(dropped, 3);
+        ck_assert_uint_eq(th_stats(rt).tasks_spawned, spawned);
+    }
+}
+END_TEST
+
+/* Children whose vtables end before poll_drop or drop, as losers and as
+ * the winner: the slots past the size are never called; a zeroed child
+ * after the winner (never polled) is dropped as nothing. */
+START_TEST(select_children_short_vtables)
+{
+    for (int w = 0; w < 2; w++) {
+        plain_drops = 0;
+        fut a, b, zero;
+        fut_init(&a, &short_vts[0]);
+        fut_init(&b, &short_vts[1]);
+        memset(&zero, 0, sizeof zero);
+        fut *kids[3] = {w ? &b : &a, w ? &a : &b, &zero};
+        fut_select sel;
+        ck_assert_int_eq(th_block(rt, fut_select_init(&sel, kids, 3, 0, NULL)), 0);
+        ck_assert_int_eq(fut_out(kids[0]), 4);
+        ck_assert_int_eq(fut_drop(&sel.base), 0);
+        ck_assert_int_eq(plain_drops, 0);
+        ck_assert_int_eq(fut_drop(&sel.base), -EALREADY);
+        th_diag_count = 0;
+    }
+}
+END_TEST
+
 START_TEST(all_returns_every_status)
 {
     for (unsigned flags = 0; flags <= FUT_BRANCH_TASKS; flags += FUT_BRANCH_TASKS) {
@@ -439,6 +636,13 @@ int main(void)
     tcase_add_test(tc, timeout_inner_wins_or_times_out);
     tcase_add_test(tc, timeout_inner_plain_drop_once);
     tcase_add_test(tc, timeout_moved_before_first_poll);
+    tcase_add_test(tc, timeout_inner_ready_at_once_slow_teardown);
+    tcase_add_test(tc, timeout_inner_short_vtable);
+    tcase_add_test(tc, timeout_dropped_before_first_poll);
+    tcase_add_test(tc, timeout_nan_with_branch_tasks);
+    tcase_add_test(tc, select_winner_with_slow_teardown);
+    tcase_add_test(tc, select_dropped_before_first_poll);
+    tcase_add_test(tc, select_children_short_vtables);
     tcase_add_test(tc, all_returns_every_status);
     tcase_add_test(tc, dropped_half_way);
     tcase_add_test(tc, bad_input);

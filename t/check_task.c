@@ -308,6 +308,116 @@ START_TEST(teardown_does_not_change_the_output)
 }
 END_TEST
 
+/* A task's end runs what its vtable has, and only that: slots past the
+ * vtable's size are not there, even when the memory after it holds
+ * functions (a future compiled against an older, shorter vtable). */
+static fut_status must_not_poll_drop(fut *self, fut_cx *cx)
+{
+    (void)self;
+    (void)cx;
+    ck_abort_msg("a slot past the vtable's size was called: poll_drop");
+    return FUT_READY;
+}
+
+static int short_drops;
+static void counted_drop(fut *self)
+{
+    (void)self;
+    short_drops++;
+}
+
+static void must_not_drop(fut *self)
+{
+    (void)self;
+    ck_abort_msg("a slot past the vtable's size was called: drop");
+}
+
+static const struct fut_vtable no_teardown_vt = {offsetof(struct fut_vtable, poll_drop), "short",
+                                                 val_poll, must_not_poll_drop, must_not_drop};
+static const struct fut_vtable drop_only_vt = {sizeof(struct fut_vtable), "drop only", val_poll,
+                                               NULL, counted_drop};
+static const struct fut_vtable short_drop_vt = {offsetof(struct fut_vtable, drop), "short drop",
+                                                val_poll, NULL, must_not_drop};
+
+START_TEST(task_end_runs_only_the_slots_its_vtable_has)
+{
+    const struct fut_vtable *vts[] = {&no_teardown_vt, &drop_only_vt, &short_drop_vt};
+    for (int cancel = 0; cancel < 2; cancel++) {
+        for (size_t i = 0; i < sizeof vts / sizeof vts[0]; i++) {
+            short_drops = 0;
+            struct val v;
+            val_init(&v, 4, NULL, NULL);
+            v.base.vt = vts[i];
+            fut_join j;
+            ck_assert_int_eq(FUT_SPAWN(th_rt, &v, &j), 0);
+            if (cancel)
+                ck_assert_int_eq(fut_join_cancel(&j), 0);
+            ssize_t out = 0;
+            ck_assert_int_eq(fut_rt_block_on(th_rt, &j.base, &out), 0);
+            ck_assert_int_eq(out, cancel ? -ECANCELED : 4);
+            ck_assert(fut_join_finished(&j));
+            ck_assert_int_eq(short_drops, vts[i] == &drop_only_vt);
+            struct fut_rt_stats st = th_stats(th_rt);
+            ck_assert_uint_eq(st.tasks_alive, 0);
+            ck_assert_uint_eq(st.tasks_tearing_down, 0);
+            ck_assert_int_eq(fut_drop(&j.base), 0);
+        }
+    }
+}
+END_TEST
+
+/* A sync drop runs with its task tearing down, not finished yet, and
+ * what it writes to the output is not the task's result. */
+struct drop_seen {
+    fut_join *j;
+    fut_rt *rt;
+    int drops;
+    uint64_t tearing_down; /* tasks_tearing_down, seen by the drop */
+    int finished;          /* fut_join_finished(), seen by the drop */
+};
+
+struct watched {
+    fut base;
+    struct drop_seen *seen;
+};
+
+static fut_status watched_poll(fut *self, fut_cx *cx)
+{
+    (void)cx;
+    return fut_ready(self, 6);
+}
+
+static void watched_drop(fut *self)
+{
+    struct drop_seen *d = ((struct watched *)self)->seen;
+    d->drops++;
+    d->tearing_down = th_stats(d->rt).tasks_tearing_down;
+    d->finished = fut_join_finished(d->j);
+    self->out = -EIO;
+}
+
+static const struct fut_vtable watched_vt = {sizeof(struct fut_vtable), "watched", watched_poll,
+                                             NULL, watched_drop};
+
+START_TEST(sync_drop_sees_its_task_tearing_down)
+{
+    fut_join j;
+    struct drop_seen d = {.j = &j, .rt = th_rt, .finished = -1};
+    struct watched w = {.seen = &d};
+    fut_init(&w.base, &watched_vt);
+    ck_assert_int_eq(FUT_SPAWN(th_rt, &w, &j), 0);
+    ssize_t out = 0;
+    ck_assert_int_eq(fut_rt_block_on(th_rt, &j.base, &out), 0);
+    ck_assert_int_eq(out, 6);
+    ck_assert_int_eq(d.drops, 1);
+    ck_assert_uint_eq(d.tearing_down, 1);
+    ck_assert_int_eq(d.finished, 0);
+    ck_assert(fut_join_finished(&j));
+    ck_assert_uint_eq(th_stats(th_rt).tasks_tearing_down, 0);
+    ck_assert_int_eq(fut_drop(&j.base), 0);
+}
+END_TEST
+
 /* What an idle task costs: the header and the future, one allocation.
  * A future of sizeof(fut) (24 bytes on LP64) makes a 96-byte task there
  * (issue 13's budget); a task in a scope carries the scope's links too. */
@@ -389,6 +499,8 @@ int main(void)
     tcase_add_test(tc, stats_short_struct);
     tcase_add_test(tc, teardown_does_not_change_the_output);
     tcase_add_test(tc, idle_task_allocation);
+    tcase_add_test(tc, task_end_runs_only_the_slots_its_vtable_has);
+    tcase_add_test(tc, sync_drop_sees_its_task_tearing_down);
     suite_add_tcase(s, tc);
     return th_run(s);
 }

@@ -59,7 +59,7 @@
 #define PROG "b_uv"
 #define WORKLOADS \
     "spawn all|batch N [M]; wake hop N [M] | wake select|select_hand N [K]; " \
-    "yield one N | yield many N [M]; timer fifo|lifo N [M] | " \
+    "yield one N | yield many N [M]; timer fifo|lifo N [M] | timer spread N M | " \
     "timer fire|timeout_ready|timeout_hand N; fdhop pipe N; drop timer|io|join N; " \
     "mem idle|timer|socket N; echo-server PORT"
 #define BATCH 256
@@ -450,8 +450,48 @@ static BENCH_NOINLINE long ready_op(void)
 
 static long (*volatile try_op)(void) = ready_op;
 
+/* B4 timer spread (issue 13's headline timer rows): M background timers
+ * and N new ones, all with deadlines uniform in [1 s, 1001 s), drawn from
+ * the same generator and seeds as libfut's and libev's (bench_rand01), in
+ * whole milliseconds as libuv keeps them. The background is started before
+ * the clock starts and stays armed; each op is one uv_timer_start (a heap
+ * insert that sifts up by its deadline, ties broken by start order) and
+ * the uv_timer_stop that cancels it (a heap removal), on one handle, as
+ * libfut polls and drops one fut_sleep. */
+static void timer_spread(struct args *a)
+{
+    long m = a->m > 0 ? a->m : 0;
+    uv_timer_t *bg = calloc((size_t)(m ? m : 1), sizeof *bg);
+    BENCH_CHECK(bg);
+    uint64_t bseed = 0x9E3779B97F4A7C15ULL, seed = 0x2545F4914F6CDD1DULL;
+    for (long i = 0; i < m; i++) {
+        UV_OK(uv_timer_init(&loop, &bg[i]));
+        UV_OK(uv_timer_start(&bg[i], never_timer_cb,
+                             (uint64_t)((1.0 + 1000.0 * bench_rand01(&bseed)) * 1000.0), 0));
+    }
+    uv_timer_t t;
+    UV_OK(uv_timer_init(&loop, &t));
+    double t0 = bench_now();
+    for (long i = 0; i < a->n; i++) {
+        UV_OK(uv_timer_start(&t, never_timer_cb,
+                             (uint64_t)((1.0 + 1000.0 * bench_rand01(&seed)) * 1000.0), 0));
+        UV_OK(uv_timer_stop(&t));
+    }
+    double t1 = bench_now();
+    report(a, t1 - t0, (double)a->n);
+    uv_close((uv_handle_t *)&t, NULL);
+    for (long i = 0; i < m; i++)
+        uv_close((uv_handle_t *)&bg[i], NULL);
+    drain();
+    free(bg);
+}
+
 static void w_timer(struct args *a)
 {
+    if (mode_is(a, "spread")) {
+        timer_spread(a);
+        return;
+    }
     if (mode_is(a, "early") || mode_is(a, "mid") || mode_is(a, "late"))
         unsupported(a, "early/mid/late probe libev's timer heap: libfut and libev only "
                        "(bench/WORKLOADS.md)");

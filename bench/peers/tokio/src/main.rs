@@ -49,7 +49,7 @@ use tokio::time::{sleep, timeout, Sleep};
 const PROG: &str = "b_tokio";
 const WORKLOADS: &str = "spawn all|batch N [M]; wake hop N [M] | \
     wake select|select_hand N [K]; yield one N | yield many N [M]; timer fifo|lifo N [M] | \
-    timer fire|timeout_ready|timeout_hand N; fdhop pipe N; drop timer|io|join N; \
+    timer spread N M | timer fire|timeout_ready|timeout_hand N; fdhop pipe N; drop timer|io|join N; \
     mem idle|timer|socket N; sync sem|notify N; chan stream|pingpong N; process spawn N; \
     echo-server PORT";
 const BATCH: usize = 256;
@@ -658,6 +658,65 @@ async fn timer_arm_cancel(n: usize, rounds: u64, lifo: bool) -> Duration {
     el
 }
 
+/// bench.h's bench_rand01: xorshift64* and the same seeds as libfut's and
+/// libev's spread rows, so every runtime draws the same deadlines.
+fn rand01(s: &mut u64) -> f64 {
+    let mut x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    (x.wrapping_mul(0x2545F4914F6CDD1D) >> 11) as f64 * (1.0 / 9007199254740992.0)
+}
+
+// B4 timer spread (issue 13's headline timer rows): M background Sleeps and
+// N new ones, all with deadlines uniform in [1 s, 1001 s) from the seeds of
+// bench.h. The background is armed (each polled once, kept in place in one
+// Vec) before the clock starts; each op is a new Sleep polled once (its
+// entry goes into the wheel) and dropped (it leaves the wheel), as libfut
+// polls and drops one fut_sleep. The sentinel, due in 0.5 s, is armed and
+// parked on first, so no later insert is earlier than the driver's next
+// wake and none pays an unpark (a write(2)); the background and the N ops
+// each run in one poll, so the sentinel cannot fire in between.
+async fn timer_spread(n: usize, m: usize) -> Duration {
+    let mut bseed: u64 = 0x9E3779B97F4A7C15;
+    let mut seed: u64 = 0x2545F4914F6CDD1D;
+    let mut sentinel = Box::pin(sleep(Duration::from_millis(500)));
+    poll_fn(|cx| {
+        check!(sentinel.as_mut().poll(cx).is_pending());
+        Poll::Ready(())
+    })
+    .await;
+    sleep(Duration::from_millis(1)).await;
+    let mut bg: Vec<Sleep> = Vec::with_capacity(m);
+    {
+        let bg = &mut bg;
+        poll_fn(move |cx| {
+            for _ in 0..m {
+                bg.push(sleep(Duration::from_secs_f64(1.0 + 1000.0 * rand01(&mut bseed))));
+                // Safety: capacity m, never reallocated: pinned in place.
+                let s = unsafe { Pin::new_unchecked(bg.last_mut().unwrap()) };
+                check!(s.poll(cx).is_pending());
+            }
+            Poll::Ready(())
+        })
+        .await;
+    }
+    let el = poll_fn(move |cx| {
+        let t0 = Instant::now();
+        for _ in 0..n {
+            let s = sleep(Duration::from_secs_f64(1.0 + 1000.0 * rand01(&mut seed)));
+            tokio::pin!(s);
+            check!(s.as_mut().poll(cx).is_pending());
+        }
+        Poll::Ready(t0.elapsed())
+    })
+    .await;
+    drop(sentinel);
+    drop(bg);
+    el
+}
+
 static FIRE_LEFT: AtomicU64 = AtomicU64::new(0);
 
 fn w_timer(a: &Args) {
@@ -667,6 +726,13 @@ fn w_timer(a: &Args) {
             a,
             "early/mid/late probe libev's timer heap: libfut and libev only (bench/WORKLOADS.md)",
         ),
+        "spread" => {
+            let m = a.m as usize;
+            let el = runtime().block_on(async move {
+                tokio::spawn(timer_spread(n, m)).await.expect("timer task")
+            });
+            (el, a.n as f64)
+        }
         "fifo" | "lifo" => {
             let lifo = a.mode == "lifo";
             let rounds = a.m.max(1);
