@@ -138,9 +138,10 @@ struct fut_waker {
 /* fut_cx flags */
 #define FUT__CX_SHIELD 0x1u    /* a teardown: cancellation is not visible */
 #define FUT__CX_ESCALATED 0x2u /* a teardown past its budget */
-/* In rt->ctx_flags: fut_drop's first poll_drop, on the probe waker, is on
- * the stack (fut_rt_free and fut_rt_set_max_depth refuse). It is copied
- * into the flags of what runs inside it, where nothing reads it. */
+/* In rt->ctx_flags: fut_drop's first poll_drop, on the probe waker, is the
+ * innermost context (fut_rt_free and fut_rt_set_max_depth refuse). It is
+ * copied into the flags of what runs inside it, where only a frame's
+ * cxflags read it (nested.c); a frame's poll does not pass it on. */
 #define FUT__CX_PROBE 0x4u
 
 /* The context a poll receives. Lives on the stack of whoever polls. */
@@ -296,9 +297,10 @@ struct fut__frame {
     fut *f;
     bool drop;    /* drives f's teardown instead of f */
     bool probe;   /* started by fut_drop after a first poll_drop on the probe */
-    /* A wake of the probe was handed on while this frame was in use: a
-     * first poll_drop on the stack above it may have missed it, and it
-     * would drive the rest of that teardown in this frame. */
+    /* A wake of the probe was handed on while this frame was in use,
+     * started inside a first poll_drop (cxflags has FUT__CX_PROBE): that
+     * call may have missed it, and it would drive the rest of its
+     * teardown in this frame. */
     bool probe_owed;
     bool running; /* f's poll is on the stack (only the loop thread reads it) */
     bool done;    /* f is READY (or torn down) */

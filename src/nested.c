@@ -80,7 +80,9 @@ static void poll_frame_now(fut_rt *rt, struct fut__frame *fr)
     struct fut_task *outer_task = rt->ctx_task;
     unsigned outer_flags = rt->ctx_flags;
     rt->ctx_task = fr->owner;
-    rt->ctx_flags = fr->cxflags;
+    /* Not PROBE: a loop started inside this poll is not started inside a
+     * first poll_drop of fut_drop (probe_fanout relies on it). */
+    rt->ctx_flags = fr->cxflags & ~FUT__CX_PROBE;
     fr->running = true;
     fut_status st = fr->drop ? fut_poll_drop(fr->f, &cx) : fut_poll(fr->f, &cx);
     fr->running = false;
@@ -121,18 +123,21 @@ static bool frames_pending(const fut_rt *rt, unsigned top)
  * started after a first poll_drop on it (that poll may have kept a clone;
  * the later ones have their frame's waker): a frame that kept none gets a
  * spurious poll. A first poll_drop may also be on the stack, not PENDING
- * yet: this loop runs inside it, so the frame it would use is one of
- * those in use now; each is marked, and fut__run_probe_pending starts a
- * marked frame woken. */
+ * yet: this loop runs inside it, and the frame it would use is the one
+ * started directly inside it (rt->ctx_flags had PROBE then, so its
+ * cxflags have it). That frame is marked, and fut__run_probe_pending
+ * starts a marked frame woken. */
 static __attribute__((noinline)) void probe_fanout(fut_rt *rt, unsigned top)
 {
     struct fut__frames *fs = rt->frames;
     if (!fut__state_take_notified(&fs->probe.w.state))
         return;
     for (unsigned i = 0; i <= top; i++) {
-        fs->v[i].probe_owed = true;
-        if (fs->v[i].probe)
-            fut__state_notify(&fs->v[i].w.state);
+        struct fut__frame *fr = &fs->v[i];
+        if (fr->cxflags & FUT__CX_PROBE)
+            fr->probe_owed = true;
+        if (fr->probe)
+            fut__state_notify(&fr->w.state);
     }
 }
 
@@ -204,6 +209,10 @@ static inline __attribute__((always_inline)) void frame_run(fut_rt *rt, fut *f, 
      * reaches its waits; a teardown's loop is shielded. */
     fr->owner = rt->ctx_task;
     fr->cxflags = rt->ctx_flags | (drop || parent_is_teardown(rt, top) ? FUT__CX_SHIELD : 0);
+    /* Not started inside a first poll_drop: none is on the stack at this
+     * depth, and a mark left by one that was READY after all is stale. */
+    if (!(fr->cxflags & FUT__CX_PROBE))
+        fr->probe_owed = false;
     rt->frame_depth = top + 1;
     if (fut__unlikely(rt->frame_depth > rt->st.nested_depth_max))
         rt->st.nested_depth_max = rt->frame_depth;

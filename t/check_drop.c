@@ -467,6 +467,21 @@ START_TEST(probe_clone_woken_from_another_thread)
 }
 END_TEST
 
+/* A teardown woken through the probe leaves nothing behind for the next
+ * one at the same depth: no spurious poll there. */
+START_TEST(probe_wake_leaves_no_spurious_poll)
+{
+    for (int i = 0; i < 3; i++) {
+        int steps = 0, dropped = 0;
+        struct th_slow k;
+        th_slow_init(&k, -1, 0, 1, 0.001, NULL, &steps, &dropped);
+        ck_assert_int_eq(fut_drop(&k.base), 0);
+        ck_assert_int_eq(steps, 2); /* PENDING on its sleep, READY once woken */
+        ck_assert_int_eq(dropped, 1);
+    }
+}
+END_TEST
+
 /* A poll_drop READY at once that drops another future whose teardown
  * pends (a nested loop runs inside the first poll_drop); and one that
  * wakes its own waker first and is PENDING after that inner drop: the
@@ -648,6 +663,7 @@ int main(void)
     tcase_add_test(tc, exactly_once_on_every_path);
     tcase_add_test(tc, probe_clone_woken_from_this_thread);
     tcase_add_test(tc, probe_clone_woken_from_another_thread);
+    tcase_add_test(tc, probe_wake_leaves_no_spurious_poll);
     tcase_add_test(tc, nested_drop_pending_inside_first_poll_drop);
     tcase_add_test(tc, loop_inside_first_poll_drop_is_shielded);
     tcase_add_test(tc, rt_free_inside_first_poll_drop_refused);
