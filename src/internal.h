@@ -330,16 +330,6 @@ int fut__run_probe_pending(fut_rt *rt, fut *f, unsigned arranged);
  * thread's stack bounds are looked up at its first call (nested.c). */
 extern __thread uintptr_t fut__stack_floor __attribute__((tls_model("initial-exec")));
 bool fut__stack_low_slow(uintptr_t here);
-/* The same, for a caller that has the address of one of its locals at
- * hand (no frame pointer needed). */
-static inline bool fut__stack_low_at(uintptr_t here)
-{
-    uintptr_t floor = fut__stack_floor;
-    if (fut__unlikely(!floor))
-        return fut__stack_low_slow(here);
-    return here < floor;
-}
-
 static inline bool fut__stack_low(void)
 {
     uintptr_t here = (uintptr_t)__builtin_frame_address(0);

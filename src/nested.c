@@ -280,8 +280,8 @@ int fut__run_probe_pending(fut_rt *rt, fut *f, unsigned arranged)
 #endif
 
 /* The lowest usable address of this thread's stack; 0: not looked up
- * yet, 1: unknown (no limit). initial-exec, as fut__current: fut_drop
- * reads it on every teardown. */
+ * yet, 1: unknown (no limit). initial-exec, as fut__current: every nested
+ * loop reads it. */
 __thread uintptr_t fut__stack_floor __attribute__((tls_model("initial-exec")));
 
 bool fut__stack_low_slow(uintptr_t here)
