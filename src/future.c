@@ -95,8 +95,8 @@ bool fut__drop_hard(fut *f)
  * (fut__run_probe_pending). The depth is checked before the call, so that
  * -ELOOP at the limit leaves the future untouched; the stack only when a
  * loop is needed. rt is this thread's: no thread check. */
-static inline __attribute__((always_inline)) int
-drop_probe(fut_rt *rt, fut *f, fut_status (*pd)(fut *, fut_cx *))
+static inline __attribute__((always_inline)) int drop_probe(fut_rt *rt, fut *f,
+                                                            fut_status (*pd)(fut *, fut_cx *))
 {
     struct fut__frames *frs = rt->frames;
     if (fut__unlikely(rt->frame_depth >= frs->n))

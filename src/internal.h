@@ -295,8 +295,8 @@ struct fut__frame {
     struct fut_waker w; /* woken when its future should be polled again */
     struct fut__frames *block;
     fut *f;
-    bool drop;    /* drives f's teardown instead of f */
-    bool probe;   /* started by fut_drop after a first poll_drop on the probe */
+    bool drop;  /* drives f's teardown instead of f */
+    bool probe; /* started by fut_drop after a first poll_drop on the probe */
     /* A wake of the probe was handed on while this frame was in use,
      * started inside a first poll_drop (cxflags has FUT__CX_PROBE): that
      * call may have missed it, and it would drive the rest of its

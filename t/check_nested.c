@@ -477,8 +477,7 @@ static fut_status low_drop_fn(struct th_fn *f, fut_cx *cx)
         struct th_slow r;
         th_slow_init(&r, -1, 0, 0, 0, NULL, &l->ready_steps, &l->ready_dropped);
         l->ready_err = fut_drop(&r.base);
-        th_slow_init(&l->pending, -1, 0, 1, 0.001, NULL, &l->pending_steps,
-                     &l->pending_dropped);
+        th_slow_init(&l->pending, -1, 0, 1, 0.001, NULL, &l->pending_steps, &l->pending_dropped);
         l->pending_err = fut_drop(&l->pending.base);
     }
     return fut_ready(&f->base, err);
