@@ -19,6 +19,46 @@ static bool dropped(const fut *f)
     return f->state & FUT__F_DROPPED;
 }
 
+/* A child's plain drop, then its mark, in fut__poll_drop's order; out of
+ * line for the teardowns that end with it, which then keep nothing
+ * across a call. */
+static __attribute__((noinline)) void drop_plain(fut *f, void (*drop)(fut *))
+{
+    drop(f);
+    f->state |= FUT__F_DROPPED;
+}
+
+/* fut__poll_drop's common case, inline: a child without a poll_drop is
+ * released by its drop, if any, and marked. False, doing nothing: it has
+ * a poll_drop. c->vt is not NULL (the child was polled, or checked).
+ * `last`: nothing follows in the caller (its drop goes through
+ * drop_plain); else it is called here, as in a loop. */
+static inline __attribute__((always_inline)) bool drop_if_plain(fut *c, bool last)
+{
+    struct fut__drop_slots ds = fut__drop_slots(c->vt);
+    if (ds.poll_drop)
+        return false;
+    if (ds.drop && last) {
+        drop_plain(c, ds.drop);
+        return true;
+    }
+    if (ds.drop)
+        ds.drop(c);
+    c->state |= FUT__F_DROPPED;
+    return true;
+}
+
+/* A child's teardown, shielded: it does not see the cancellation that
+ * caused it. */
+static __attribute__((noinline)) fut_status drop_shielded(fut *c, fut_cx *cx)
+{
+    unsigned flags = cx->flags;
+    cx->flags |= FUT__CX_SHIELD;
+    fut_status st = fut__poll_drop(c, cx);
+    cx->flags = flags;
+    return st;
+}
+
 /* Async-drops every child but `except` that is not dropped yet, all in
  * the same poll (concurrently), started in reverse order. Shielded: a
  * teardown does not see the cancellation that caused it. */
@@ -33,16 +73,9 @@ drop_children_inline(fut__branches *b, size_t except, fut_cx *cx)
         fut *c = children[i];
         if (i == except || dropped(c))
             continue;
-        /* fut__poll_drop's common case, a plain drop, with one test of
-         * the vtable's size. */
-        const struct fut_vtable *vt = c->vt;
-        if (fut__likely(vt && vt->size >= sizeof(struct fut_vtable) && !vt->poll_drop)) {
-            if (vt->drop)
-                vt->drop(c);
-            c->state |= FUT__F_DROPPED;
-        } else if (fut__poll_drop(c, cx) == FUT_PENDING) {
+        /* A zeroed child (never set up) goes to fut__poll_drop. */
+        if (!(c->vt && drop_if_plain(c, false)) && fut__poll_drop(c, cx) == FUT_PENDING)
             pending = true;
-        }
     }
     cx->flags = flags;
     return pending ? FUT_PENDING : FUT_READY;
@@ -51,16 +84,6 @@ drop_children_inline(fut__branches *b, size_t except, fut_cx *cx)
 static fut_status drop_children(fut__branches *b, size_t except, fut_cx *cx)
 {
     return drop_children_inline(b, except, cx);
-}
-
-/* A child's plain drop, then its mark, in fut__poll_drop's order; out of
- * line so that the fast teardowns that call it keep nothing across a
- * call when the child has no drop. */
-static __attribute__((noinline)) fut_status drop_plain(fut *f, void (*drop)(fut *))
-{
-    drop(f);
-    f->state |= FUT__F_DROPPED;
-    return FUT_READY;
 }
 
 /* --- branch tasks --------------------------------------------------------------- */
@@ -312,16 +335,6 @@ static fut_status select_poll(fut *self, fut_cx *cx)
     return fut_ready(self, w);
 }
 
-/* A winner with a poll_drop: its teardown, shielded, as drop_children's. */
-static __attribute__((noinline)) fut_status drop_winner(fut *w, fut_cx *cx)
-{
-    unsigned flags = cx->flags;
-    cx->flags |= FUT__CX_SHIELD;
-    fut_status st = fut__poll_drop(w, cx);
-    cx->flags = flags;
-    return st;
-}
-
 /* Once READY inline, only the winner is left to tear down (the losers
  * were, and inline mode keeps no waker). */
 static fut_status select_poll_drop(fut *self, fut_cx *cx)
@@ -329,14 +342,7 @@ static fut_status select_poll_drop(fut *self, fut_cx *cx)
     fut__branches *b = &((fut_select *)self)->b;
     if (fut__likely(b->flags == BR_DONE)) {
         fut *w = b->children[b->winner];
-        const struct fut_vtable *vt = w->vt; /* it was polled: not NULL */
-        if (fut__likely(vt->size >= sizeof(struct fut_vtable) && !vt->poll_drop)) {
-            if (vt->drop)
-                return drop_plain(w, vt->drop);
-            w->state |= FUT__F_DROPPED;
-            return FUT_READY;
-        }
-        return drop_winner(w, cx);
+        return drop_if_plain(w, true) ? FUT_READY : drop_shielded(w, cx);
     }
     return branches_drop_slot(self, cx);
 }
@@ -430,14 +436,8 @@ static __attribute__((noinline)) fut_status timeout_poll_deadline(fut_timeout *t
             return FUT_PENDING;
         t->sel.b.flags |= TO_LATE;
     }
-    if (!dropped(in)) {
-        unsigned flags = cx->flags;
-        cx->flags |= FUT__CX_SHIELD;
-        fut_status st = fut__poll_drop(in, cx);
-        cx->flags = flags;
-        if (st == FUT_PENDING)
-            return FUT_PENDING;
-    }
+    if (!dropped(in) && drop_shielded(in, cx) == FUT_PENDING)
+        return FUT_PENDING;
     return fut_ready(&t->base, fut_out(&t->sleep.base) == -ECANCELED ? -ECANCELED : -ETIMEDOUT);
 }
 
@@ -507,15 +507,8 @@ static __attribute__((noinline)) fut_status timeout_poll_drop_slow(fut_timeout *
 static fut_status timeout_poll_drop(fut *self, fut_cx *cx)
 {
     fut_timeout *t = (fut_timeout *)self;
-    fut *in = t->kids[0];
-    const struct fut_vtable *vt = in->vt; /* it was polled: not NULL */
-    if (fut__likely(t->sel.b.flags == TO_AT_ONCE && vt->size >= sizeof(struct fut_vtable) &&
-                    !vt->poll_drop)) {
-        if (vt->drop)
-            return drop_plain(in, vt->drop);
-        in->state |= FUT__F_DROPPED;
+    if (fut__likely(t->sel.b.flags == TO_AT_ONCE) && drop_if_plain(t->kids[0], true))
         return FUT_READY;
-    }
     return timeout_poll_drop_slow(t, cx);
 }
 

@@ -63,13 +63,13 @@ FUT_API fut_status fut_coro_drop_awaited(fut_coro *co, fut_cx *cx)
         co->awaiting = NULL;
         return FUT_READY;
     }
-    if (FUT__SLOT(a->vt, poll_drop))
+    struct fut__drop_slots ds = fut__drop_slots(a->vt);
+    if (ds.poll_drop)
         return drop_awaited_async(co, a, cx);
     co->awaiting = NULL;
-    void (*drop)(fut *) = FUT__SLOT(a->vt, drop);
-    if (drop) {
+    if (ds.drop) {
         ssize_t out = a->out;
-        drop(a);
+        ds.drop(a);
         a->out = out;
     }
     a->state |= FUT__F_DROPPED;

@@ -147,15 +147,9 @@ FUT_API int fut_drop(fut *f)
         fut__diag("double drop of %s", fut__name(f));
         return -EALREADY;
     }
-    void (*drop)(fut *);
-    fut_status (*pd)(fut *, fut_cx *);
-    if (fut__likely(vt->size >= sizeof *vt)) { /* every slot there: one test */
-        drop = vt->drop;
-        pd = vt->poll_drop;
-    } else {
-        drop = FUT__SLOT(vt, drop);
-        pd = FUT__SLOT(vt, poll_drop);
-    }
+    struct fut__drop_slots ds = fut__drop_slots(vt);
+    void (*drop)(fut *) = ds.drop;
+    fut_status (*pd)(fut *, fut_cx *) = ds.poll_drop;
     if (drop || !pd) {
         if (drop)
             drop(f);

@@ -33,6 +33,20 @@ _Static_assert(sizeof(fut__timer) <= sizeof(fut__watcher), "fut__timer must fit 
 #define FUT__SLOT(vt, slot) \
     ((vt)->size >= offsetof(struct fut_vtable, slot) + sizeof((vt)->slot) ? (vt)->slot : NULL)
 
+/* A vtable's two teardown slots, NULL where it has none: one test of its
+ * size when it has every slot (the common case), else FUT__SLOT each. */
+struct fut__drop_slots {
+    fut_status (*poll_drop)(fut *, fut_cx *);
+    void (*drop)(fut *);
+};
+
+static inline struct fut__drop_slots fut__drop_slots(const struct fut_vtable *vt)
+{
+    if (fut__likely(vt->size >= sizeof *vt))
+        return (struct fut__drop_slots){vt->poll_drop, vt->drop};
+    return (struct fut__drop_slots){FUT__SLOT(vt, poll_drop), FUT__SLOT(vt, drop)};
+}
+
 /* --- small idioms, one implementation each -------------------------------- */
 
 /* A syscall's result as libfut returns it: the value, or -errno. */
@@ -592,6 +606,8 @@ static inline fut_status fut__poll_drop(fut *f, fut_cx *cx)
         return FUT_READY; /* zero-initialised: nothing to release */
     if (fut__unlikely(f->state & FUT__F_DROPPED))
         return fut__double_drop(f);
+    /* poll_drop first, drop only without one: not fut__drop_slots(), which
+     * reads both. */
     fut_status (*pd)(fut *, fut_cx *) = FUT__SLOT(vt, poll_drop);
     if (pd) {
         f->rt = cx->rt->id;

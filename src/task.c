@@ -205,9 +205,10 @@ static inline __attribute__((always_inline)) void task_finish(fut_rt *rt, struct
  * skipped as a step: nothing could observe the task in it. */
 static inline bool nothing_to_tear_down(const fut *f)
 {
-    const struct fut_vtable *vt = f->vt;
-    return fut__likely(vt != NULL) && !(f->state & FUT__F_DROPPED) && !FUT__SLOT(vt, poll_drop) &&
-           !FUT__SLOT(vt, drop);
+    if (fut__unlikely(!f->vt) || (f->state & FUT__F_DROPPED))
+        return false;
+    struct fut__drop_slots ds = fut__drop_slots(f->vt);
+    return !ds.poll_drop && !ds.drop;
 }
 
 /* The task's teardown: poll_drop, or, escalated past its budget, the sync
